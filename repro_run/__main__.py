@@ -1,0 +1,6 @@
+"""`python -m repro_run` is the `repro` command."""
+
+from repro_run.cli import main
+
+if __name__ == "__main__":
+    main()

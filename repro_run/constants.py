@@ -1,0 +1,40 @@
+"""Names in one place: environment variables, store file names, limits."""
+
+from __future__ import annotations
+
+# --- environment variables repro reads -------------------------------------------------
+ENV_HOME = "REPRO_HOME"  # store location override (default: <repo root>/.repro)
+ENV_DEBUG = "REPRO_DEBUG"  # 1: show tracebacks of unexpected errors
+ENV_KILL_GRACE = "REPRO_KILL_GRACE"  # seconds between forwarded SIGTERM and SIGKILL
+ENV_DRAIN_TIMEOUT = "REPRO_DRAIN_TIMEOUT"  # seconds to drain pipes after the child exits
+ENV_CACHE_DIR = "REPRO_CACHE_DIR"  # per-user cache (package lists, stat cache)
+
+# --- environment variables repro injects into the child ----------------------------------
+ENV_SEED = "REPRO_SEED"
+ENV_RUN_ID = "REPRO_RUN_ID"
+ENV_RUN_DIR = "REPRO_RUN_DIR"
+ENV_PYTHONHASHSEED = "PYTHONHASHSEED"
+ENV_PYTHONUNBUFFERED = "PYTHONUNBUFFERED"
+
+# --- store layout ----------------------------------------------------------------------
+STORE_DIRNAME = ".repro"
+RUNS_DIRNAME = "runs"
+OBJECTS_DIRNAME = "objects"
+TMP_DIRNAME = "tmp"
+INDEX_FILENAME = "index.sqlite"
+RUN_RECORD_FILENAME = "run.json"
+RUN_LOG_FILENAME = "output.log"
+RUN_LOCK_FILENAME = "lock"
+RUN_PATCH_FILENAME = "patch.diff"
+
+# --- project configuration -------------------------------------------------------------
+PYPROJECT_FILENAME = "pyproject.toml"
+TOOL_TABLE = "repro"  # [tool.repro]
+
+# --- limits ----------------------------------------------------------------------------
+DIRTY_PATHS_SHOWN = 10  # paths listed in the dirty-tree refusal
+DEFAULT_KILL_GRACE_S = 10.0
+DEFAULT_DRAIN_TIMEOUT_S = 2.0
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+CONFIG_FLAGS = ("--config", "-c", "--cfg")
+SECRET_MASK = "***"

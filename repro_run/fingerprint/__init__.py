@@ -1,0 +1,1 @@
+"""Dataset and output fingerprints: canonical per-file BLAKE3 manifests and their digests."""

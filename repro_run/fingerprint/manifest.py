@@ -1,0 +1,46 @@
+"""The canonical manifest: one byte encoding for a tree's entries, and its digest.
+
+The manifest is JSON lines behind a header line, sorted by the path's bytes, with
+`ensure_ascii` so that non-UTF-8 names (held as surrogate escapes) encode the same on every
+machine and locale. The digest is the BLAKE3 of those bytes, so the manifest stored in the
+object store is addressed by the dataset digest itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+
+import blake3
+
+from repro_run.models import ManifestEntry
+
+MANIFEST_HEADER = b'{"format":"repro-manifest","version":1}\n'
+
+
+def _sort_key(entry: ManifestEntry) -> bytes:
+    return os.fsencode(entry.path)
+
+
+def encode_manifest(entries: Iterable[ManifestEntry]) -> bytes:
+    lines = [MANIFEST_HEADER]
+    for e in sorted(entries, key=_sort_key):
+        row = [e.path, e.size, e.hash, e.executable, e.link]
+        lines.append(json.dumps(row, ensure_ascii=True, separators=(",", ":")).encode() + b"\n")
+    return b"".join(lines)
+
+
+def decode_manifest(data: bytes) -> tuple[ManifestEntry, ...]:
+    header, _, body = data.partition(b"\n")
+    if header + b"\n" != MANIFEST_HEADER:
+        raise ValueError("not a repro manifest (unknown header)")
+    entries = []
+    for line in body.splitlines():
+        path, size, digest, executable, link = json.loads(line)
+        entries.append(ManifestEntry(path, size, digest, executable, link))
+    return tuple(entries)
+
+
+def manifest_digest(encoded: bytes) -> str:
+    return str(blake3.blake3(encoded).hexdigest())

@@ -1,0 +1,353 @@
+"""Frozen records for everything repro captures, and their JSON round trip.
+
+Every capture facet returns one of these records, or `Unavailable(reason)` when it could not
+run at all. A facet that ran but missed a field says so in its `missing` map (field -> why).
+`to_json_dict` / `from_json_dict` are the only (de)serialisers: one generic codec driven by the
+type hints, so a new field needs no hand-written conversion. Fields added later get defaults,
+so records written by an older schema still load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, Union
+
+SCHEMA_VERSION = 1
+
+# Run statuses. `crashed` is never written: it is what a `running` record whose supervisor is
+# gone reads as (see store.liveness).
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+INTERRUPTED = "interrupted"  # SIGINT (Ctrl-C)
+TERMINATED = "terminated"  # SIGTERM / SIGHUP to repro
+ARCHIVE_FAILED = "archive_failed"  # the command ran, but its outputs could not be archived
+CRASHED = "crashed"
+FINAL_STATUSES = (SUCCEEDED, FAILED, INTERRUPTED, TERMINATED, ARCHIVE_FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A facet that could not be captured at all, and why."""
+
+    reason: str
+
+
+# --- code --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Remote:
+    name: str
+    url: str  # credentials stripped
+
+
+@dataclass(frozen=True, slots=True)
+class DirtyPath:
+    path: str  # POSIX, relative to the repository root
+    state: str  # "modified" | "staged" | "deleted" | "untracked" | "submodule" | "renamed" | ...
+
+
+@dataclass(frozen=True, slots=True)
+class TreeStatus:
+    """What the dirty check found: the result of one `git status` call."""
+
+    root: str  # absolute path of the work tree
+    commit: str
+    branch: str | None  # None on a detached HEAD
+    dirty: tuple[DirtyPath, ...]
+
+    @property
+    def is_dirty(self) -> bool:
+        return bool(self.dirty)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeState:
+    commit: str
+    branch: str | None
+    describe: str | None
+    remotes: tuple[Remote, ...]
+    dirty: bool
+    dirty_paths: tuple[DirtyPath, ...] = ()
+    patch_object: str | None = None  # BLAKE3 of the binary patch (also runs/<id>/patch.diff)
+    is_shallow: bool = False
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+# --- command and config ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CommandInfo:
+    argv: tuple[str, ...]  # as the user typed it after repro's options; secrets masked
+    exec_argv: tuple[str, ...]  # what was executed (interpreter prepended for *.py); masked
+    cwd: str  # POSIX, relative to the repository root ("." at the root)
+    executable: str  # resolved absolute path of exec_argv[0]
+    interpreter: str | None  # the Python that runs the command, when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    path: str  # as given on the command line
+    format: str  # "yaml" | "json" | "toml"
+    object: str  # BLAKE3 of the file's bytes; the bytes are in the object store
+    params: dict[str, Any]  # flattened to dotted keys
+
+
+# --- data and outputs --------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    path: str  # POSIX, relative to the tree root
+    size: int
+    hash: str | None  # BLAKE3 hex of the content; None for a symlink
+    executable: bool = False
+    link: str | None = None  # symlink target text, never followed
+
+
+@dataclass(frozen=True, slots=True)
+class TreeRef:
+    """A fingerprinted directory or file: a dataset, or an archived output."""
+
+    path: str  # as given (relative to the repository root when inside it)
+    digest: str  # BLAKE3 of the canonical manifest
+    files: int
+    bytes: int
+    manifest_object: str  # the manifest, stored as an object
+    skipped: tuple[str, ...] = ()  # entries not recorded, with the reason ("fifo: a/b")
+
+
+# --- environment ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class EnvCapture:
+    values: dict[str, str]  # allow-listed names with their (non-secret) values
+    names_only: tuple[str, ...]  # present, value not recorded (not on the allow-list)
+    redacted: tuple[str, ...]  # allow-listed or not, the name or value looked secret
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    name: str
+    version: str
+    editable: str | None = None  # source directory of an editable install
+    vcs: str | None = None  # "git+https://host/repo@<commit>" (credentials stripped)
+    url: str | None = None  # direct URL of a non-VCS direct reference (credentials stripped)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageList:
+    """Installed distributions of one interpreter (stored as an object, not in run.json)."""
+
+    interpreter: str
+    python_version: str
+    packages: tuple[Package, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PackagesRef:
+    interpreter: str
+    python_version: str
+    count: int
+    object: str  # the PackageList, stored as an object
+    source: str  # "importlib" | "cache" | "subprocess"
+
+
+@dataclass(frozen=True, slots=True)
+class SystemInfo:
+    hostname: str
+    os: str  # platform.system()
+    os_release: str  # e.g. "Debian GNU/Linux 12 (bookworm)"
+    kernel: str
+    machine: str
+    python_version: str
+    python_implementation: str
+    cpu_model: str
+    cpu_count_logical: int
+    cpu_count_physical: int | None
+    memory_total: int  # bytes
+    boot_id: str | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GpuDevice:
+    index: int
+    name: str
+    uuid: str
+    memory_total: int  # bytes
+    compute_capability: str  # "9.0"
+    sm_count: int | None = None
+    mig_mode: str | None = None  # "enabled" | "disabled" | None (not supported)
+    pci_bus_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GpuInfo:
+    driver_version: str
+    cuda_driver_version: str  # the CUDA version the driver supports, e.g. "12.4"
+    devices: tuple[GpuDevice, ...]
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CudaLibraries:
+    """CUDA toolkit, cuDNN and NCCL versions found without importing a framework."""
+
+    cuda_toolkit: str | None
+    cudnn: str | None
+    nccl: str | None
+    sources: dict[str, str] = field(default_factory=dict)  # library -> where it was found
+    missing: dict[str, str] = field(default_factory=dict)  # library -> why not found
+
+
+# --- seed and determinism ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Determinism:
+    seed: int
+    seed_source: str  # "cli" | "pyproject" | "random" | "env"
+    injected: dict[str, str]  # variables repro put into the child's environment
+    user_set: dict[str, str]  # variables repro would set but the user already had (theirs win)
+
+
+# --- the process ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    exit_code: int  # the child's code; 128+N when a signal N ended it
+    signal: str | None  # "SIGSEGV" when a signal ended it
+    wall_time: float  # seconds
+    cpu_time: float  # user + system seconds of the child and its reaped descendants
+    peak_rss: int | None  # bytes, whole process tree, sampled
+    peak_gpu_memory: int | None  # bytes, sampled through NVML when a GPU is present
+    stdout_bytes: int
+    stderr_bytes: int
+    stop_reason: str | None = None  # "SIGINT" | "SIGTERM" | ... when repro was asked to stop
+    orphans_killed: int = 0  # descendants still alive after the child exited
+
+
+@dataclass(frozen=True, slots=True)
+class Supervisor:
+    """Who is running the run: enough to tell a live run from a crashed one."""
+
+    pid: int
+    start_time: float  # process start time (psutil create_time)
+    hostname: str
+    boot_id: str | None
+
+
+# --- the run record ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    status: str
+    created: str  # ISO 8601 UTC
+    repro_version: str
+    supervisor: Supervisor
+    code: CodeState
+    command: CommandInfo
+    determinism: Determinism
+    env: EnvCapture
+    system: SystemInfo
+    packages: PackagesRef | Unavailable
+    gpu: GpuInfo | Unavailable
+    cuda: CudaLibraries | Unavailable
+    configs: tuple[ConfigFile, ...] = ()
+    data: tuple[TreeRef, ...] = ()
+    outputs: tuple[TreeRef, ...] = ()
+    output_paths: tuple[str, ...] = ()  # what --outputs asked for (archived at the end)
+    started: str | None = None
+    ended: str | None = None
+    process: ProcessResult | None = None
+    problems: tuple[str, ...] = ()  # what went wrong around the run (e.g. archiving)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def duration(self) -> float | None:
+        return self.process.wall_time if self.process else None
+
+
+# --- the generic codec -------------------------------------------------------------------
+T = TypeVar("T")
+_UNAVAILABLE_KEY = "unavailable"
+
+
+class DecodeError(ValueError):
+    """A JSON document does not have the shape of the record it should hold."""
+
+
+def to_json_dict(obj: Any) -> Any:
+    """Turn a record (or anything inside one) into JSON-ready builtins."""
+    if isinstance(obj, Unavailable):
+        return {_UNAVAILABLE_KEY: obj.reason}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_json_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_json_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_json_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def from_json_dict(cls: type[T], data: Any) -> T:
+    """Build a `cls` record from what `to_json_dict` produced; raises DecodeError."""
+    return typing.cast(T, _decode(cls, data, cls.__name__))
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _decode(tp: Any, value: Any, where: str) -> Any:
+    if tp is Any or tp is object:
+        return value
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return _decode_union(typing.get_args(tp), value, where)
+    if dataclasses.is_dataclass(tp):
+        return _decode_dataclass(tp, value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise DecodeError(f"{where}: expected a list")
+        (item,) = (a for a in typing.get_args(tp) if a is not Ellipsis)
+        return tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise DecodeError(f"{where}: expected an object")
+        _, item = typing.get_args(tp)
+        return {k: _decode(item, v, f"{where}.{k}") for k, v in value.items()}
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(tp, type) and not isinstance(value, tp):
+        raise DecodeError(f"{where}: expected {tp.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _decode_union(args: tuple[Any, ...], value: Any, where: str) -> Any:
+    if value is None and type(None) in args:
+        return None
+    if isinstance(value, dict) and _UNAVAILABLE_KEY in value and Unavailable in args:
+        return Unavailable(str(value[_UNAVAILABLE_KEY]))
+    candidates = [a for a in args if a is not type(None) and a is not Unavailable]
+    errors = []
+    for candidate in candidates:
+        try:
+            return _decode(candidate, value, where)
+        except DecodeError as exc:
+            errors.append(str(exc))
+    raise DecodeError("; ".join(errors) or f"{where}: unexpected null")
+
+
+def _decode_dataclass(cls: type, value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        raise DecodeError(f"{where}: expected an object")
+    hints = _hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in value:
+            kwargs[f.name] = _decode(hints[f.name], value[f.name], f"{where}.{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise DecodeError(f"{where}: missing field {f.name!r}")
+    return cls(**kwargs)

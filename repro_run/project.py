@@ -1,0 +1,59 @@
+"""`[tool.repro]` in the project's pyproject.toml: defaults for data, outputs and seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repro_run.constants import PYPROJECT_FILENAME, TOOL_TABLE
+from repro_run.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSettings:
+    data: tuple[str, ...] = ()  # paths relative to the repository root
+    outputs: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+def load_project_settings(root: Path) -> ProjectSettings:
+    """Read `[tool.repro]`; an absent file or table gives the defaults."""
+    path = root / PYPROJECT_FILENAME
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return ProjectSettings()
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read: {exc.strerror}") from None
+    if f"[tool.{TOOL_TABLE}]".encode() not in content:
+        return ProjectSettings()  # most projects: skip the TOML parser on the hot path
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        table = tomllib.loads(content.decode()).get("tool", {}).get(TOOL_TABLE, {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{PYPROJECT_FILENAME}: {exc}: fix [tool.{TOOL_TABLE}]") from None
+    return ProjectSettings(
+        data=_paths(table, "data"), outputs=_paths(table, "outputs"), seed=_seed(table)
+    )
+
+
+def _paths(table: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"{PYPROJECT_FILENAME}: [tool.{TOOL_TABLE}] {key} must be a list of paths"
+        )
+    return tuple(value)
+
+
+def _seed(table: dict[str, Any]) -> int | None:
+    seed = table.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ConfigError(f"{PYPROJECT_FILENAME}: [tool.{TOOL_TABLE}] seed must be an integer")
+    return seed
