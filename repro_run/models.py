@@ -26,6 +26,7 @@ INTERRUPTED = "interrupted"  # SIGINT (Ctrl-C)
 TERMINATED = "terminated"  # SIGTERM / SIGHUP to repro
 ARCHIVE_FAILED = "archive_failed"  # the command ran, but its outputs could not be archived
 CRASHED = "crashed"
+UNKNOWN_REMOTE = "unknown (remote)"  # supervised on another host: its flock is not ours
 FINAL_STATUSES = (SUCCEEDED, FAILED, INTERRUPTED, TERMINATED, ARCHIVE_FAILED)
 
 
@@ -264,6 +265,21 @@ class RunRecord:
         return self.process.wall_time if self.process else None
 
 
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One line of `repro list`."""
+
+    id: str
+    created: str
+    status: str  # effective: a `running` run whose supervisor is gone is `crashed`
+    duration: float | None
+    command: str  # shlex-joined argv, secrets already masked in the record
+    commit: str
+    seed: int
+    exit_code: int | None
+    dirty: bool
+
+
 # --- the generic codec -------------------------------------------------------------------
 T = TypeVar("T")
 _UNAVAILABLE_KEY = "unavailable"
@@ -306,7 +322,7 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         return _decode_union(typing.get_args(tp), value, where)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _decode_dataclass(tp, value, where)
     if origin is tuple:
         if not isinstance(value, list):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repro_run import tomlread
 from repro_run.constants import PYPROJECT_FILENAME, TOOL_TABLE
 from repro_run.errors import ConfigError
 
@@ -29,12 +30,8 @@ def load_project_settings(root: Path) -> ProjectSettings:
     if f"[tool.{TOOL_TABLE}]".encode() not in content:
         return ProjectSettings()  # most projects: skip the TOML parser on the hot path
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        table = tomllib.loads(content.decode()).get("tool", {}).get(TOOL_TABLE, {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        table = tomlread.loads(content.decode()).get("tool", {}).get(TOOL_TABLE, {})
+    except (tomlread.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{PYPROJECT_FILENAME}: {exc}: fix [tool.{TOOL_TABLE}]") from None
     return ProjectSettings(
         data=_paths(table, "data"), outputs=_paths(table, "outputs"), seed=_seed(table)

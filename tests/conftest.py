@@ -34,7 +34,12 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
 def git(cwd: Path, *args: str) -> str:
     """Run git in `cwd` and return its stdout; fails the test on a non-zero exit."""
     done = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
     )
     return done.stdout
 

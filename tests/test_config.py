@@ -31,12 +31,20 @@ def test_yaml_is_flattened_to_dotted_keys(tmp_path: Path) -> None:
     path.write_text("model:\n  hidden: 16\n  layers: [1, 2]\noptim:\n  lr: 0.1\nname: x\n")
     parsed = parse_config(path, "cfg.yaml")
     assert parsed.format == "yaml"
-    assert parsed.params == {"model.hidden": 16, "model.layers": [1, 2], "optim.lr": 0.1, "name": "x"}
+    assert parsed.params == {
+        "model.hidden": 16,
+        "model.layers": [1, 2],
+        "optim.lr": 0.1,
+        "name": "x",
+    }
     assert parsed.content == path.read_bytes()
 
 
 def test_lists_of_mappings_are_flattened_by_index() -> None:
-    assert flatten({"layers": [{"size": 8}, {"size": 4}]}) == {"layers.0.size": 8, "layers.1.size": 4}
+    assert flatten({"layers": [{"size": 8}, {"size": 4}]}) == {
+        "layers.0.size": 8,
+        "layers.1.size": 4,
+    }
 
 
 def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:

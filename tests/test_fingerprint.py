@@ -41,7 +41,10 @@ def test_golden_digest_is_pinned(tmp_path: Path) -> None:
         '["train/a.csv",4,"6c703dc4a0fba77a7fa9ee6cc2a992b8d1dbe86e17f897c3c91636539e61f2f1",false,null]',
         '["train/b.csv",4,"50aea7b72332711a7a9d81fe22aed5597dd7b5a87ea51d6e64ff38b3ebf66d02",false,null]',
     ]
-    assert manifest_digest(encoded) == "b9b55ebacde24f60d5ebb5948034aa069cd6057696f5182fd96f883a2612a390"
+    assert (
+        manifest_digest(encoded)
+        == "b9b55ebacde24f60d5ebb5948034aa069cd6057696f5182fd96f883a2612a390"
+    )
 
 
 def test_digest_does_not_depend_on_creation_order(tmp_path: Path) -> None:
@@ -153,7 +156,9 @@ _entries = st.lists(
 
 
 @given(_entries)
-def test_manifest_encoding_is_order_independent_and_round_trips(entries: list[ManifestEntry]) -> None:
+def test_manifest_encoding_is_order_independent_and_round_trips(
+    entries: list[ManifestEntry],
+) -> None:
     encoded = encode_manifest(entries)
     assert encode_manifest(reversed(entries)) == encoded
     assert set(decode_manifest(encoded)) == set(entries)

@@ -29,7 +29,9 @@ def test_tool_repro_table_is_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", ['seed = "x"', "data = 3", "seed = true", "data = [1]"], ids=["seed", "data", "bool", "items"]
+    "body",
+    ['seed = "x"', "data = 3", "seed = true", "data = [1]"],
+    ids=["seed", "data", "bool", "items"],
 )
 def test_invalid_values_are_refused(tmp_path: Path, body: str) -> None:
     (tmp_path / "pyproject.toml").write_text(f"[tool.repro]\n{body}\n")
@@ -39,5 +41,5 @@ def test_invalid_values_are_refused(tmp_path: Path, body: str) -> None:
 
 def test_invalid_toml_is_refused(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.repro]\nseed = = 1\n")
-    with pytest.raises(ConfigError, match="pyproject.toml"):
+    with pytest.raises(ConfigError, match=r"pyproject\.toml"):
         load_project_settings(tmp_path)

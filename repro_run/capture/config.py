@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repro_run import tomlread
 from repro_run.constants import CONFIG_FLAGS, CONFIG_SUFFIXES
 from repro_run.errors import ConfigError
 
@@ -78,12 +79,8 @@ def _load(fmt: str, text: str, display: str) -> Any:
             raise ConfigError(f"config {display} line {exc.lineno}: {exc.msg}: {fix}") from None
     if fmt == "toml":
         try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            return tomlread.loads(text)
+        except tomlread.TOMLDecodeError as exc:
             line = re.search(r"line (\d+)", str(exc))
             where = f" line {line.group(1)}" if line else ""
             reason = re.sub(r"\s*\(at line .*\)$", "", str(exc))

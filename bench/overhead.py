@@ -1,0 +1,107 @@
+"""Wrapper overhead: median wall time of `repro run -- python -c pass` vs `python -c pass`.
+
+Run with `make bench` (or `.venv/bin/python bench/overhead.py [--runs N] [--write]`).
+Both commands run in the same clean git repository, interleaved, in one process, so the
+ratio is measured against a baseline taken under the same machine load.
+- warm: repro's caches (package list) populated, store already initialised;
+- cold: a fresh cache directory and a fresh store for every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+REPRO = str(Path(sys.executable).with_name("repro"))
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+}
+
+
+def _time(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - start
+
+
+def measure(runs: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        repo.mkdir()
+        env = {**os.environ, **GIT_ENV, "REPRO_CACHE_DIR": str(Path(tmp) / "cache")}
+        for cmd in (["git", "init", "-q"], ["git", "commit", "-q", "--allow-empty", "-m", "x"]):
+            subprocess.run(cmd, cwd=repo, env=env, check=True)
+        baseline_argv = [sys.executable, "-c", "pass"]
+        repro_argv = [REPRO, "run", "--", sys.executable, "-c", "pass"]
+        for _ in range(3):  # warm the page cache, the package cache and the store
+            _time(repro_argv, repo, env)
+            _time(baseline_argv, repo, env)
+        base, warm, cold = [], [], []
+        for i in range(runs):
+            base.append(_time(baseline_argv, repo, env))
+            warm.append(_time(repro_argv, repo, env))
+            cold_env = {
+                **env,
+                "REPRO_CACHE_DIR": str(Path(tmp) / f"cold-cache-{i}"),
+                "REPRO_HOME": str(Path(tmp) / f"cold-store-{i}"),
+            }
+            cold.append(_time(repro_argv, repo, cold_env))
+    b = statistics.median(base)
+    return {
+        "baseline_ms": b * 1000,
+        "warm_ms": statistics.median(warm) * 1000,
+        "cold_ms": statistics.median(cold) * 1000,
+        "warm_added_ms": (statistics.median(warm) - b) * 1000,
+        "cold_added_ms": (statistics.median(cold) - b) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument(
+        "--write", action="store_true", help="record the figures in bench/RESULTS.md"
+    )
+    args = parser.parse_args()
+    r = measure(args.runs)
+    report = (
+        f"| `python -c pass` (baseline) | {r['baseline_ms']:.1f} ms | |\n"
+        f"| `repro run -- python -c pass`, warm | {r['warm_ms']:.1f} ms | +{r['warm_added_ms']:.1f} ms (target ≤ 60) |\n"
+        f"| `repro run -- python -c pass`, cold | {r['cold_ms']:.1f} ms | +{r['cold_added_ms']:.1f} ms (target ≤ 150) |\n"
+    )
+    print(report, end="")
+    if args.write:
+        _write_section(
+            "overhead",
+            f"Command: `.venv/bin/python bench/overhead.py --runs {args.runs} --write` "
+            f"({os.cpu_count()} cores, Python {sys.version.split()[0]}), medians of {args.runs} runs.\n\n"
+            "| what | median wall time | added by repro |\n|---|---|---|\n" + report,
+        )
+
+
+def _write_section(name: str, body: str) -> None:
+    """Replace this benchmark's section of RESULTS.md, keeping the others."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    block = f"{begin}\n## Wrapper overhead\n\n{body}{end}"
+    if begin in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

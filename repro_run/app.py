@@ -1,0 +1,393 @@
+"""One function per verb. Orders the steps and returns records; never prints.
+
+`run` goes preflight (every refusal happens before anything is written) -> capture ->
+launch -> archive -> finalise. Progress goes through the `Reporter` protocol that `ui`
+implements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+from repro_run import __version__
+from repro_run.capture import config as config_capture
+from repro_run.capture import cuda, environ, git, gpu, packages, system
+from repro_run.constants import (
+    DEFAULT_DRAIN_TIMEOUT_S,
+    DEFAULT_KILL_GRACE_S,
+    ENV_DRAIN_TIMEOUT,
+    ENV_HOME,
+    ENV_KILL_GRACE,
+    RUN_LOG_FILENAME,
+    RUN_PATCH_FILENAME,
+    STORE_DIRNAME,
+)
+from repro_run.determinism import child_environment, resolve_seed
+from repro_run.errors import DataError, DirtyTreeError, UsageError
+from repro_run.execute import ResolvedCommand, resolve_command, run_process
+from repro_run.fingerprint.manifest import encode_manifest
+from repro_run.fingerprint.tree import build_manifest, fingerprint_files, scan_tree
+from repro_run.models import (
+    ARCHIVE_FAILED,
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    SUCCEEDED,
+    TERMINATED,
+    CommandInfo,
+    ConfigFile,
+    GpuInfo,
+    ManifestEntry,
+    PackageList,
+    PackagesRef,
+    ProcessResult,
+    RunRecord,
+    RunSummary,
+    Supervisor,
+    SystemInfo,
+    TreeRef,
+    TreeStatus,
+    Unavailable,
+    to_json_dict,
+)
+from repro_run.project import load_project_settings
+from repro_run.redaction import argv_secret_values, mask_argv, secret_values
+from repro_run.store import Store, find_store_dir
+
+
+class Reporter(Protocol):
+    def info(self, message: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+
+class NullReporter:
+    def info(self, message: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    command: tuple[str, ...]
+    cwd: Path
+    seed: int | None = None
+    data: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    allow_dirty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Everything decided before anything is written: each refusal happens while building it."""
+
+    options: RunOptions
+    root: Path
+    cwd: Path
+    status: TreeStatus
+    command: ResolvedCommand
+    configs: tuple[config_capture.ParsedConfig, ...]
+    data_paths: tuple[Path, ...]
+    output_paths: tuple[Path, ...]
+    seed: int
+    seed_source: str
+    interpreter: str
+    secrets: tuple[str, ...]  # values that must never reach disk: masked in argv and the log
+
+
+def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
+    """Refuse, capture, launch, archive: the whole of `repro run`. Returns the final record."""
+    reporter = reporter or NullReporter()
+    plan = _preflight(options)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        # Optional facets are captured beside the store and data work; none blocks a launch.
+        facets = _Facets(
+            system=pool.submit(system.capture_system),
+            packages=pool.submit(packages.capture_packages, plan.interpreter),
+            gpu=pool.submit(gpu.capture_gpu),
+        )
+        store = Store.open(_store_dir(plan.root))
+        if _inside(store.root, plan.root):
+            git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")
+        data = tuple(_fingerprint(store, path, plan.root, reporter) for path in plan.data_paths)
+        run_id, run_dir = store.new_run()
+        try:
+            record, env = _initial_record(store, plan, run_id, run_dir, data, facets)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)  # never leave a half-written run
+            raise
+    return _launch(store, plan, record, run_dir, env, reporter)
+
+
+def _preflight(options: RunOptions) -> _Plan:
+    if not options.command:
+        raise UsageError("no command given: repro run [OPTIONS] [--] COMMAND [ARGS]...")
+    cwd = options.cwd.resolve()
+    root = git.find_work_tree(cwd)
+    settings = load_project_settings(root)
+    status = git.tree_status(root)
+    if status.is_dirty and not options.allow_dirty:
+        raise DirtyTreeError(git.dirty_refusal_message(status))
+    child_path = os.environ.get("PATH")
+    command = resolve_command(options.command, cwd=cwd, path=child_path, python=sys.executable)
+    configs = tuple(
+        config_capture.parse_config(cwd / p, p)
+        for p in config_capture.find_config_paths(options.command, cwd)
+    )
+    data_paths = _paths(options.data, cwd) or _paths(settings.data, root)
+    for path in data_paths:
+        if not os.path.lexists(path):
+            raise DataError(f"data path not found: {path} (check --data or [tool.repro] data)")
+    seed, seed_source = resolve_seed(options.seed, settings.seed)
+    env_secrets = secret_values(os.environ)
+    return _Plan(
+        options=options,
+        root=root,
+        cwd=cwd,
+        status=status,
+        command=command,
+        configs=configs,
+        data_paths=data_paths,
+        output_paths=_paths(options.outputs, cwd) or _paths(settings.outputs, root),
+        seed=seed,
+        seed_source=seed_source,
+        # Packages are those of the Python that runs the command; for a non-Python command
+        # (a shell script, say) the `python` its PATH finds is the best guess.
+        interpreter=command.interpreter
+        or shutil.which("python", path=child_path)
+        or sys.executable,
+        secrets=env_secrets + argv_secret_values(options.command, env_secrets),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Facets:
+    system: Future[SystemInfo]
+    packages: Future[tuple[PackageList, str] | Unavailable]
+    gpu: Future[GpuInfo | Unavailable]
+
+
+def _initial_record(
+    store: Store,
+    plan: _Plan,
+    run_id: str,
+    run_dir: Path,
+    data: tuple[TreeRef, ...],
+    facets: _Facets,
+) -> tuple[RunRecord, dict[str, str]]:
+    patch_object = None
+    if plan.status.is_dirty:
+        patch = git.dirty_patch(plan.root)
+        patch_object = store.put_bytes(patch)
+        (run_dir / RUN_PATCH_FILENAME).write_bytes(patch)
+    env, determinism = child_environment(
+        os.environ,
+        seed=plan.seed,
+        seed_source=plan.seed_source,
+        run_id=run_id,
+        run_dir=str(run_dir),
+    )
+    system_info = facets.system.result()
+    captured_packages = facets.packages.result()
+    package_list = None if isinstance(captured_packages, Unavailable) else captured_packages[0]
+    supervisor = Supervisor(
+        os.getpid(), _process_start_time(), system_info.hostname, system_info.boot_id
+    )
+    record = RunRecord(
+        id=run_id,
+        status=RUNNING,
+        created=_now(),
+        repro_version=__version__,
+        supervisor=supervisor,
+        code=git.capture_code(plan.root, plan.status, patch_object),
+        command=CommandInfo(
+            argv=mask_argv(plan.options.command, plan.secrets),
+            exec_argv=mask_argv(plan.command.exec_argv, plan.secrets),
+            cwd=plan.cwd.relative_to(plan.root).as_posix(),
+            executable=plan.command.executable,
+            interpreter=plan.command.interpreter,
+        ),
+        determinism=determinism,
+        env=environ.capture_env(os.environ),
+        system=system_info,
+        packages=_store_packages(store, captured_packages),
+        gpu=facets.gpu.result(),
+        # pip-installed cuDNN/NCCL wheels (what PyTorch loads) are found in the package list.
+        cuda=cuda.capture_cuda_libraries(package_list),
+        configs=tuple(
+            ConfigFile(c.path, c.format, store.put_bytes(c.content), c.params) for c in plan.configs
+        ),
+        data=data,
+        output_paths=tuple(_display(p, plan.root) for p in plan.output_paths),
+        started=_now(),
+    )
+    return record, env
+
+
+def _launch(
+    store: Store,
+    plan: _Plan,
+    record: RunRecord,
+    run_dir: Path,
+    env: dict[str, str],
+    reporter: Reporter,
+) -> RunRecord:
+    sampler = gpu.gpu_memory_sampler()
+    with store.run_lock(record.id):
+        store.write_record(record)
+        reporter.info(f"run {record.id} started: {shlex.join(record.command.argv)}")
+        try:
+            result = run_process(
+                plan.command.exec_argv,
+                cwd=plan.cwd,
+                env=env,
+                log_path=run_dir / RUN_LOG_FILENAME,
+                secrets=plan.secrets,
+                gpu_memory=sampler,
+                kill_grace=_env_seconds(ENV_KILL_GRACE, DEFAULT_KILL_GRACE_S),
+                drain_timeout=_env_seconds(ENV_DRAIN_TIMEOUT, DEFAULT_DRAIN_TIMEOUT_S),
+            )
+        finally:
+            if sampler is not None:
+                sampler.close()
+        outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
+        final = replace(
+            record,
+            status=ARCHIVE_FAILED if problems else _status(result),
+            ended=_now(),
+            process=result,
+            outputs=outputs,
+            problems=tuple(problems),
+        )
+        store.write_record(final)
+    return final
+
+
+def _status(result: ProcessResult) -> str:
+    if result.stop_reason == "SIGINT":
+        return INTERRUPTED
+    if result.stop_reason is not None:
+        return TERMINATED
+    return SUCCEEDED if result.exit_code == 0 else FAILED
+
+
+def _archive_outputs(
+    store: Store, paths: Sequence[Path], root: Path, reporter: Reporter
+) -> tuple[tuple[TreeRef, ...], list[str]]:
+    """Archive each output path into the object store; failures become problems, not raises."""
+    refs: list[TreeRef] = []
+    problems: list[str] = []
+    for path in paths:
+        display = _display(path, root)
+        if not os.path.lexists(path):
+            reporter.warn(f"output path not found after the run: {display}")
+            continue
+        try:
+            scan = scan_tree(path)
+            entries = build_manifest(scan, lambda f: store.put_file(Path(f.abspath)))
+        except (OSError, DataError) as exc:
+            problems.append(f"outputs {display} not archived: {exc}")
+            reporter.warn(problems[-1])
+            continue
+        for item in scan.skipped:
+            reporter.warn(f"output entry skipped ({item})")
+        refs.append(_tree_ref(store, display, entries, scan.skipped))
+    return tuple(refs), problems
+
+
+def _fingerprint(store: Store, path: Path, root: Path, reporter: Reporter) -> TreeRef:
+    scan = scan_tree(path)
+    for item in scan.skipped:
+        reporter.warn(f"data entry skipped ({item})")
+    return _tree_ref(store, _display(path, root), fingerprint_files(scan), scan.skipped)
+
+
+def _tree_ref(
+    store: Store, display: str, entries: tuple[ManifestEntry, ...], skipped: tuple[str, ...]
+) -> TreeRef:
+    digest = store.put_bytes(encode_manifest(entries))  # content address == manifest digest
+    return TreeRef(display, digest, len(entries), sum(e.size for e in entries), digest, skipped)
+
+
+def _store_packages(
+    store: Store, captured: tuple[PackageList, str] | Unavailable
+) -> PackagesRef | Unavailable:
+    if isinstance(captured, Unavailable):
+        return captured
+    package_list, source = captured
+    blob = json.dumps(to_json_dict(package_list), sort_keys=True).encode()
+    return PackagesRef(
+        package_list.interpreter,
+        package_list.python_version,
+        len(package_list.packages),
+        store.put_bytes(blob),
+        source,
+    )
+
+
+# --- listing and showing ---------------------------------------------------------------------
+def open_store(cwd: Path) -> Store:
+    store_dir = find_store_dir(cwd)
+    if store_dir is None:
+        git.find_work_tree(cwd)  # raises the "not a git repository" error with its advice
+        raise AssertionError("unreachable")
+    return Store.open(store_dir)
+
+
+def list_runs(cwd: Path, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
+    return open_store(cwd).list_runs(status=status, limit=limit)
+
+
+def show(cwd: Path, ref: str) -> tuple[RunRecord, str]:
+    """The record of run `ref` and its effective status (a dead supervisor reads as crashed)."""
+    store = open_store(cwd)
+    run_id = store.resolve(ref)
+    record = store.load_record(run_id)
+    return record, store.effective_status(record)
+
+
+# --- small helpers -------------------------------------------------------------------------
+def _store_dir(root: Path) -> Path:
+    home = os.environ.get(ENV_HOME)
+    return Path(home).expanduser().resolve() if home else root / STORE_DIRNAME
+
+
+def _paths(values: Sequence[str], base: Path) -> tuple[Path, ...]:
+    return tuple(Path(os.path.normpath(base / os.path.expanduser(v))) for v in values)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _display(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if _inside(path, root) else str(path)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _process_start_time() -> float:
+    import psutil
+
+    return float(psutil.Process().create_time())
+
+
+def _env_seconds(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default

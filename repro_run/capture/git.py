@@ -1,0 +1,356 @@
+"""Git facts for a run: work-tree root, dirty check, commit and remotes, --allow-dirty patch."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from repro_run.constants import DIRTY_PATHS_SHOWN
+from repro_run.errors import GitError, NoCommitsError, NotAGitRepositoryError, ReproError
+from repro_run.models import CodeState, DirtyPath, Remote, TreeStatus
+from repro_run.redaction import strip_url_credentials
+
+_DIRTY_PATHS_RECORDED = 1000
+
+# Git resolves these relative to the cwd it starts in; a hook exports GIT_DIR=.git, so they are
+# made absolute against our cwd to keep naming the same repository when git runs in the root.
+_GIT_PATH_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
+
+# The command-line options override status.showUntrackedFiles, diff.ignoreSubmodules and
+# submodule.<name>.ignore (git-status(1)), so repository config cannot hide a change.
+# fmt: off
+_STATUS_ARGV = (
+    "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all",
+    "--ignore-submodules=none", "--no-ahead-behind",
+)
+# Pinned so that diff.noprefix, diff.relative, diff.submodule=log, color.ui=always or an external
+# diff driver in the user's config cannot produce a patch that `git apply` rejects.
+_PATCH_ARGV = (
+    "diff", "--cached", "--binary", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
+    "--no-renames", "--no-relative", "--ignore-submodules=none", "--submodule=short",
+    "--src-prefix=a/", "--dst-prefix=b/", "HEAD", "--",
+)
+# fmt: on
+
+# `ls-files -v` lowercases the tag of assume-unchanged entries and tags skip-worktree ones "S";
+# git status trusts both bits and never looks at those files, so they are checked here. Matched
+# against the listing with a NUL prepended: a literal first byte keeps the scan fast on 100k files.
+_FLAGGED_ENTRY = re.compile(rb"\0([a-zS]) (\d+) ([0-9a-f]+) \d\t([^\0]*)")
+_REGULAR_FILE_MODES = (b"100644", b"100755")
+
+NOT_A_REPOSITORY = (
+    "not inside a git repository ({}): repro records the commit it runs; "
+    "run `git init` and commit your code first"
+)
+NO_COMMITS = "repository has no commits: commit your code first (git add -A && git commit)"
+DIRTY_ADVICE = (
+    "commit or stash them (git stash -u), add them to .gitignore, or pass --allow-dirty "
+    "to run anyway (the run is marked dirty and the patch is stored)"
+)
+
+
+def _git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in _GIT_PATH_VARS:
+        value = env.get(name)
+        if value and not os.path.isabs(value):
+            env[name] = os.path.abspath(value)
+    env["LC_ALL"] = "C"  # the stderr we match ("not a git repository") must not be translated
+    env.update(extra or {})
+    return env
+
+
+def _spawn(
+    cwd: Path, argv: Sequence[str | bytes], env: Mapping[str, str]
+) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            ["git", *argv],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        import shutil  # only on failure: keeps the import cost off the hot path
+
+        if shutil.which("git", path=env.get("PATH")) is None:
+            raise GitError("git was not found on PATH: install git, or add it to PATH") from exc
+        raise GitError(f"cannot run git in {cwd}: {exc.strerror}") from exc
+
+
+def _finish(proc: subprocess.Popen[bytes]) -> tuple[int, bytes, bytes]:
+    out, err = proc.communicate()
+    return proc.returncode, out, err
+
+
+_Result = tuple[int, bytes, bytes] | GitError
+
+
+def _run_together(root: Path, commands: Mapping[str, Sequence[str]]) -> dict[str, _Result]:
+    """Start every command before waiting on any: several answers for the wall time of one."""
+    env = _git_env()
+    running: dict[str, subprocess.Popen[bytes] | GitError] = {}
+    for name, argv in commands.items():
+        try:
+            running[name] = _spawn(root, argv, env)
+        except GitError as exc:
+            running[name] = exc
+    return {
+        name: proc if isinstance(proc, GitError) else _finish(proc)
+        for name, proc in running.items()
+    }
+
+
+def _git(cwd: Path, *argv: str | bytes, env: Mapping[str, str] | None = None) -> bytes:
+    """Run git and return its stdout; a failure becomes a repro error."""
+    returncode, out, err = _finish(_spawn(cwd, argv, env or _git_env()))
+    if returncode != 0:
+        raise _failure(cwd, _subcommand(argv), err)
+    return out
+
+
+def _subcommand(argv: Sequence[str | bytes]) -> str:
+    words = iter(argv)
+    for word in words:
+        if word == "-c":
+            next(words, None)  # the config value that follows
+        elif not str(word).startswith("-"):
+            return str(word)
+    return "git"
+
+
+def _first_line(err: bytes) -> str:
+    for line in err.decode("utf-8", "replace").splitlines():
+        if line.strip():
+            return line.removeprefix("fatal: ").removeprefix("error: ").strip()
+    return "no error message"
+
+
+def _failure(cwd: Path, command: str, err: bytes) -> ReproError:
+    reason = _first_line(err)
+    if "not a git repository" in reason or "must be run in a work tree" in reason:
+        return NotAGitRepositoryError(NOT_A_REPOSITORY.format(cwd))
+    return GitError(
+        f"git {command} failed in {cwd}: {reason} (run `git {command}` there to see why)"
+    )
+
+
+def find_work_tree(cwd: Path) -> Path:
+    """The absolute root of the work tree that contains `cwd` (git's own discovery and env)."""
+    top = _git(cwd, "rev-parse", "--show-toplevel").rstrip(b"\n")
+    if not top:
+        raise NotAGitRepositoryError(NOT_A_REPOSITORY.format(cwd))
+    return Path(os.fsdecode(top))
+
+
+def tree_status(root: Path) -> TreeStatus:
+    """Commit, branch and every uncommitted change (untracked and submodules included)."""
+    results = _run_together(
+        root, {"status": _STATUS_ARGV, "ls-files": ("ls-files", "-v", "-s", "-z")}
+    )
+    outputs = {}
+    for name, result in results.items():
+        if isinstance(result, GitError):
+            raise result
+        if result[0] != 0:
+            raise _failure(root, name, result[2])
+        outputs[name] = result[1]
+    commit, branch, dirty = _parse_status(outputs["status"])
+    if commit == "(initial)":
+        raise NoCommitsError(NO_COMMITS)
+    if not commit:
+        raise GitError(f"git status in {root} named no commit: run `git status` there to see why")
+    listed = {entry.path for entry in dirty}
+    hidden = [e for e in _flagged_changes(root, outputs["ls-files"]) if e.path not in listed]
+    return TreeStatus(root=str(root), commit=commit, branch=branch, dirty=(*dirty, *hidden))
+
+
+def _parse_status(out: bytes) -> tuple[str, str | None, list[DirtyPath]]:
+    commit, branch, dirty = "", None, []
+    records = iter(out.split(b"\0"))
+    for record in records:
+        kind = record[:2]
+        if record.startswith(b"# branch.oid "):
+            commit = record[len(b"# branch.oid ") :].decode("ascii")
+        elif record.startswith(b"# branch.head "):
+            head = record[len(b"# branch.head ") :]
+            branch = None if head == b"(detached)" else os.fsdecode(head)
+        elif kind == b"1 ":
+            fields = record.split(b" ", 8)
+            dirty.append(DirtyPath(os.fsdecode(fields[8]), _state(fields[1], fields[2])))
+        elif kind == b"2 ":
+            fields = record.split(b" ", 9)
+            next(records)  # the original path of the rename
+            state = "submodule" if fields[2].startswith(b"S") else "renamed"
+            dirty.append(DirtyPath(os.fsdecode(fields[9]), state))
+        elif kind == b"u ":
+            dirty.append(DirtyPath(os.fsdecode(record.split(b" ", 10)[10]), "conflict"))
+        elif kind == b"? ":
+            dirty.append(DirtyPath(os.fsdecode(record[2:]), "untracked"))
+    return commit, branch, dirty
+
+
+def _state(xy: bytes, sub: bytes) -> str:
+    staged, unstaged = xy[:1], xy[1:2]
+    if sub.startswith(b"S"):
+        return "submodule"
+    if b"D" in (staged, unstaged):
+        return "deleted"
+    if b"A" in (staged, unstaged):
+        return "added"
+    if unstaged != b".":
+        return "modified"
+    return "staged"
+
+
+def _flagged_changes(root: Path, listing: bytes) -> list[DirtyPath]:
+    changes: list[DirtyPath] = []
+    to_hash: list[tuple[bytes, bytes]] = []
+    for tag, mode, oid, raw in _FLAGGED_ENTRY.findall(b"\0" + listing):
+        if os.path.lexists(os.path.join(os.fsencode(root), raw)):
+            if mode in _REGULAR_FILE_MODES:
+                to_hash.append((raw, oid))
+        elif tag not in (b"S", b"s"):  # an absent skip-worktree file is a sparse checkout
+            changes.append(DirtyPath(os.fsdecode(raw), "deleted"))
+    if to_hash:
+        hashes = _git(root, "hash-object", "--", *(raw for raw, _ in to_hash)).split()
+        for (raw, oid), current in zip(to_hash, hashes, strict=True):
+            if current != oid:
+                changes.append(DirtyPath(os.fsdecode(raw), "modified"))
+    return changes
+
+
+def _shown(path: str) -> str:
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return text if text.isprintable() else repr(text)
+
+
+def dirty_refusal_message(status: TreeStatus, limit: int = DIRTY_PATHS_SHOWN) -> str:
+    """The DirtyTreeError text: the first `limit` changes, how many more, and how to proceed."""
+    lines = ["working tree has uncommitted changes:"]
+    lines += [f"  {entry.state:<10} {_shown(entry.path)}" for entry in status.dirty[:limit]]
+    if len(status.dirty) > limit:
+        lines.append(f"  … and {len(status.dirty) - limit} more")
+    lines.append(DIRTY_ADVICE)
+    return "\n".join(lines)
+
+
+def dirty_patch(root: Path) -> bytes:
+    """A `git apply`-able binary patch from HEAD to the work tree, untracked files included."""
+    import shutil  # only --allow-dirty needs these: their import cost stays off the hot path
+    import tempfile
+
+    real_index = root / os.fsdecode(_git(root, "rev-parse", "--git-path", "index").rstrip(b"\n"))
+    with tempfile.TemporaryDirectory(prefix="repro-index-") as scratch:
+        index = Path(scratch, "index")
+        try:
+            shutil.copyfile(real_index, index)
+        except FileNotFoundError:
+            pass  # no index yet: `git add -A` below builds one from scratch
+        except OSError as exc:
+            raise GitError(f"cannot copy the git index {real_index}: {exc.strerror}") from exc
+        env = _git_env({"GIT_INDEX_FILE": str(index)})
+        _unflag(root, env)
+        _git(root, "-c", "core.splitIndex=false", "add", "-A", env=env)
+        return _git(root, *_PATCH_ARGV, env=env)
+
+
+def _unflag(root: Path, env: Mapping[str, str]) -> None:
+    """Clear assume-unchanged/skip-worktree in the scratch index so `git add -A` sees the files."""
+    listing = _git(root, "ls-files", "-v", "-s", "-z", env=env)
+    paths = [
+        raw
+        for tag, _, _, raw in _FLAGGED_ENTRY.findall(b"\0" + listing)
+        if tag not in (b"S", b"s") or os.path.lexists(os.path.join(os.fsencode(root), raw))
+    ]
+    if paths:
+        clear = ("--no-assume-unchanged", "--no-skip-worktree")
+        _git(root, "update-index", *clear, "--", *paths, env=env)
+
+
+def capture_code(root: Path, status: TreeStatus, patch_object: str | None) -> CodeState:
+    """The code facet of a run record; optional facts that fail are recorded in `missing`."""
+    results = _run_together(
+        root,
+        {
+            "describe": ("describe", "--always", "--tags"),
+            "remotes": ("config", "-z", "--get-regexp", r"^remote\..*\.url$"),
+            "is_shallow": ("rev-parse", "--is-shallow-repository"),
+        },
+    )
+    missing: dict[str, str] = {}
+    described = _output(results["describe"], "describe", missing)
+    # Our dirty check also counts untracked files, which `describe --dirty` would not.
+    describe = None
+    if described is not None:
+        describe = described.decode("utf-8", "replace").strip()
+        describe += "-dirty" if status.is_dirty else ""
+    configured = _output(results["remotes"], "remotes", missing, 1)  # 1: no remote at all
+    shallow = _output(results["is_shallow"], "is_shallow", missing)
+    if len(status.dirty) > _DIRTY_PATHS_RECORDED:
+        missing["dirty_paths"] = (
+            f"{len(status.dirty)} changed paths; the first {_DIRTY_PATHS_RECORDED} are recorded"
+        )
+    return CodeState(
+        commit=status.commit,
+        branch=status.branch,
+        describe=describe,
+        remotes=_parse_remotes(configured or b""),
+        dirty=status.is_dirty,
+        dirty_paths=status.dirty[:_DIRTY_PATHS_RECORDED],
+        patch_object=patch_object,
+        is_shallow=shallow is not None and shallow.strip() == b"true",
+        missing=missing,
+    )
+
+
+def _parse_remotes(config: bytes) -> tuple[Remote, ...]:
+    remotes = []
+    for entry in filter(None, config.split(b"\0")):  # `-z`: "remote.<name>.url\n<url>\0"
+        key, _, url = entry.decode("utf-8", "replace").partition("\n")
+        name = key.removeprefix("remote.").removesuffix(".url")
+        remotes.append(Remote(name=name, url=strip_url_credentials(url)))
+    return tuple(remotes)
+
+
+def _output(result: _Result, name: str, missing: dict[str, str], *ok: int) -> bytes | None:
+    """The stdout of an optional command, or None with the reason put in `missing`."""
+    if isinstance(result, GitError):
+        missing[name] = str(result)
+        return None
+    code, out, err = result
+    if code in (0, *ok):
+        return out
+    missing[name] = _first_line(err)
+    return None
+
+
+def ensure_excluded(root: Path, entry: str = ".repro/") -> None:
+    """Add `entry` to the repository's info/exclude unless it is already listed there."""
+    exclude = _exclude_file(root)
+    line = entry.encode()
+    try:
+        text = exclude.read_bytes() if exclude.exists() else b""
+        if line in (existing.strip() for existing in text.splitlines()):
+            return
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        with exclude.open("ab") as handle:
+            handle.write((b"\n" if text and not text.endswith(b"\n") else b"") + line + b"\n")
+    except OSError as exc:
+        raise GitError(
+            f"cannot update {exclude}: {exc.strerror}; add {entry} to it yourself"
+        ) from exc
+
+
+def _exclude_file(root: Path) -> Path:
+    dot_git = root / ".git"
+    if not any(os.environ.get(name) for name in _GIT_PATH_VARS) and dot_git.is_dir():
+        return dot_git / "info" / "exclude"
+    # A linked worktree (.git is a file) or a hook's GIT_DIR: let git resolve the common dir.
+    out = _git(root, "rev-parse", "--git-path", "info/exclude").rstrip(b"\n")
+    return root / os.fsdecode(out)

@@ -1,0 +1,331 @@
+"""Installed distributions of the interpreter that runs the command, with a stat-keyed cache."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from repro_run.cachedir import user_cache_dir
+from repro_run.constants import SECRET_MASK
+from repro_run.models import (
+    DecodeError,
+    Package,
+    PackageList,
+    Unavailable,
+    from_json_dict,
+    to_json_dict,
+)
+from repro_run.redaction import looks_secret_value, redact_url
+
+SUBPROCESS_TIMEOUT_S = 10.0
+_CACHE_FORMAT = 1
+# A directory modified this recently may be modified again within the same mtime tick, which
+# the next stat could not tell apart (git's "racy clean" problem): such a scan is not cached.
+_RACY_WINDOW_NS = 2_000_000_000
+# Variables that change the interpreter's sys.path, hence what it can import.
+_PATH_ENV_VARS = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONNOUSERSITE",
+    "PYTHONUSERBASE",
+    "PYTHONSAFEPATH",
+)
+
+# One scanner for both cases: exec'd in-process for the current interpreter, or sent with `-c` to
+# another one. So it is stdlib only and Python 3.8 syntax. It records the mtimes of the sys.path
+# directories *before* reading them: installing or removing a distribution changes the mtime of
+# the directory holding its .dist-info, so an unchanged set of mtimes means an unchanged list.
+_SCAN_SCRIPT = r"""
+import json, os, platform, re, site, sys
+
+def watch_paths():
+    paths = list(sys.path)
+    if paths and not getattr(sys.flags, "safe_path", False):
+        paths = paths[1:]  # the launcher's own directory (or "" for -c), not the environment's
+    paths = [p for p in paths if p]
+    extra = [os.path.join(sys.prefix, "pyvenv.cfg")]
+    if getattr(site, "ENABLE_USER_SITE", False):
+        extra.append(site.getusersitepackages())  # watched even while absent: --user installs
+    return paths, paths + [p for p in extra if p not in paths]
+
+def stamp(path):
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+def stamps():
+    return [[p, stamp(p)] for p in watch_paths()[1]]
+
+def name_version(dist):
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("") or ""
+    found = {}
+    for line in text.splitlines():  # the headers only: email.parser reads whole descriptions
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        key = key.strip().lower()
+        if sep and key in ("name", "version") and key not in found:
+            found[key] = value.strip()
+    return found.get("name"), found.get("version")
+
+def scan():
+    paths = watch_paths()[0]
+    before = stamps()
+    from importlib import metadata
+    seen, dists = set(), []
+    for dist in metadata.distributions(path=paths):  # in sys.path order: first one wins
+        try:
+            name, version = name_version(dist)
+            if not name:
+                continue
+            key = re.sub(r"[-_.]+", "-", name).lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            direct_url = dist.read_text("direct_url.json")
+        except Exception:
+            continue
+        dists.append({"name": name, "version": version or "", "direct_url": direct_url})
+    return {"python_version": platform.python_version(), "stamps": before, "dists": dists}
+
+if __name__ == "__main__":
+    json.dump(scan(), sys.stdout)
+"""
+_scanner: dict[str, Any] | None = None
+
+
+def capture_packages(interpreter: str) -> tuple[PackageList, str] | Unavailable:
+    """The distributions `interpreter` can import, and where the list came from.
+
+    The source is "cache" (nothing installed or removed since the last scan), "importlib" (this
+    very interpreter, scanned in-process) or "subprocess" (another interpreter, asked once).
+    """
+    interp = os.path.abspath(interpreter)
+    in_process = _is_current_interpreter(interp)
+    env = {name: os.environ.get(name, "") for name in _PATH_ENV_VARS}
+    cache_file = _cache_file(interp, env)
+    current_stamps = _in_process_scanner()["stamps"]() if in_process else None
+    cached = _load_cache(cache_file, interp, env, current_stamps)
+    if cached is not None:
+        return cached, "cache"
+
+    if in_process:
+        try:
+            raw: Any = _in_process_scanner()["scan"]()
+        except Exception as exc:  # a broken distribution on sys.path must not stop the run
+            return Unavailable(f"reading installed distributions failed: {exc!r}")
+        source = "importlib"
+    else:
+        asked = _ask_interpreter(interp)
+        if isinstance(asked, Unavailable):
+            return asked
+        raw, source = asked, "subprocess"
+
+    try:
+        packages = _package_list(interp, raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return Unavailable(f"unexpected scan output from {interp}: {exc!r}")
+    _save_cache(cache_file, interp, env, raw["stamps"], packages)
+    return packages, source
+
+
+def _is_current_interpreter(interp: str) -> bool:
+    current = os.path.abspath(sys.executable) if sys.executable else ""
+    if not current:
+        return False
+    if interp == current:
+        return True
+    # A venv's python is a symlink to the base python: same realpath, other prefix. Python finds
+    # its prefix (pyvenv.cfg) from the unresolved path's directory, so another name for the same
+    # binary in the *same directory* (python3 vs python3.11) is the same environment.
+    same_dir = os.path.dirname(interp) == os.path.dirname(current)
+    return same_dir and os.path.realpath(interp) == os.path.realpath(current)
+
+
+def _in_process_scanner() -> dict[str, Any]:
+    global _scanner
+    if _scanner is None:  # built whole, then published: safe to call from capture threads
+        namespace: dict[str, Any] = {"__name__": "repro_package_scanner"}
+        exec(compile(_SCAN_SCRIPT, "<repro package scanner>", "exec"), namespace)
+        _scanner = namespace
+    return _scanner
+
+
+def _ask_interpreter(interp: str) -> dict[str, Any] | Unavailable:
+    try:
+        done = subprocess.run(
+            [interp, "-c", _SCAN_SCRIPT],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=SUBPROCESS_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Unavailable(f"{interp} did not list its packages within {SUBPROCESS_TIMEOUT_S:g} s")
+    except OSError as exc:
+        return Unavailable(f"cannot run {interp}: {exc.strerror or exc}")
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        if lines and looks_secret_value(lines[-1]):
+            lines[-1] = SECRET_MASK
+        return Unavailable(
+            f"{interp} exited with {done.returncode} listing its packages: {lines[-1][:200] if lines else ''}"
+        )
+    try:
+        raw = json.loads(done.stdout)
+    except ValueError:
+        return Unavailable(f"{interp} printed no package list (a sitecustomize writing to stdout?)")
+    if not isinstance(raw, dict):
+        return Unavailable(f"{interp} printed an unexpected package list")
+    return raw
+
+
+def _package_list(interp: str, raw: Mapping[str, Any]) -> PackageList:
+    packages = [_package(d) for d in raw["dists"]]
+    packages.sort(key=lambda p: _normalise(p.name))
+    return PackageList(
+        interpreter=interp, python_version=str(raw["python_version"]), packages=tuple(packages)
+    )
+
+
+def _normalise(name: str) -> str:
+    # PEP 503 normalisation: https://peps.python.org/pep-0503/#normalized-names
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _package(dist: Mapping[str, Any]) -> Package:
+    name, version = str(dist["name"]), str(dist["version"])
+    editable = vcs = url = None
+    direct = _json_object(dist.get("direct_url"))
+    raw_url = direct.get("url")
+    if isinstance(raw_url, str) and raw_url:
+        # PEP 610 direct_url.json: https://packaging.python.org/en/latest/specifications/direct-url-data-structure/
+        vcs_info, dir_info = direct.get("vcs_info"), direct.get("dir_info")
+        if isinstance(vcs_info, dict):
+            commit = vcs_info.get("commit_id")
+            vcs = f"{vcs_info.get('vcs', 'git')}+{redact_url(raw_url)}"
+            vcs += f"@{commit}" if isinstance(commit, str) and commit else ""
+        elif isinstance(dir_info, dict) and dir_info.get("editable"):
+            editable = _file_url_path(redact_url(raw_url))
+        else:
+            url = redact_url(raw_url)
+    return Package(name=name, version=version, editable=editable, vcs=vcs, url=url)
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    if not isinstance(text, str):
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _file_url_path(url: str) -> str:
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme != "file":
+        return url
+    path = urllib.parse.unquote(parsed.path)
+    if len(path) > 2 and path[0] == "/" and path[2] == ":":  # file:///C:/src on Windows
+        path = path[1:]
+    return path
+
+
+# --- cache ------------------------------------------------------------------------------------
+def _cache_file(interp: str, env: Mapping[str, str]) -> str | None:
+    try:
+        base = user_cache_dir()
+    except RuntimeError:  # no home directory to put it in
+        return None
+    # crc32, not sha256: hashlib loads OpenSSL (~2 ms), and a collision only costs a rescan,
+    # since the entry itself records the interpreter and environment it is for.
+    key = json.dumps([interp, env], sort_keys=True).encode()
+    return str(base / "packages" / f"{zlib.crc32(key):08x}.json")
+
+
+def _interpreter_stamp(interp: str) -> list[int] | None:
+    try:
+        st = os.stat(interp)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _load_cache(
+    path: str | None, interp: str, env: Mapping[str, str], current_stamps: list[list[Any]] | None
+) -> PackageList | None:
+    """The cached list if nothing it depends on changed; None on a miss or any cache trouble."""
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            entry = json.load(f)
+        if (
+            entry.get("format") != _CACHE_FORMAT
+            or entry.get("interpreter") != interp
+            or entry.get("env") != env
+            or entry.get("interpreter_stamp") != _interpreter_stamp(interp)
+        ):
+            return None
+        stamps = entry["stamps"]
+        if current_stamps is not None:
+            # This interpreter: we know its sys.path now, and it must be the one scanned.
+            if stamps != current_stamps:
+                return None
+        elif any(_stamp(p) != mtime for p, mtime in stamps):
+            return None
+        return from_json_dict(PackageList, entry["packages"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, DecodeError):
+        return None  # absent, corrupt or from another version: rescan and rewrite
+
+
+def _stamp(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _save_cache(
+    path: str | None,
+    interp: str,
+    env: Mapping[str, str],
+    stamps: list[list[Any]],
+    packages: PackageList,
+) -> None:
+    interp_stamp = _interpreter_stamp(interp)
+    if path is None or interp_stamp is None:
+        return
+    newest_ok = time.time_ns() - _RACY_WINDOW_NS
+    if interp_stamp[0] > newest_ok or any(m is not None and m > newest_ok for _, m in stamps):
+        return
+    entry = {
+        "format": _CACHE_FORMAT,
+        "interpreter": interp,
+        "env": dict(env),
+        "interpreter_stamp": interp_stamp,
+        "stamps": stamps,
+        "packages": to_json_dict(packages),
+    }
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(entry, f)
+        os.replace(tmp, path)  # readers see the old entry or the new one, never half of one
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        # a cache we cannot write only costs the next run a rescan

@@ -1,0 +1,216 @@
+"""The one launch of the user's command: its own session, live tee, wait, and reaping orphans."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from repro_run.constants import DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_KILL_GRACE_S
+from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
+from repro_run.execute.sampler import ResourceSampler
+from repro_run.execute.signals import StopForwarder, signal_group, signal_name
+from repro_run.logsink import LogSink, OutputTee
+from repro_run.models import ProcessResult
+
+_TICK_S = 0.05  # select timeout: how soon a child exit is noticed while its pipes stay open
+_ORPHAN_GRACE_S = 0.5
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def run_process(
+    exec_argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_path: Path,
+    secrets: Collection[str] = (),
+    gpu_memory: Callable[[Collection[int]], int | None] | None = None,
+    kill_grace: float = DEFAULT_KILL_GRACE_S,
+    drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_S,
+    stdout: BinaryIO | None = None,
+    stderr: BinaryIO | None = None,
+) -> ProcessResult:
+    """Run the command in its own session, tee its output, and return what happened."""
+    if not exec_argv:
+        raise UsageError("no command to run")
+    terminals = (
+        stdout if stdout is not None else sys.stdout.buffer,
+        stderr if stderr is not None else sys.stderr.buffer,
+    )
+    stops = StopForwarder(kill_grace)
+    proc: subprocess.Popen[bytes] | None = None
+    pipes: OutputTee | None = None
+    waited: tuple[int, resource.struct_rusage] | None = None
+    sink = LogSink(log_path, secrets, streams=2)
+    try:
+        stops.install()
+        own_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.monotonic()
+        proc = _launch(exec_argv, cwd, env)
+        stops.attach(proc.pid)
+        sampler = ResourceSampler(proc.pid, gpu_memory)
+        sampler.start()
+        assert proc.stdout is not None and proc.stderr is not None
+        pipes = OutputTee((proc.stdout.fileno(), proc.stderr.fileno()), terminals, sink)
+        waited = _wait_pumping(proc.pid, pipes, stops)
+        wall_time = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(waited[0])  # reaped here, not by Popen
+        stops.exited = True
+        sampler.stop()
+        # A descendant may hold the pipes open (`(sleep 100 &)`): drain for a bounded time.
+        drain_end = time.monotonic() + drain_timeout
+        while pipes.open and not stops.stop_now and time.monotonic() < drain_end:
+            pipes.poll(min(_TICK_S, max(drain_end - time.monotonic(), 0.0)))
+        orphans = _kill_session(proc.pid, min(kill_grace, _ORPHAN_GRACE_S))
+        pipes.sweep()
+    finally:
+        if proc is not None and waited is None:  # a bug of ours, not the child's: leave nothing
+            signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+        stops.restore()
+        if pipes is not None:
+            pipes.close()
+        sink.close()
+        for pipe in (proc.stdout, proc.stderr) if proc is not None else ():
+            if pipe is not None:
+                pipe.close()
+
+    code, usage = proc.returncode, waited[1]
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    peak_rss = sampler.peak_rss
+    # Linux charges the supervisor's own peak to a child it forks (exec keeps the old
+    # hiwater mark), so the child's ru_maxrss only says something when it is above ours.
+    if usage.ru_maxrss > own_maxrss:
+        peak_rss = max(peak_rss or 0, usage.ru_maxrss * scale)
+    return ProcessResult(
+        exit_code=128 - code if code < 0 else code,
+        signal=signal_name(-code) if code < 0 else None,
+        wall_time=wall_time,
+        cpu_time=usage.ru_utime + usage.ru_stime,
+        peak_rss=peak_rss,
+        peak_gpu_memory=sampler.peak_gpu if gpu_memory is not None else None,
+        stdout_bytes=pipes.counts[0],
+        stderr_bytes=pipes.counts[1],
+        stop_reason=stops.reason,
+        orphans_killed=orphans,
+    )
+
+
+def _wait_pumping(
+    pid: int, pipes: OutputTee, stops: StopForwarder
+) -> tuple[int, resource.struct_rusage]:
+    """Tee output until the child exits; return its wait status and resource usage."""
+    backoff = 0.001
+    while True:
+        if pipes.open:
+            pipes.poll(_TICK_S)
+        else:  # both pipes closed: the child is exiting (or detached from them), poll briefly
+            time.sleep(backoff)
+            backoff = min(backoff * 2, _TICK_S)
+        stops.enforce_deadline()
+        reaped, status, usage = os.wait4(pid, os.WNOHANG)
+        if reaped:
+            return status, usage
+
+
+def _launch(exec_argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            list(exec_argv),
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # our own group: signals reach every descendant
+            preexec_fn=_pdeathsig_setter(),
+        )
+    except OSError as exc:  # the file changed since resolve_command, or a bad #! line
+        shown = exec_argv[0]
+        detail = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR) and not (cwd / shown).is_file():
+            raise CommandNotFoundError(f"command not found: {shown} ({detail})") from exc
+        raise CommandNotExecutableError(f"cannot execute {shown}: {detail}") from exc
+
+
+@functools.cache
+def _prctl() -> Callable[[int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only Linux needs it, for prctl
+
+    try:
+        prctl: Callable[[int, int], int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+def _pdeathsig_setter() -> Callable[[], None] | None:
+    """A preexec hook: the child gets SIGTERM if the supervisor dies (Linux, prctl(2)).
+
+    The kernel sends it when the forking *thread* exits, so call run_process from the thread
+    that lives as long as the run (the main thread).
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent, sigterm = os.getpid(), int(signal.SIGTERM)
+
+    def set_pdeathsig() -> None:
+        prctl(_PR_SET_PDEATHSIG, sigterm)
+        if os.getppid() != parent:  # the supervisor died before prctl took effect
+            os._exit(128 + sigterm)
+
+    return set_pdeathsig
+
+
+def _kill_session(sid: int, grace: float) -> int:
+    """Kill what is left of the run's session (SIGTERM, then SIGKILL); return how many."""
+    import psutil
+
+    found: set[psutil.Process] = set()
+    # Rescan each round: a survivor may have forked since the last one.
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, _ORPHAN_GRACE_S)) * 2:
+        alive = _session_members(sid)
+        if not alive:
+            break
+        found.update(alive)
+        for proc in alive:
+            with contextlib.suppress(psutil.Error):
+                proc.send_signal(sig)  # checks the pid still names the same process
+        deadline = time.monotonic() + wait
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.01)
+            alive = [p for p in alive if _alive(p)]
+    return len(found)
+
+
+def _session_members(sid: int) -> list[Any]:
+    import psutil
+
+    members = []
+    for pid in psutil.pids():
+        with contextlib.suppress(OSError, psutil.Error):
+            if pid and os.getsid(pid) == sid and _alive(proc := psutil.Process(pid)):
+                members.append(proc)
+    return members
+
+
+def _alive(proc: Any) -> bool:
+    """Running and not a zombie (orphans may stay zombies under a pid 1 that never reaps)."""
+    import psutil
+
+    try:
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False

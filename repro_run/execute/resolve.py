@@ -1,0 +1,92 @@
+"""What a command line will execute, found as execvp would, and which Python runs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
+
+_PYTHON_NAME = re.compile(r"(?:python|pypy)(?:\d+(?:\.\d+)*)?[dmt]?", re.IGNORECASE)
+# pip writes this sh/python polyglot instead of a shebang when the interpreter path is too long.
+_SH_EXEC_PYTHON = re.compile(rb"#!/bin/sh\n'''exec' (?:\"([^\"]+)\"|(\S+)) \"\$0\"")
+_SHEBANG_BYTES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCommand:
+    exec_argv: tuple[str, ...]  # what will be executed
+    executable: str  # absolute path of exec_argv[0]
+    interpreter: str | None  # the Python interpreter that runs the command, if any
+
+
+def resolve_command(
+    argv: Sequence[str], *, cwd: Path, path: str | None, python: str
+) -> ResolvedCommand:
+    """Find what `argv` will execute, as execvp would, and which Python (if any) runs it."""
+    if not argv:
+        raise UsageError("no command to run")
+    first = argv[0]
+    search = path if path is not None else os.defpath
+    if first.endswith(".py"):
+        if not (cwd / first).exists():
+            raise CommandNotFoundError(f"script not found: {first} (looked in {cwd})")
+        python = os.path.abspath(python)  # never resolved: a venv's python is a symlink
+        return ResolvedCommand((python, *argv), python, python)
+    if "/" in first:
+        executable = str(cwd / first)
+        _check_executable(first, executable, f"no such file relative to {cwd}")
+    else:
+        found = shutil.which(first, path=search)
+        if found is None:
+            _raise_not_on_path(first, search)
+        executable = str(cwd / found)
+    return ResolvedCommand(tuple(argv), executable, _interpreter_of(executable, search))
+
+
+def _check_executable(shown: str, executable: str, why_missing: str) -> None:
+    if not os.path.exists(executable):
+        raise CommandNotFoundError(f"command not found: {shown} ({why_missing})")
+    if os.path.isdir(executable):
+        raise CommandNotExecutableError(f"cannot execute {shown}: is a directory")
+    if not os.access(executable, os.X_OK):
+        raise CommandNotExecutableError(
+            f"cannot execute {shown}: permission denied (chmod +x {shown})"
+        )
+
+
+def _raise_not_on_path(name: str, search: str) -> NoReturn:
+    for directory in search.split(os.pathsep):
+        candidate = os.path.join(directory or ".", name)
+        if os.path.exists(candidate):  # on PATH, but a directory or not executable
+            _check_executable(candidate, candidate, "")
+    raise CommandNotFoundError(f"command not found: {name} (not on the PATH; check PATH)")
+
+
+def _interpreter_of(executable: str, search: str) -> str | None:
+    if _PYTHON_NAME.fullmatch(os.path.basename(executable)):
+        return executable
+    try:
+        with open(executable, "rb") as file:
+            head = file.read(_SHEBANG_BYTES)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    polyglot = _SH_EXEC_PYTHON.match(head)
+    if polyglot:
+        return os.fsdecode(polyglot.group(1) or polyglot.group(2))
+    words = os.fsdecode(head[2:].split(b"\n", 1)[0]).split()
+    if words and os.path.basename(words[0]) == "env":  # `#!/usr/bin/env [-S] [VAR=x] python3`
+        names = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+        if names and _PYTHON_NAME.fullmatch(names[0]):
+            return shutil.which(names[0], path=search)
+        return None
+    if words and _PYTHON_NAME.fullmatch(os.path.basename(words[0])):
+        return words[0]
+    return None

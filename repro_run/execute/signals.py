@@ -1,0 +1,86 @@
+"""Stop signals sent to repro, forwarded to the child's process group (SIGKILL after a grace)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class StopForwarder:
+    """Turns repro's stop signals into signals to the child's process group.
+
+    The child has its own session, so a terminal's Ctrl-C reaches only repro, and the child
+    gets exactly one SIGINT: the one forwarded here.
+    """
+
+    def __init__(self, kill_grace: float) -> None:
+        self._grace = kill_grace
+        self._pgid: int | None = None
+        self._early: list[int] = []  # arrived before the child existed
+        self._previous: dict[int, Any] = {}
+        self._kill_at: float | None = None
+        self.exited = False  # the child is reaped: nothing left to forward to
+        self.reason: str | None = None
+        self._stopping = False
+        self.stop_now = False  # asked to stop after the child exited: cut the drain short
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal.signal works only in the main thread; the caller owns signals then
+        for signum in _STOP_SIGNALS:
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup: keep ignoring SIGHUP
+                self._previous[signum] = signal.signal(signum, self._on_signal)
+
+    def restore(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def attach(self, pgid: int) -> None:
+        self._pgid = pgid
+        for signum in self._early:
+            self._forward(signum)
+
+    def enforce_deadline(self) -> None:
+        if self._kill_at is not None and time.monotonic() >= self._kill_at:
+            self._kill_at = float("inf")
+            signal_group(self._pgid, signal.SIGKILL)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.reason is None:
+            self.reason = signal_name(signum)
+        if self.exited:
+            self.stop_now = True
+        elif self._pgid is None:
+            self._early.append(signum)
+        else:
+            self._forward(signum)
+
+    def _forward(self, signum: int) -> None:
+        if signum == signal.SIGINT:  # a second request means now, whatever the first was
+            signal_group(self._pgid, signal.SIGKILL if self._stopping else signal.SIGINT)
+        elif self._kill_at is None:
+            signal_group(self._pgid, signal.SIGTERM)
+            self._kill_at = time.monotonic() + self._grace
+        self._stopping = True
+
+
+def signal_group(pgid: int | None, sig: signal.Signals) -> None:
+    if pgid is None:
+        return
+    with contextlib.suppress(OSError):  # the group is already gone
+        os.killpg(pgid, sig)
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"SIG{signum}"

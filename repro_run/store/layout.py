@@ -1,0 +1,81 @@
+"""Where the store lives and its on-disk layout: directories, .gitignore, store.json."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from repro_run.constants import (
+    ENV_HOME,
+    GITIGNORE_FILENAME,
+    OBJECTS_DIRNAME,
+    RUNS_DIRNAME,
+    STORE_DIRNAME,
+    STORE_META_FILENAME,
+    TMP_DIRNAME,
+)
+from repro_run.errors import SchemaVersionError, StoreError
+from repro_run.store.durable import atomic_write_bytes
+
+STORE_VERSION = 1
+_GITIGNORE = b"*\n"  # the store never dirties the work tree it lives in
+
+
+def find_store_dir(start: Path, environ: Mapping[str, str] | None = None) -> Path | None:
+    """`REPRO_HOME` if set, else `<repo root>/.repro` for the first ancestor of `start` with
+    a `.git` (directory, or file in a worktree/submodule); None outside a repository.
+
+    Walks the file system instead of asking git, so `repro list` stays fast.
+    """
+    env = os.environ if environ is None else environ
+    home = env.get(ENV_HOME)
+    if home:
+        return Path(home).expanduser().absolute()
+    here = start.absolute()
+    for directory in (here, *here.parents):
+        if (directory / ".git").exists():
+            return directory / STORE_DIRNAME
+    return None
+
+
+def ensure_layout(root: Path) -> None:
+    """Create the store's directories and marker files if missing; safe to run concurrently."""
+    try:
+        for directory in (root, root / RUNS_DIRNAME, root / OBJECTS_DIRNAME):
+            directory.mkdir(parents=True, exist_ok=True)
+        (root / OBJECTS_DIRNAME / TMP_DIRNAME).mkdir(exist_ok=True)
+        if not (root / GITIGNORE_FILENAME).exists():
+            atomic_write_bytes(root / GITIGNORE_FILENAME, _GITIGNORE)
+        _check_store_version(root / STORE_META_FILENAME)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the run store at {root}: {exc.strerror or exc}; "
+            f"set {ENV_HOME} to a writable directory"
+        ) from exc
+
+
+def _check_store_version(path: Path) -> None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        # Concurrent first opens all write the same bytes atomically: any of them may win.
+        atomic_write_bytes(path, json.dumps({"store_version": STORE_VERSION}).encode() + b"\n")
+        return
+    try:
+        document: Any = json.loads(data)
+        version = document["store_version"]
+        if not isinstance(version, int):
+            raise TypeError("store_version is not an integer")
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StoreError(
+            f"{path} is corrupted ({exc!r}); it holds only the store version: "
+            "delete it and repro will write it again"
+        ) from exc
+    if version > STORE_VERSION:
+        raise SchemaVersionError(
+            f"the run store at {path.parent} was written by a newer repro "
+            f"(store version {version} > {STORE_VERSION}): upgrade repro"
+        )

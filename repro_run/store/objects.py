@@ -1,0 +1,145 @@
+"""Content-addressed, immutable blobs named by the BLAKE3 hex digest of their bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from blake3 import blake3
+
+from repro_run.errors import StoreError
+from repro_run.store.durable import fsync_dir, write_all
+
+_CHUNK = 1 << 20  # bounded memory for files of any size
+_HEX_RE = re.compile(r"[0-9a-f]{64}")
+_OBJECT_MODE = 0o444
+
+
+class ObjectStore:
+    """`objects/ab/cdef…` plus `objects/tmp/` for writes in progress."""
+
+    def __init__(self, root: Path, tmp_dir: Path) -> None:
+        self.root = root
+        self.tmp_dir = tmp_dir
+
+    def object_path(self, digest: str) -> Path:
+        if not _HEX_RE.fullmatch(digest):
+            raise ValueError(f"not a BLAKE3 hex digest: {digest!r}")
+        return self.root / digest[:2] / digest[2:]
+
+    def has_object(self, digest: str) -> bool:
+        return self.object_path(digest).is_file()
+
+    def get_bytes(self, digest: str, *, verify: bool = True) -> bytes:
+        """The object's bytes; a missing object or (with `verify`) a hash mismatch is a StoreError."""
+        path = self.object_path(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"object {digest} is missing from the store ({path})") from None
+        except OSError as exc:
+            raise StoreError(f"object {digest} cannot be read: {exc}") from exc
+        # A corrupted object must never be used silently (reliability scenario 33).
+        if verify and blake3(data).hexdigest() != digest:
+            raise StoreError(f"object {digest} is corrupted: its content does not match its name")
+        return data
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store `data`; returns its BLAKE3 hex digest. Storing the same bytes again is a no-op."""
+        return self._put(iter((data,)))[0]
+
+    def put_file(self, path: Path) -> tuple[str, int]:
+        """Stream `path` into the store (read once, hashed while copied); returns (digest, size).
+
+        Errors reading `path` propagate as OSError (the caller's input); errors writing the
+        store are StoreError.
+        """
+        with open(path, "rb") as source:
+            try:
+                return self._put(_read_chunks(source.fileno()))
+            except _SourceReadError as exc:
+                raise exc.error from None
+
+    def _put(self, chunks: Iterator[bytes]) -> tuple[str, int]:
+        """Copy into a temp file while hashing, then: fsync(object) -> rename -> fsync(dir)."""
+        try:
+            fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="obj-")
+        except OSError as exc:
+            raise _write_error(exc) from exc
+        tmp = Path(name)
+        try:
+            try:
+                digest, size = _copy_hashing(chunks, fd)
+                os.fchmod(fd, _OBJECT_MODE)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._move_into_place(tmp, digest, size)
+        except OSError as exc:
+            _discard(tmp)
+            raise _write_error(exc) from exc
+        except BaseException:
+            _discard(tmp)
+            raise
+        return digest, size
+
+    def _move_into_place(self, tmp: Path, digest: str, size: int) -> None:
+        final = self.object_path(digest)
+        shard = final.parent
+        if not shard.is_dir():
+            shard.mkdir(exist_ok=True)
+            fsync_dir(self.root)  # the new shard's own entry must be durable too
+        try:
+            existing_size: int | None = final.stat().st_size
+        except FileNotFoundError:
+            existing_size = None
+        if existing_size == size:
+            # Content-addressed: the object is already there; keep it and drop the copy.
+            _discard(tmp)
+        else:
+            # Absent, or short after a crash on a filesystem that lost unsynced data: replace.
+            # Two writers racing here replace each other with identical bytes, which is harmless.
+            os.replace(tmp, final)
+        fsync_dir(shard)
+
+
+def _copy_hashing(chunks: Iterator[bytes], fd: int) -> tuple[str, int]:
+    hasher = blake3()
+    size = 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        size += len(chunk)
+        write_all(fd, chunk)
+    return hasher.hexdigest(), size
+
+
+class _SourceReadError(Exception):
+    """Carries a read error of the source file past the store's write-error handling."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _read_chunks(fd: int) -> Iterator[bytes]:
+    while True:
+        try:
+            chunk = os.read(fd, _CHUNK)
+        except OSError as exc:
+            raise _SourceReadError(exc) from exc
+        if not chunk:
+            return
+        yield chunk
+
+
+def _write_error(exc: OSError) -> StoreError:
+    return StoreError(f"cannot write an object to the store: {exc}")
+
+
+def _discard(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

@@ -1,0 +1,51 @@
+"""From what the user typed (`a1b2`, `latest`, `@~2`) to a run ID: pure rules and messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from repro_run.errors import AmbiguousRunIdError, RunNotFoundError
+
+CANDIDATES_SHOWN = 10
+_RELATIVE_RE = re.compile(r"@~(\d+)")
+# Crockford base32 reads these as the digits they look like; IDs never contain them.
+_LOOKALIKES = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+
+def normalize_ref(ref: str) -> str:
+    return ref.strip().lower().translate(_LOOKALIKES)
+
+
+def relative_offset(ref: str) -> int | None:
+    """`latest` and `@` -> 0, `@~N` -> N (runs before the newest); None for anything else."""
+    text = ref.strip().lower()
+    if text in ("latest", "@"):
+        return 0
+    match = _RELATIVE_RE.fullmatch(text)
+    return int(match.group(1)) if match else None
+
+
+def match_prefix(ref: str, run_ids: Iterable[str]) -> list[str]:
+    """IDs starting with `ref` (normalized); IDs have one length, so an exact ID is unique."""
+    if not ref:
+        return []
+    return sorted(run_id for run_id in run_ids if run_id.startswith(ref))
+
+
+def not_found(ref: str) -> RunNotFoundError:
+    return RunNotFoundError(f"no run matches '{ref}' (repro list shows run IDs)")
+
+
+def out_of_range(ref: str, visible: int) -> RunNotFoundError:
+    runs = "no runs" if visible == 0 else f"only {visible} run{'s' if visible != 1 else ''}"
+    return RunNotFoundError(f"no run matches '{ref}': the store has {runs}")
+
+
+def ambiguous(ref: str, candidates: Sequence[tuple[str, str]], total: int) -> AmbiguousRunIdError:
+    """`candidates`: up to CANDIDATES_SHOWN (id, command) pairs, newest first."""
+    lines = [f"run ID '{ref}' is ambiguous: {total} runs match; type more of the ID:"]
+    lines += [f"  {run_id}  {command}" for run_id, command in candidates[:CANDIDATES_SHOWN]]
+    if total > CANDIDATES_SHOWN:
+        lines.append(f"  … and {total - CANDIDATES_SHOWN} more")
+    return AmbiguousRunIdError("\n".join(lines))

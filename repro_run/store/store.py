@@ -1,0 +1,246 @@
+"""The Store: one `.repro/` directory; allocates runs, writes records, lists and resolves them."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+from repro_run.constants import (
+    INDEX_FILENAME,
+    INDEX_LOCK_FILENAME,
+    OBJECTS_DIRNAME,
+    RUN_RECORD_FILENAME,
+    RUNS_DIRNAME,
+    TMP_DIRNAME,
+)
+from repro_run.errors import StoreError
+from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, RunRecord, RunSummary
+from repro_run.store import resolve as refs
+from repro_run.store.durable import atomic_write_bytes, fsync_dir
+from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
+from repro_run.store.index import RunIndex, summarize
+from repro_run.store.layout import ensure_layout, find_store_dir
+from repro_run.store.liveness import RunLock, effective_status
+from repro_run.store.objects import ObjectStore
+from repro_run.store.records import encode_record, peek_record, read_record
+
+# Re-exported for callers that import from this module; `repro_run.store` is the public face.
+__all__ = ["Store", "find_store_dir"]
+
+_LIVENESS_STATUSES = (RUNNING, CRASHED, UNKNOWN_REMOTE)
+
+
+class Store:
+    """A run store rooted at `root` (normally `<repo root>/.repro`). Safe across processes.
+
+    runs/<id>/run.json is the source of truth; index.sqlite is a cache that `list_runs`
+    reconciles with runs/ (new, removed and still-running runs) before answering.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.runs_dir = root / RUNS_DIRNAME
+        self.objects = ObjectStore(root / OBJECTS_DIRNAME, root / OBJECTS_DIRNAME / TMP_DIRNAME)
+        self.index = RunIndex(root / INDEX_FILENAME, root / INDEX_LOCK_FILENAME)
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open the store at `path`, creating its layout and index if needed (concurrency-safe)."""
+        root = path.absolute()
+        ensure_layout(root)
+        store = cls(root)
+        store.index.ensure_schema()
+        return store
+
+    # --- runs ----------------------------------------------------------------------------
+    def run_dir(self, run_id: str) -> Path:
+        if not is_run_id(run_id):
+            raise ValueError(f"not a run ID: {run_id!r}")
+        return self.runs_dir / run_id
+
+    def new_run(self) -> tuple[str, Path]:
+        """Allocate a fresh run ID and its empty directory (invisible until `write_record`)."""
+        try:
+            run_id, path = allocate_run_dir(self.runs_dir)
+            fsync_dir(self.runs_dir)  # the run directory itself must survive before its record
+        except OSError as exc:
+            raise StoreError(f"cannot create a run directory in {self.runs_dir}: {exc}") from exc
+        return run_id, path
+
+    def run_lock(self, run_id: str) -> RunLock:
+        """The supervisor's liveness lock for `run_id`; hold it until the record is final."""
+        return RunLock.acquire(self.run_dir(run_id))
+
+    def write_record(self, record: RunRecord) -> None:
+        """Atomically replace runs/<id>/run.json, then update the index.
+
+        Order: fsync(temp) -> rename -> fsync(run dir) -> index commit, so the index never
+        names a record that a crash could lose.
+        """
+        run_dir = self.run_dir(record.id)
+        if not run_dir.is_dir():
+            raise StoreError(f"run {record.id} has no directory in {self.runs_dir}")
+        try:
+            mtime_ns = atomic_write_bytes(run_dir / RUN_RECORD_FILENAME, encode_record(record))
+        except OSError as exc:
+            raise StoreError(f"cannot write the record of run {record.id}: {exc}") from exc
+        self.index.upsert([(summarize(record), mtime_ns)])
+
+    def load_record(self, run_id: str) -> RunRecord:
+        """The record of `run_id`; RunNotFoundError until its run.json exists."""
+        if not is_run_id(run_id):
+            raise refs.not_found(run_id)
+        try:
+            return read_record(self.runs_dir / run_id / RUN_RECORD_FILENAME, run_id)[0]
+        except (FileNotFoundError, NotADirectoryError):
+            raise refs.not_found(run_id) from None
+        except OSError as exc:
+            raise StoreError(f"run {run_id}: the record cannot be read: {exc}") from exc
+
+    def effective_status(self, record: RunRecord) -> str:
+        return effective_status(record, self.run_dir(record.id))
+
+    def run_ids(self) -> list[str]:
+        """IDs of all run directories, oldest first by ID (including runs still being created)."""
+        try:
+            names = os.listdir(self.runs_dir)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError(f"cannot list {self.runs_dir}: {exc}") from exc
+        return sorted(name for name in names if is_run_id(name))
+
+    # --- objects (see ObjectStore) ----------------------------------------------------------
+    def put_bytes(self, data: bytes) -> str:
+        return self.objects.put_bytes(data)
+
+    def put_file(self, path: Path) -> tuple[str, int]:
+        return self.objects.put_file(path)
+
+    def get_bytes(self, digest: str) -> bytes:
+        return self.objects.get_bytes(digest)
+
+    def object_path(self, digest: str) -> Path:
+        return self.objects.object_path(digest)
+
+    def has_object(self, digest: str) -> bool:
+        return self.objects.has_object(digest)
+
+    # --- listing -------------------------------------------------------------------------
+    def list_runs(self, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
+        """Runs newest first, with their effective status; `status` filters on it."""
+        self._reconcile()
+        by_liveness = status in _LIVENESS_STATUSES
+        rows = self.index.query(
+            status=RUNNING if by_liveness else status,
+            limit=None if by_liveness else limit,
+        )
+        result: list[RunSummary] = []
+        for row in rows:
+            current = self._refresh_running(row) if row.status == RUNNING else row
+            if status is None or current.status == status:
+                result.append(current)
+            if limit is not None and len(result) >= limit:
+                break
+        return result
+
+    def rebuild_index(self) -> int:
+        """Rebuild index.sqlite from runs/*/run.json; returns the number of runs indexed."""
+        self.index.ensure_schema()
+        items = list(self._read_indexable(self.run_ids()))
+        self.index.replace_all(items)
+        return len(items)
+
+    def _reconcile(self) -> None:
+        # IDs from the index first, then the directory: a run created in between is then only
+        # missing from `indexed` (added), never wrongly seen as removed.
+        indexed = self.index.ids()
+        on_disk = set(self.run_ids())
+        added = list(self._read_indexable(sorted(on_disk - indexed)))
+        if added:
+            self.index.upsert(added)
+        removed = [run_id for run_id in indexed - on_disk if not (self.runs_dir / run_id).exists()]
+        if removed:
+            self.index.delete(removed)
+
+    def _read_indexable(self, run_ids: list[str]) -> list[tuple[RunSummary, int]]:
+        items = []
+        for run_id in run_ids:
+            with contextlib.suppress(OSError, StoreError):
+                # Not yet written, unreadable or from a newer schema: fsck reports those.
+                record, mtime_ns = read_record(self.runs_dir / run_id / RUN_RECORD_FILENAME, run_id)
+                items.append((summarize(record), mtime_ns))
+        return items
+
+    def _refresh_running(self, row: RunSummary) -> RunSummary:
+        """A `running` row: re-read its record (it may have finished) and check liveness."""
+        try:
+            record, mtime_ns = read_record(self.runs_dir / row.id / RUN_RECORD_FILENAME, row.id)
+        except (OSError, StoreError):
+            return row
+        summary = summarize(record)
+        if record.status != RUNNING:
+            self.index.upsert([(summary, mtime_ns)])  # the writer crashed before indexing it
+            return summary
+        return dataclasses.replace(summary, status=effective_status(record, self.run_dir(row.id)))
+
+    # --- resolution ----------------------------------------------------------------------
+    def resolve(self, ref: str) -> str:
+        """The run ID for `ref`: an ID, a unique prefix, `latest`/`@` or `@~N`.
+
+        Reads runs/ (the source of truth), not the index; runs without run.json are invisible.
+        """
+        run_ids = self.run_ids()
+        offset = refs.relative_offset(ref)
+        if offset is not None:
+            newest = self._newest_first(run_ids, offset + 1)
+            if offset >= len(newest):
+                raise refs.out_of_range(ref, len(newest))
+            return newest[offset]
+        peeks = {
+            run_id: peek
+            for run_id in refs.match_prefix(refs.normalize_ref(ref), run_ids)
+            if (peek := self._peek(run_id)) is not None
+        }
+        if not peeks:
+            raise refs.not_found(ref)
+        if len(peeks) == 1:
+            return next(iter(peeks))
+        ordered = self._newest_first(list(peeks), refs.CANDIDATES_SHOWN, peeks)
+        candidates = [(run_id, _command_of(peeks[run_id])) for run_id in ordered]
+        raise refs.ambiguous(ref, candidates, len(peeks))
+
+    def _newest_first(
+        self, run_ids: list[str], count: int, peeks: dict[str, dict[str, Any]] | None = None
+    ) -> list[str]:
+        """The `count` newest visible runs. IDs order by second; `created` orders within one."""
+        known = peeks or {}
+        result: list[str] = []
+        ordered = sorted(run_ids, reverse=True)
+        for _, group in itertools.groupby(ordered, key=lambda run_id: run_id[:TIME_CHARS]):
+            visible = []
+            for run_id in group:
+                peek = known[run_id] if run_id in known else self._peek(run_id)
+                if peek is not None:
+                    created = peek.get("created")
+                    visible.append((created if isinstance(created, str) else "", run_id))
+            result += [run_id for _, run_id in sorted(visible, reverse=True)]
+            if len(result) >= count:
+                break
+        return result[:count]
+
+    def _peek(self, run_id: str) -> dict[str, Any] | None:
+        return peek_record(self.runs_dir / run_id / RUN_RECORD_FILENAME)
+
+
+def _command_of(peek: dict[str, Any]) -> str:
+    command = peek.get("command")
+    argv = command.get("argv") if isinstance(command, dict) else None
+    if isinstance(argv, list) and all(isinstance(arg, str) for arg in argv):
+        return shlex.join(argv)
+    return "(record unreadable)"

@@ -1,0 +1,294 @@
+"""All terminal output: run progress lines, the `list` table, the `show` summary, `--json`.
+
+rich is imported only by the renderers that draw tables, so `repro run` starts fast. Colour
+follows rich's rules (NO_COLOR, not a terminal); off a terminal the width is fixed so output
+is stable for tests and pipes.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from repro_run.models import (
+    CRASHED,
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    SUCCEEDED,
+    RunRecord,
+    RunSummary,
+    TreeRef,
+    Unavailable,
+    to_json_dict,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+_STATUS_STYLE = {
+    SUCCEEDED: "green",
+    FAILED: "red",
+    CRASHED: "red",
+    INTERRUPTED: "yellow",
+    RUNNING: "cyan",
+}
+
+
+def make_console(stream: TextIO | None = None) -> Console:
+    from rich.console import Console
+
+    out = stream or sys.stdout
+    width = None if out.isatty() else 100
+    return Console(file=out, width=width, highlight=False, soft_wrap=False)
+
+
+class TerminalReporter:
+    """Progress of `repro run`, on stderr so the child's stdout stays the child's."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+
+    def info(self, message: str) -> None:
+        self._stream.write(f"repro: {message}\n")
+        self._stream.flush()
+
+    def warn(self, message: str) -> None:
+        self._stream.write(f"repro: warning: {message}\n")
+        self._stream.flush()
+
+
+def run_summary_line(record: RunRecord) -> str:
+    process = record.process
+    if process is None:
+        return f"run {record.id} {record.status}"
+    how = f"signal {process.signal}" if process.signal else f"exit {process.exit_code}"
+    problems = "".join(f"\n  problem: {p}" for p in record.problems)
+    return (
+        f"run {record.id} {record.status} ({how}) in {format_duration(process.wall_time)}"
+        f" — details: repro show {record.id}{problems}"
+    )
+
+
+def print_json(document: Any, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    out.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+# --- repro list ----------------------------------------------------------------------------
+def render_list(runs: Sequence[RunSummary], console: Console) -> None:
+    from rich.table import Table
+
+    if not runs:
+        console.print("No runs yet. Start one with: repro run <command>")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("ID", "STARTED", "STATUS", "DURATION", "COMMAND", "COMMIT", "SEED", "EXIT"):
+        table.add_column(column, no_wrap=column != "COMMAND", overflow="fold")
+    for run in runs:
+        style = _STATUS_STYLE.get(run.status, "")
+        table.add_row(
+            run.id,
+            _short_time(run.created),
+            f"[{style}]{run.status}[/]" if style else run.status,
+            format_duration(run.duration) if run.duration is not None else "-",
+            _ellipsis(run.command, 48),
+            (run.commit or "")[:8] + ("*" if run.dirty else ""),
+            str(run.seed) if run.seed is not None else "-",
+            str(run.exit_code) if run.exit_code is not None else "-",
+        )
+    console.print(table)
+
+
+# --- repro show ----------------------------------------------------------------------------
+def render_show(record: RunRecord, status: str, console: Console) -> None:
+    from rich.table import Table
+
+    def section(title: str, rows: Sequence[tuple[str, str]]) -> None:
+        if not rows:
+            return
+        console.print(f"[bold]{title}[/]")
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for key, value in rows:
+            grid.add_row(f"  {key}", value)
+        console.print(grid)
+
+    for title, rows in show_sections(record, status):
+        section(title, rows)
+
+
+def show_sections(record: RunRecord, status: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The `show` summary as (section, [(key, value)]) — plain strings, rich markup escaped."""
+    from rich.markup import escape
+
+    p = record.process
+    style = _STATUS_STYLE.get(status, "")
+    run_rows = [
+        ("id", record.id),
+        ("status", f"[{style}]{status}[/]" if style else status),
+        ("started", record.started or record.created),
+        ("ended", record.ended or "-"),
+    ]
+    if p is not None:
+        run_rows += [
+            ("exit code", f"{p.exit_code}" + (f" ({p.signal})" if p.signal else "")),
+            ("duration", format_duration(p.wall_time)),
+        ]
+    code = record.code
+    code_rows = [
+        ("commit", code.commit + (" (dirty: patch stored)" if code.dirty else "")),
+        ("branch", code.branch or "(detached HEAD)"),
+        ("describe", code.describe or "-"),
+        *((f"remote {r.name}", r.url) for r in code.remotes),
+        *(("dirty", f"{d.state}: {d.path}") for d in code.dirty_paths[:10]),
+    ]
+    cmd = record.command
+    command_rows = [
+        ("argv", shlex.join(cmd.argv)),
+        ("cwd", cmd.cwd),
+        ("executable", cmd.executable),
+        ("interpreter", cmd.interpreter or "-"),
+    ]
+    config_rows = [
+        (c.path, f"{c.format}, {len(c.params)} parameters, blake3 {c.object[:12]}")
+        for c in record.configs
+    ]
+    for c in record.configs:
+        config_rows += [(f"  {k}", json.dumps(v)) for k, v in list(c.params.items())[:20]]
+        if len(c.params) > 20:
+            config_rows.append(("  …", f"{len(c.params) - 20} more (repro show --json)"))
+    d = record.determinism
+    seed_rows = [
+        ("seed", f"{d.seed} ({d.seed_source})"),
+        *((f"set {k}", v) for k, v in sorted(d.injected.items())),
+        *((f"user's {k}", v) for k, v in sorted(d.user_set.items())),
+    ]
+    env = record.env
+    env_rows = [
+        ("recorded", f"{len(env.values)} variables with values"),
+        ("names only", f"{len(env.names_only)} variables"),
+        ("redacted", ", ".join(env.redacted) or "none"),
+    ]
+    s = record.system
+    system_rows = [
+        ("host", s.hostname),
+        ("os", f"{s.os_release} ({s.os} {s.kernel}, {s.machine})"),
+        ("python", f"{s.python_implementation} {s.python_version}"),
+        ("cpu", f"{s.cpu_model} ({s.cpu_count_logical} logical)"),
+        ("memory", format_bytes(s.memory_total)),
+        *((f"missing {k}", v) for k, v in s.missing.items()),
+    ]
+    pk = record.packages
+    package_rows = (
+        [("unavailable", pk.reason)]
+        if isinstance(pk, Unavailable)
+        else [
+            ("count", str(pk.count)),
+            ("interpreter", pk.interpreter),
+            ("python", pk.python_version),
+        ]
+    )
+    g = record.gpu
+    if isinstance(g, Unavailable):
+        gpu_rows = [("unavailable", g.reason)]
+    else:
+        gpu_rows = [("driver", g.driver_version), ("cuda (driver)", g.cuda_driver_version)]
+        gpu_rows += [
+            (
+                f"gpu {dev.index}",
+                f"{dev.name}, {format_bytes(dev.memory_total)}, sm {dev.compute_capability}",
+            )
+            for dev in g.devices
+        ]
+    libs = record.cuda
+    cuda_rows = (
+        [("unavailable", libs.reason)]
+        if isinstance(libs, Unavailable)
+        else [
+            ("toolkit", libs.cuda_toolkit or "-"),
+            ("cudnn", libs.cudnn or "-"),
+            ("nccl", libs.nccl or "-"),
+        ]
+    )
+    resource_rows = []
+    if p is not None:
+        resource_rows = [
+            ("cpu time", format_duration(p.cpu_time)),
+            ("peak rss", format_bytes(p.peak_rss) if p.peak_rss else "-"),
+            ("peak gpu memory", format_bytes(p.peak_gpu_memory) if p.peak_gpu_memory else "-"),
+            (
+                "output",
+                f"{format_bytes(p.stdout_bytes)} stdout, {format_bytes(p.stderr_bytes)} stderr",
+            ),
+        ]
+        if p.orphans_killed:
+            resource_rows.append(("orphans killed", str(p.orphans_killed)))
+    sections = [
+        ("Run", run_rows),
+        ("Code", code_rows),
+        ("Command", command_rows),
+        ("Config", config_rows),
+        ("Seed", seed_rows),
+        ("Data", _tree_rows(record.data)),
+        ("Outputs", _tree_rows(record.outputs)),
+        ("Environment", env_rows),
+        ("Packages", package_rows),
+        ("System", system_rows),
+        ("GPU", gpu_rows),
+        ("CUDA libraries", cuda_rows),
+        ("Resources", resource_rows),
+        ("Problems", [("!", problem) for problem in record.problems]),
+    ]
+    return [
+        (title, [(escape(k), v if k == "status" else escape(v)) for k, v in rows])
+        for title, rows in sections
+    ]
+
+
+def _tree_rows(trees: Sequence[TreeRef]) -> list[tuple[str, str]]:
+    return [
+        (
+            t.path,
+            f"{t.files} files, {format_bytes(t.bytes)}, blake3 {t.digest[:16]}"
+            + (f", {len(t.skipped)} skipped" if t.skipped else ""),
+        )
+        for t in trees
+    ]
+
+
+def show_json(record: RunRecord, status: str) -> dict[str, Any]:
+    document: dict[str, Any] = to_json_dict(record)
+    document["status"] = status
+    return document
+
+
+# --- formatting ----------------------------------------------------------------------------
+def format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
+
+
+def format_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def _short_time(iso: str) -> str:
+    return iso.replace("T", " ")[:19]
+
+
+def _ellipsis(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,53 @@
+"""Helpers for end-to-end tests: the installed `repro` entry point run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPRO = str(Path(sys.executable).with_name("repro"))
+
+
+def repro(
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    input: bytes | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `repro ARGS...` in `cwd` and return the finished process (text output)."""
+    return subprocess.run(
+        [REPRO, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input.decode() if input is not None else None,
+    )
+
+
+def record_of(cwd: Path, ref: str = "@") -> dict[str, Any]:
+    """The JSON record of run `ref`, read through `repro show --json`."""
+    done = repro(cwd, "show", "--json", ref)
+    assert done.returncode == 0, done.stderr
+    document: dict[str, Any] = json.loads(done.stdout)
+    return document
+
+
+def run_dirs(root: Path) -> list[Path]:
+    runs = root / ".repro" / "runs"
+    return sorted(runs.iterdir()) if runs.exists() else []
+
+
+def store_bytes(root: Path) -> bytes:
+    """Every byte under `.repro/`: what a grep for a leaked secret must search."""
+    chunks = []
+    for path in sorted((root / ".repro").rglob("*")):
+        if path.is_file():
+            chunks.append(path.read_bytes())
+    return b"\n".join(chunks)

@@ -1,0 +1,96 @@
+"""Imports flow one way: cli -> app -> level-1 modules -> leaves (see docs/architecture.md).
+
+Parses every module's imports (function-level ones too) with `ast` and fails on a back-edge.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
+
+LEAVES = {"models", "errors", "constants", "redaction", "cachedir", "logsink", "host", "tomlread"}
+# Level 1: each may import leaves and modules of its own package, never another level-1 unit.
+LEVEL1 = {"capture", "fingerprint", "execute", "store", "determinism", "project"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(p for p in parts if p != "__init__") or "__init__"
+
+
+def _imports(path: Path) -> set[str]:
+    """repro_run modules imported by `path`, as dotted names relative to the package."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            if name.startswith("repro_run."):
+                found.add(name.removeprefix("repro_run."))
+    return {
+        n
+        for n in found
+        if (PACKAGE / n.replace(".", "/")).with_suffix(".py").exists()
+        or (PACKAGE / n.replace(".", "/")).is_dir()
+    }
+
+
+def _unit(module: str) -> str:
+    return module.split(".")[0]
+
+
+def _allowed(importer: str, imported: str) -> bool:
+    unit, target = _unit(importer), _unit(imported)
+    if importer in ("__init__", "__main__"):
+        return imported == "cli" or target in LEAVES
+    if target in LEAVES:
+        return True
+    if unit in LEAVES:
+        return False
+    if unit in LEVEL1:
+        return target == unit
+    if unit == "app":
+        return target in LEVEL1
+    if unit == "ui":
+        return False  # ui renders records: it imports models (a leaf) only
+    if unit == "cli":
+        return target in ("app", "ui")
+    if unit == "hook":
+        return False  # runs inside the user's process: stdlib only
+    raise AssertionError(f"module {importer} has no layer: add it to tests/test_architecture.py")
+
+
+def test_no_import_goes_against_the_layers() -> None:
+    violations = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        importer = _module_name(path)
+        for imported in sorted(_imports(path)):
+            if not _allowed(importer, imported):
+                violations.append(f"{importer} imports {imported}")
+    assert violations == []
+
+
+def test_every_module_is_in_a_layer() -> None:
+    known = LEAVES | LEVEL1 | {"app", "ui", "cli", "hook", "__init__", "__main__"}
+    units = {_unit(_module_name(p)) for p in PACKAGE.rglob("*.py")}
+    assert units <= known, f"unplaced modules: {sorted(units - known)}"
+
+
+def test_repro_help_does_not_import_heavy_modules() -> None:
+    """`repro --help` and `repro list` must not pay for GitPython, pynvml or psutil."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from repro_run.cli import cli; "
+        "heavy = [m for m in ('git', 'pynvml', 'psutil', 'rich', 'yaml') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

@@ -1,0 +1,329 @@
+"""Store IDs, layout, records and index on real files; helpers the other store tests share."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sqlite3
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repro_run.errors import RunNotFoundError, SchemaVersionError, StoreError
+from repro_run.host import boot_id
+from repro_run.models import (
+    FAILED,
+    RUNNING,
+    SCHEMA_VERSION,
+    SUCCEEDED,
+    CodeState,
+    CommandInfo,
+    Determinism,
+    EnvCapture,
+    ProcessResult,
+    RunRecord,
+    Supervisor,
+    SystemInfo,
+    Unavailable,
+    to_json_dict,
+)
+from repro_run.store import Store, find_store_dir
+from repro_run.store import ids as run_ids
+from repro_run.store.durable import atomic_write_bytes
+from repro_run.store.ids import ALPHABET, EPOCH, encode_time, is_run_id, new_run_id, run_id_time
+from repro_run.store.records import encode_record
+
+CHILD_ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+# --- helpers -------------------------------------------------------------------------------
+def make_record(
+    run_id: str,
+    *,
+    status: str = SUCCEEDED,
+    created: str = "2026-01-02T03:04:05.123456Z",
+    argv: tuple[str, ...] = ("python", "train.py", "--lr", "0.1"),
+    seed: int = 1234,
+    exit_code: int | None = 0,
+    supervisor: Supervisor | None = None,
+    dirty: bool = False,
+) -> RunRecord:
+    """A complete, plausible RunRecord; `exit_code=None` leaves out the process result."""
+    process = None
+    if exit_code is not None:
+        process = ProcessResult(
+            exit_code=exit_code,
+            signal=None,
+            wall_time=12.5,
+            cpu_time=11.0,
+            peak_rss=2**30,
+            peak_gpu_memory=None,
+            stdout_bytes=100,
+            stderr_bytes=0,
+        )
+    return RunRecord(
+        id=run_id,
+        status=status,
+        created=created,
+        repro_version="0.1.0",
+        supervisor=supervisor or Supervisor(os.getpid(), 1.7e9, platform.node(), boot_id()),
+        code=CodeState(commit="a" * 40, branch="main", describe=None, remotes=(), dirty=dirty),
+        command=CommandInfo(
+            argv=argv,
+            exec_argv=(sys.executable, *argv[1:]),
+            cwd=".",
+            executable=sys.executable,
+            interpreter=sys.executable,
+        ),
+        determinism=Determinism(seed=seed, seed_source="cli", injected={}, user_set={}),
+        env=EnvCapture(values={"LANG": "C.UTF-8"}, names_only=("HOME",), redacted=()),
+        system=SystemInfo(
+            hostname=platform.node(),
+            os="Linux",
+            os_release="Debian 12",
+            kernel="6.1",
+            machine="x86_64",
+            python_version="3.11.7",
+            python_implementation="CPython",
+            cpu_model="Test CPU",
+            cpu_count_logical=2,
+            cpu_count_physical=1,
+            memory_total=2**34,
+        ),
+        packages=Unavailable("not captured in tests"),
+        gpu=Unavailable("no GPU"),
+        cuda=Unavailable("no GPU"),
+        process=process,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / ".repro")
+
+
+def add_run(store: Store, **fields: Any) -> RunRecord:
+    run_id, _ = store.new_run()
+    record = make_record(run_id, **fields)
+    store.write_record(record)
+    return record
+
+
+def add_run_with_id(store: Store, run_id: str, **fields: Any) -> RunRecord:
+    store.run_dir(run_id).mkdir()
+    record = make_record(run_id, **fields)
+    store.write_record(record)
+    return record
+
+
+# --- run IDs -------------------------------------------------------------------------------
+def test_run_id_is_ten_lowercase_crockford_chars() -> None:
+    run_id = new_run_id()
+    assert len(run_id) == 10
+    assert set(run_id) <= set(ALPHABET)
+    assert not set(run_id) & set("ilou")
+    assert is_run_id(run_id)
+
+
+def test_run_ids_sort_by_creation_time() -> None:
+    times = [EPOCH, EPOCH + 1, EPOCH + 59, EPOCH + 86_400, EPOCH + 10**9]
+    made = [new_run_id(t) for t in times]
+    assert made == sorted(made)
+    assert [run_id_time(run_id) for run_id in made] == times
+
+
+def test_run_id_time_is_clamped_outside_its_range() -> None:
+    assert encode_time(0) == "000000"
+    assert encode_time(EPOCH + 32**6 + 5) == "zzzzzz"
+
+
+def test_new_run_retries_when_the_id_is_taken(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken, free = "0000000000", "0000000001"
+    store.run_dir(taken).mkdir()
+    offered = iter([taken, taken, free])
+    monkeypatch.setattr(run_ids, "new_run_id", lambda now=None: next(offered))
+    assert store.new_run() == (free, store.run_dir(free))
+
+
+# --- layout --------------------------------------------------------------------------------
+def test_open_creates_layout(tmp_path: Path) -> None:
+    root = tmp_path / "deep" / ".repro"
+    Store.open(root)
+    assert (root / ".gitignore").read_text() == "*\n"
+    assert json.loads((root / "store.json").read_text()) == {"store_version": 1}
+    assert (root / "runs").is_dir() and (root / "objects" / "tmp").is_dir()
+    assert (root / "index.sqlite").is_file()
+
+
+def test_open_refuses_a_store_from_a_newer_repro(tmp_path: Path) -> None:
+    Store.open(tmp_path)
+    (tmp_path / "store.json").write_text('{"store_version": 2}')
+    with pytest.raises(SchemaVersionError, match="newer repro"):
+        Store.open(tmp_path)
+
+
+def test_open_in_unwritable_place_names_path_and_hint(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="REPRO_HOME") as caught:
+        Store.open(blocker / ".repro")
+    assert str(blocker / ".repro") in str(caught.value)
+
+
+def test_find_store_dir_prefers_repro_home(tmp_path: Path) -> None:
+    assert find_store_dir(tmp_path, {"REPRO_HOME": str(tmp_path / "s")}) == tmp_path / "s"
+
+
+def test_find_store_dir_walks_up_to_the_repository(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    assert find_store_dir(tmp_path / "a" / "b", {}) == tmp_path / ".repro"
+
+
+def test_find_store_dir_accepts_a_git_file_and_none_outside(tmp_path: Path) -> None:
+    (tmp_path / "wt").mkdir()
+    (tmp_path / "wt" / ".git").write_text("gitdir: elsewhere\n")
+    assert find_store_dir(tmp_path / "wt", {}) == tmp_path / "wt" / ".repro"
+    assert find_store_dir(Path("/proc/self"), {}) is None
+
+
+# --- records -------------------------------------------------------------------------------
+def test_record_round_trips_with_surrogates_in_argv(store: Store) -> None:
+    record = add_run(store, argv=("python", "train.py", "data/\udcff.bin", "ünï"))
+    assert store.load_record(record.id) == record
+    (summary,) = store.list_runs()
+    assert summary.command == shlex.join(record.command.argv)
+
+
+def test_record_file_is_indented_ascii_json(store: Store) -> None:
+    record = add_run(store, argv=("python", "é.py"))
+    raw = (store.run_dir(record.id) / "run.json").read_bytes()
+    assert raw.isascii()
+    assert raw.startswith(b'{\n "id": ')
+    assert json.loads(raw) == to_json_dict(record)
+
+
+def test_corrupt_record_is_a_store_error(store: Store) -> None:
+    record = add_run(store)
+    (store.run_dir(record.id) / "run.json").write_text('{"id": "trunc')
+    with pytest.raises(StoreError, match=f"run {record.id}: the record cannot be read"):
+        store.load_record(record.id)
+
+
+def test_record_missing_a_field_is_a_store_error(store: Store) -> None:
+    record = add_run(store)
+    document = to_json_dict(record)
+    del document["supervisor"]
+    (store.run_dir(record.id) / "run.json").write_text(json.dumps(document))
+    with pytest.raises(StoreError, match="supervisor"):
+        store.load_record(record.id)
+
+
+def test_record_from_newer_schema_is_refused(store: Store) -> None:
+    record = add_run(store)
+    document = to_json_dict(record) | {"schema_version": SCHEMA_VERSION + 1, "new": 1}
+    (store.run_dir(record.id) / "run.json").write_text(json.dumps(document))
+    with pytest.raises(SchemaVersionError, match=r"newer repro .*upgrade repro"):
+        store.load_record(record.id)
+
+
+def test_run_without_record_is_invisible(store: Store) -> None:
+    run_id, _ = store.new_run()
+    assert store.list_runs() == []
+    with pytest.raises(RunNotFoundError):
+        store.load_record(run_id)
+    with pytest.raises(RunNotFoundError):
+        store.resolve(run_id)
+    with pytest.raises(RunNotFoundError):
+        store.resolve("latest")
+
+
+# --- listing and the index -------------------------------------------------------------------
+def test_list_runs_newest_first_with_summary(store: Store) -> None:
+    first = add_run_with_id(store, "0000010000", seed=1)
+    second = add_run_with_id(store, "0000020000", status=FAILED, exit_code=3, dirty=True)
+    summaries = store.list_runs()
+    assert [s.id for s in summaries] == [second.id, first.id]
+    top = summaries[0]
+    assert (top.status, top.exit_code, top.dirty, top.seed) == (FAILED, 3, True, 1234)
+    assert (top.command, top.commit, top.duration) == ("python train.py --lr 0.1", "a" * 40, 12.5)
+    assert top.created == second.created
+
+
+def test_list_runs_orders_one_second_by_created(store: Store) -> None:
+    add_run_with_id(store, "00000100zz", created="2026-01-01T00:00:00.1Z")
+    add_run_with_id(store, "0000010000", created="2026-01-01T00:00:00.9Z")
+    assert [s.id for s in store.list_runs()] == ["0000010000", "00000100zz"]
+    assert store.resolve("latest") == "0000010000"
+    assert store.resolve("@~1") == "00000100zz"
+
+
+def test_list_runs_filters_by_status_and_limits(store: Store) -> None:
+    for status in (SUCCEEDED, FAILED, SUCCEEDED, SUCCEEDED):
+        add_run(store, status=status)
+    assert len(store.list_runs(status=SUCCEEDED)) == 3
+    assert len(store.list_runs(status=SUCCEEDED, limit=2)) == 2
+    assert [s.status for s in store.list_runs(status=FAILED)] == [FAILED]
+    assert len(store.list_runs(limit=1)) == 1
+
+
+def test_deleted_index_is_rebuilt_on_list(store: Store) -> None:
+    made = {add_run(store).id for _ in range(3)}
+    (store.root / "index.sqlite").unlink()
+    assert {s.id for s in store.list_runs()} == made
+    assert {s.id for s in Store.open(store.root).list_runs()} == made
+
+
+def test_corrupted_index_is_rebuilt(store: Store) -> None:
+    made = add_run(store)
+    (store.root / "index.sqlite").write_bytes(b"this is not a database" * 100)
+    reopened = Store.open(store.root)
+    assert [s.id for s in reopened.list_runs()] == [made.id]
+
+
+def test_index_of_unknown_version_is_rebuilt(store: Store) -> None:
+    made = add_run(store)
+    with sqlite3.connect(store.root / "index.sqlite") as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'index_version'")
+    assert [s.id for s in Store.open(store.root).list_runs()] == [made.id]
+
+
+def test_record_written_before_a_crash_is_indexed_by_list(store: Store) -> None:
+    run_id, run_dir = store.new_run()
+    atomic_write_bytes(run_dir / "run.json", encode_record(make_record(run_id)))  # no index
+    assert [s.id for s in store.list_runs()] == [run_id]
+
+
+def test_finished_record_behind_a_running_row_wins(store: Store) -> None:
+    record = add_run(store, status=RUNNING)
+    finished = replace(record, status=SUCCEEDED)
+    atomic_write_bytes(store.run_dir(record.id) / "run.json", encode_record(finished))
+    assert [s.status for s in store.list_runs()] == [SUCCEEDED]
+    assert [s.status for s in store.index.query()] == [SUCCEEDED]
+
+
+def test_removed_run_leaves_the_list(store: Store) -> None:
+    keep, gone = add_run(store), add_run(store)
+    for path in store.run_dir(gone.id).iterdir():
+        path.unlink()
+    store.run_dir(gone.id).rmdir()
+    assert [s.id for s in store.list_runs()] == [keep.id]
+
+
+def test_rebuild_index_counts_readable_runs(store: Store) -> None:
+    add_run(store)
+    broken = add_run(store)
+    (store.run_dir(broken.id) / "run.json").write_text("{")
+    assert store.rebuild_index() == 1
+
+
+def test_huge_seed_survives_the_index(store: Store) -> None:
+    add_run(store, seed=2**64 - 1)
+    assert store.list_runs()[0].seed == 2**64 - 1
