@@ -14,14 +14,14 @@ import shlex
 import shutil
 import sys
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from repro_run import __version__
 from repro_run.capture import config as config_capture
-from repro_run.capture import cuda, environ, git, gpu, packages, system
+from repro_run.capture import git, gpu
 from repro_run.constants import (
     DEFAULT_DRAIN_TIMEOUT_S,
     DEFAULT_KILL_GRACE_S,
@@ -46,7 +46,7 @@ from repro_run.models import (
     TERMINATED,
     CommandInfo,
     ConfigFile,
-    GpuInfo,
+    Determinism,
     ManifestEntry,
     PackageList,
     PackagesRef,
@@ -54,7 +54,6 @@ from repro_run.models import (
     RunRecord,
     RunSummary,
     Supervisor,
-    SystemInfo,
     TreeRef,
     TreeStatus,
     Unavailable,
@@ -111,24 +110,37 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
     """Refuse, capture, launch, archive: the whole of `repro run`. Returns the final record."""
     reporter = reporter or NullReporter()
     plan = _preflight(options)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        # Optional facets are captured beside the store and data work; none blocks a launch.
-        facets = _Facets(
-            system=pool.submit(system.capture_system),
-            packages=pool.submit(packages.capture_packages, plan.interpreter),
-            gpu=pool.submit(gpu.capture_gpu),
-        )
-        store = Store.open(_store_dir(plan.root))
-        if _inside(store.root, plan.root):
-            git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")
-        data = tuple(_fingerprint(store, path, plan.root, reporter) for path in plan.data_paths)
-        run_id, run_dir = store.new_run()
+    store = Store.open(_store_dir(plan.root))
+    if _inside(store.root, plan.root):
+        git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")
+    data = tuple(_fingerprint(store, path, plan.root, reporter) for path in plan.data_paths)
+    run_id, run_dir = store.new_run()
+    with store.run_lock(run_id):
         try:
-            record, env = _initial_record(store, plan, run_id, run_dir, data, facets)
+            launch = _prepare_launch(store, plan, run_id, run_dir)
         except BaseException:
             shutil.rmtree(run_dir, ignore_errors=True)  # never leave a half-written run
             raise
-    return _launch(store, plan, record, run_dir, env, reporter)
+        reporter.info(
+            f"run {run_id} started: {shlex.join(mask_argv(options.command, plan.secrets))}"
+        )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Facets that cannot change what the child sees are captured while it runs, so a
+            # short command does not wait for them; the child's environment is already fixed.
+            initial = pool.submit(_write_initial_record, store, plan, launch, data)
+            result = _execute(plan, launch, run_dir)
+            record = initial.result()
+        outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
+        final = replace(
+            record,
+            status=ARCHIVE_FAILED if problems else _status(result),
+            ended=_now(),
+            process=result,
+            outputs=outputs,
+            problems=tuple(problems),
+        )
+        store.write_record(final)
+    return final
 
 
 def _preflight(options: RunOptions) -> _Plan:
@@ -173,23 +185,20 @@ def _preflight(options: RunOptions) -> _Plan:
 
 
 @dataclass(frozen=True, slots=True)
-class _Facets:
-    system: Future[SystemInfo]
-    packages: Future[tuple[PackageList, str] | Unavailable]
-    gpu: Future[GpuInfo | Unavailable]
+class _Launch:
+    """What is fixed before the child starts."""
+
+    run_id: str
+    env: dict[str, str]
+    determinism: Determinism
+    patch_object: str | None
+    started: str
 
 
-def _initial_record(
-    store: Store,
-    plan: _Plan,
-    run_id: str,
-    run_dir: Path,
-    data: tuple[TreeRef, ...],
-    facets: _Facets,
-) -> tuple[RunRecord, dict[str, str]]:
+def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _Launch:
     patch_object = None
     if plan.status.is_dirty:
-        patch = git.dirty_patch(plan.root)
+        patch = git.dirty_patch(plan.root)  # the tree as launched, before anyone edits it
         patch_object = store.put_bytes(patch)
         (run_dir / RUN_PATCH_FILENAME).write_bytes(patch)
     env, determinism = child_environment(
@@ -199,19 +208,49 @@ def _initial_record(
         run_id=run_id,
         run_dir=str(run_dir),
     )
-    system_info = facets.system.result()
-    captured_packages = facets.packages.result()
+    return _Launch(run_id, env, determinism, patch_object, _now())
+
+
+def _execute(plan: _Plan, launch: _Launch, run_dir: Path) -> ProcessResult:
+    sampler = gpu.gpu_memory_sampler()
+    try:
+        return run_process(
+            plan.command.exec_argv,
+            cwd=plan.cwd,
+            env=launch.env,
+            log_path=run_dir / RUN_LOG_FILENAME,
+            secrets=plan.secrets,
+            gpu_memory=sampler,
+            kill_grace=_env_seconds(ENV_KILL_GRACE, DEFAULT_KILL_GRACE_S),
+            drain_timeout=_env_seconds(ENV_DRAIN_TIMEOUT, DEFAULT_DRAIN_TIMEOUT_S),
+        )
+    finally:
+        if sampler is not None:
+            sampler.close()
+
+
+def _write_initial_record(
+    store: Store, plan: _Plan, launch: _Launch, data: tuple[TreeRef, ...]
+) -> RunRecord:
+    """Capture every facet, then write the `running` record. Never raises for a facet."""
+    from repro_run.capture import cuda, environ, packages, system
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        system_f = pool.submit(system.capture_system)
+        code_f = pool.submit(git.capture_code, plan.root, plan.status, launch.patch_object)
+        captured_packages = packages.capture_packages(plan.interpreter)
+        system_info = system_f.result()
+        code = code_f.result()
     package_list = None if isinstance(captured_packages, Unavailable) else captured_packages[0]
-    supervisor = Supervisor(
-        os.getpid(), _process_start_time(), system_info.hostname, system_info.boot_id
-    )
     record = RunRecord(
-        id=run_id,
+        id=launch.run_id,
         status=RUNNING,
-        created=_now(),
+        created=launch.started,
         repro_version=__version__,
-        supervisor=supervisor,
-        code=git.capture_code(plan.root, plan.status, patch_object),
+        supervisor=Supervisor(
+            os.getpid(), _process_start_time(), system_info.hostname, system_info.boot_id
+        ),
+        code=code,
         command=CommandInfo(
             argv=mask_argv(plan.options.command, plan.secrets),
             exec_argv=mask_argv(plan.command.exec_argv, plan.secrets),
@@ -219,11 +258,11 @@ def _initial_record(
             executable=plan.command.executable,
             interpreter=plan.command.interpreter,
         ),
-        determinism=determinism,
+        determinism=launch.determinism,
         env=environ.capture_env(os.environ),
         system=system_info,
         packages=_store_packages(store, captured_packages),
-        gpu=facets.gpu.result(),
+        gpu=gpu.capture_gpu(),
         # pip-installed cuDNN/NCCL wheels (what PyTorch loads) are found in the package list.
         cuda=cuda.capture_cuda_libraries(package_list),
         configs=tuple(
@@ -231,48 +270,10 @@ def _initial_record(
         ),
         data=data,
         output_paths=tuple(_display(p, plan.root) for p in plan.output_paths),
-        started=_now(),
+        started=launch.started,
     )
-    return record, env
-
-
-def _launch(
-    store: Store,
-    plan: _Plan,
-    record: RunRecord,
-    run_dir: Path,
-    env: dict[str, str],
-    reporter: Reporter,
-) -> RunRecord:
-    sampler = gpu.gpu_memory_sampler()
-    with store.run_lock(record.id):
-        store.write_record(record)
-        reporter.info(f"run {record.id} started: {shlex.join(record.command.argv)}")
-        try:
-            result = run_process(
-                plan.command.exec_argv,
-                cwd=plan.cwd,
-                env=env,
-                log_path=run_dir / RUN_LOG_FILENAME,
-                secrets=plan.secrets,
-                gpu_memory=sampler,
-                kill_grace=_env_seconds(ENV_KILL_GRACE, DEFAULT_KILL_GRACE_S),
-                drain_timeout=_env_seconds(ENV_DRAIN_TIMEOUT, DEFAULT_DRAIN_TIMEOUT_S),
-            )
-        finally:
-            if sampler is not None:
-                sampler.close()
-        outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
-        final = replace(
-            record,
-            status=ARCHIVE_FAILED if problems else _status(result),
-            ended=_now(),
-            process=result,
-            outputs=outputs,
-            problems=tuple(problems),
-        )
-        store.write_record(final)
-    return final
+    store.write_record(record)
+    return record
 
 
 def _status(result: ProcessResult) -> str:

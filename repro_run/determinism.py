@@ -7,7 +7,7 @@ be in the child's environment before exec; nothing here can be decided after lau
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Mapping
 
 from repro_run.constants import (
@@ -30,7 +30,7 @@ def resolve_seed(cli_seed: int | None, project_seed: int | None) -> tuple[int, s
             if not 0 <= seed <= MAX_SEED:
                 raise UsageError(f"seed {seed} is out of range: use 0..{MAX_SEED}")
             return seed, source
-    return secrets.randbelow(MAX_SEED + 1), "random"
+    return int.from_bytes(os.urandom(4), "big"), "random"  # uniform over 0..MAX_SEED
 
 
 def child_environment(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
 
 
@@ -30,7 +29,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> int:
     Order: write temp -> fsync(temp) -> os.replace -> fsync(dir). Returns the file's mtime_ns,
     taken before the rename so it names this version even if another writer replaces it next.
     """
-    tmp = path.with_name(f"{path.name}.tmp-{secrets.token_hex(4)}")
+    tmp = path.with_name(f"{path.name}.tmp-{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         try:

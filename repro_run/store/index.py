@@ -156,6 +156,9 @@ class RunIndex:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            # The index is a cache rebuilt from the fsynced run.json files (and rebuilt when
+            # found corrupt), so its commits need not wait for the disk: that is run.json's job.
+            conn.execute("PRAGMA synchronous=OFF")
             yield conn
         finally:
             conn.close()
