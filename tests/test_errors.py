@@ -102,7 +102,7 @@ def test_ambiguous_run_id_lists_the_candidates(project: Path) -> None:
     for _ in range(2):
         assert repro(project, "run", "train.py").returncode == 0
     ids = [p.name for p in run_dirs(project)]
-    common = os.path.commonprefix(ids)
+    common = os.path.commonprefix(ids)  # noqa: RUF071 - IDs are strings, not paths
     done = repro(project, "show", common)
     assert done.returncode == 7 and "Traceback" not in done.stderr
     assert all(run_id in done.stderr for run_id in ids)
