@@ -59,7 +59,12 @@ def _add_dist(
     return info
 
 
-def _pip_freeze(interpreter: str, cwd: Path) -> set[tuple[str, str]]:
+def _pip_freeze(interpreter: str, cwd: Path) -> dict[str, str | None]:
+    """name -> version from `pip freeze --all`; None where pip prints no version.
+
+    An editable install appears as a comment "(name==version)" followed by "-e <location>",
+    or, when its checkout has a remote, as "-e git+<url>@<sha>#egg=<name>" with no version.
+    """
     out = subprocess.run(
         [interpreter, "-m", "pip", "freeze", "--all"],
         cwd=cwd,
@@ -67,24 +72,33 @@ def _pip_freeze(interpreter: str, cwd: Path) -> set[tuple[str, str]]:
         capture_output=True,
         text=True,
     ).stdout
-    pairs = set()
+    found: dict[str, str | None] = {}
     for line in out.splitlines():
-        # Editable installs are a comment "(name==version)" followed by "-e <location>".
         match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$", line) or re.search(
             r"\((\S+)==(\S+)\)", line
         )
+        egg = re.search(r"#egg=([A-Za-z0-9._-]+)", line)
         if match:
-            pairs.add((_normalise(match.group(1)), match.group(2)))
+            found[_normalise(match.group(1))] = match.group(2)
+        elif line.startswith("-e ") and egg:
+            found.setdefault(_normalise(egg.group(1)), None)
         elif " @ " in line:
             pytest.fail(f"unexpected direct reference in pip freeze: {line}")
-    return pairs
+    return found
+
+
+def _assert_agrees(captured: PackageList, frozen: dict[str, str | None]) -> None:
+    ours = {_normalise(p.name): p.version for p in captured.packages}
+    assert ours.keys() == frozen.keys()
+    assert {k: v for k, v in ours.items() if frozen[k] is not None} == {
+        k: v for k, v in frozen.items() if v is not None
+    }
 
 
 def test_current_interpreter_agrees_with_pip_freeze(tmp_path: Path) -> None:
     captured, source = _captured(sys.executable)
     assert source == "importlib"
-    ours = {(_normalise(p.name), p.version) for p in captured.packages}
-    assert ours == _pip_freeze(sys.executable, tmp_path)
+    _assert_agrees(captured, _pip_freeze(sys.executable, tmp_path))
 
 
 def test_other_interpreter_agrees_with_pip_freeze(tmp_path: Path) -> None:
@@ -97,8 +111,7 @@ def test_other_interpreter_agrees_with_pip_freeze(tmp_path: Path) -> None:
     captured, source = _captured(python)
     assert source == "subprocess"
     assert captured.interpreter == python
-    ours = {(_normalise(p.name), p.version) for p in captured.packages}
-    assert ours == _pip_freeze(python, tmp_path)
+    _assert_agrees(captured, _pip_freeze(python, tmp_path))
 
 
 def test_editable_install_records_its_source_directory(tmp_path: Path) -> None:
