@@ -1,4 +1,4 @@
-"""One function per verb. Orders the steps and returns records; never prints.
+"""`repro run`: refuse, capture, launch, archive. Returns records; never prints.
 
 `run` goes preflight (every refusal happens before anything is written) -> capture ->
 launch -> archive -> finalise. Progress goes through the `Reporter` protocol that `ui`
@@ -17,16 +17,15 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
 
 from repro_run import __version__
+from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
 from repro_run.constants import (
     DEFAULT_DRAIN_TIMEOUT_S,
     DEFAULT_KILL_GRACE_S,
     ENV_DRAIN_TIMEOUT,
-    ENV_HOME,
     ENV_KILL_GRACE,
     RUN_LOG_FILENAME,
     RUN_PATCH_FILENAME,
@@ -52,7 +51,6 @@ from repro_run.models import (
     PackagesRef,
     ProcessResult,
     RunRecord,
-    RunSummary,
     Supervisor,
     TreeRef,
     TreeStatus,
@@ -62,20 +60,6 @@ from repro_run.models import (
 from repro_run.project import load_project_settings
 from repro_run.redaction import argv_secret_values, mask_argv, secret_values
 from repro_run.store import Store, find_store_dir
-
-
-class Reporter(Protocol):
-    def info(self, message: str) -> None: ...
-
-    def warn(self, message: str) -> None: ...
-
-
-class NullReporter:
-    def info(self, message: str) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +94,8 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
     """Refuse, capture, launch, archive: the whole of `repro run`. Returns the final record."""
     reporter = reporter or NullReporter()
     plan = _preflight(options)
-    store = Store.open(_store_dir(plan.root))
+    # The work tree holds `.git`, so this is REPRO_HOME or <root>/.repro.
+    store = Store.open(find_store_dir(plan.root) or plan.root / STORE_DIRNAME)
     if _inside(store.root, plan.root):
         git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")
     data = tuple(_fingerprint(store, path, plan.root, reporter) for path in plan.data_paths)
@@ -338,33 +323,7 @@ def _store_packages(
     )
 
 
-# --- listing and showing ---------------------------------------------------------------------
-def open_store(cwd: Path) -> Store:
-    store_dir = find_store_dir(cwd)
-    if store_dir is None:
-        git.find_work_tree(cwd)  # raises the "not a git repository" error with its advice
-        raise AssertionError("unreachable")
-    return Store.open(store_dir)
-
-
-def list_runs(cwd: Path, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
-    return open_store(cwd).list_runs(status=status, limit=limit)
-
-
-def show(cwd: Path, ref: str) -> tuple[RunRecord, str]:
-    """The record of run `ref` and its effective status (a dead supervisor reads as crashed)."""
-    store = open_store(cwd)
-    run_id = store.resolve(ref)
-    record = store.load_record(run_id)
-    return record, store.effective_status(record)
-
-
 # --- small helpers -------------------------------------------------------------------------
-def _store_dir(root: Path) -> Path:
-    home = os.environ.get(ENV_HOME)
-    return Path(home).expanduser().resolve() if home else root / STORE_DIRNAME
-
-
 def _paths(values: Sequence[str], base: Path) -> tuple[Path, ...]:
     return tuple(Path(os.path.normpath(base / os.path.expanduser(v))) for v in values)
 
