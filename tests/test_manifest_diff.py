@@ -31,3 +31,12 @@ def test_changes_are_grouped_by_top_directory_with_bytes() -> None:
     (train, val) = diff_manifests(old, new).by_directory()
     assert (train.directory, train.added, train.bytes_added) == ("train", 2, 300)
     assert (val.directory, val.removed, val.bytes_removed) == ("val", 1, 5)
+
+
+def test_encoded_manifests_diff_like_decoded_ones() -> None:
+    from repro_run.fingerprint.diff import diff_encoded
+    from repro_run.fingerprint.manifest import encode_manifest
+
+    old, new = [_e("a"), _e("b")], [_e("a", 5, "bb"), _e("c")]
+    assert diff_encoded(encode_manifest(old), encode_manifest(new)) == diff_manifests(old, new)
+    assert diff_encoded(encode_manifest(old), encode_manifest(old)).is_empty

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import ManifestEntry
 
 
@@ -62,6 +63,13 @@ def diff_manifests(old: Iterable[ManifestEntry], new: Iterable[ManifestEntry]) -
         (before[p], after[p]) for p in sorted(before.keys() & after.keys()) if before[p] != after[p]
     )
     return ManifestDiff(added, removed, modified)
+
+
+def diff_encoded(old: bytes, new: bytes) -> ManifestDiff:
+    """`diff_manifests` of two encoded manifests (as stored in the object store)."""
+    if old == new:
+        return ManifestDiff((), (), ())
+    return diff_manifests(decode_manifest(old), decode_manifest(new))
 
 
 def first_paths(diff: ManifestDiff, limit: int = 10) -> Sequence[str]:
