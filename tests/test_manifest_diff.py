@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from repro_run.fingerprint.diff import diff_manifests, first_paths
+from repro_run.fingerprint.diff import diff_encoded, diff_manifests, first_paths
+from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.models import ManifestEntry
 
 
@@ -34,9 +35,6 @@ def test_changes_are_grouped_by_top_directory_with_bytes() -> None:
 
 
 def test_encoded_manifests_diff_like_decoded_ones() -> None:
-    from repro_run.fingerprint.diff import diff_encoded
-    from repro_run.fingerprint.manifest import encode_manifest
-
     old, new = [_e("a"), _e("b")], [_e("a", 5, "bb"), _e("c")]
     assert diff_encoded(encode_manifest(old), encode_manifest(new)) == diff_manifests(old, new)
     assert diff_encoded(encode_manifest(old), encode_manifest(old)).is_empty
