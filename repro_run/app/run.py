@@ -51,7 +51,6 @@ from repro_run.models import (
     PackagesRef,
     ProcessResult,
     RunRecord,
-    Supervisor,
     TreeRef,
     TreeStatus,
     Unavailable,
@@ -59,7 +58,7 @@ from repro_run.models import (
 )
 from repro_run.project import load_project_settings
 from repro_run.redaction import argv_secret_values, mask_argv, secret_values
-from repro_run.store import Store, find_store_dir
+from repro_run.store import Store, find_store_dir, this_supervisor
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,9 +231,7 @@ def _write_initial_record(
         status=RUNNING,
         created=launch.started,
         repro_version=__version__,
-        supervisor=Supervisor(
-            os.getpid(), _process_start_time(), system_info.hostname, system_info.boot_id
-        ),
+        supervisor=this_supervisor(system_info.hostname, system_info.boot_id),
         code=code,
         command=CommandInfo(
             argv=mask_argv(plan.options.command, plan.secrets),
@@ -338,12 +335,6 @@ def _display(path: Path, root: Path) -> str:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _process_start_time() -> float:
-    import psutil
-
-    return float(psutil.Process().create_time())
 
 
 def _env_seconds(name: str, default: float) -> float:

@@ -20,6 +20,7 @@ from repro_run.constants import (
 )
 from repro_run.errors import StoreError
 from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, RunRecord, RunSummary
+from repro_run.store import processes
 from repro_run.store import resolve as refs
 from repro_run.store.durable import atomic_write_bytes, fsync_dir
 from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
@@ -104,6 +105,11 @@ class Store:
 
     def effective_status(self, record: RunRecord) -> str:
         return effective_status(record, self.run_dir(record.id))
+
+    def leftover_processes(self, run_id: str) -> list[int]:
+        """Live processes of run `run_id` (REPRO_RUN_ID in their environment): what a crashed
+        supervisor left behind."""
+        return processes.run_processes(run_id)
 
     def run_ids(self) -> list[str]:
         """IDs of all run directories, oldest first by ID (including runs still being created)."""
