@@ -390,3 +390,27 @@ def _decode_dataclass(cls: type, value: Any, where: str) -> Any:
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise DecodeError(f"{where}: missing field {f.name!r}")
     return cls(**kwargs)
+
+
+# --- maintenance reports (repro fsck, repro gc) --------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FsckReport:
+    objects: int  # objects whose content was hashed against their name
+    runs: int  # run records read
+    indexed: int  # rows of the rebuilt index
+    repaired: tuple[str, ...]  # what fsck changed (temp files removed, corrupt objects set aside)
+    damage: tuple[str, ...]  # what it cannot repair: unreadable records, missing objects
+    notes: tuple[str, ...] = ()  # facts worth knowing: crashed runs, runs still starting
+
+    @property
+    def ok(self) -> bool:
+        return not self.damage
+
+
+@dataclass(frozen=True, slots=True)
+class GcReport:
+    dry_run: bool
+    removed: tuple[str, ...]  # digests removed (or that would be, with --dry-run)
+    bytes_freed: int
+    kept_referenced: int  # objects some run references
+    kept_recent: int  # unreferenced, but younger than the grace period: a run may be archiving

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repro_run import __version__
+from repro_run.app import safeguards
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
@@ -32,13 +33,21 @@ from repro_run.constants import (
     STORE_DIRNAME,
 )
 from repro_run.determinism import child_environment, resolve_seed
-from repro_run.errors import DataError, DirtyTreeError, UsageError
+from repro_run.errors import (
+    CommandNotExecutableError,
+    CommandNotFoundError,
+    DataError,
+    DirtyTreeError,
+    StoreError,
+    UsageError,
+)
 from repro_run.execute import ResolvedCommand, resolve_command, run_process
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.fingerprint.tree import build_manifest, fingerprint_files, scan_tree
 from repro_run.models import (
     ARCHIVE_FAILED,
     FAILED,
+    FAILED_TO_START,
     INTERRUPTED,
     RUNNING,
     SUCCEEDED,
@@ -69,6 +78,7 @@ class RunOptions:
     data: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     allow_dirty: bool = False
+    pty: bool | None = None  # None: a pseudo-terminal when repro's own output is a terminal
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +122,14 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             # Facets that cannot change what the child sees are captured while it runs, so a
             # short command does not wait for them; the child's environment is already fixed.
             initial = pool.submit(_write_initial_record, store, plan, launch, data)
-            result = _execute(plan, launch, run_dir)
+            start_error: CommandNotFoundError | CommandNotExecutableError | None = None
+            try:
+                result = _execute(plan, launch, run_dir)
+            except (CommandNotFoundError, CommandNotExecutableError) as exc:
+                start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
+                reporter.warn(str(exc))
             record = initial.result()
+        safeguards.warn_patch_findings(record, reporter)
         outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
         final = replace(
             record,
@@ -123,7 +139,10 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             outputs=outputs,
             problems=tuple(problems),
         )
-        store.write_record(final)
+        if start_error is not None:
+            final = replace(final, status=FAILED_TO_START)
+        final = safeguards.check_taint(final, plan.root, plan.status, run_dir, reporter)
+        final = safeguards.write_final(store, final, reporter)
     return final
 
 
@@ -254,6 +273,7 @@ def _write_initial_record(
         output_paths=tuple(_display(p, plan.root) for p in plan.output_paths),
         started=launch.started,
     )
+    record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
     store.write_record(record)
     return record
 
@@ -280,13 +300,17 @@ def _archive_outputs(
         try:
             scan = scan_tree(path)
             entries = build_manifest(scan, lambda f: store.put_file(Path(f.abspath)))
-        except (OSError, DataError) as exc:
+        except (OSError, DataError, StoreError) as exc:  # StoreError: disk full, say
             problems.append(f"outputs {display} not archived: {exc}")
             reporter.warn(problems[-1])
             continue
         for item in scan.skipped:
             reporter.warn(f"output entry skipped ({item})")
-        refs.append(_tree_ref(store, display, entries, scan.skipped))
+        try:
+            refs.append(_tree_ref(store, display, entries, scan.skipped))
+        except StoreError as exc:  # the manifest itself could not be stored
+            problems.append(f"outputs {display} not archived: {exc}")
+            reporter.warn(problems[-1])
     return tuple(refs), problems
 
 

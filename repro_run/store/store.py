@@ -22,6 +22,7 @@ from repro_run.errors import StoreError
 from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, RunRecord, RunSummary
 from repro_run.store import processes
 from repro_run.store import resolve as refs
+from repro_run.store.crashpoint import durable_step
 from repro_run.store.durable import atomic_write_bytes, fsync_dir
 from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
 from repro_run.store.index import RunIndex, summarize
@@ -91,6 +92,7 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot write the record of run {record.id}: {exc}") from exc
         self.index.upsert([(summarize(record), mtime_ns)])
+        durable_step("index commit")
 
     def load_record(self, run_id: str) -> RunRecord:
         """The record of `run_id`; RunNotFoundError until its run.json exists."""
