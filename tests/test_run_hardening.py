@@ -26,6 +26,7 @@ from repro_run.app import maintenance
 from repro_run.capture import git as git_capture
 from repro_run.models import TreeStatus
 from repro_run.store import objects as objects_module
+from repro_run.store.durable import write_all as real_write_all
 
 CANARY = "rpr_CANARY_5f2c9e0d81b7"
 WRITE_AND_EXIT_3 = (
@@ -51,7 +52,6 @@ def test_enospc_while_archiving_is_archive_failed_with_the_childs_exit_code(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Fake at the boundary: object writes of 1 MiB and more fail half way with ENOSPC."""
-    real_write_all = objects_module.write_all
 
     def write_all(fd: int, data: bytes) -> None:
         if os.fstat(fd).st_size + len(data) >= 1 << 20:
@@ -147,7 +147,7 @@ def test_an_edit_between_the_dirty_check_and_exec_taints_the_run(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_status = git_capture.tree_status
-    calls = []
+    calls: list[TreeStatus] = []
 
     def status_then_edit(root: Path) -> TreeStatus:
         status = real_status(root)
