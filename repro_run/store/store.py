@@ -91,7 +91,12 @@ class Store:
             mtime_ns = atomic_write_bytes(run_dir / RUN_RECORD_FILENAME, encode_record(record))
         except OSError as exc:
             raise StoreError(f"cannot write the record of run {record.id}: {exc}") from exc
-        self.index.upsert([(summarize(record), mtime_ns)])
+        try:
+            self.index.upsert([(summarize(record), mtime_ns)])
+        except StoreError:
+            # run.json is durable and is the truth; `list` re-indexes what the index missed,
+            # and reports the index's trouble itself. A run never fails for its cache.
+            return
         durable_step("index commit")
 
     def load_record(self, run_id: str) -> RunRecord:
