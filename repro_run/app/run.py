@@ -42,6 +42,7 @@ from repro_run.errors import (
     UsageError,
 )
 from repro_run.execute import ResolvedCommand, resolve_command, run_process
+from repro_run.execute.terminal import want_pty
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.fingerprint.tree import build_manifest, fingerprint_files, scan_tree
 from repro_run.models import (
@@ -128,6 +129,8 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             except (CommandNotFoundError, CommandNotExecutableError) as exc:
                 start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
                 reporter.warn(str(exc))
+            except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
+                result = safeguards.interrupted_before_start()
             record = initial.result()
         safeguards.warn_patch_findings(record, reporter)
         outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
@@ -226,6 +229,7 @@ def _execute(plan: _Plan, launch: _Launch, run_dir: Path) -> ProcessResult:
             gpu_memory=sampler,
             kill_grace=_env_seconds(ENV_KILL_GRACE, DEFAULT_KILL_GRACE_S),
             drain_timeout=_env_seconds(ENV_DRAIN_TIMEOUT, DEFAULT_DRAIN_TIMEOUT_S),
+            pty=want_pty(plan.options.pty),
         )
     finally:
         if sampler is not None:

@@ -99,6 +99,11 @@ def not_started(exc: CommandNotFoundError | CommandNotExecutableError) -> Proces
     )
 
 
+def interrupted_before_start() -> ProcessResult:
+    """Ctrl-C before the command started: nothing ran, the run is `interrupted` (130)."""
+    return replace(not_started(CommandNotFoundError("")), exit_code=130, stop_reason="SIGINT")
+
+
 def write_final(store: Store, record: RunRecord, reporter: Reporter) -> RunRecord:
     """Write the final record; when the store refuses (disk full), say so and keep the child's
     exit status: the command's own result matters more than repro's bookkeeping."""
