@@ -244,3 +244,18 @@ def test_a_second_ctrl_c_kills_at_once_and_the_record_is_final(project: Path) ->
     record = record_of(project)
     assert complete(record) and record["status"] == "interrupted"
     assert record["process"]["signal"] == "SIGKILL"
+
+
+# --- A8: package index credentials -----------------------------------------------------------
+def test_package_index_credentials_never_reach_the_store(project: Path, tmp_path: Path) -> None:
+    """A pip config's extra-index-url and PIP_EXTRA_INDEX_URL carry userinfo; neither is stored."""
+    pip_conf = tmp_path / "pip.conf"
+    pip_conf.write_text(f"[global]\nextra-index-url = https://u:{CANARY}@idx/simple\n")
+    env = {
+        "PIP_CONFIG_FILE": str(pip_conf),
+        "PIP_EXTRA_INDEX_URL": f"https://u:{CANARY}x@idx2/simple",
+    }
+    assert repro(project, "run", "train.py", env=env).returncode == 0
+    captured = record_of(project)["env"]
+    assert "PIP_EXTRA_INDEX_URL" in captured["redacted"]
+    assert CANARY.encode() not in store_bytes(project)
