@@ -155,7 +155,7 @@ def _preflight(options: RunOptions) -> _Plan:
     cwd = options.cwd.resolve()
     root = git.find_work_tree(cwd)
     settings = load_project_settings(root)
-    status = git.tree_status(root)
+    status = safeguards.without_store(git.tree_status(root), root)
     if status.is_dirty and not options.allow_dirty:
         raise DirtyTreeError(git.dirty_refusal_message(status))
     child_path = os.environ.get("PATH")

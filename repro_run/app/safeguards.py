@@ -21,7 +21,7 @@ from repro_run.models import (
     RunRecord,
     TreeStatus,
 )
-from repro_run.store import Store
+from repro_run.store import Store, find_store_dir
 
 _FINDINGS_SHOWN = 5
 
@@ -57,7 +57,7 @@ def check_taint(
     check means the recorded code is not what ran (scenario E60). New untracked files are the
     run's outputs, not code changes."""
     try:
-        after = git.tree_status(root)
+        after = without_store(git.tree_status(root), root)
         changed = _changed(before, after, root, run_dir)
     except ReproError as exc:
         return replace(record, problems=(*record.problems, f"tree not re-checked: {exc}"))
@@ -83,6 +83,17 @@ def _changed(before: TreeStatus, after: TreeStatus, root: Path, run_dir: Path) -
         if stored.exists() and git.dirty_patch(root) != stored.read_bytes():
             changed = tracked_after or list(after.dirty)
     return changed
+
+
+def without_store(status: TreeStatus, root: Path) -> TreeStatus:
+    """The status minus the store's own files. `.repro/` ignores itself (its `.gitignore`, and
+    `info/exclude`), but a store being created by a concurrent first run is briefly visible."""
+    store = find_store_dir(root)
+    if store is None or not (store == root or root in store.parents):
+        return status
+    prefix = store.relative_to(root).as_posix() + "/"
+    kept = tuple(e for e in status.dirty if not (e.path + "/").startswith(prefix))
+    return status if len(kept) == len(status.dirty) else replace(status, dirty=kept)
 
 
 def not_started(exc: CommandNotFoundError | CommandNotExecutableError) -> ProcessResult:
