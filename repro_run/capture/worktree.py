@@ -80,13 +80,15 @@ def create_worktree(root: Path, commit: str, run_id: str) -> Worktree:
 
 def apply_patch(worktree: Worktree, patch: bytes, run_id: str) -> None:
     """Apply a run's --allow-dirty patch to the worktree's files (its index stays as checked out)."""
-    for check in (True, False):
-        argv = ["apply", "--binary", "--whitespace=nowarn", *(["--check"] if check else []), "-"]
-        proc = _spawn(worktree.tree, argv, _git_env())
-        _, err = proc.communicate(patch)
-        if proc.returncode != 0:
+    patch_file = worktree.base / "patch.diff"
+    patch_file.write_bytes(patch)
+    for check in (("--check",), ()):  # all or nothing: nothing is applied unless all applies
+        argv = ("apply", "--binary", "--whitespace=nowarn", *check, str(patch_file))
+        code, _, err = _run(worktree.tree, *argv)
+        if code != 0:
             raise PatchApplyError(
-                f"the patch recorded with run {run_id} does not apply to its commit: {_first_line(err)}"
+                f"the patch recorded with run {run_id} does not apply to its commit: "
+                f"{_first_line(err)}"
             )
 
 

@@ -101,15 +101,15 @@ def _outcome(e: Evidence, judged_on: tuple[str, ...]) -> tuple[str, str]:
 
 def _by_log(log: LogComparison | None) -> tuple[str, str]:
     if log is None:
-        return VERDICT_DIVERGED, "judged on the log, but a log is missing"
+        return VERDICT_DIVERGED, "a log is missing"
     if log.equal:
-        return VERDICT_IDENTICAL, f"judged on the log: {log.lines} line(s) equal, timings masked"
+        return VERDICT_IDENTICAL, f"{log.lines} log line(s) equal"
     assert log.first is not None
     if log.within_tolerance:
         return VERDICT_WITHIN_TOLERANCE, (
-            f"judged on the log: numbers differ within the tolerance from line {log.first.line}"
+            f"numbers in the log differ within the tolerance from line {log.first.line}"
         )
-    return VERDICT_DIVERGED, f"judged on the log: it differs from line {log.first.line}"
+    return VERDICT_DIVERGED, f"the log differs from line {log.first.line}"
 
 
 def _value(value: float | None) -> str:
