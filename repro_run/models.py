@@ -296,6 +296,7 @@ class Verdict:
     logs_equal: bool | None = None  # after masking timings; None: a log is missing
     log_difference: LogDifference | None = None
     causes: tuple[str, ...] = ()  # what differs between the two records, most likely first
+    last_log_line: str | None = None  # FAILED: the rerun's last words (its error, usually)
 
 
 # --- the run record ----------------------------------------------------------------------

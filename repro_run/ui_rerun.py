@@ -20,6 +20,11 @@ NONDETERMINISTIC = (
     "Nothing differs between the two records: the program is nondeterministic under these "
     "settings — see `repro doctor`."
 )
+UNDECLARED_DATA = (
+    "note: a rerun's worktree holds what git tracks at the recorded commit (and its patch) "
+    "plus the recorded data; a file the run read without `repro run --data` is not there"
+)
+_MISSING_FILE = ("No such file or directory", "FileNotFoundError")
 OUTPUTS_SHOWN = 10
 # (metric, runs that logged it, minimum, maximum) of the final values
 Spread = tuple[str, int, float, float]
@@ -48,13 +53,21 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
         more = len(v.outputs_differ) - len(shown)
         lines.append(f"  output files that differ ({len(v.outputs_differ)}):")
         lines += [f"    {path}" for path in shown] + ([f"    … and {more} more"] if more else [])
-    if v.log_difference is not None and (v.logs_equal is False) and v.judged_on == ("log",):
+    if (
+        v.log_difference is not None
+        and v.logs_equal is False
+        and (v.judged_on == ("log",) or v.outcome == VERDICT_FAILED)
+    ):
         diff = v.log_difference
         lines += [
             f"  first log difference, line {diff.line}:",
             f"    original: {diff.original}",
             f"    rerun:    {diff.rerun}",
         ]
+    if v.last_log_line is not None:
+        lines.append(f"  the rerun's last log line: {v.last_log_line}")
+        if any(marker in v.last_log_line for marker in _MISSING_FILE):
+            lines.append(f"  {UNDECLARED_DATA}")
     if v.outcome in (VERDICT_DIVERGED, VERDICT_FAILED):
         if v.causes:
             lines.append("  likely causes, most likely first:")

@@ -6,6 +6,7 @@ Parses every module's imports (function-level ones too) with `ast` and fails on 
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
@@ -124,12 +125,12 @@ def test_log_metrics_imports_nothing_heavy() -> None:
         "import sys; import repro_run; repro_run.log_metrics(step=1, loss=0.5); "
         "ours = sorted(m for m in sys.modules if m.startswith('repro_run')); "
         "heavy = [m for m in ('click', 'git', 'pynvml', 'psutil', 'rich', 'yaml', 'blake3', "
-        "'numpy') if m in sys.modules]; print(','.join(heavy), ours)"
+        "'numpy') if m in sys.modules]; import json; print(','.join(heavy), json.dumps(ours))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     heavy, ours = done.stdout.split(" ", 1)
     assert heavy == ""
-    assert set(eval(ours)) <= {
+    assert set(json.loads(ours)) <= {
         "repro_run",
         "repro_run.constants",
         "repro_run.userapi",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import REPRO, record_of, repro
 from conftest import MakeRepo, commit_all, git
+from test_errors import assert_one_line_error
 
 # Seeds itself from REPRO_SEED: deterministic under repro today (issue 4's hook not needed).
 SEEDED = """\
@@ -154,9 +155,8 @@ def test_changed_data_is_refused_naming_the_file(project: Path) -> None:
     original = run_ok(project, "--data", "data", "train.py")
     (project / "data" / "train.csv").write_text("1\n2\n4\n")
     done = repro(project, "rerun", original)
-    assert done.returncode == 26
-    assert "~ train.csv" in done.stderr and "--allow-data-drift" in done.stderr
-    assert "Traceback" not in done.stderr and "step 1" not in done.stdout
+    assert_one_line_error(done, 26, "data: 1 modified file(s): ~ train.csv", "--allow-data-drift")
+    assert "step 1" not in done.stdout
     assert record_of(project)["id"] == original  # nothing ran, nothing recorded
 
 

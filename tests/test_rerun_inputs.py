@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cli_helpers import REPRO, record_of, repro, store_bytes
 from conftest import MakeRepo, commit_all, git
+from test_errors import assert_one_line_error
 
 from repro_run.store import Store
 
@@ -45,8 +46,7 @@ def edit_record(root: Path, run_id: str, change: Callable[[dict[str, Any]], None
 
 def test_an_unknown_id_is_refused(project: Path) -> None:
     run_ok(project, "job.py")
-    done = repro(project, "rerun", "zzzz")
-    assert done.returncode == 7 and "no run matches 'zzzz'" in done.stderr
+    assert_one_line_error(repro(project, "rerun", "zzzz"), 7, "no run matches 'zzzz'")
 
 
 def test_a_commit_that_no_longer_exists_is_named(project: Path) -> None:
@@ -56,10 +56,7 @@ def test_a_commit_that_no_longer_exists_is_named(project: Path) -> None:
     git(project, "reset", "-q", "--hard", "HEAD~1")
     git(project, "reflog", "expire", "--expire=now", "--all")
     git(project, "gc", "-q", "--prune=now")
-    done = repro(project, "rerun", run_id)
-    assert done.returncode == 23
-    assert commit in done.stderr and "force-pushed" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert_one_line_error(repro(project, "rerun", run_id), 23, commit, "force-pushed")
 
 
 def test_a_patch_that_does_not_apply_is_refused(project: Path) -> None:
@@ -68,9 +65,7 @@ def test_a_patch_that_does_not_apply_is_refused(project: Path) -> None:
     bad = b"diff --git a/job.py b/job.py\n--- a/job.py\n+++ b/job.py\n@@ -1 +1 @@\n-nope\n+x\n"
     digest = Store(project / ".repro").put_bytes(bad)
     edit_record(project, run_id, lambda d: d["code"].update(patch_object=digest))
-    done = repro(project, "rerun", run_id)
-    assert done.returncode == 24
-    assert "does not apply" in done.stderr and "job.py" in done.stderr
+    assert_one_line_error(repro(project, "rerun", run_id), 24, "does not apply", "job.py")
 
 
 def test_a_corrupted_patch_object_is_never_used(project: Path) -> None:
@@ -89,9 +84,7 @@ def test_an_unwritable_temporary_directory_is_a_clear_error(project: Path, tmp_p
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
     done = repro(project, "rerun", run_id, env={"TMPDIR": str(not_a_dir)})
-    assert done.returncode == 25
-    assert str(not_a_dir) in done.stderr and "TMPDIR" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert_one_line_error(done, 25, str(not_a_dir), "set TMPDIR to a writable directory")
 
 
 def test_a_masked_secret_argument_is_refused_naming_it_then_taken_from_the_env(
@@ -100,8 +93,7 @@ def test_a_masked_secret_argument_is_refused_naming_it_then_taken_from_the_env(
     canary = "rpr_CANARY_arg_5f2c9e"
     run_id = run_ok(project, "job.py", "--hub_token", canary, "--lr", "0.1")
     done = repro(project, "rerun", run_id)
-    assert done.returncode == 28
-    assert "hub_token" in done.stderr and "--secret-arg hub_token=ENV_VAR" in done.stderr
+    assert_one_line_error(done, 28, "hub_token", "--secret-arg hub_token=ENV_VAR")
     done = repro(
         project, "rerun", "--secret-arg", "hub_token=MY_TOKEN", run_id, env={"MY_TOKEN": canary}
     )
@@ -131,8 +123,7 @@ def test_a_record_whose_paths_leave_the_worktree_is_refused(
             document[field] = value
 
     edit_record(project, run_id, change)
-    done = repro(project, "rerun", run_id)
-    assert done.returncode == 29 and "outside the repository" in done.stderr
+    assert_one_line_error(repro(project, "rerun", run_id), 29, "outside the repository")
 
 
 def test_a_run_that_never_finished_is_refused(project: Path) -> None:
@@ -156,8 +147,7 @@ def test_a_run_that_never_finished_is_refused(project: Path) -> None:
         time.sleep(0.05)
     proc.kill()
     proc.communicate()
-    done = repro(project, "rerun", "@")
-    assert done.returncode == 30 and "crashed" in done.stderr
+    assert_one_line_error(repro(project, "rerun", "@"), 30, "crashed")
 
 
 def test_environment_drift_is_printed_and_strict_refuses_it(project: Path) -> None:
@@ -186,7 +176,8 @@ def test_a_rerun_that_crashes_where_the_original_succeeded_is_failed(project: Pa
     done = repro(project, "rerun", run_id, env={"FAIL": "1"})
     assert done.returncode == 22
     assert "FAILED" in done.stdout and "exit 3" in done.stdout
-    assert record_of(project)["verdict"]["outcome"] == "FAILED"
+    verdict = record_of(project)["verdict"]
+    assert verdict["outcome"] == "FAILED" and verdict["last_log_line"] == "threads None None"
 
 
 def test_a_log_only_run_is_judged_on_its_log_with_timings_masked(project: Path) -> None:

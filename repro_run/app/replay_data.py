@@ -91,9 +91,8 @@ def check_data(
             moved[ref.path] = str(source)
     if drift and not allow_drift:
         raise DataDriftError(
-            f"data changed since run {record.id}:\n  "
-            + "\n  ".join(drift)
-            + "\npass --allow-data-drift to rerun anyway (the difference is recorded)"
+            f"data changed since run {record.id}: {'; '.join(drift)}; "
+            "pass --allow-data-drift to rerun anyway (the difference is recorded)"
         )
     return DataCheck(tuple(refs), tuple(drift), tuple(links), moved)
 

@@ -96,8 +96,6 @@ def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResul
     remap = parse_pairs(options.data_remap, "--data")
     worktree.check_commit(root, original.code.commit, original.id)
     patch = store.get_bytes(original.code.patch_object) if original.code.patch_object else None
-    what = original.code.commit[:12] + (" + its uncommitted patch" if patch else "")
-    reporter.info(f"rerun of {original.id} at commit {what}")
     prepared: _Prepared | None = None
     reruns: list[RunRecord] = []
     for attempt in range(options.times):
@@ -190,6 +188,8 @@ def _launch(
         # MERGE NOTE (issue 4): replay the recorded determinism settings here, e.g.
         # deterministic=..., threads=..., auto_seed=... from original.determinism.
     )
+    what = original.code.commit[:12] + (" + its uncommitted patch" if original.code.dirty else "")
+    reporter.info(f"rerun of {original.id} at commit {what}")
     record = run(run_options, reporter)
     if record.status in (INTERRUPTED, TERMINATED):
         return record

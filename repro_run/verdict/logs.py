@@ -42,6 +42,7 @@ class LogComparison:
     within_tolerance: bool  # differs only in numbers within rtol/atol (true when equal)
     first: LogDifference | None
     lines: int  # lines in the original log, after masking
+    rerun_last_line: str | None = None
 
 
 def _mask(line: str) -> str:
@@ -85,6 +86,7 @@ def compare_logs(
         within_tolerance=beyond is None,
         first=beyond or first_difference,
         lines=len(original),
+        rerun_last_line=next((line for line in reversed(rerun) if line.strip()), None),
     )
 
 
