@@ -131,7 +131,7 @@ def test_causes_are_kept_only_when_the_rerun_did_not_reproduce() -> None:
     far = metrics([(1, 1.0)], [(1, 2.0)])
     verdict = decide(evidence(metrics=far), ["data: x", "seed: 1 -> 2"], RTOL, ATOL)
     assert verdict.causes == ("data: x", "seed: 1 -> 2")
-    assert verdict.reason == "metric loss parts at step 1: 1.0 -> 2.0"
+    assert verdict.reason == "the loss curves part at step 1"
     assert decide(evidence(log=None), [], RTOL, ATOL).judged_on == ("log",)
 
 

@@ -80,9 +80,7 @@ def _outcome(e: Evidence, judged_on: tuple[str, ...]) -> tuple[str, str]:
         first = m.first
         assert first is not None
         where = f"step {first.step}" if first.step is not None else "a point without a step"
-        return VERDICT_DIVERGED, (
-            f"metric {first.metric} parts at {where}: {_value(first.original)} -> {_value(first.rerun)}"
-        )
+        return VERDICT_DIVERGED, f"the {first.metric} curves part at {where}"
     if e.outputs_differ and m is None:
         return VERDICT_DIVERGED, f"{len(e.outputs_differ)} output file(s) differ"
     if e.outputs_differ or (m is not None and not m.bitwise_equal):
@@ -111,7 +109,3 @@ def _by_log(log: LogComparison | None) -> tuple[str, str]:
             f"numbers in the log differ within the tolerance from line {log.first.line}"
         )
     return VERDICT_DIVERGED, f"the log differs from line {log.first.line}"
-
-
-def _value(value: float | None) -> str:
-    return "(none)" if value is None else repr(value)
