@@ -222,3 +222,15 @@ def test_submodules_are_checked_out_at_their_recorded_commit(
     assert done.stdout.startswith("one\n")
     assert record_of(root)["code"]["dirty"] is False
     assert (root / ".git" / "config").read_bytes() == config  # no submodule settings written
+
+
+def test_a_pythonpath_into_the_repository_names_the_worktree_in_a_rerun(project: Path) -> None:
+    (project / "lib").mkdir()
+    (project / "lib" / "mod.py").write_text("VALUE = 1\n")
+    (project / "uses.py").write_text("import mod\nprint('value', mod.VALUE)\n")
+    commit_all(project)
+    run_id = run_ok(project, "uses.py", env={"PYTHONPATH": str(project / "lib")})
+    (project / "lib" / "mod.py").write_text("VALUE = 2\n")  # edited since, not committed
+    done = repro(project, "rerun", "--times", "2", run_id)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("value 1\n") == 2 and "value 2" not in done.stdout

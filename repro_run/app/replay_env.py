@@ -40,7 +40,7 @@ def replay_environ(
     for name, value in sorted(record.env.values.items()):
         if not replayed(name):
             continue
-        value = in_repo.sub(str(tree).replace("\\", "\\\\"), value)
+        value = in_repo.sub(lambda _: str(tree), value)
         if env.get(name) != value:
             notes.append(f"{name}={value}" + (f" (here: {env[name]})" if name in env else ""))
         env[name] = value

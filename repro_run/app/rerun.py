@@ -60,16 +60,58 @@ class RerunResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
-    """Checked once, reused by every rerun of `--times N` (identical conditions)."""
+class _Replayable:
+    """What was resolved and checked before the first launch; every rerun of `--times N`
+    reuses it (identical conditions)."""
 
+    original: RunRecord
+    root: Path  # the user's work tree
+    store: Store
+    argv: tuple[str, ...]  # secrets filled in
+    cwd: str  # relative to the repository root
+    patch: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
     data: DataCheck
-    environ: dict[str, str]
     drift: tuple[str, ...]
 
 
 def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResult:
     reporter = reporter or NullReporter()
+    target = _resolve(options)
+    checked: _Checked | None = None
+    reruns: list[RunRecord] = []
+    for attempt in range(options.times):
+        if options.times > 1:
+            reporter.info(f"rerun {attempt + 1} of {options.times}")
+        original = target.original
+        tree = worktree.create_worktree(target.root, original.code.commit, original.id)
+        try:
+            if target.patch is not None:
+                worktree.apply_patch(tree, target.patch, original.id)
+            if checked is None:
+                checked = _check(target, options, tree.tree, reporter)
+            link_data(tree.tree, checked.data)
+            record = _launch(target, options, checked, tree.tree, reporter, quiet=attempt > 0)
+        finally:
+            worktree.remove_worktree(target.root, tree, keep=options.keep_worktree)
+        if options.keep_worktree:
+            reporter.info(
+                f"worktree kept: {tree.tree} (remove it with: git worktree remove --force {tree.tree})"
+            )
+        reruns.append(record)
+        if record.verdict is None:  # interrupted or terminated: stop here
+            break
+    original = target.original
+    finals = [original.metrics.final if original.metrics else {}]
+    finals += [r.metrics.final if r.metrics else {} for r in reruns]
+    return RerunResult(original, tuple(reruns), tuple(metric_spreads(finals)))
+
+
+def _resolve(options: RerunOptions) -> _Replayable:
+    """The run to replay, and every refusal that needs no worktree."""
     cwd = options.cwd.resolve()
     root = git.find_work_tree(cwd)
     store = open_store(cwd)
@@ -93,93 +135,66 @@ def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResul
         parse_pairs(options.secret_args, "--secret-arg"),
         os.environ,
     )
-    remap = parse_pairs(options.data_remap, "--data")
+    parse_pairs(options.data_remap, "--data")  # malformed: refused before any work
     worktree.check_commit(root, original.code.commit, original.id)
+    # Read with its hash verified: a corrupted patch is never applied.
     patch = store.get_bytes(original.code.patch_object) if original.code.patch_object else None
-    prepared: _Prepared | None = None
-    reruns: list[RunRecord] = []
-    for attempt in range(options.times):
-        if options.times > 1:
-            reporter.info(f"rerun {attempt + 1} of {options.times}")
-        tree = worktree.create_worktree(root, original.code.commit, original.id)
-        try:
-            if patch is not None:
-                worktree.apply_patch(tree, patch, original.id)
-            if prepared is None:
-                prepared = _prepare(store, original, options, root, tree.tree, cwd, remap, reporter)
-            link_data(tree.tree, prepared.data)
-            record = _launch(
-                store, original, options, prepared, argv, root, tree.tree, rel_cwd, reporter
-            )
-        finally:
-            worktree.remove_worktree(root, tree, keep=options.keep_worktree)
-        if options.keep_worktree:
-            reporter.info(
-                f"worktree kept: {tree.tree} (remove it with: git worktree remove --force {tree.tree})"
-            )
-        reruns.append(record)
-        if record.verdict is None:  # interrupted or terminated: stop here
-            break
-    finals = [original.metrics.final if original.metrics else {}]
-    finals += [r.metrics.final if r.metrics else {} for r in reruns]
-    return RerunResult(original, tuple(reruns), tuple(metric_spreads(finals)))
+    return _Replayable(original, root, store, argv, rel_cwd, patch)
 
 
-def _prepare(
-    store: Store,
-    original: RunRecord,
-    options: RerunOptions,
-    root: Path,
-    tree: Path,
-    cwd: Path,
-    remap: dict[str, str],
-    reporter: Reporter,
-) -> _Prepared:
-    data = check_data(store, original, root, tree, cwd, remap, options.allow_data_drift)
+def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Reporter) -> _Checked:
+    """Before launch: the data check (refuses drift) and the environment drift check."""
+    original = target.original
+    remap = parse_pairs(options.data_remap, "--data")
+    data = check_data(
+        target.store, original, target.root, tree, options.cwd.resolve(), remap,
+        options.allow_data_drift,
+    )  # fmt: skip
     for line in data.drift:
         reporter.warn(f"data differs from the record (--allow-data-drift): {line}")
-    environ, notes = replay_environ(original, os.environ, root, tree)
-    for note in notes:
-        reporter.info(f"environment: {note}")
-    python = _python(original)
-    drift = tuple(environment_drift(store, original, environ, python, tree / original.command.cwd))
+    environ, _ = replay_environ(original, os.environ, target.root, tree)
+    drift = tuple(
+        environment_drift(target.store, original, environ, _python(original), tree / target.cwd)
+    )
     if drift:
         message = f"the environment differs from run {original.id}'s: {summarize_drift(drift)}"
         if options.strict:
             raise EnvironmentDriftError(message + " (--strict)")
         reporter.warn(message)
-    return _Prepared(data, environ, drift)
+    return _Checked(data, drift)
 
 
 def _launch(
-    store: Store,
-    original: RunRecord,
+    target: _Replayable,
     options: RerunOptions,
-    prepared: _Prepared,
-    argv: tuple[str, ...],
-    root: Path,
+    checked: _Checked,
     tree: Path,
-    rel_cwd: str,
     reporter: Reporter,
+    *,
+    quiet: bool,
 ) -> RunRecord:
-    data = prepared.data
+    """One rerun through `app.run`, then its verdict written into its record."""
+    original, store = target.original, target.store
+    environ, notes = replay_environ(original, os.environ, target.root, tree)
+    for note in notes if not quiet else ():
+        reporter.info(f"environment: {note}")
     info = RerunInfo(
-        data_drift=data.drift,
+        data_drift=checked.data.drift,
         data_remap=parse_pairs(options.data_remap, "--data"),
-        environment_drift=prepared.drift,
+        environment_drift=checked.drift,
         worktree=str(tree) if options.keep_worktree else None,
     )
     replay = Replay(
         of=original.id,
         store_dir=store.root,
-        environ=prepared.environ,
+        environ=environ,
         python=_python(original),
-        data=data.refs,
+        data=checked.data.refs,
         info=info,
     )
     run_options = RunOptions(
-        command=rewrite_paths(argv, data.moved),
-        cwd=tree / rel_cwd,
+        command=rewrite_paths(target.argv, checked.data.moved),
+        cwd=tree / target.cwd,
         seed=original.determinism.seed,
         outputs=tuple(str(tree / path) for path in original.output_paths),
         allow_dirty=True,  # the worktree is the recorded tree, patch included
@@ -188,13 +203,13 @@ def _launch(
         # MERGE NOTE (issue 4): replay the recorded determinism settings here, e.g.
         # deterministic=..., threads=..., auto_seed=... from original.determinism.
     )
-    what = original.code.commit[:12] + (" + its uncommitted patch" if original.code.dirty else "")
+    what = original.code.commit[:12] + (" + its uncommitted patch" if target.patch else "")
     reporter.info(f"rerun of {original.id} at commit {what}")
     record = run(run_options, reporter)
     if record.status in (INTERRUPTED, TERMINATED):
         return record
     verdict = judge(
-        store, original, record, rtol=options.rtol, atol=options.atol, root=root, tree=tree
+        store, original, record, rtol=options.rtol, atol=options.atol, root=target.root, tree=tree
     )
     record = replace(record, verdict=verdict)
     store.write_record(record)
