@@ -151,13 +151,14 @@ def test_the_numpy_demo_reruns_identical(make_repo: MakeRepo) -> None:
     assert done.returncode == 0 and "IDENTICAL" in done.stdout
 
 
-def test_changed_data_is_refused_naming_the_file(project: Path) -> None:
+def test_changed_data_is_refused_naming_the_file(project: Path, tmp_path: Path) -> None:
     original = run_ok(project, "--data", "data", "train.py")
     (project / "data" / "train.csv").write_text("1\n2\n4\n")
-    done = repro(project, "rerun", original)
+    done = repro(project, "rerun", "--keep-worktree", original, env=tmpdir_env(tmp_path))
     assert_one_line_error(done, 26, "data: 1 modified file(s): ~ train.csv", "--allow-data-drift")
     assert "step 1" not in done.stdout
     assert record_of(project)["id"] == original  # nothing ran, nothing recorded
+    assert list((tmp_path / "tmp").iterdir()) == []  # a refusal keeps no worktree
 
 
 def test_allow_data_drift_diverges_with_data_as_the_cause(project: Path) -> None:

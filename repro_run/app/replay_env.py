@@ -102,9 +102,9 @@ def fill_masked_argv(
             f"{'; '.join(unresolved)}. Give each from an environment variable: "
             f"repro rerun {run_id} --secret-arg {unresolved[0].split(' ')[0]}=ENV_VAR"
         )
-    unused = set(secret_args) - {k for k in secret_args if _used(k, argv)}
+    unused = sorted(key for key in secret_args if not _used(key, argv))
     if unused:
-        raise UsageError(f"--secret-arg {sorted(unused)[0]}: no masked argument has that name")
+        raise UsageError(f"--secret-arg {unused[0]}: the recorded command has no such argument")
     return tuple(filled)
 
 

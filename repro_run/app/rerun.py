@@ -88,6 +88,7 @@ def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResul
             reporter.info(f"rerun {attempt + 1} of {options.times}")
         original = target.original
         tree = worktree.create_worktree(target.root, original.code.commit, original.id)
+        record: RunRecord | None = None
         try:
             if target.patch is not None:
                 worktree.apply_patch(tree, target.patch, original.id)
@@ -95,8 +96,9 @@ def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResul
                 checked = _check(target, options, tree.tree, reporter)
             link_data(tree.tree, checked.data)
             record = _launch(target, options, checked, tree.tree, reporter, quiet=attempt > 0)
-        finally:
-            worktree.remove_worktree(target.root, tree, keep=options.keep_worktree)
+        finally:  # a refusal before launch never leaves a kept worktree behind
+            keep = options.keep_worktree and record is not None
+            worktree.remove_worktree(target.root, tree, keep=keep)
         if options.keep_worktree:
             reporter.info(
                 f"worktree kept: {tree.tree} (remove it with: git worktree remove --force {tree.tree})"

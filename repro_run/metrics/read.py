@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from repro_run.metrics.series import STEP_KEYS, Series, add_row, as_value
+from repro_run.metrics.series import Series, add_row, as_value
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 
@@ -89,7 +89,7 @@ def _walk(node: object, prefix: str, series: Series) -> None:
 
 def _row_or_nested(row: Mapping[str, object], prefix: str, series: Series) -> None:
     flat = {k: v for k, v in row.items() if not isinstance(v, (dict, list))}
-    if any(k in flat for k in STEP_KEYS) or flat:
+    if flat:
         add_row(series, flat, prefix)
     for key, value in row.items():
         if isinstance(value, (dict, list)):
