@@ -9,7 +9,7 @@ from typing import Any
 
 from repro_run.compare.fields import change, count, format_bytes, mapping_changes, section
 from repro_run.compare.snapshot import PairFacts, pair_up
-from repro_run.comparison import CHANGED, FieldChange, FileChanges, SectionDiff
+from repro_run.comparison import CHANGED, EQUAL, FieldChange, FileChanges, SectionDiff
 from repro_run.models import ProcessResult, TreeRef
 
 _DIRECTORIES_SHOWN = 5
@@ -148,7 +148,11 @@ def resources_section(
             ("peak gpu memory", "peak_gpu_memory", "bytes"),
         ):
             x, y = getattr(a, attr, None), getattr(b, attr, None)
-            fields.append(change(key, x, y, unit=unit, same=_within(unit), none_text="-"))
+            # A measurement one side lacks (a child too short to sample) is unknown, not changed.
+            kind = EQUAL if x is None or y is None else None
+            fields.append(
+                change(key, x, y, unit=unit, same=_within(unit), none_text="-", kind=kind)
+            )
     return section("resources", fields)
 
 
