@@ -99,7 +99,7 @@ def _table(fields: tuple[FieldChange, ...], width: int) -> Table:
     from rich.text import Text
 
     key_width = min(_KEY_WIDTH, max(len(f.key) for f in fields))
-    value_width = max(width - _INDENT - 2 - key_width - 2, 20)
+    value_width = max(width - (_INDENT + 1) - 2 - key_width, 20)  # 2: one blank between columns
     table = Table.grid(padding=(0, 1))
     table.add_column(width=_INDENT + 1, no_wrap=True)
     table.add_column(width=key_width, overflow="fold")
