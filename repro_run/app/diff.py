@@ -63,7 +63,7 @@ def diff(
         )
     code = _code_history(root, old.code.commit, now.code.commit) if "code" in wanted else None
     facts = PairFacts(trees=trees, code=code or CodeHistory(), notes=current.notes)
-    return compare_snapshots(_snapshot(store, old), now, facts).only(tuple(wanted))
+    return compare_snapshots(run_snapshot(store, old), now, facts).only(tuple(wanted))
 
 
 def compare_records(
@@ -88,11 +88,12 @@ def compare_records(
         pairs += tree_pairs(old.outputs, new.outputs)
     code = _code_history(root, old.code.commit, new.code.commit) if "code" in sections else None
     facts = PairFacts(trees=_tree_changes(pairs, load, load), code=code or CodeHistory())
-    comparison = compare_snapshots(_snapshot(store, old), _snapshot(store, new), facts)
+    comparison = compare_snapshots(run_snapshot(store, old), run_snapshot(store, new), facts)
     return comparison.only(tuple(sections))
 
 
-def _snapshot(store: Store, record: RunRecord) -> Snapshot:
+def run_snapshot(store: Store, record: RunRecord) -> Snapshot:
+    """A run as one side of a comparison: its record and the package list it points to."""
     # Framework facts (issue 4) and final metrics (issue 5) join here once runs record them.
     return snapshot_of_record(
         record, _package_list(store, record), status=store.effective_status(record)
