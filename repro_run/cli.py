@@ -227,6 +227,47 @@ def show(run_id: str, as_json: bool) -> None:
         ui.render_show(record, status, ui.make_console(), reruns)
 
 
+# Kept in step with comparison.SECTIONS by a test; not imported here so `repro run` stays fast.
+DIFF_SECTIONS_HELP = (
+    "Only these sections, comma-separated (repeatable), from: data, code, config, command, "
+    "seed, packages, framework, gpu, determinism, env, system, metrics, outputs, resources."
+)
+
+
+@cli.command("diff")
+@click.argument("ref_a", metavar="A")
+@click.argument("ref_b", metavar="[B]", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Show equal fields too.")
+@click.option("--section", "sections", multiple=True, metavar="NAMES", help=DIFF_SECTIONS_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema: docs/diff.md).")
+def diff_command(
+    ref_a: str, ref_b: str | None, show_all: bool, sections: tuple[str, ...], as_json: bool
+) -> None:
+    """Show what differs between runs A and B, the most likely causes first.
+
+    A and B are run IDs, unique prefixes, `@` (newest) or `@~N`. With A alone, run A is
+    compared with the current environment and working tree. Exits 0 when the compared
+    sections are equal and 1 when they differ, like diff(1).
+    """
+    from repro_run import ui, ui_diff
+    from repro_run.app.diff import diff
+    from repro_run.comparison import SECTION_NAMES
+    from repro_run.errors import UsageError
+
+    wanted = [name.strip() for value in sections for name in value.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in SECTION_NAMES]
+    if unknown:
+        raise UsageError(
+            f"unknown section {', '.join(map(repr, unknown))}: choose from {', '.join(SECTION_NAMES)}"
+        )
+    comparison = diff(Path.cwd(), ref_a, ref_b, sections=tuple(wanted) or None)
+    if as_json:
+        ui.print_json(ui_diff.diff_json(comparison, show_all))
+    else:
+        ui_diff.render_diff(comparison, ui_diff.make_console(), show_all)
+    sys.exit(1 if comparison.differs else 0)
+
+
 def main() -> None:
     """Console-script entry point: every error becomes one line and a documented exit code."""
     try:

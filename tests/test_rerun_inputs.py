@@ -155,11 +155,11 @@ def test_environment_drift_is_printed_and_strict_refuses_it(project: Path) -> No
     edit_record(project, run_id, lambda d: d["system"].update(python_version="2.7.18"))
     done = repro(project, "rerun", "--strict", run_id)
     assert done.returncode == 27
-    assert "python: cpython 2.7.18 -> cpython" in done.stderr and "--strict" in done.stderr
+    assert "system: python cpython 2.7.18 → cpython" in done.stderr and "--strict" in done.stderr
     done = repro(project, "rerun", run_id)
     assert done.returncode == 0, done.stderr
     assert "warning: the environment differs" in done.stderr and "2.7.18" in done.stderr
-    assert record_of(project)["rerun"]["environment_drift"][0].startswith("python: ")
+    assert record_of(project)["rerun"]["environment_drift"][0].startswith("system: python ")
 
 
 def test_recorded_computation_variables_are_replayed_and_others_unset(project: Path) -> None:

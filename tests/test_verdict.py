@@ -1,4 +1,4 @@
-"""The verdict and its parts, as pure functions: curves, logs, outcomes, causes, drift, spread."""
+"""The verdict and its parts, as pure functions: curves, logs, outcomes, spread."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ import dataclasses
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_store import make_record
 
-from repro_run.app.causes import likely_causes
-from repro_run.models import FAILED, SUCCEEDED, Package, PackageList, SystemInfo, TreeRef
+from repro_run.models import FAILED, SUCCEEDED
 from repro_run.verdict.decide import Evidence, decide
-from repro_run.verdict.drift import package_drift, system_drift
 from repro_run.verdict.logs import compare_logs, normalize_log
 from repro_run.verdict.metrics import bitwise_equal, compare_series, within
 from repro_run.verdict.spread import metric_spreads
@@ -133,32 +130,6 @@ def test_causes_are_kept_only_when_the_rerun_did_not_reproduce() -> None:
     assert verdict.causes == ("data: x", "seed: 1 -> 2")
     assert verdict.reason == "the loss curves part at step 1"
     assert decide(evidence(log=None), [], RTOL, ATOL).judged_on == ("log",)
-
-
-def test_likely_causes_are_ranked_data_first_and_empty_for_twins() -> None:
-    a = make_record("0000000001")
-    assert likely_causes(a, dataclasses.replace(a, id="0000000002")) == ()
-    data = (TreeRef("data", "1" * 64, 1, 1, "1" * 64),)
-    b = dataclasses.replace(
-        a,
-        data=(TreeRef("data", "2" * 64, 1, 1, "2" * 64),),
-        determinism=dataclasses.replace(a.determinism, seed=99),
-    )
-    causes = likely_causes(dataclasses.replace(a, data=data), b)
-    assert [c.split(":")[0] for c in causes] == ["data", "seed"]
-
-
-def test_system_and_package_drift_lines() -> None:
-    system = make_record("0000000001").system
-    moved = dataclasses.replace(system, python_version="3.13.0", cpu_model="Other CPU")
-    assert isinstance(moved, SystemInfo)
-    lines = system_drift(system, moved)
-    assert lines[0].startswith("python: ") and lines[0].endswith("3.13.0")
-    assert lines[1].startswith("cpu: ")
-    old = PackageList("py", "3.11", (Package("numpy", "1.26.4"), Package("scipy", "1.11.0")))
-    new = PackageList("py", "3.11", (Package("NumPy", "2.0.0"), Package("torch", "2.1.0")))
-    assert package_drift(old, new) == ["numpy: 1.26.4 -> 2.0.0", "+ torch 2.1.0", "- scipy 1.11.0"]
-    assert package_drift(old, old) == []
 
 
 def test_spread_of_final_values_over_runs() -> None:

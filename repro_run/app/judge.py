@@ -42,8 +42,7 @@ def judge(
         metrics=metrics,
         log=_logs(store, original, rerun, root, tree, rtol, atol),
     )
-    # MERGE NOTE (issue 6): likely_causes is the stand-in for repro_run.compare's ranking.
-    return decide(evidence, likely_causes(original, rerun), rtol, atol)
+    return decide(evidence, likely_causes(store, original, rerun, root), rtol, atol)
 
 
 def _outputs(

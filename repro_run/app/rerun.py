@@ -34,8 +34,9 @@ from repro_run.models import (
     RunRecord,
 )
 from repro_run.store import Store
-from repro_run.verdict.drift import summarize_drift
 from repro_run.verdict.spread import MetricSpread, metric_spreads
+
+_DRIFT_SHOWN = 6  # in the warning; the record keeps them all
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +160,9 @@ def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Rep
         environment_drift(target.store, original, environ, _python(original), tree / target.cwd)
     )
     if drift:
-        message = f"the environment differs from run {original.id}'s: {summarize_drift(drift)}"
+        shown = "; ".join(drift[:_DRIFT_SHOWN])
+        more = f"; ... ({len(drift) - _DRIFT_SHOWN} more)" if len(drift) > _DRIFT_SHOWN else ""
+        message = f"the environment differs from run {original.id}'s: {shown}{more}"
         if options.strict:
             raise EnvironmentDriftError(message + " (--strict)")
         reporter.warn(message)

@@ -1,20 +1,29 @@
-"""The environment drift check before a rerun: capture this environment, compare with the record."""
+"""The environment drift check before a rerun: this environment against the record, compared
+by `repro diff`'s sections (packages, GPU and CUDA, system)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
+from repro_run.app.diff import run_snapshot
 from repro_run.capture import cuda, gpu, packages, system
-from repro_run.errors import ReproError, StoreError
+from repro_run.compare import compare_snapshots
+from repro_run.compare.fields import describe
+from repro_run.comparison import CURRENT, Side
+from repro_run.errors import ReproError
 from repro_run.execute import resolve_command
-from repro_run.models import DecodeError, PackageList, RunRecord, Unavailable, from_json_dict
+from repro_run.models import RunRecord, Unavailable
 from repro_run.store import Store
-from repro_run.verdict.drift import cuda_drift, gpu_drift, package_drift, system_drift
+
+_DRIFT_SECTIONS = ("packages", "gpu", "system")
+# Another host, or memory, does not change what a program computes; the rest may.
+_NOT_DRIFT = frozenset({("system", "host"), ("system", "memory")})
+PACKAGES_LISTED = 10
 
 
 def environment_drift(
@@ -27,11 +36,27 @@ def environment_drift(
         gpu_f = pool.submit(gpu.capture_gpu)
         captured = packages.capture_packages(interpreter)
         now_system, now_gpu = system_f.result(), gpu_f.result()
-    now_packages = None if isinstance(captured, Unavailable) else captured[0]
-    lines = system_drift(original.system, now_system)
-    lines += gpu_drift(original.gpu, now_gpu)
-    lines += cuda_drift(original.cuda, cuda.capture_cuda_libraries(now_packages))
-    lines += package_drift(_recorded_packages(store, original), now_packages)
+    package_list = captured if isinstance(captured, Unavailable) else captured[0]
+    recorded = run_snapshot(store, original)
+    now = replace(
+        recorded,
+        side=Side(CURRENT),
+        packages=package_list,
+        system=now_system,
+        gpu=now_gpu,
+        cuda=cuda.capture_cuda_libraries(
+            None if isinstance(package_list, Unavailable) else package_list
+        ),
+        run=None,
+    )
+    comparison = compare_snapshots(recorded, now).only(_DRIFT_SECTIONS)
+    lines = []
+    for section in comparison.sections:
+        changed = [f for f in section.differences if (section.name, f.key) not in _NOT_DRIFT]
+        shown = changed[:PACKAGES_LISTED]
+        lines += [f"{section.name}: {describe(f)}" for f in shown]
+        if len(changed) > len(shown):
+            lines.append(f"{section.name}: ... and {len(changed) - len(shown)} more")
     return lines
 
 
@@ -43,13 +68,3 @@ def _interpreter(original: RunRecord, environ: Mapping[str, str], python: str, c
     except ReproError:
         return python
     return command.interpreter or shutil.which("python", path=path) or sys.executable
-
-
-def _recorded_packages(store: Store, original: RunRecord) -> PackageList | None:
-    ref = original.packages
-    if isinstance(ref, Unavailable):
-        return None
-    try:
-        return from_json_dict(PackageList, json.loads(store.get_bytes(ref.object)))
-    except (StoreError, ValueError, DecodeError):
-        return None
