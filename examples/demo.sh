@@ -23,19 +23,27 @@ echo "demo project in $work: train.py, configs/demo.yaml, data/ (not in git)"
 step repro run --data data --outputs checkpoints train.py --config configs/demo.yaml
 repro run --data data --outputs checkpoints train.py --config configs/demo.yaml
 
-step repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
-repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
+metrics="--metrics-file checkpoints/metrics.jsonl"  # the script writes its own loss curve
+step repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/demo.yaml
+repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/demo.yaml
 
 step "echo '# tweak' >> train.py && repro run train.py --config configs/demo.yaml   # refused: dirty tree"
 echo "# tweak" >> train.py
 repro run train.py --config configs/demo.yaml || echo "(exit code $?: nothing ran, nothing recorded)"
 git checkout -q train.py
 
+step "repro rerun @   # replay the newest run in a pristine worktree; did it reproduce?"
+repro rerun @ || echo "(exit code $?: the verdict above says why)"
+
+step "echo '9,9,9,9,9,9,9,9,1' >> data/train.csv && repro rerun @~1   # refused: data changed"
+echo "9,9,9,9,9,9,9,9,1" >> data/train.csv
+repro rerun @~1 || echo "(exit code $?: nothing ran; --allow-data-drift would rerun anyway)"
+
 step repro list
 repro list
 
-step repro show @
-repro show @
+step "repro show @~1   # the run: its metrics, and its reruns with their verdicts"
+repro show @~1
 
 # Two runs at the same commit and seed that differ only in their config and their data: the
 # diff names the data first, then the config, then what came out differently.

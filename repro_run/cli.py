@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from repro_run import __version__
-from repro_run.constants import ENV_DEBUG
+from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, ENV_DEBUG, VERDICT_EXIT_CODES
 from repro_run.errors import INTERNAL_ERROR_EXIT_CODE, ReproError
 from repro_run.models import to_json_dict
 
@@ -60,12 +60,18 @@ def cli() -> None:
     is_flag=True,
     help="Run from a dirty tree; the run is marked dirty and the patch stored.",
 )
+@click.option(
+    "--metrics-file",
+    metavar="PATH",
+    help="A metrics file the command writes (JSON, JSON lines or CSV), read after the run.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     seed: int | None,
     data: tuple[str, ...],
     outputs: tuple[str, ...],
     allow_dirty: bool,
+    metrics_file: str | None,
     command: tuple[str, ...],
 ) -> None:
     """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
@@ -82,17 +88,113 @@ def run(
         data=data,
         outputs=outputs,
         allow_dirty=allow_dirty,
+        metrics_file=metrics_file,
     )
     reporter = ui.TerminalReporter()
     record = app.run(options, reporter)
     reporter.info(ui.run_summary_line(record))
     process = record.process
     assert process is not None
-    if process.stop_reason == "SIGINT":
+    _die_like_an_interrupted_child(process.stop_reason)
+    sys.exit(process.exit_code)
+
+
+@cli.command(short_help="Replay a run exactly, then say whether it reproduced and why not.")
+@click.argument("run_id", metavar="ID")
+@click.option(
+    "--times",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="N",
+    help="Rerun N times under identical conditions; report the spread per metric.",
+)
+@click.option("--keep-worktree", is_flag=True, help="Keep the temporary worktree afterwards.")
+@click.option(
+    "--allow-data-drift", is_flag=True, help="Rerun even if recorded data changed (recorded)."
+)
+@click.option(
+    "--data",
+    "data_remap",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Recorded data path OLD now lies at NEW (repeatable).",
+)
+@click.option("--strict", is_flag=True, help="Refuse if the environment differs from the record.")
+@click.option(
+    "--rtol",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_RTOL,
+    show_default=True,
+    help="Relative tolerance for metrics.",
+)
+@click.option(
+    "--atol",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_ATOL,
+    show_default=True,
+    help="Absolute tolerance for metrics.",
+)
+@click.option(
+    "--secret-arg",
+    "secret_args",
+    multiple=True,
+    metavar="NAME=ENV_VAR",
+    help="Take the masked argument NAME (e.g. hub_token) from ENV_VAR (repeatable).",
+)
+def rerun(
+    run_id: str,
+    times: int,
+    keep_worktree: bool,
+    allow_data_drift: bool,
+    data_remap: tuple[str, ...],
+    strict: bool,
+    rtol: float,
+    atol: float,
+    secret_args: tuple[str, ...],
+) -> None:
+    """Replay run ID in a pristine worktree at its commit and judge the result.
+
+    Exit codes: 0 IDENTICAL, 20 WITHIN TOLERANCE, 21 DIVERGED, 22 FAILED (with --times N, the
+    worst of the N).
+    """
+    from repro_run import app, ui, ui_rerun
+
+    options = app.RerunOptions(
+        ref=run_id,
+        cwd=Path.cwd(),
+        times=times,
+        keep_worktree=keep_worktree,
+        allow_data_drift=allow_data_drift,
+        data_remap=data_remap,
+        strict=strict,
+        rtol=rtol,
+        atol=atol,
+        secret_args=secret_args,
+    )
+    reporter = ui.TerminalReporter()
+    result = app.rerun(options, reporter)
+    for record in result.reruns:
+        reporter.info(ui.run_summary_line(record))
+    last = result.reruns[-1]
+    lines = ui_rerun.verdict_lines(result.original, last)
+    if times > 1:
+        spreads = [(s.metric, s.runs, s.minimum, s.maximum) for s in result.spreads]
+        lines = ui_rerun.times_lines(result.original, result.reruns, spreads)
+    click.echo("\n".join(lines))
+    process = last.process
+    assert process is not None
+    _die_like_an_interrupted_child(process.stop_reason)
+    if last.verdict is None:  # terminated before a verdict: the child's own status
+        sys.exit(process.exit_code)
+    outcomes = [r.verdict.outcome for r in result.reruns if r.verdict is not None]
+    sys.exit(max(VERDICT_EXIT_CODES[outcome] for outcome in outcomes))
+
+
+def _die_like_an_interrupted_child(stop_reason: str | None) -> None:
+    if stop_reason == "SIGINT":
         # Die of SIGINT like the child did, so `while repro run ...; do :; done` stops.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
-    sys.exit(process.exit_code)
 
 
 @cli.command("list")
@@ -118,10 +220,11 @@ def show(run_id: str, as_json: bool) -> None:
     from repro_run import app, ui
 
     record, status = app.show(Path.cwd(), run_id)
+    reruns = app.reruns_of(Path.cwd(), record.id)
     if as_json:
-        ui.print_json(ui.show_json(record, status))
+        ui.print_json(ui.show_json(record, status, reruns))
     else:
-        ui.render_show(record, status, ui.make_console())
+        ui.render_show(record, status, ui.make_console(), reruns)
 
 
 # Kept in step with comparison.SECTIONS by a test; not imported here so `repro run` stays fast.

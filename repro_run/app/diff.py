@@ -94,9 +94,12 @@ def compare_records(
 
 def run_snapshot(store: Store, record: RunRecord) -> Snapshot:
     """A run as one side of a comparison: its record and the package list it points to."""
-    # Framework facts (issue 4) and final metrics (issue 5) join here once runs record them.
+    # Framework facts (issue 4) join here once runs record them.
     return snapshot_of_record(
-        record, _package_list(store, record), status=store.effective_status(record)
+        record,
+        _package_list(store, record),
+        status=store.effective_status(record),
+        metrics=record.metrics.final if record.metrics else None,
     )
 
 

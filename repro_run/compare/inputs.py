@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from repro_run.compare.fields import change, count, mapping_changes, section
 from repro_run.compare.snapshot import CodeHistory, Snapshot, pair_up
 from repro_run.comparison import FieldChange, FileStat, SectionDiff
-from repro_run.constants import ENV_PYTHONHASHSEED, ENV_RUN_DIR, ENV_RUN_ID, ENV_SEED
+from repro_run.constants import ENV_METRICS, ENV_PYTHONHASHSEED, ENV_RUN_DIR, ENV_RUN_ID, ENV_SEED
 from repro_run.models import CommandInfo, Determinism, DirtyPath
 
 _STAT_LINES = 10
 _DIRTY_SHOWN = 5
 # Injected into every run but naming the run, not steering it; the seed has its own section.
-_RUN_IDENTITY = frozenset({ENV_RUN_ID, ENV_RUN_DIR, ENV_SEED})
+_RUN_IDENTITY = frozenset({ENV_RUN_ID, ENV_RUN_DIR, ENV_SEED, ENV_METRICS})
 _FOLLOWS_SEED = "(the seed)"
 
 
