@@ -27,6 +27,7 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/diff.py
 
 bench-git: install
 	$(BIN)/python bench/gitcheck.py

@@ -15,6 +15,7 @@ ENV_RUN_ID = "REPRO_RUN_ID"
 ENV_RUN_DIR = "REPRO_RUN_DIR"
 ENV_PYTHONHASHSEED = "PYTHONHASHSEED"
 ENV_PYTHONUNBUFFERED = "PYTHONUNBUFFERED"
+ENV_METRICS = "REPRO_METRICS"  # the JSONL file `repro_run.log_metrics` appends to
 
 # --- store layout ----------------------------------------------------------------------
 STORE_DIRNAME = ".repro"
@@ -29,6 +30,7 @@ RUN_RECORD_FILENAME = "run.json"
 RUN_LOG_FILENAME = "output.log"
 RUN_LOCK_FILENAME = "lock"
 RUN_PATCH_FILENAME = "patch.diff"
+RUN_METRICS_FILENAME = "metrics.jsonl"  # what REPRO_METRICS names
 
 # --- project configuration -------------------------------------------------------------
 PYPROJECT_FILENAME = "pyproject.toml"
@@ -52,3 +54,13 @@ QUARANTINE_DIRNAME = "quarantine"  # objects/quarantine/: corrupt objects set as
 TEMP_GRACE_S = 2.0  # an unlocked, empty temp file younger than this may still be starting
 INCOMPLETE_RUN_GRACE_S = 3600.0  # a run dir without run.json nor lock file: removed after this
 GC_GRACE_S = 3600.0  # gc keeps unreferenced objects younger than this (a run may be archiving)
+
+# --- repro rerun -------------------------------------------------------------------------
+RERUN_TMP_PREFIX = "repro-rerun-"  # <TMPDIR>/repro-rerun-<id>-XXXX/{tree,lock,keep}
+RERUN_TREE_DIRNAME = "tree"
+RERUN_LOCK_FILENAME = "lock"  # flock held while the rerun lives: a free one marks a crashed rerun
+RERUN_KEEP_FILENAME = "keep"  # --keep-worktree: never pruned
+DEFAULT_RTOL = 1e-5  # numpy.isclose's defaults
+DEFAULT_ATOL = 1e-8
+# The exit code of `repro rerun` says the verdict (IDENTICAL exits 0).
+VERDICT_EXIT_CODES = {"IDENTICAL": 0, "WITHIN TOLERANCE": 20, "DIVERGED": 21, "FAILED": 22}

@@ -33,6 +33,8 @@ def record_references(record: RunRecord) -> dict[str, str]:
         refs[tree.manifest_object] = f"the manifest of data {tree.path}"
     for tree in record.outputs:
         refs[tree.manifest_object] = f"the manifest of outputs {tree.path}"
+    if record.metrics is not None:
+        refs[record.metrics.object] = "the metrics"
     return refs
 
 
