@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench bench-git clean
 
 install: $(STAMP)
 
@@ -28,6 +28,9 @@ demo: install
 bench: install
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/diff.py
+
+bench-git: install
+	$(BIN)/python bench/gitcheck.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

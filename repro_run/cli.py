@@ -27,6 +27,8 @@ STATUS_CHOICES = (
     "terminated",
     "archive_failed",
     "crashed",
+    "failed_to_start",
+    "presumed dead",
 )
 
 
@@ -65,6 +67,12 @@ def cli() -> None:
     metavar="PATH",
     help="A metrics file the command writes (JSON, JSON lines or CSV), read after the run.",
 )
+@click.option(
+    "--pty/--no-pty",
+    "pty",
+    default=None,
+    help="Give the command a pseudo-terminal (default: when repro's output is a terminal).",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     seed: int | None,
@@ -73,6 +81,7 @@ def run(
     allow_dirty: bool,
     metrics_file: str | None,
     command: tuple[str, ...],
+    pty: bool | None = None,
 ) -> None:
     """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
 
@@ -89,6 +98,7 @@ def run(
         outputs=outputs,
         allow_dirty=allow_dirty,
         metrics_file=metrics_file,
+        pty=pty,
     )
     reporter = ui.TerminalReporter()
     record = app.run(options, reporter)
@@ -266,6 +276,56 @@ def diff_command(
     else:
         ui_diff.render_diff(comparison, ui_diff.make_console(), show_all)
     sys.exit(1 if comparison.differs else 0)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def fsck(as_json: bool) -> None:
+    """Verify objects and records, remove temp files, rebuild the index (safe to repeat)."""
+    from repro_run import ui
+    from repro_run.app import maintenance
+    from repro_run.errors import StoreDamagedError
+
+    report = maintenance.fsck(Path.cwd())
+    if as_json:
+        ui.print_json(to_json_dict(report))
+    else:
+        click.echo("\n".join(ui.fsck_lines(report)))
+    if not report.ok:
+        raise StoreDamagedError(
+            f"the store has {len(report.damage)} problems fsck cannot repair (listed above)"
+        )
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Keep unreferenced objects younger than this (default 3600: a run may be archiving).",
+)
+def gc(dry_run: bool, grace: float | None) -> None:
+    """Remove objects that no run references."""
+    from repro_run import ui
+    from repro_run.app import maintenance
+
+    options = {} if grace is None else {"grace": grace}
+    report = maintenance.gc(Path.cwd(), dry_run=dry_run, **options)
+    click.echo("\n".join(ui.gc_lines(report)))
+
+
+@cli.command()
+@click.argument("run_id", metavar="ID")
+@click.option("--plain", is_flag=True, help="Final state of each line: replay \\r, drop escapes.")
+def log(run_id: str, plain: bool) -> None:
+    """Print a run's stored output (secret values masked)."""
+    from repro_run.app import logview
+
+    data = logview.read_log(Path.cwd(), run_id)
+    sys.stdout.buffer.write(logview.plain(data) if plain else data)
+    sys.stdout.buffer.flush()
 
 
 def main() -> None:

@@ -44,6 +44,17 @@ CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 CONFIG_FLAGS = ("--config", "-c", "--cfg")
 SECRET_MASK = "***"
 
+# --- hardening (issue 7) -----------------------------------------------------------------
+ENV_CRASH_AT = "REPRO_CRASH_AT"  # tests: os._exit at the k-th durable step of this process
+CRASH_AT_EXIT_CODE = 99  # the exit status of a process stopped by REPRO_CRASH_AT
+ENV_HEARTBEAT_INTERVAL = "REPRO_HEARTBEAT_INTERVAL"  # seconds between touches of runs/<id>/lock
+DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
+HEARTBEAT_STALE_FACTOR = 3  # a remote run whose heartbeat is older than 3 intervals: presumed dead
+QUARANTINE_DIRNAME = "quarantine"  # objects/quarantine/: corrupt objects set aside by fsck
+TEMP_GRACE_S = 2.0  # an unlocked, empty temp file younger than this may still be starting
+INCOMPLETE_RUN_GRACE_S = 3600.0  # a run dir without run.json nor lock file: removed after this
+GC_GRACE_S = 3600.0  # gc keeps unreferenced objects younger than this (a run may be archiving)
+
 # --- repro rerun -------------------------------------------------------------------------
 RERUN_TMP_PREFIX = "repro-rerun-"  # <TMPDIR>/repro-rerun-<id>-XXXX/{tree,lock,keep}
 RERUN_TREE_DIRNAME = "tree"

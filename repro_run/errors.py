@@ -133,3 +133,10 @@ class CommandNotFoundError(ReproError):
 
 
 INTERNAL_ERROR_EXIT_CODE = 70  # an unexpected crash of repro itself (EX_SOFTWARE)
+
+
+class StoreDamagedError(StoreError):
+    """`repro fsck` found damage it cannot repair (listed), or `repro gc` cannot tell what is
+    referenced because a record or manifest is unreadable."""
+
+    exit_code = 9

@@ -27,7 +27,12 @@ TERMINATED = "terminated"  # SIGTERM / SIGHUP to repro
 ARCHIVE_FAILED = "archive_failed"  # the command ran, but its outputs could not be archived
 CRASHED = "crashed"
 UNKNOWN_REMOTE = "unknown (remote)"  # supervised on another host: its flock is not ours
-FINAL_STATUSES = (SUCCEEDED, FAILED, INTERRUPTED, TERMINATED, ARCHIVE_FAILED)
+FAILED_TO_START = "failed_to_start"  # the command could not be executed after all (126/127)
+PRESUMED_DEAD = "presumed dead"  # supervised on another host whose heartbeat has stopped
+FINAL_STATUSES = (SUCCEEDED, FAILED, INTERRUPTED, TERMINATED, ARCHIVE_FAILED, FAILED_TO_START)
+# Record flags: facts about a finished run that a reader (and `repro export`) must heed.
+SECRET_IN_PATCH = "secret_in_patch"  # the --allow-dirty patch holds what looks like a secret
+TAINTED = "tainted"  # tracked files or HEAD changed between the dirty check and the run's end
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +237,21 @@ class Supervisor:
     start_time: float  # process start time (psutil create_time)
     hostname: str
     boot_id: str | None
+    # Seconds between touches of runs/<id>/lock: a reader on another host (a shared store)
+    # presumes the run dead once the lock's mtime is older than 3 intervals.
+    heartbeat_interval: float = 30.0
+    # Linux: start time in clock ticks since boot (/proc/<pid>/stat); unlike start_time it does
+    # not move when the wall clock is stepped, so pid reuse is told apart exactly.
+    start_ticks: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretFinding:
+    """Where something secret-looking was found (never the value itself)."""
+
+    path: str  # the file, as named in the patch
+    line: int  # 1-based line number in the patched file
+    kind: str  # what it looks like: "assignment", "credential shape", "known secret value"
 
 
 # --- metrics --------------------------------------------------------------------------------
@@ -329,6 +349,9 @@ class RunRecord:
     rerun: RerunInfo | None = None
     verdict: Verdict | None = None  # a rerun's verdict against `rerun_of`
     schema_version: int = SCHEMA_VERSION
+    flags: tuple[str, ...] = ()  # SECRET_IN_PATCH, TAINTED
+    secret_findings: tuple[SecretFinding, ...] = ()  # where the patch looks secret
+    tainted_paths: tuple[DirtyPath, ...] = ()  # tracked files changed while the run ran
 
     @property
     def duration(self) -> float | None:
@@ -440,3 +463,27 @@ def _decode_dataclass(cls: type, value: Any, where: str) -> Any:
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise DecodeError(f"{where}: missing field {f.name!r}")
     return cls(**kwargs)
+
+
+# --- maintenance reports (repro fsck, repro gc) --------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FsckReport:
+    objects: int  # objects whose content was hashed against their name
+    runs: int  # run records read
+    indexed: int  # rows of the rebuilt index
+    repaired: tuple[str, ...]  # what fsck changed (temp files removed, corrupt objects set aside)
+    damage: tuple[str, ...]  # what it cannot repair: unreadable records, missing objects
+    notes: tuple[str, ...] = ()  # facts worth knowing: crashed runs, runs still starting
+
+    @property
+    def ok(self) -> bool:
+        return not self.damage
+
+
+@dataclass(frozen=True, slots=True)
+class GcReport:
+    dry_run: bool
+    removed: tuple[str, ...]  # digests removed (or that would be, with --dry-run)
+    bytes_freed: int
+    kept_referenced: int  # objects some run references
+    kept_recent: int  # unreferenced, but younger than the grace period: a run may be archiving

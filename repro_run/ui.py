@@ -19,6 +19,8 @@ from repro_run.models import (
     INTERRUPTED,
     RUNNING,
     SUCCEEDED,
+    FsckReport,
+    GcReport,
     RunRecord,
     RunSummary,
     TreeRef,
@@ -341,3 +343,25 @@ def _short_time(iso: str) -> str:
 
 def _ellipsis(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- repro fsck / repro gc ---------------------------------------------------------------
+def fsck_lines(report: FsckReport) -> list[str]:
+    lines = [f"repaired: {item}" for item in report.repaired]
+    lines += [f"note: {item}" for item in report.notes]
+    lines += [f"damage: {item}" for item in report.damage]
+    lines.append(
+        f"checked {report.objects} objects and {report.runs} runs; index rebuilt with "
+        f"{report.indexed} runs; {len(report.repaired)} repaired, {len(report.damage)} damaged"
+    )
+    return lines
+
+
+def gc_lines(report: GcReport) -> list[str]:
+    verb = "would remove" if report.dry_run else "removed"
+    lines = [f"{verb} {digest}" for digest in report.removed]
+    lines.append(
+        f"{verb} {len(report.removed)} unreferenced objects ({format_bytes(report.bytes_freed)}); "
+        f"kept {report.kept_referenced} referenced and {report.kept_recent} recent ones"
+    )
+    return lines

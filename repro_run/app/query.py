@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro_run.capture import git
-from repro_run.models import RunRecord, RunSummary
+from repro_run.models import CRASHED, RunRecord, RunSummary
 from repro_run.store import Store, find_store_dir
 
 
@@ -31,4 +31,7 @@ def show(cwd: Path, ref: str) -> tuple[RunRecord, str]:
     store = open_store(cwd)
     run_id = store.resolve(ref)
     record = store.load_record(run_id)
-    return record, store.effective_status(record)
+    status = store.effective_status(record)
+    if status == CRASHED and (pids := store.leftover_processes(run_id)):
+        status += f" (its processes are still alive: pid {', '.join(map(str, pids))})"
+    return record, status

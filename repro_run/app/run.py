@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repro_run import __version__
+from repro_run.app import safeguards
 from repro_run.app.metrics import check_metrics_file, collect_metrics
 from repro_run.app.replay import Replay
 from repro_run.app.reporting import NullReporter, Reporter
@@ -36,13 +37,22 @@ from repro_run.constants import (
     STORE_DIRNAME,
 )
 from repro_run.determinism import child_environment, resolve_seed
-from repro_run.errors import DataError, DirtyTreeError, UsageError
+from repro_run.errors import (
+    CommandNotExecutableError,
+    CommandNotFoundError,
+    DataError,
+    DirtyTreeError,
+    StoreError,
+    UsageError,
+)
 from repro_run.execute import ResolvedCommand, resolve_command, run_process
+from repro_run.execute.terminal import want_pty
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.fingerprint.tree import build_manifest, fingerprint_files, scan_tree
 from repro_run.models import (
     ARCHIVE_FAILED,
     FAILED,
+    FAILED_TO_START,
     INTERRUPTED,
     RUNNING,
     SUCCEEDED,
@@ -55,7 +65,6 @@ from repro_run.models import (
     PackagesRef,
     ProcessResult,
     RunRecord,
-    Supervisor,
     TreeRef,
     TreeStatus,
     Unavailable,
@@ -63,7 +72,7 @@ from repro_run.models import (
 )
 from repro_run.project import load_project_settings
 from repro_run.redaction import argv_secret_values, mask_argv, secret_values
-from repro_run.store import Store, find_store_dir
+from repro_run.store import Store, find_store_dir, this_supervisor
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,7 @@ class RunOptions:
     data: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     allow_dirty: bool = False
+    pty: bool | None = None  # None: a pseudo-terminal when repro's own output is a terminal
     metrics_file: str | None = None  # a metrics file the command writes (relative to cwd)
     replay: Replay | None = None  # set by `repro rerun`: what the replayed run must reuse
 
@@ -127,8 +137,16 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             # Facets that cannot change what the child sees are captured while it runs, so a
             # short command does not wait for them; the child's environment is already fixed.
             initial = pool.submit(_write_initial_record, store, plan, launch, data)
-            result = _execute(plan, launch, run_dir)
+            start_error: CommandNotFoundError | CommandNotExecutableError | None = None
+            try:
+                result = _execute(plan, launch, run_dir)
+            except (CommandNotFoundError, CommandNotExecutableError) as exc:
+                start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
+                reporter.warn(str(exc))
+            except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
+                result = safeguards.interrupted_before_start()
             record = initial.result()
+        safeguards.warn_patch_findings(record, reporter)
         outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
         metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
         for problem in unread:
@@ -142,7 +160,10 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             problems=(*problems, *unread),
             metrics=metrics,
         )
-        store.write_record(final)
+        if start_error is not None:
+            final = replace(final, status=FAILED_TO_START)
+        final = safeguards.check_taint(final, plan.root, plan.status, run_dir, reporter)
+        final = safeguards.write_final(store, final, reporter)
     return final
 
 
@@ -152,7 +173,7 @@ def _preflight(options: RunOptions) -> _Plan:
     cwd = options.cwd.resolve()
     root = git.find_work_tree(cwd)
     settings = load_project_settings(root)
-    status = git.tree_status(root)
+    status = safeguards.without_store(git.tree_status(root), root)
     if status.is_dirty and not options.allow_dirty:
         raise DirtyTreeError(git.dirty_refusal_message(status))
     check_metrics_file(options.metrics_file)
@@ -235,6 +256,7 @@ def _execute(plan: _Plan, launch: _Launch, run_dir: Path) -> ProcessResult:
             gpu_memory=sampler,
             kill_grace=_env_seconds(ENV_KILL_GRACE, DEFAULT_KILL_GRACE_S),
             drain_timeout=_env_seconds(ENV_DRAIN_TIMEOUT, DEFAULT_DRAIN_TIMEOUT_S),
+            pty=want_pty(plan.options.pty),
         )
     finally:
         if sampler is not None:
@@ -259,9 +281,7 @@ def _write_initial_record(
         status=RUNNING,
         created=launch.started,
         repro_version=__version__,
-        supervisor=Supervisor(
-            os.getpid(), _process_start_time(), system_info.hostname, system_info.boot_id
-        ),
+        supervisor=this_supervisor(system_info.hostname, system_info.boot_id),
         code=code,
         command=CommandInfo(
             argv=mask_argv(plan.options.command, plan.secrets),
@@ -287,6 +307,7 @@ def _write_initial_record(
         rerun_of=plan.options.replay.of if plan.options.replay else None,
         rerun=plan.options.replay.info if plan.options.replay else None,
     )
+    record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
     store.write_record(record)
     return record
 
@@ -313,13 +334,17 @@ def _archive_outputs(
         try:
             scan = scan_tree(path)
             entries = build_manifest(scan, lambda f: store.put_file(Path(f.abspath)))
-        except (OSError, DataError) as exc:
+        except (OSError, DataError, StoreError) as exc:  # StoreError: disk full, say
             problems.append(f"outputs {display} not archived: {exc}")
             reporter.warn(problems[-1])
             continue
         for item in scan.skipped:
             reporter.warn(f"output entry skipped ({item})")
-        refs.append(_tree_ref(store, display, entries, scan.skipped))
+        try:
+            refs.append(_tree_ref(store, display, entries, scan.skipped))
+        except StoreError as exc:  # the manifest itself could not be stored
+            problems.append(f"outputs {display} not archived: {exc}")
+            reporter.warn(problems[-1])
     return tuple(refs), problems
 
 
@@ -368,12 +393,6 @@ def _display(path: Path, root: Path) -> str:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _process_start_time() -> float:
-    import psutil
-
-    return float(psutil.Process().create_time())
 
 
 def _env_seconds(name: str, default: float) -> float:

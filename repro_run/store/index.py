@@ -185,6 +185,7 @@ class RunIndex:
             conn.close()
 
     def _ensure_schema(self, conn: sqlite3.Connection) -> None:
+        _leave_wal(conn)
         if _stored_version(conn) == INDEX_VERSION:
             return  # the common case takes no write lock, so a read-only store still lists
         conn.execute("BEGIN IMMEDIATE")
@@ -253,9 +254,18 @@ class RunIndex:
         return not row or row[0] != "ok"
 
     def _error(self, exc: Exception) -> StoreError:
+        from repro_run.store.netfs import network_filesystem  # only now: it loads ctypes
+
+        network = network_filesystem(self.path)
+        where = (
+            f" (the store is on a network file system, {network}, whose locks SQLite may not "
+            "get: set REPRO_HOME to a local directory)"
+            if network
+            else ""
+        )
         return StoreError(
-            f"the run index {self.path} cannot be used: {exc}; it is a cache: delete it and "
-            "repro rebuilds it from runs/*/run.json"
+            f"the run index {self.path} cannot be used: {exc}{where}; it is a cache: delete "
+            "it and repro rebuilds it from runs/*/run.json"
         )
 
 
@@ -267,6 +277,14 @@ def _write(conn: sqlite3.Connection, body: Callable[[], object]) -> None:
     except BaseException:
         conn.rollback()
         raise
+
+
+def _leave_wal(conn: sqlite3.Connection) -> None:
+    """An index some other tool put in WAL mode goes back to a rollback journal: WAL's shared
+    memory does not work on network file systems (https://www.sqlite.org/wal.html)."""
+    row = conn.execute("PRAGMA journal_mode").fetchone()
+    if row and str(row[0]).lower() == "wal":
+        conn.execute("PRAGMA journal_mode=DELETE")
 
 
 def _stored_version(conn: sqlite3.Connection) -> int | None:
