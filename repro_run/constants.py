@@ -41,3 +41,12 @@ DEFAULT_DRAIN_TIMEOUT_S = 2.0
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 CONFIG_FLAGS = ("--config", "-c", "--cfg")
 SECRET_MASK = "***"
+
+# --- determinism and the seeding hook (issue 4) ---------------------------------------------
+# The hook (repro_run/hook, stdlib only) keeps its own copy of these names;
+# tests/test_hook.py checks that the two agree.
+ENV_DETERMINISTIC = "REPRO_DETERMINISTIC"  # "1": the hook applies the framework switches
+ENV_THREADS = "REPRO_THREADS"  # --threads N: the hook sets framework thread counts
+ENV_PYTHONPATH = "PYTHONPATH"
+HOOK_MODULE_NAME = "_repro_hook"  # the name the sitecustomize loads the hook package under
+RUN_FACTS_DIRNAME = "facts"  # runs/<id>/facts/<rank>-<pid>.json: one file per process

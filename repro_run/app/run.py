@@ -22,6 +22,7 @@ from repro_run import __version__
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
+from repro_run.capture.framework import capture_child_facts
 from repro_run.constants import (
     DEFAULT_DRAIN_TIMEOUT_S,
     DEFAULT_KILL_GRACE_S,
@@ -36,6 +37,7 @@ from repro_run.errors import DataError, DirtyTreeError, UsageError
 from repro_run.execute import ResolvedCommand, resolve_command, run_process
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.fingerprint.tree import build_manifest, fingerprint_files, scan_tree
+from repro_run.hook import BOOT_DIR
 from repro_run.models import (
     ARCHIVE_FAILED,
     FAILED,
@@ -70,6 +72,9 @@ class RunOptions:
     data: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     allow_dirty: bool = False
+    deterministic: bool = True  # --deterministic / --no-deterministic
+    threads: int | None = None  # --threads N
+    auto_seed: bool = True  # the seeding hook (--no-auto-seed turns it off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,7 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             process=result,
             outputs=outputs,
             problems=tuple(problems),
+            facts=capture_child_facts(run_dir) if launch.determinism.hook else None,
         )
         store.write_record(final)
     return final
@@ -192,6 +198,9 @@ def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _L
         seed_source=plan.seed_source,
         run_id=run_id,
         run_dir=str(run_dir),
+        deterministic=plan.options.deterministic,
+        threads=plan.options.threads,
+        hook_dir=BOOT_DIR if plan.options.auto_seed else None,
     )
     return _Launch(run_id, env, determinism, patch_object, _now())
 
