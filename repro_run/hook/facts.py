@@ -7,13 +7,15 @@ value is a JSON scalar under a flat dotted key, so facts of two processes compar
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # annotations only: collections.abc generics fail at run time on Python 3.8
+# `typing` costs milliseconds at every interpreter start: annotations only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # annotations only: collections.abc generics fail at run time on Python 3.8
     from collections.abc import Callable
+    from typing import Any
 
     Read = Callable[[str, Callable[[], Any]], None]
 
@@ -142,6 +144,8 @@ def write(directory: str, document: dict[str, Any]) -> str:
     """Write one process's facts atomically: `rank<R>-<pid>.json`, or `proc-<pid>.json`."""
     rank = document.get("rank")
     stem = f"rank{rank}" if rank is not None else "proc"
+    import json  # at exit only: not on every interpreter's start
+
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"{stem}-{document['pid']}.json")
     temporary = f"{path}.tmp"

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # annotations only: collections.abc generics fail at run time on Python 3.8
+# `typing` costs milliseconds at every interpreter start: annotations only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # annotations only: collections.abc generics fail at run time on Python 3.8
     from collections.abc import Callable, Sequence
+    from typing import Any
 
     Callback = Callable[[ModuleType], None]
 

@@ -13,14 +13,15 @@ import os
 import signal
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
 
 from . import ENV_DETERMINISTIC, ENV_RUN_DIR, ENV_SEED, ENV_THREADS, FACTS_DIRNAME, frameworks
 from . import facts as facts_module
 from .lazy import PostImportFinder
 
+TYPE_CHECKING = False  # `typing` costs milliseconds at every interpreter start
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from typing import Any
 
 MAX_SEED = 2**32 - 1
 FACTS_FORMAT = 1
@@ -64,7 +65,7 @@ class Hook:
     def start(self) -> None:
         """In a run: seed `random` now, act on each framework when imported, record at exit."""
         self._guard("random", self._seed_random)
-        for name in frameworks.OBSERVED:
+        for name in frameworks.SEEDED:
             self._watch(name)
         self._finder.install()
         atexit.register(self.write_facts)
@@ -88,8 +89,8 @@ class Hook:
             self._finder.watch(name, functools.partial(self._on_import, name))
 
     def _on_import(self, name: str, module: ModuleType) -> None:
-        if name in frameworks.SEEDED and self.seed is not None:
-            self._guard(f"{name} seed", lambda: self._seed(name, module))
+        if self.seed is not None:
+            self._guard(f"{frameworks.label(name)} seed", lambda: self._seed(name, module))
         if self.deterministic:
             self._guard(
                 f"{name} determinism",
@@ -112,7 +113,7 @@ class Hook:
     def _seed(self, name: str, module: ModuleType) -> None:
         assert self.seed is not None
         frameworks.seed(name, module, self.seed)
-        self._note_seeded(name)
+        self._note_seeded(frameworks.label(name))
 
     def _note_seeded(self, name: str) -> None:
         entry = f"{name}={self.seed}"
