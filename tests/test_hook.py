@@ -71,9 +71,7 @@ def test_random_is_seeded_at_start(tmp_path: Path) -> None:
 
 
 def test_a_script_importing_no_framework_loads_none_even_at_exit(tmp_path: Path) -> None:
-    probe = "import sys, json; print(json.dumps([m for m in %r if m in sys.modules]))" % (
-        FRAMEWORKS,
-    )
+    probe = f"import sys, json; print(json.dumps([m for m in {FRAMEWORKS!r} if m in sys.modules]))"
     done = python(tmp_path, probe, args=("-X", "importtime"))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
@@ -100,9 +98,7 @@ def test_numpy_is_seeded_when_imported_and_torch_is_not_loaded(tmp_path: Path) -
 def test_the_hook_chains_to_an_existing_sitecustomize(tmp_path: Path) -> None:
     user = tmp_path / "user_site"
     user.mkdir()
-    (user / "sitecustomize.py").write_text(
-        "import os\nos.environ['USER_SITECUSTOMIZE'] = 'ran'\n"
-    )
+    (user / "sitecustomize.py").write_text("import os\nos.environ['USER_SITECUSTOMIZE'] = 'ran'\n")
     (user / "mymodule.py").write_text("VALUE = 42\n")
     code = (
         "import os, random, sys, sitecustomize, mymodule\n"
@@ -122,7 +118,9 @@ def test_a_failure_inside_the_hook_is_recorded_and_the_script_runs(tmp_path: Pat
     fake = tmp_path / "fake" / "numpy"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("__version__ = 'fake'\n")
-    (fake / "random.py").write_text("def seed(value):\n    raise RuntimeError('seeding is broken')\n")
+    (fake / "random.py").write_text(
+        "def seed(value):\n    raise RuntimeError('seeding is broken')\n"
+    )
     done = python(
         tmp_path, "import numpy.random; print('still running')", pythonpath=str(tmp_path / "fake")
     )
