@@ -73,4 +73,6 @@ def _values(values: dict[str, Any]) -> str:
 
 
 def _text(value: Any) -> str:
+    if value is None:
+        return "-"  # unset, or absent in that process
     return value if isinstance(value, str) else json.dumps(value)
