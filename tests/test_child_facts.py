@@ -125,3 +125,30 @@ def test_an_unreadable_facts_file_is_a_problem_not_a_failure(tmp_path: Path) -> 
 def test_no_facts_directory_means_no_processes(tmp_path: Path) -> None:
     child = capture_child_facts(tmp_path)
     assert child.processes == () and child.problems == ()
+
+
+DDP = """\
+import torch, torch.distributed as dist
+dist.init_process_group("gloo")
+x = torch.rand(2)
+dist.all_reduce(x)
+print("rank", dist.get_rank(), x.tolist(), flush=True)
+"""
+
+
+def test_torchrun_workers_are_seeded_and_record_their_facts_per_rank(make_repo: MakeRepo) -> None:
+    root = make_repo({"ddp.py": DDP})
+    torchrun = str(Path(sys.executable).with_name("torchrun"))
+    argv = ("--", torchrun, "--standalone", "--nproc_per_node=2", "ddp.py")
+    done = repro(root, "run", "--seed", "9", *argv, timeout=180)
+    assert done.returncode == 0, done.stderr
+    lines = sorted(line for line in done.stdout.splitlines() if line.startswith("rank"))
+    assert len(lines) == 2 and lines[0].split(" ", 2)[2] == lines[1].split(" ", 2)[2]
+    processes = record_of(root)["facts"]["processes"]
+    ranks = {p["rank"]: p for p in processes if p["rank"] is not None}
+    assert set(ranks) == {"0", "1"}
+    for rank, process in ranks.items():
+        assert process["world_size"] == "2" and "torch=9" in process["seeded"]
+        assert process["facts"]["torch.distributed.backend"] == "gloo"
+        assert process["facts"]["torch.distributed.rank"] == int(rank)
+    assert record_of(root)["facts"]["disagreements"] == {}
