@@ -25,11 +25,19 @@ repro run --data data --outputs checkpoints train.py --config configs/demo.yaml
 
 step repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
 repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
+first="$(sha256sum checkpoints/model.npz)"
+
+step "repro run --seed 7 ... again   # train.py never seeds anything: repro's hook does"
+repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
+[ "$(sha256sum checkpoints/model.npz)" = "$first" ] && echo "same seed, bit-identical weights: $first"
 
 step "echo '# tweak' >> train.py && repro run train.py --config configs/demo.yaml   # refused: dirty tree"
 echo "# tweak" >> train.py
 repro run train.py --config configs/demo.yaml || echo "(exit code $?: nothing ran, nothing recorded)"
 git checkout -q train.py
+
+step "repro doctor   # what could still make runs differ, with fixes"
+repro doctor
 
 step repro list
 repro list

@@ -181,3 +181,14 @@ def test_code_scan_ignores_seeded_and_unparsable_code() -> None:
     assert scan_source("a.py", CAREFUL) == []
     assert scan_source("b.py", "def broken(:\n") == []
     assert scan_source("c.py", "DataLoader(ds, **options)\n") == []
+
+
+def test_data_given_with_dash_dash_data_to_recorded_runs_counts_as_declared(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo({"x.py": "print(1)\n", ".gitignore": "data/\n"})
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("1\n")
+    assert "undeclared-data" in by_code(doctor(root))
+    assert repro(root, "run", "--data", "data", "x.py").returncode == 0
+    assert "undeclared-data" not in by_code(doctor(root))

@@ -31,9 +31,14 @@ def doctor(cwd: Path) -> DoctorReport:
     settings = _settings(root, findings)
     checks.append("dependencies pinned or locked")
     findings += project.dependency_findings(root, tracked)
-    checks.append("datasets declared ([tool.repro] data)")
+    past, latest, with_data = _recorded_runs(root)
+    checks.append("datasets declared ([tool.repro] data, or --data in recorded runs)")
     findings += project.data_findings(
-        root, settings.data, _data_candidates(root, tracked), source=PYPROJECT_FILENAME
+        root,
+        settings.data,
+        _data_candidates(root, tracked),
+        source=PYPROJECT_FILENAME,
+        recorded=with_data,
     )
     checks.append("seed fixed ([tool.repro] seed)")
     findings += machine.seed_findings(settings.seed, PYPROJECT_FILENAME)
@@ -44,7 +49,6 @@ def doctor(cwd: Path) -> DoctorReport:
     hits = [h for rel in tracked if rel.endswith(".py") for h in _scan(root, rel)]
     checks.append("GPUs: kinds on this machine, and those of recorded runs")
     current = gpu.capture_gpu()
-    past, latest = _recorded_runs(root)
     findings += machine.gpu_findings(current, past)
     if latest is not None:
         checks.append(f"facts recorded inside run {latest[0]}")
@@ -130,13 +134,14 @@ def _data_candidates(root: Path, tracked: list[str]) -> list[str]:
 
 def _recorded_runs(
     root: Path,
-) -> tuple[list[tuple[str, GpuInfo]], tuple[str, ChildFacts] | None]:
-    """(GPUs of recent runs, (id, facts) of the newest run that recorded facts)."""
+) -> tuple[list[tuple[str, GpuInfo]], tuple[str, ChildFacts] | None, bool]:
+    """GPUs of recent runs, (id, facts) of the newest with facts, whether any recorded data."""
     store_dir = find_store_dir(root)
     if store_dir is None or not store_dir.exists():
-        return [], None
+        return [], None, False
     past: list[tuple[str, GpuInfo]] = []
     latest: tuple[str, ChildFacts] | None = None
+    with_data = False
     try:
         store = Store.open(store_dir)
         for summary in store.list_runs(limit=_PAST_RUNS):
@@ -145,6 +150,7 @@ def _recorded_runs(
                 past.append((record.id, record.gpu))
             if latest is None and record.facts is not None and record.facts.processes:
                 latest = (record.id, record.facts)
+            with_data = with_data or bool(record.data)
     except (StoreError, OSError):
         pass  # a broken store is `repro fsck`'s business, not a reproducibility finding
-    return past, latest
+    return past, latest, with_data

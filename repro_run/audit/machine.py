@@ -37,7 +37,7 @@ def thread_findings(env: Mapping[str, str], cpu_count: int | None) -> list[Findi
             "thread counts follow the machine: reductions split by thread give other bits "
             "on a machine with another core count",
             (f"OMP_NUM_THREADS is not set; this machine has {cpu_count or '?'} CPUs",),
-            "fix them: `repro run --threads N` (OpenMP, MKL, OpenBLAS, torch, TensorFlow)",
+            "`repro run --threads N` fixes the OpenMP, MKL, OpenBLAS, torch and TensorFlow pools",
         )
     ]
 

@@ -74,9 +74,16 @@ def dependency_findings(root: Path, tracked: Iterable[str]) -> list[Finding]:
 
 
 def data_findings(
-    root: Path, declared: Sequence[str], candidates: Sequence[str], *, source: str
+    root: Path,
+    declared: Sequence[str],
+    candidates: Sequence[str],
+    *,
+    source: str,
+    recorded: bool = False,
 ) -> list[Finding]:
-    """Datasets: declared in `[tool.repro] data`, and existing."""
+    """Datasets: declared in `[tool.repro] data` (or given with --data to the recorded runs)."""
+    if not declared and recorded:
+        return []  # the runs fingerprint their data through --data
     if declared:
         missing = [d for d in declared if not (root / d).exists()]
         if not missing:
