@@ -128,11 +128,12 @@ def test_no_facts_directory_means_no_processes(tmp_path: Path) -> None:
 
 
 DDP = """\
-import torch, torch.distributed as dist
+import os, torch, torch.distributed as dist
 dist.init_process_group("gloo")
 x = torch.rand(2)
 dist.all_reduce(x)
-print("rank", dist.get_rank(), x.tolist(), flush=True)
+# One write per line: both ranks share the pipe, and print() writes the newline separately.
+os.write(1, f"rank {dist.get_rank()} {x.tolist()}\\n".encode())
 """
 
 
