@@ -27,6 +27,7 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/diff.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

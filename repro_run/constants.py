@@ -15,6 +15,7 @@ ENV_RUN_ID = "REPRO_RUN_ID"
 ENV_RUN_DIR = "REPRO_RUN_DIR"
 ENV_PYTHONHASHSEED = "PYTHONHASHSEED"
 ENV_PYTHONUNBUFFERED = "PYTHONUNBUFFERED"
+ENV_METRICS = "REPRO_METRICS"  # the JSONL file `repro_run.log_metrics` appends to
 
 # --- store layout ----------------------------------------------------------------------
 STORE_DIRNAME = ".repro"
@@ -29,6 +30,7 @@ RUN_RECORD_FILENAME = "run.json"
 RUN_LOG_FILENAME = "output.log"
 RUN_LOCK_FILENAME = "lock"
 RUN_PATCH_FILENAME = "patch.diff"
+RUN_METRICS_FILENAME = "metrics.jsonl"  # what REPRO_METRICS names
 
 # --- project configuration -------------------------------------------------------------
 PYPROJECT_FILENAME = "pyproject.toml"
@@ -41,6 +43,16 @@ DEFAULT_DRAIN_TIMEOUT_S = 2.0
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 CONFIG_FLAGS = ("--config", "-c", "--cfg")
 SECRET_MASK = "***"
+
+# --- repro rerun -------------------------------------------------------------------------
+RERUN_TMP_PREFIX = "repro-rerun-"  # <TMPDIR>/repro-rerun-<id>-XXXX/{tree,lock,keep}
+RERUN_TREE_DIRNAME = "tree"
+RERUN_LOCK_FILENAME = "lock"  # flock held while the rerun lives: a free one marks a crashed rerun
+RERUN_KEEP_FILENAME = "keep"  # --keep-worktree: never pruned
+DEFAULT_RTOL = 1e-5  # numpy.isclose's defaults
+DEFAULT_ATOL = 1e-8
+# The exit code of `repro rerun` says the verdict (IDENTICAL exits 0).
+VERDICT_EXIT_CODES = {"IDENTICAL": 0, "WITHIN TOLERANCE": 20, "DIVERGED": 21, "FAILED": 22}
 
 # --- determinism and the seeding hook (issue 4) ---------------------------------------------
 # The hook (repro_run/hook, stdlib only) keeps its own copy of these names;

@@ -268,6 +268,71 @@ class Supervisor:
     boot_id: str | None
 
 
+# --- metrics --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MetricsRef:
+    """The metrics a run logged: every point stored as an object, final values in the record."""
+
+    source: str  # "REPRO_METRICS" (logged through the protocol) or the --metrics-file path
+    object: str  # the canonical series (see metrics.series), stored as an object
+    points: int
+    final: dict[str, float]  # the last value of each metric
+
+
+# --- rerun -----------------------------------------------------------------------------------
+VERDICT_IDENTICAL = "IDENTICAL"
+VERDICT_WITHIN_TOLERANCE = "WITHIN TOLERANCE"
+VERDICT_DIVERGED = "DIVERGED"
+VERDICT_FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class RerunInfo:
+    """How a rerun was launched: what it accepted or changed to run at all."""
+
+    data_drift: tuple[str, ...] = ()  # data that differed from the record (--allow-data-drift)
+    data_remap: dict[str, str] = field(default_factory=dict)  # recorded path -> path used
+    environment_drift: tuple[str, ...] = ()  # "numpy: 1.26.4 -> 2.0.0"
+    worktree: str | None = None  # kept with --keep-worktree
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDivergence:
+    """Where two metric curves part: the first step (in step order) beyond tolerance."""
+
+    metric: str
+    step: int | None
+    original: float | None  # None: the original has no value there
+    rerun: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogDifference:
+    line: int  # 1-based, in the log after masking
+    original: str
+    rerun: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a rerun reproduced its original, on what evidence, and if not, why."""
+
+    outcome: str  # VERDICT_*
+    reason: str  # one line
+    judged_on: tuple[str, ...]  # "outputs", "metrics", "log"
+    rtol: float
+    atol: float
+    metrics_compared: int = 0  # values compared
+    metrics_differ: tuple[str, ...] = ()  # metrics with any value not bitwise equal
+    first_divergence: MetricDivergence | None = None
+    outputs_compared: int = 0  # files compared
+    outputs_differ: tuple[str, ...] = ()  # "+ out/new.bin", "- out/gone.bin", "~ out/model.npz"
+    logs_equal: bool | None = None  # after masking timings; None: a log is missing
+    log_difference: LogDifference | None = None
+    causes: tuple[str, ...] = ()  # what differs between the two records, most likely first
+    last_log_line: str | None = None  # FAILED: the rerun's last words (its error, usually)
+
+
 # --- the run record ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class RunRecord:
@@ -292,6 +357,11 @@ class RunRecord:
     ended: str | None = None
     process: ProcessResult | None = None
     problems: tuple[str, ...] = ()  # what went wrong around the run (e.g. archiving)
+    metrics_file: str | None = None  # --metrics-file, as given (relative to the run's cwd)
+    metrics: MetricsRef | None = None
+    rerun_of: str | None = None  # the run this one replays
+    rerun: RerunInfo | None = None
+    verdict: Verdict | None = None  # a rerun's verdict against `rerun_of`
     schema_version: int = SCHEMA_VERSION
     facts: ChildFacts | None = None  # recorded inside the child by the hook (None: hook off)
 
@@ -313,6 +383,9 @@ class RunSummary:
     seed: int
     exit_code: int | None
     dirty: bool
+    rerun_of: str | None = None
+    verdict: str | None = None  # the outcome of a rerun's verdict
+    metrics: dict[str, float] = field(default_factory=dict)  # final values
 
 
 # --- the generic codec -------------------------------------------------------------------

@@ -6,6 +6,7 @@ Parses every module's imports (function-level ones too) with `ast` and fails on 
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
@@ -13,11 +14,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
 LEAVES = {"models", "errors", "constants", "redaction", "cachedir", "logsink", "host", "tomlread"}
 # Level 1: each may import leaves and modules of its own package, never another level-1 unit.
 LEVEL1 = {"capture", "fingerprint", "execute", "store", "determinism", "project"}
-LEVEL1 = LEVEL1 | {"audit"}  # repro doctor's checks
-# The ui layer: renderers that import leaves and each other only.
-UI = {"ui", "ui_facts", "ui_doctor"}
-# The Python API user scripts import: nothing heavy, so only constants and the stdlib-only hook.
-API = {"seeding"}
+LEAVES |= {"comparison"}  # what `compare` builds and `ui_diff` renders
+LEVEL1 |= {"compare"}
+LEVEL1 |= {"metrics", "verdict"}  # metrics read after a run; the pure judging of a rerun
+RENDERERS = {"ui", "ui_diff"}  # render records: they import the leaves only
+# Runs inside the user's script (`repro_run.log_metrics`): stdlib and these leaves only.
+USER_API_IMPORTS = {"constants"}
+LEVEL1 |= {"audit"}  # repro doctor's checks
+RENDERERS |= {"ui_facts", "ui_doctor"}  # repro show's facts rows; the doctor report
+USER_API_IMPORTS |= {"hook"}  # seed_everything shares the stdlib-only hook's state
 
 
 def _module_name(path: Path) -> str:
@@ -52,18 +57,14 @@ def _unit(module: str) -> str:
 
 def _allowed(importer: str, imported: str) -> bool:
     unit, target = _unit(importer), _unit(imported)
-    if importer == "__init__" and target in API:
-        return True
-    if unit in API:
-        return target in ("constants", "hook")
-    if unit in UI and target in UI:
-        return True
-    if unit == "cli" and target in UI:
-        return True
+    if unit == "ui" and target == "ui_facts":
+        return True  # ui's show sections include the facts rows
     if unit == "app" and imported == "hook":
         return True  # where the hook's sitecustomize directory is (repro_run/hook/__init__.py)
     if importer in ("__init__", "__main__"):
-        return imported == "cli" or target in LEAVES
+        return imported == "cli" or target in LEAVES or target == "userapi"
+    if unit == "userapi":
+        return target == "userapi" or target in USER_API_IMPORTS
     if target in LEAVES:
         return True
     if unit in LEAVES:
@@ -72,10 +73,12 @@ def _allowed(importer: str, imported: str) -> bool:
         return target == unit
     if unit == "app":
         return target in LEVEL1 or target == "app"
-    if unit == "ui":
+    if unit in RENDERERS:
         return False  # ui renders records: it imports models (a leaf) only
+    if unit == "ui_rerun":
+        return target == "ui"  # the verdict screen: records and ui's formatting
     if unit == "cli":
-        return target in ("app", "ui")
+        return target == "app" or target in RENDERERS or target == "ui_rerun"
     if unit == "hook":
         return False  # runs inside the user's process: stdlib only
     raise AssertionError(f"module {importer} has no layer: add it to tests/test_architecture.py")
@@ -92,7 +95,8 @@ def test_no_import_goes_against_the_layers() -> None:
 
 
 def test_every_module_is_in_a_layer() -> None:
-    known = LEAVES | LEVEL1 | {"app", "ui", "cli", "hook", "__init__", "__main__"} | UI | API
+    known = LEAVES | LEVEL1 | RENDERERS
+    known |= {"app", "ui_rerun", "cli", "hook", "userapi", "__init__", "__main__"}
     units = {_unit(_module_name(p)) for p in PACKAGE.rglob("*.py")}
     assert units <= known, f"unplaced modules: {sorted(units - known)}"
 
@@ -109,3 +113,26 @@ def test_repro_help_does_not_import_heavy_modules() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_log_metrics_imports_nothing_heavy() -> None:
+    """`import repro_run; repro_run.log_metrics(...)` runs in the user's script: stdlib only."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; import repro_run; repro_run.log_metrics(step=1, loss=0.5); "
+        "ours = sorted(m for m in sys.modules if m.startswith('repro_run')); "
+        "heavy = [m for m in ('click', 'git', 'pynvml', 'psutil', 'rich', 'yaml', 'blake3', "
+        "'numpy') if m in sys.modules]; import json; print(','.join(heavy), json.dumps(ours))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    heavy, ours = done.stdout.split(" ", 1)
+    assert heavy == ""
+    assert set(json.loads(ours)) <= {
+        "repro_run",
+        "repro_run.constants",
+        "repro_run.userapi",
+        "repro_run.userapi.metrics",
+        "repro_run.userapi.seeding",  # stdlib only; it imports the hook on first use
+    }

@@ -21,6 +21,11 @@ def list_runs(cwd: Path, status: str | None = None, limit: int | None = None) ->
     return open_store(cwd).list_runs(status=status, limit=limit)
 
 
+def reruns_of(cwd: Path, run_id: str) -> list[RunSummary]:
+    """The reruns of `run_id`, newest first, with their verdicts."""
+    return open_store(cwd).reruns_of(run_id)
+
+
 def show(cwd: Path, ref: str) -> tuple[RunRecord, str]:
     """The record of run `ref` and its effective status (a dead supervisor reads as crashed)."""
     store = open_store(cwd)

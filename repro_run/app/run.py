@@ -13,12 +13,14 @@ import os
 import shlex
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repro_run import __version__
+from repro_run.app.metrics import check_metrics_file, collect_metrics
+from repro_run.app.replay import Replay
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
@@ -28,7 +30,9 @@ from repro_run.constants import (
     DEFAULT_KILL_GRACE_S,
     ENV_DRAIN_TIMEOUT,
     ENV_KILL_GRACE,
+    ENV_METRICS,
     RUN_LOG_FILENAME,
+    RUN_METRICS_FILENAME,
     RUN_PATCH_FILENAME,
     STORE_DIRNAME,
 )
@@ -72,6 +76,8 @@ class RunOptions:
     data: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     allow_dirty: bool = False
+    metrics_file: str | None = None  # a metrics file the command writes (relative to cwd)
+    replay: Replay | None = None  # set by `repro rerun`: what the replayed run must reuse
     deterministic: bool = True  # --deterministic / --no-deterministic
     threads: int | None = None  # --threads N
     auto_seed: bool = True  # the seeding hook (--no-auto-seed turns it off)
@@ -93,17 +99,25 @@ class _Plan:
     seed_source: str
     interpreter: str
     secrets: tuple[str, ...]  # values that must never reach disk: masked in argv and the log
+    environ: Mapping[str, str]  # the environment the child's is built from
 
 
 def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
     """Refuse, capture, launch, archive: the whole of `repro run`. Returns the final record."""
     reporter = reporter or NullReporter()
     plan = _preflight(options)
+    replay = options.replay
     # The work tree holds `.git`, so this is REPRO_HOME or <root>/.repro.
-    store = Store.open(find_store_dir(plan.root) or plan.root / STORE_DIRNAME)
+    store = Store.open(
+        replay.store_dir if replay else find_store_dir(plan.root) or plan.root / STORE_DIRNAME
+    )
     if _inside(store.root, plan.root):
         git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")
-    data = tuple(_fingerprint(store, path, plan.root, reporter) for path in plan.data_paths)
+    data = (
+        replay.data
+        if replay
+        else tuple(_fingerprint(store, path, plan.root, reporter) for path in plan.data_paths)
+    )
     run_id, run_dir = store.new_run()
     with store.run_lock(run_id):
         try:
@@ -121,13 +135,17 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             result = _execute(plan, launch, run_dir)
             record = initial.result()
         outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
+        metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
+        for problem in unread:
+            reporter.warn(problem)
         final = replace(
             record,
             status=ARCHIVE_FAILED if problems else _status(result),
             ended=_now(),
             process=result,
             outputs=outputs,
-            problems=tuple(problems),
+            problems=(*problems, *unread),
+            metrics=metrics,
             facts=capture_child_facts(run_dir) if launch.determinism.hook else None,
         )
         store.write_record(final)
@@ -143,18 +161,23 @@ def _preflight(options: RunOptions) -> _Plan:
     status = git.tree_status(root)
     if status.is_dirty and not options.allow_dirty:
         raise DirtyTreeError(git.dirty_refusal_message(status))
-    child_path = os.environ.get("PATH")
-    command = resolve_command(options.command, cwd=cwd, path=child_path, python=sys.executable)
+    check_metrics_file(options.metrics_file)
+    environ = options.replay.environ if options.replay else os.environ
+    child_path = environ.get("PATH")
+    python = options.replay.python if options.replay else sys.executable
+    command = resolve_command(options.command, cwd=cwd, path=child_path, python=python)
     configs = tuple(
         config_capture.parse_config(cwd / p, p)
         for p in config_capture.find_config_paths(options.command, cwd)
     )
-    data_paths = _paths(options.data, cwd) or _paths(settings.data, root)
+    data_paths = () if options.replay else _paths(options.data, cwd) or _paths(settings.data, root)
     for path in data_paths:
         if not os.path.lexists(path):
             raise DataError(f"data path not found: {path} (check --data or [tool.repro] data)")
     seed, seed_source = resolve_seed(options.seed, settings.seed)
-    env_secrets = secret_values(os.environ)
+    if options.replay:
+        seed_source = "rerun"  # the replayed run's seed
+    env_secrets = secret_values(environ)
     return _Plan(
         options=options,
         root=root,
@@ -172,6 +195,7 @@ def _preflight(options: RunOptions) -> _Plan:
         or shutil.which("python", path=child_path)
         or sys.executable,
         secrets=env_secrets + argv_secret_values(options.command, env_secrets),
+        environ=environ,
     )
 
 
@@ -193,7 +217,7 @@ def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _L
         patch_object = store.put_bytes(patch)
         (run_dir / RUN_PATCH_FILENAME).write_bytes(patch)
     env, determinism = child_environment(
-        os.environ,
+        plan.environ,
         seed=plan.seed,
         seed_source=plan.seed_source,
         run_id=run_id,
@@ -202,6 +226,9 @@ def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _L
         threads=plan.options.threads,
         hook_dir=BOOT_DIR if plan.options.auto_seed else None,
     )
+    metrics_path = str(run_dir / RUN_METRICS_FILENAME)  # what repro_run.log_metrics appends to
+    env[ENV_METRICS] = metrics_path
+    determinism = replace(determinism, injected={**determinism.injected, ENV_METRICS: metrics_path})
     return _Launch(run_id, env, determinism, patch_object, _now())
 
 
@@ -253,7 +280,7 @@ def _write_initial_record(
             interpreter=plan.command.interpreter,
         ),
         determinism=launch.determinism,
-        env=environ.capture_env(os.environ),
+        env=environ.capture_env(plan.environ),
         system=system_info,
         packages=_store_packages(store, captured_packages),
         gpu=gpu.capture_gpu(),
@@ -265,6 +292,9 @@ def _write_initial_record(
         data=data,
         output_paths=tuple(_display(p, plan.root) for p in plan.output_paths),
         started=launch.started,
+        metrics_file=plan.options.metrics_file,
+        rerun_of=plan.options.replay.of if plan.options.replay else None,
+        rerun=plan.options.replay.info if plan.options.replay else None,
     )
     store.write_record(record)
     return record

@@ -77,3 +77,25 @@ def disagreements(processes: list[ProcessFacts]) -> dict[str, dict[str, Any]]:
         if len({json.dumps(v, sort_keys=True) for v in values.values()}) > 1:
             found[key] = values
     return found
+
+
+def flat_facts(child: ChildFacts | None) -> dict[str, str]:
+    """One flat mapping for `repro diff`: the first process's facts, what the hook seeded and
+    switched there, and each rank's facts only where they differ from the first process's."""
+    if child is None or not child.processes:
+        return {}
+    first, others = child.processes[0], child.processes[1:]
+    flat = {key: _text(value) for key, value in first.facts.items()}
+    flat["hook.seeded"] = ", ".join(entry.split("=", 1)[0] for entry in first.seeded)
+    flat["hook.switches"] = "; ".join(first.switches)
+    for p in others:
+        if p.rank is None:
+            continue
+        for key, value in p.facts.items():
+            if key not in PER_PROCESS_FACTS and first.facts.get(key) != value:
+                flat[f"rank {p.rank}: {key}"] = _text(value)
+    return flat
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

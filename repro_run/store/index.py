@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import random
 import shlex
 import sqlite3
@@ -20,7 +21,7 @@ from typing import TypeVar
 from repro_run.errors import StoreError
 from repro_run.models import RunRecord, RunSummary
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: rerun_of, verdict, metrics
 BUSY_TIMEOUT_MS = 15_000
 RETRY_WINDOW_S = 60.0
 T = TypeVar("T")
@@ -35,15 +36,22 @@ _RUNS_TABLE = """CREATE TABLE runs (
     seed TEXT NOT NULL,
     exit_code INTEGER,
     dirty INTEGER NOT NULL,
-    record_mtime_ns INTEGER NOT NULL
+    record_mtime_ns INTEGER NOT NULL,
+    rerun_of TEXT,
+    verdict TEXT,
+    metrics TEXT
 )"""
-_COLUMNS = "id, created, status, duration, command, commit_sha, seed, exit_code, dirty"
+_COLUMNS = (
+    "id, created, status, duration, command, commit_sha, seed, exit_code, dirty, "
+    "rerun_of, verdict, metrics"
+)
 # Only a newer version of run.json may replace a row: a reader that re-indexes a record it read
 # earlier must not undo the writer's own, later upsert.
-_UPSERT = f"""INSERT INTO runs ({_COLUMNS}, record_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?)
+_UPSERT = f"""INSERT INTO runs ({_COLUMNS}, record_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT(id) DO UPDATE SET created=excluded.created, status=excluded.status,
     duration=excluded.duration, command=excluded.command, commit_sha=excluded.commit_sha,
     seed=excluded.seed, exit_code=excluded.exit_code, dirty=excluded.dirty,
+    rerun_of=excluded.rerun_of, verdict=excluded.verdict, metrics=excluded.metrics,
     record_mtime_ns=excluded.record_mtime_ns
 WHERE excluded.record_mtime_ns >= runs.record_mtime_ns"""
 # Newest first: the ID's time part (whole seconds), then the record's own timestamp.
@@ -61,6 +69,9 @@ def summarize(record: RunRecord) -> RunSummary:
         seed=record.determinism.seed,
         exit_code=record.process.exit_code if record.process else None,
         dirty=record.code.dirty,
+        rerun_of=record.rerun_of,
+        verdict=record.verdict.outcome if record.verdict else None,
+        metrics=dict(record.metrics.final) if record.metrics else {},
     )
 
 
@@ -78,12 +89,16 @@ def _row(summary: RunSummary, mtime_ns: int) -> tuple[object, ...]:
         str(summary.seed),
         summary.exit_code,
         int(summary.dirty),
+        summary.rerun_of,
+        summary.verdict,
+        json.dumps(summary.metrics) if summary.metrics else None,
         mtime_ns,
     )
 
 
 def _summary(row: tuple[object, ...]) -> RunSummary:
-    run_id, created, status, duration, command, commit, seed, exit_code, dirty = row
+    run_id, created, status, duration, command, commit, seed, exit_code, dirty = row[:9]
+    rerun_of, verdict, metrics = row[9:]
     return RunSummary(
         id=str(run_id),
         created=str(created),
@@ -96,6 +111,9 @@ def _summary(row: tuple[object, ...]) -> RunSummary:
         seed=int(str(seed)),
         exit_code=exit_code if isinstance(exit_code, int) else None,
         dirty=bool(dirty),
+        rerun_of=str(rerun_of) if rerun_of is not None else None,
+        verdict=str(verdict) if verdict is not None else None,
+        metrics=json.loads(str(metrics)) if metrics else {},
     )
 
 
@@ -135,13 +153,16 @@ class RunIndex:
     def ids(self) -> set[str]:
         return self._retry(lambda conn: {row[0] for row in conn.execute("SELECT id FROM runs")})
 
-    def query(self, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
+    def query(
+        self, status: str | None = None, limit: int | None = None, rerun_of: str | None = None
+    ) -> list[RunSummary]:
         """Rows newest first, by stored status (not yet checked for liveness)."""
         sql = f"SELECT {_COLUMNS} FROM runs"
         params: list[object] = []
-        if status is not None:
-            sql += " WHERE status = ?"
-            params.append(status)
+        where = [(c, v) for c, v in (("status", status), ("rerun_of", rerun_of)) if v is not None]
+        if where:
+            sql += " WHERE " + " AND ".join(f"{column} = ?" for column, _ in where)
+            params += [value for _, value in where]
         sql += f" {_ORDER}"
         if limit is not None:
             sql += " LIMIT ?"

@@ -149,6 +149,11 @@ class Store:
                 break
         return result
 
+    def reruns_of(self, run_id: str) -> list[RunSummary]:
+        """Runs whose record says `rerun_of: run_id`, newest first."""
+        self._reconcile()
+        return self.index.query(rerun_of=run_id)
+
     def rebuild_index(self) -> int:
         """Rebuild index.sqlite from runs/*/run.json; returns the number of runs indexed."""
         self.index.ensure_schema()
