@@ -13,8 +13,8 @@ SCRIPT = "import numpy.random, repro_run\nrepro_run.log_metrics(step=1, value=fl
 
 
 def _section(document: dict[str, Any], name: str) -> dict[str, Any]:
-    (section,) = [s for s in document["sections"] if s["name"] == name]
-    return section
+    found: list[dict[str, Any]] = [s for s in document["sections"] if s["name"] == name]
+    return found[0]
 
 
 def test_diff_compares_facts_inside_the_child_and_determinism_flags(make_repo: MakeRepo) -> None:
