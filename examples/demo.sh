@@ -39,6 +39,9 @@ step "echo '9,9,9,9,9,9,9,9,1' >> data/train.csv && repro rerun @~1   # refused:
 echo "9,9,9,9,9,9,9,9,1" >> data/train.csv
 repro rerun @~1 || echo "(exit code $?: nothing ran; --allow-data-drift would rerun anyway)"
 
+step "repro doctor   # what could still make runs differ, with fixes"
+repro doctor
+
 step repro list
 repro list
 

@@ -5,7 +5,7 @@ Importing this package is cheap: it imports nothing heavy, so scripts can use it
 
 from __future__ import annotations
 
-from repro_run.userapi import log_metrics
+from repro_run.userapi import current_seed, log_metrics, seed_everything, worker_init_fn
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "log_metrics"]
+__all__ = ["__version__", "current_seed", "log_metrics", "seed_everything", "worker_init_fn"]

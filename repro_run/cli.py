@@ -73,6 +73,24 @@ def cli() -> None:
     default=None,
     help="Give the command a pseudo-terminal (default: when repro's output is a terminal).",
 )
+@click.option(
+    "--deterministic/--no-deterministic",
+    default=True,
+    show_default=True,
+    help="Set the frameworks' determinism switches (environment and hook).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Fix every thread pool (OpenMP, MKL, OpenBLAS, torch, TF) at N threads.",
+)
+@click.option(
+    "--no-auto-seed",
+    "no_auto_seed",
+    is_flag=True,
+    help="Turn the seeding hook off: Python children are not seeded or observed.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     seed: int | None,
@@ -82,6 +100,9 @@ def run(
     metrics_file: str | None,
     command: tuple[str, ...],
     pty: bool | None = None,
+    deterministic: bool = True,
+    threads: int | None = None,
+    no_auto_seed: bool = False,
 ) -> None:
     """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
 
@@ -99,6 +120,9 @@ def run(
         allow_dirty=allow_dirty,
         metrics_file=metrics_file,
         pty=pty,
+        deterministic=deterministic,
+        threads=threads,
+        auto_seed=not no_auto_seed,
     )
     reporter = ui.TerminalReporter()
     record = app.run(options, reporter)
@@ -326,6 +350,23 @@ def log(run_id: str, plain: bool) -> None:
     data = logview.read_log(Path.cwd(), run_id)
     sys.stdout.buffer.write(logview.plain(data) if plain else data)
     sys.stdout.buffer.flush()
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 1 when there is any finding.")
+def doctor(as_json: bool, strict: bool) -> None:
+    """Audit this project and machine for what makes runs irreproducible, with fixes."""
+    from repro_run import app, ui, ui_doctor
+    from repro_run.errors import FindingsError
+
+    report = app.doctor(Path.cwd())
+    if as_json:
+        ui.print_json(to_json_dict(report))
+    else:
+        ui_doctor.render_doctor(report, ui.make_console())
+    if strict and report.findings:
+        raise FindingsError(f"{len(report.findings)} findings (--strict)")
 
 
 def main() -> None:

@@ -64,3 +64,12 @@ DEFAULT_RTOL = 1e-5  # numpy.isclose's defaults
 DEFAULT_ATOL = 1e-8
 # The exit code of `repro rerun` says the verdict (IDENTICAL exits 0).
 VERDICT_EXIT_CODES = {"IDENTICAL": 0, "WITHIN TOLERANCE": 20, "DIVERGED": 21, "FAILED": 22}
+
+# --- determinism and the seeding hook (issue 4) ---------------------------------------------
+# The hook (repro_run/hook, stdlib only) keeps its own copy of these names;
+# tests/test_hook.py checks that the two agree.
+ENV_DETERMINISTIC = "REPRO_DETERMINISTIC"  # "1": the hook applies the framework switches
+ENV_THREADS = "REPRO_THREADS"  # --threads N: the hook sets framework thread counts
+ENV_PYTHONPATH = "PYTHONPATH"
+HOOK_MODULE_NAME = "_repro_hook"  # the name the sitecustomize loads the hook package under
+RUN_FACTS_DIRNAME = "facts"  # runs/<id>/facts/<rank>-<pid>.json: one file per process

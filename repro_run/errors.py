@@ -132,6 +132,12 @@ class CommandNotFoundError(ReproError):
     exit_code = 127
 
 
+class FindingsError(ReproError):
+    """`repro doctor --strict` found something (exit 1, as linters do)."""
+
+    exit_code = 1
+
+
 INTERNAL_ERROR_EXIT_CODE = 70  # an unexpected crash of repro itself (EX_SOFTWARE)
 
 

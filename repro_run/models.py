@@ -212,6 +212,40 @@ class Determinism:
     seed_source: str  # "cli" | "pyproject" | "random" | "env"
     injected: dict[str, str]  # variables repro put into the child's environment
     user_set: dict[str, str]  # variables repro would set but the user already had (theirs win)
+    deterministic: bool = False  # --deterministic: framework switches set (older records: off)
+    threads: int | None = None  # --threads N
+    hook: bool = False  # the seeding hook was on the child's PYTHONPATH (off: --no-auto-seed)
+
+
+# --- facts recorded inside the child (the hook, issue 4) -----------------------------------
+@dataclass(frozen=True, slots=True)
+class ProcessFacts:
+    """What one Python process of the run had in effect, written by the hook as it exited."""
+
+    file: str  # its file under runs/<id>/facts/
+    pid: int
+    ppid: int
+    rank: str | None = None  # RANK, else SLURM_PROCID
+    local_rank: str | None = None  # LOCAL_RANK
+    world_size: str | None = None  # WORLD_SIZE, else SLURM_NTASKS
+    event: str = "exit"  # "exit" | "SIGTERM" | "KeyboardInterrupt" | "uncaught <Type>"
+    seed: int | None = None
+    seeded: tuple[str, ...] = ()  # what the hook seeded: "random", "numpy", "torch", ...
+    switches: tuple[str, ...] = ()  # determinism switches the hook applied
+    facts: dict[str, Any] = field(default_factory=dict)  # flat: "torch.version" -> "2.13.0"
+    errors: tuple[str, ...] = ()  # what failed inside the hook (never raised into the script)
+
+    @property
+    def label(self) -> str:
+        return f"rank {self.rank} (pid {self.pid})" if self.rank is not None else f"pid {self.pid}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChildFacts:
+    processes: tuple[ProcessFacts, ...] = ()  # the run's first process first
+    # fact -> {process label: value}, for facts on which the ranks disagree
+    disagreements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()  # facts files that could not be read
 
 
 # --- the process ---------------------------------------------------------------------------
@@ -352,6 +386,7 @@ class RunRecord:
     flags: tuple[str, ...] = ()  # SECRET_IN_PATCH, TAINTED
     secret_findings: tuple[SecretFinding, ...] = ()  # where the patch looks secret
     tainted_paths: tuple[DirtyPath, ...] = ()  # tracked files changed while the run ran
+    facts: ChildFacts | None = None  # recorded inside the child by the hook (None: hook off)
 
     @property
     def duration(self) -> float | None:
@@ -487,3 +522,26 @@ class GcReport:
     bytes_freed: int
     kept_referenced: int  # objects some run references
     kept_recent: int  # unreferenced, but younger than the grace period: a run may be archiving
+
+
+# --- repro doctor (issue 4) ------------------------------------------------------------------
+SEVERITIES = ("high", "medium", "low")
+# Gundersen et al. 2022, "Sources of irreproducibility in machine learning: a review".
+FACTORS = ("algorithmic", "implementation", "observation")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str  # stable name: "dirty-tree", "cudnn-benchmark", ...
+    severity: str  # one of SEVERITIES
+    factor: str  # one of FACTORS
+    title: str
+    evidence: tuple[str, ...]  # "train.py:12: torch.backends.cudnn.benchmark = True", ...
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorReport:
+    root: str
+    checks: tuple[str, ...]  # what was examined
+    findings: tuple[Finding, ...]

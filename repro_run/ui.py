@@ -27,6 +27,7 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
+from repro_run.ui_facts import determinism_rows, facts_rows
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -184,6 +185,7 @@ def show_sections(
         ("seed", f"{d.seed} ({d.seed_source})"),
         *((f"set {k}", v) for k, v in sorted(d.injected.items())),
         *((f"user's {k}", v) for k, v in sorted(d.user_set.items())),
+        *determinism_rows(d),
     ]
     env = record.env
     env_rows = [
@@ -251,6 +253,7 @@ def show_sections(
         ("Command", command_rows),
         ("Config", config_rows),
         ("Seed", seed_rows),
+        ("Inside the child", facts_rows(record)),
         ("Data", _tree_rows(record.data)),
         ("Outputs", _tree_rows(record.outputs)),
         ("Environment", env_rows),

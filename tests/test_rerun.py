@@ -108,7 +108,6 @@ def test_an_unseeded_rng_diverges_at_its_step(project: Path) -> None:
     assert verdict["first_divergence"]["step"] == 3 and verdict["causes"] == []
 
 
-@pytest.mark.xfail(reason="needs issue 4's seeding hook and --no-auto-seed", strict=True)
 def test_an_unseeded_global_rng_under_no_auto_seed_diverges_at_its_step(project: Path) -> None:
     (project / "global.py").write_text(
         "import random, repro_run\n"
@@ -121,7 +120,6 @@ def test_an_unseeded_global_rng_under_no_auto_seed_diverges_at_its_step(project:
     assert done.returncode == 21 and "first divergence: value at step 1" in done.stdout
 
 
-@pytest.mark.xfail(reason="needs issue 4's seeding hook", strict=True)
 def test_the_numpy_demo_reruns_identical(make_repo: MakeRepo) -> None:
     examples = Path(__file__).resolve().parent.parent
     root = make_repo(

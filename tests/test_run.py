@@ -331,6 +331,6 @@ def test_run_directory_holds_the_record_log_and_lock_only(project: Path) -> None
     """Nothing half-written: no temp files anywhere in the store after a run."""
     repro(project, "run", "train.py")
     names = sorted(p.name for p in run_dirs(project)[0].iterdir())
-    assert names == ["lock", "output.log", "run.json"]
+    assert names == ["facts", "lock", "output.log", "run.json"]  # facts/: the hook's files
     assert not [p for p in (project / ".repro").rglob("*.tmp*")]
     assert os.access(run_dirs(project)[0] / "run.json", os.R_OK)

@@ -5,6 +5,7 @@ Progress goes through the `Reporter` protocol that `ui` implements.
 
 from __future__ import annotations
 
+from repro_run.app.doctor import doctor
 from repro_run.app.query import list_runs, open_store, reruns_of, show
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.app.rerun import RerunOptions, RerunResult, rerun
@@ -16,6 +17,7 @@ __all__ = [
     "RerunOptions",
     "RerunResult",
     "RunOptions",
+    "doctor",
     "list_runs",
     "open_store",
     "rerun",

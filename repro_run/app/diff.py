@@ -13,6 +13,7 @@ from pathlib import Path
 from repro_run.app.current import capture_current
 from repro_run.app.query import open_store
 from repro_run.capture import git, history
+from repro_run.capture.framework import flat_facts
 from repro_run.compare import (
     CodeHistory,
     PairFacts,
@@ -94,11 +95,11 @@ def compare_records(
 
 def run_snapshot(store: Store, record: RunRecord) -> Snapshot:
     """A run as one side of a comparison: its record and the package list it points to."""
-    # Framework facts (issue 4) join here once runs record them.
     return snapshot_of_record(
         record,
         _package_list(store, record),
         status=store.effective_status(record),
+        framework=flat_facts(record.facts),
         metrics=record.metrics.final if record.metrics else None,
     )
 

@@ -205,8 +205,10 @@ def _launch(
         allow_dirty=True,  # the worktree is the recorded tree, patch included
         metrics_file=original.metrics_file,
         replay=replay,
-        # MERGE NOTE (issue 4): replay the recorded determinism settings here, e.g.
-        # deterministic=..., threads=..., auto_seed=... from original.determinism.
+        # The recorded determinism settings (records older than them: off, as they ran).
+        deterministic=original.determinism.deterministic,
+        threads=original.determinism.threads,
+        auto_seed=original.determinism.hook,
     )
     what = original.code.commit[:12] + (" + its uncommitted patch" if target.patch else "")
     reporter.info(f"rerun of {original.id} at commit {what}")

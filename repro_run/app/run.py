@@ -25,6 +25,7 @@ from repro_run.app.replay import Replay
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
+from repro_run.capture.framework import capture_child_facts
 from repro_run.constants import (
     DEFAULT_DRAIN_TIMEOUT_S,
     DEFAULT_KILL_GRACE_S,
@@ -49,6 +50,7 @@ from repro_run.execute import ResolvedCommand, resolve_command, run_process
 from repro_run.execute.terminal import want_pty
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.fingerprint.tree import build_manifest, fingerprint_files, scan_tree
+from repro_run.hook import BOOT_DIR
 from repro_run.models import (
     ARCHIVE_FAILED,
     FAILED,
@@ -86,6 +88,9 @@ class RunOptions:
     pty: bool | None = None  # None: a pseudo-terminal when repro's own output is a terminal
     metrics_file: str | None = None  # a metrics file the command writes (relative to cwd)
     replay: Replay | None = None  # set by `repro rerun`: what the replayed run must reuse
+    deterministic: bool = True  # --deterministic / --no-deterministic
+    threads: int | None = None  # --threads N
+    auto_seed: bool = True  # the seeding hook (--no-auto-seed turns it off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +164,7 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             outputs=outputs,
             problems=(*problems, *unread),
             metrics=metrics,
+            facts=capture_child_facts(run_dir) if launch.determinism.hook else None,
         )
         if start_error is not None:
             final = replace(final, status=FAILED_TO_START)
@@ -237,6 +243,9 @@ def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _L
         seed_source=plan.seed_source,
         run_id=run_id,
         run_dir=str(run_dir),
+        deterministic=plan.options.deterministic,
+        threads=plan.options.threads,
+        hook_dir=BOOT_DIR if plan.options.auto_seed else None,
     )
     metrics_path = str(run_dir / RUN_METRICS_FILENAME)  # what repro_run.log_metrics appends to
     env[ENV_METRICS] = metrics_path

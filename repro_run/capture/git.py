@@ -354,3 +354,9 @@ def _exclude_file(root: Path) -> Path:
     # A linked worktree (.git is a file) or a hook's GIT_DIR: let git resolve the common dir.
     out = _git(root, "rev-parse", "--git-path", "info/exclude").rstrip(b"\n")
     return root / os.fsdecode(out)
+
+
+def tracked_files(root: Path) -> list[str]:
+    """Every tracked path (POSIX, relative to the root), for `repro doctor`'s code scan."""
+    out = _git(root, "ls-files", "-z", "--full-name")
+    return [os.fsdecode(p) for p in out.split(b"\0") if p]

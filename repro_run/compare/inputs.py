@@ -8,7 +8,16 @@ from collections.abc import Sequence
 from repro_run.compare.fields import change, count, mapping_changes, section
 from repro_run.compare.snapshot import CodeHistory, Snapshot, pair_up
 from repro_run.comparison import FieldChange, FileStat, SectionDiff
-from repro_run.constants import ENV_METRICS, ENV_PYTHONHASHSEED, ENV_RUN_DIR, ENV_RUN_ID, ENV_SEED
+from repro_run.constants import (
+    ENV_DETERMINISTIC,
+    ENV_METRICS,
+    ENV_PYTHONHASHSEED,
+    ENV_PYTHONPATH,
+    ENV_RUN_DIR,
+    ENV_RUN_ID,
+    ENV_SEED,
+    ENV_THREADS,
+)
 from repro_run.models import CommandInfo, Determinism, DirtyPath
 
 _STAT_LINES = 10
@@ -125,4 +134,11 @@ def _settings(d: Determinism) -> dict[str, str]:
     merged = {**d.injected, **d.user_set}
     if d.injected.get(ENV_PYTHONHASHSEED) == str(d.seed):
         merged[ENV_PYTHONHASHSEED] = _FOLLOWS_SEED  # repro derived it: the seed section says it
+    # The hook's place on PYTHONPATH and its own variables are said by the three flags; the
+    # user's PYTHONPATH is compared in the env section.
+    for name in (ENV_PYTHONPATH, ENV_DETERMINISTIC, ENV_THREADS):
+        merged.pop(name, None)
+    merged["(determinism switches)"] = "on" if d.deterministic else "off"
+    merged["(thread count)"] = str(d.threads) if d.threads else "not fixed"
+    merged["(seeding hook)"] = "on" if d.hook else "off"
     return {k: v for k, v in merged.items() if k not in _RUN_IDENTITY}

@@ -1,0 +1,1 @@
+"""`repro doctor`'s checks: pure functions from what was read (files, records) to findings."""

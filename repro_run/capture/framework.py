@@ -1,0 +1,101 @@
+"""Facts recorded inside the child: the hook's files under runs/<id>/facts/, one per process.
+
+Read after the child exits. The files come from the user's processes, so a malformed one is
+reported as a problem, never trusted or fatal. Ranks (RANK / SLURM_PROCID) that disagree on a
+fact are found here, so `repro show` and `repro diff` need not compare them again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from repro_run.constants import RUN_FACTS_DIRNAME
+from repro_run.models import ChildFacts, DecodeError, ProcessFacts, from_json_dict
+
+# Facts that differ between ranks by design (the hook's facts.PER_PROCESS).
+PER_PROCESS_FACTS = ("torch.cuda.current_device", "torch.distributed.rank")
+_MAX_FILES = 4096  # a runaway spawner must not make the record unbounded
+
+
+def capture_child_facts(run_dir: Path) -> ChildFacts:
+    directory = run_dir / RUN_FACTS_DIRNAME
+    try:
+        paths = sorted(p for p in directory.iterdir() if p.suffix == ".json")
+    except FileNotFoundError:
+        return ChildFacts()
+    except OSError as exc:
+        return ChildFacts(problems=(f"{RUN_FACTS_DIRNAME}/ cannot be read: {exc.strerror}",))
+    processes: list[ProcessFacts] = []
+    problems: list[str] = []
+    if len(paths) > _MAX_FILES:
+        problems.append(f"{len(paths)} facts files: only the first {_MAX_FILES} recorded")
+    for path in paths[:_MAX_FILES]:
+        try:
+            processes.append(_read(path))
+        except (OSError, ValueError, DecodeError) as exc:
+            problems.append(f"{RUN_FACTS_DIRNAME}/{path.name} unreadable: {exc}")
+    ordered = _first_process_first(processes)
+    return ChildFacts(tuple(ordered), disagreements(ordered), tuple(problems))
+
+
+def _read(path: Path) -> ProcessFacts:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
+    known = {k: v for k, v in document.items() if k in ProcessFacts.__dataclass_fields__}
+    for key in ("rank", "local_rank", "world_size"):
+        if known.get(key) is not None:
+            known[key] = str(known[key])
+    return from_json_dict(ProcessFacts, {**known, "file": path.name})
+
+
+def _first_process_first(processes: list[ProcessFacts]) -> list[ProcessFacts]:
+    """The run's own process (whose parent recorded nothing) first, then by rank and pid."""
+    pids = {p.pid for p in processes}
+
+    def key(p: ProcessFacts) -> tuple[int, int, int]:
+        rank = int(p.rank) if p.rank is not None and p.rank.isdigit() else -1
+        return (p.ppid in pids, rank, p.pid)
+
+    return sorted(processes, key=key)
+
+
+def disagreements(processes: list[ProcessFacts]) -> dict[str, dict[str, Any]]:
+    """Facts on which the ranked processes differ: fact -> {process label: value}.
+
+    A fact one rank has and another lacks (a framework imported on one rank only) counts.
+    """
+    ranked = [p for p in processes if p.rank is not None]
+    if len(ranked) < 2:
+        return {}
+    keys = sorted({k for p in ranked for k in p.facts} - set(PER_PROCESS_FACTS))
+    found: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        values = {p.label: p.facts.get(key) for p in ranked}
+        if len({json.dumps(v, sort_keys=True) for v in values.values()}) > 1:
+            found[key] = values
+    return found
+
+
+def flat_facts(child: ChildFacts | None) -> dict[str, str]:
+    """One flat mapping for `repro diff`: the first process's facts, what the hook seeded and
+    switched there, and each rank's facts only where they differ from the first process's."""
+    if child is None or not child.processes:
+        return {}
+    first, others = child.processes[0], child.processes[1:]
+    flat = {key: _text(value) for key, value in first.facts.items()}
+    flat["hook.seeded"] = ", ".join(entry.split("=", 1)[0] for entry in first.seeded)
+    flat["hook.switches"] = "; ".join(first.switches)
+    for p in others:
+        if p.rank is None:
+            continue
+        for key, value in p.facts.items():
+            if key not in PER_PROCESS_FACTS and first.facts.get(key) != value:
+                flat[f"rank {p.rank}: {key}"] = _text(value)
+    return flat
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

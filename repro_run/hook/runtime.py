@@ -1,0 +1,218 @@
+"""The hook in one process: the seed, what it seeded and switched, and the facts at exit.
+
+Nothing here may break the user's script: every action is guarded and a failure is recorded
+in the process's facts file instead of raised.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import os
+import signal
+import sys
+from types import ModuleType
+
+from . import ENV_DETERMINISTIC, ENV_RUN_DIR, ENV_SEED, ENV_THREADS, FACTS_DIRNAME, frameworks
+from . import facts as facts_module
+from .lazy import PostImportFinder
+
+TYPE_CHECKING = False  # `typing` costs milliseconds at every interpreter start
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+MAX_SEED = 2**32 - 1
+FACTS_FORMAT = 1
+
+
+class Hook:
+    def __init__(
+        self,
+        seed: int | None,
+        *,
+        deterministic: bool = False,
+        threads: int | None = None,
+        run_dir: str | None = None,
+    ) -> None:
+        self.seed = seed
+        self.deterministic = deterministic
+        self.threads = threads
+        self.run_dir = run_dir
+        self.pid = os.getpid()
+        self.seeded: list[str] = []  # "numpy=7": what was seeded, with which seed
+        self.switches: list[str] = []
+        self.errors: list[str] = []
+        self.event = "exit"
+        self._finder = PostImportFinder(lambda name, exc: self._record(name, exc))
+        self._watching: set[str] = set()
+        self._written = False
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Hook:
+        errors: list[str] = []
+        hook = cls(
+            _number(environ, ENV_SEED, errors),
+            deterministic=environ.get(ENV_DETERMINISTIC) == "1",
+            threads=_number(environ, ENV_THREADS, errors),
+            run_dir=environ.get(ENV_RUN_DIR) or None,
+        )
+        hook.errors.extend(errors)
+        return hook
+
+    # --- acting ------------------------------------------------------------------------
+    def start(self) -> None:
+        """In a run: seed `random` now, act on each framework when imported, record at exit."""
+        self._guard("random", self._seed_random)
+        for name in frameworks.SEEDED:
+            self._watch(name)
+        self._finder.install()
+        atexit.register(self.write_facts)
+        self._guard("stop handlers", self._install_stop_handlers)
+
+    def seed_everything(self, seed: int) -> None:
+        """Seed `random` and every framework imported, now or later, with `seed`."""
+        self.seed = seed
+        self._guard("random", self._seed_random)
+        for name in frameworks.SEEDED:
+            module = sys.modules.get(name)
+            if module is not None and name in self._watching:
+                self._guard(name, functools.partial(self._seed, name, module))
+            else:
+                self._watch(name)
+        self._finder.install()
+
+    def _watch(self, name: str) -> None:
+        if name not in self._watching:
+            self._watching.add(name)
+            self._finder.watch(name, functools.partial(self._on_import, name))
+
+    def _on_import(self, name: str, module: ModuleType) -> None:
+        if self.seed is not None:
+            self._guard(f"{frameworks.label(name)} seed", lambda: self._seed(name, module))
+        if self.deterministic:
+            self._guard(
+                f"{name} determinism",
+                lambda: self.switches.extend(frameworks.determinism_switches(name, module)),
+            )
+        if self.threads is not None:
+            threads = self.threads
+            self._guard(
+                f"{name} threads",
+                lambda: self.switches.extend(frameworks.set_threads(name, module, threads)),
+            )
+
+    def _seed_random(self) -> None:
+        if self.seed is not None:
+            import random
+
+            random.seed(self.seed)
+            self._note_seeded("random")
+
+    def _seed(self, name: str, module: ModuleType) -> None:
+        assert self.seed is not None
+        frameworks.seed(name, module, self.seed)
+        self._note_seeded(frameworks.label(name))
+
+    def _note_seeded(self, name: str) -> None:
+        entry = f"{name}={self.seed}"
+        if entry not in self.seeded:
+            self.seeded.append(entry)
+
+    def _guard(self, what: str, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except Exception as exc:
+            self._record(what, exc)
+
+    def _record(self, what: str, exc: BaseException) -> None:
+        self.errors.append(f"{what}: {type(exc).__name__}: {exc}")
+
+    # --- recording -----------------------------------------------------------------------
+    def facts_document(self) -> dict[str, Any]:
+        facts, errors = facts_module.collect()
+        document: dict[str, Any] = {
+            "format": FACTS_FORMAT,
+            "pid": os.getpid(),
+            "ppid": os.getppid(),
+            "event": self.event,
+            "seed": self.seed,
+            "seeded": list(self.seeded),
+            "switches": list(self.switches),
+            "facts": facts,
+            "errors": [*self.errors, *errors],
+        }
+        document.update(facts_module.rank_environment())
+        return document
+
+    def write_facts(self) -> None:
+        """Once per process, and never in a forked copy of it (its parent writes its own)."""
+        if self._written or os.getpid() != self.pid or not self.run_dir:
+            return
+        self._written = True
+        with contextlib.suppress(Exception):  # at exit there is nowhere left to report it
+            facts_module.write(os.path.join(self.run_dir, FACTS_DIRNAME), self.facts_document())
+
+    def _install_stop_handlers(self) -> None:
+        # SIGTERM's default kills without atexit; SIGINT needs nothing: KeyboardInterrupt
+        # unwinds through atexit. A handler the script inherited or set is left alone.
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+            os.register_at_fork(after_in_child=self._after_fork)
+        previous = sys.excepthook
+
+        def excepthook(kind: Any, value: Any, traceback: Any) -> None:
+            name = getattr(kind, "__name__", str(kind))
+            self.event = name if name == "KeyboardInterrupt" else f"uncaught {name}"
+            previous(kind, value, traceback)
+
+        sys.excepthook = excepthook
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        if os.getpid() == self.pid:
+            self.event = "SIGTERM"
+            self.write_facts()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)  # die of it, as without the hook
+
+    def _after_fork(self) -> None:
+        # A forked child (DataLoader worker, multiprocessing fork) behaves as without the hook.
+        if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _number(environ: Mapping[str, str], name: str, errors: list[str]) -> int | None:
+    text = environ.get(name)
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        errors.append(f"{name}={text!r} is not an integer: ignored")
+        return None
+    if not 0 <= value <= MAX_SEED:
+        errors.append(f"{name}={text} is out of range 0..{MAX_SEED}: ignored")
+        return None
+    return value
+
+
+_current: Hook | None = None
+
+
+def start_from_environ() -> Hook:
+    """Called by the sitecustomize in a run: the hook of this process."""
+    global _current
+    _current = Hook.from_environ(os.environ)
+    _current.start()
+    return _current
+
+
+def current() -> Hook:
+    """The hook of this process; outside a run (or with --no-auto-seed) one that seeds only."""
+    global _current
+    if _current is None:
+        errors: list[str] = []
+        _current = Hook(_number(os.environ, ENV_SEED, errors))  # no switches, no facts file
+        _current.errors.extend(errors)
+    return _current

@@ -1,0 +1,247 @@
+"""The seeding hook in real child interpreters: PYTHONPATH as `repro run` sets it, no repro.
+
+Each test starts a fresh Python with the hook's `sitecustomize` first on PYTHONPATH and the
+variables `repro run` injects, then reads what the child printed and the facts it wrote.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repro_run import constants, hook
+
+HOOK_DIR = Path(hook.__file__).parent
+FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax")
+
+
+def python(
+    tmp_path: Path,
+    code: str,
+    *,
+    env: dict[str, str] | None = None,
+    pythonpath: str = "",
+    interpreter: str = sys.executable,
+    args: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [interpreter, *args, "-c", code],
+        cwd=tmp_path,
+        env=_child_env(tmp_path, env, pythonpath),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _child_env(tmp_path: Path, env: dict[str, str] | None, pythonpath: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("REPRO_", "PYTHON"))}
+    return {
+        **base,
+        "PYTHONPATH": os.pathsep.join(p for p in (hook.BOOT_DIR, pythonpath) if p),
+        "REPRO_SEED": "7",
+        "REPRO_RUN_DIR": str(tmp_path / "run"),
+        "REPRO_DETERMINISTIC": "1",
+        **(env or {}),
+    }
+
+
+def facts(tmp_path: Path) -> list[dict[str, Any]]:
+    directory = tmp_path / "run" / "facts"
+    paths = sorted(directory.glob("*.json")) if directory.exists() else []
+    return [{**json.loads(p.read_text()), "file": p.name} for p in paths]
+
+
+def test_random_is_seeded_at_start(tmp_path: Path) -> None:
+    done = python(tmp_path, "import random; print(random.random())")
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == random.Random(7).random()
+    (document,) = facts(tmp_path)
+    assert document["seeded"] == ["random=7"] and document["errors"] == []
+
+
+def test_a_script_importing_no_framework_loads_none_even_at_exit(tmp_path: Path) -> None:
+    probe = f"import sys, json; print(json.dumps([m for m in {FRAMEWORKS!r} if m in sys.modules]))"
+    done = python(tmp_path, probe, args=("-X", "importtime"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+    # -X importtime logs every import, the hook's facts at exit included.
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert not imported & set(FRAMEWORKS)
+    (document,) = facts(tmp_path)
+    assert not [k for k in document["facts"] if k.split(".")[0] in FRAMEWORKS]
+
+
+def test_numpy_is_seeded_when_imported_and_torch_is_not_loaded(tmp_path: Path) -> None:
+    code = "import sys, numpy; print(numpy.random.rand(), 'torch' in sys.modules)"
+    done = python(tmp_path, code)
+    assert done.returncode == 0, done.stderr
+    import numpy
+
+    value, torch_loaded = done.stdout.split()
+    assert float(value) == numpy.random.RandomState(7).rand() and torch_loaded == "False"
+    (document,) = facts(tmp_path)
+    assert document["seeded"] == ["random=7", "numpy=7"]
+    assert document["facts"]["numpy.version"] == numpy.__version__
+
+
+def test_the_hook_chains_to_an_existing_sitecustomize(tmp_path: Path) -> None:
+    user = tmp_path / "user_site"
+    user.mkdir()
+    (user / "sitecustomize.py").write_text("import os\nos.environ['USER_SITECUSTOMIZE'] = 'ran'\n")
+    (user / "mymodule.py").write_text("VALUE = 42\n")
+    code = (
+        "import os, random, sys, sitecustomize, mymodule\n"
+        "print(os.environ.get('USER_SITECUSTOMIZE'), mymodule.VALUE, random.random())\n"
+        "print(sitecustomize.__file__)\n"
+        f"print({hook.BOOT_DIR!r} in sys.path)\n"
+    )
+    done = python(tmp_path, code, pythonpath=str(user))
+    assert done.returncode == 0, done.stderr
+    first, where, boot_on_path = done.stdout.splitlines()
+    assert first == f"ran 42 {random.Random(7).random()}"  # theirs ran, and ours seeded
+    assert Path(where) == user / "sitecustomize.py" and boot_on_path == "False"
+
+
+def test_a_failure_inside_the_hook_is_recorded_and_the_script_runs(tmp_path: Path) -> None:
+    # A stand-in NumPy whose seeding raises: the boundary the hook calls into.
+    fake = tmp_path / "fake" / "numpy"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("__version__ = 'fake'\n")
+    (fake / "random.py").write_text(
+        "def seed(value):\n    raise RuntimeError('seeding is broken')\n"
+    )
+    done = python(
+        tmp_path, "import numpy.random; print('still running')", pythonpath=str(tmp_path / "fake")
+    )
+    assert done.returncode == 0 and done.stdout == "still running\n" and done.stderr == ""
+    (document,) = facts(tmp_path)
+    assert "numpy seed: RuntimeError: seeding is broken" in document["errors"]
+
+
+def test_a_bad_seed_variable_is_recorded_not_raised(tmp_path: Path) -> None:
+    done = python(tmp_path, "print('ok')", env={"REPRO_SEED": "not-a-number"})
+    assert done.returncode == 0 and done.stdout == "ok\n"
+    (document,) = facts(tmp_path)
+    assert document["seeded"] == [] and "not an integer" in document["errors"][0]
+
+
+def test_facts_are_written_per_process_and_rank_aware(tmp_path: Path) -> None:
+    rank = {"RANK": "1", "LOCAL_RANK": "1", "WORLD_SIZE": "2"}
+    done = python(tmp_path, "print('hi')", env=rank)
+    assert done.returncode == 0, done.stderr
+    (document,) = facts(tmp_path)
+    assert document["file"].startswith("rank1-")
+    assert (document["rank"], document["local_rank"], document["world_size"]) == ("1", "1", "2")
+    slurm = python(tmp_path, "print('hi')", env={"SLURM_PROCID": "3"})
+    assert slurm.returncode == 0
+    assert {d["rank"] for d in facts(tmp_path)} == {"1", "3"}
+
+
+def test_facts_are_written_on_sigterm_and_the_child_still_dies_of_it(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(30)"],
+        cwd=tmp_path,
+        env=_child_env(tmp_path, None, ""),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == -signal.SIGTERM
+    (document,) = facts(tmp_path)
+    assert document["event"] == "SIGTERM"
+
+
+def test_facts_are_written_on_keyboard_interrupt(tmp_path: Path) -> None:
+    done = python(tmp_path, "raise KeyboardInterrupt")
+    assert done.returncode in (1, -signal.SIGINT, 130)
+    (document,) = facts(tmp_path)
+    assert document["event"] == "KeyboardInterrupt"
+
+
+def test_a_forked_copy_writes_no_facts_of_its_own(tmp_path: Path) -> None:
+    code = "import os, sys\npid = os.fork()\nif pid == 0:\n    sys.exit(0)\nos.waitpid(pid, 0)\n"
+    assert python(tmp_path, code).returncode == 0
+    assert len(facts(tmp_path)) == 1
+
+
+def test_multiprocessing_spawn_children_are_seeded_and_recorded(tmp_path: Path) -> None:
+    (tmp_path / "spawner.py").write_text(
+        "import multiprocessing as mp, random\n"
+        "def work(q):\n    q.put(random.random())\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = mp.get_context('spawn')\n    q = ctx.Queue()\n"
+        "    p = ctx.Process(target=work, args=(q,))\n    p.start()\n"
+        "    print(q.get())\n    p.join()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "spawner.py"],
+        cwd=tmp_path,
+        env=_child_env(tmp_path, None, ""),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == random.Random(7).random()  # the spawned child was seeded
+    documents = facts(tmp_path)
+    pids = {d["pid"] for d in documents}
+    assert len(documents) >= 2 and any(d["ppid"] in pids for d in documents)
+
+
+def _old_python() -> str | None:
+    """The oldest CPython the hook supports (3.8), when this machine has one."""
+    candidates = [shutil.which("python3.8")]
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += [str(p) for p in sorted(Path(pyenv_root).glob("versions/3.8*/bin/python3.8"))]
+    for candidate in filter(None, candidates):
+        check = subprocess.run([candidate, "-c", "pass"], capture_output=True)
+        if check.returncode == 0:
+            return candidate
+    return None
+
+
+def test_the_hook_runs_on_python_3_8(tmp_path: Path) -> None:
+    interpreter = _old_python()
+    if interpreter is None:
+        pytest.skip("no Python 3.8 on this machine")
+    done = python(tmp_path, "import random; print(random.random())", interpreter=interpreter)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert float(done.stdout) == random.Random(7).random()
+    (document,) = facts(tmp_path)
+    assert document["facts"]["python.version"].startswith("3.8") and document["errors"] == []
+
+
+def test_hook_sources_import_only_the_standard_library_and_parse_as_python_3_8() -> None:
+    for path in sorted(HOOK_DIR.rglob("*.py")):
+        tree = ast.parse(path.read_text(), feature_version=(3, 8))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1, f"{path}: reaches outside the hook package"
+                continue
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or top == "__future__", f"{path}: {name}"
+
+
+def test_hook_names_agree_with_constants() -> None:
+    assert hook.ENV_SEED == constants.ENV_SEED
+    assert hook.ENV_RUN_DIR == constants.ENV_RUN_DIR
+    assert hook.ENV_DETERMINISTIC == constants.ENV_DETERMINISTIC
+    assert hook.ENV_THREADS == constants.ENV_THREADS
+    assert hook.FACTS_DIRNAME == constants.RUN_FACTS_DIRNAME
+    assert hook.MODULE_NAME == constants.HOOK_MODULE_NAME
