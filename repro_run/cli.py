@@ -60,6 +60,17 @@ def cli() -> None:
     is_flag=True,
     help="Run from a dirty tree; the run is marked dirty and the patch stored.",
 )
+@click.option(
+    "--no-auto-data",
+    "no_auto_data",
+    is_flag=True,
+    help="Fingerprint only --data / [tool.repro] data, not paths the arguments and configs name.",
+)
+@click.option(
+    "--skip-unreadable",
+    is_flag=True,
+    help="Record unreadable data files as unreadable instead of refusing to run.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     seed: int | None,
@@ -67,13 +78,15 @@ def run(
     outputs: tuple[str, ...],
     allow_dirty: bool,
     command: tuple[str, ...],
+    no_auto_data: bool,
+    skip_unreadable: bool,
 ) -> None:
     """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
 
     Options before the command are repro's; everything from the command on is passed to it
     unchanged. `--` ends repro's options. repro exits with the command's exit status.
     """
-    from repro_run import app, ui
+    from repro_run import app, ui, ui_data
 
     options = app.RunOptions(
         command=command,
@@ -82,8 +95,10 @@ def run(
         data=data,
         outputs=outputs,
         allow_dirty=allow_dirty,
+        auto_data=not no_auto_data,
+        skip_unreadable=skip_unreadable,
     )
-    reporter = ui.TerminalReporter()
+    reporter = ui_data.DataReporter(ui.TerminalReporter())
     record = app.run(options, reporter)
     reporter.info(ui.run_summary_line(record))
     process = record.process
@@ -122,6 +137,33 @@ def show(run_id: str, as_json: bool) -> None:
         ui.print_json(ui.show_json(record, status))
     else:
         ui.render_show(record, status, ui.make_console())
+
+
+@cli.command("fingerprint")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--json", "as_json", is_flag=True, help="Print each path's manifest as JSON.")
+@click.option("--skip-unreadable", is_flag=True, help="Record unreadable files instead of failing.")
+@click.option(
+    "--no-cache", is_flag=True, help="Hash every file; do not read or update the stat cache."
+)
+def fingerprint_command(
+    paths: tuple[str, ...], as_json: bool, skip_unreadable: bool, no_cache: bool
+) -> None:
+    """Fingerprint datasets: BLAKE3 digest of each PATH's manifest, file count, bytes, time."""
+    from repro_run import app, ui, ui_data
+
+    reports = app.fingerprint_paths(
+        paths,
+        Path.cwd(),
+        skip_unreadable=skip_unreadable,
+        use_cache=not no_cache,
+        with_entries=as_json,
+        reporter=ui_data.DataReporter(ui.TerminalReporter(), progress=not as_json),
+    )
+    if as_json:
+        ui_data.fingerprints_json(reports)
+    else:
+        ui_data.render_fingerprints(reports)
 
 
 def main() -> None:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
+
+from repro_run.fingerprint.diff import DirectoryChange
+from repro_run.fingerprint.engine import FingerprintProgress, NoProgress
+from repro_run.models import TreeRef
+
+
+class ProgressDisplay(FingerprintProgress, Protocol):
+    def close(self) -> None: ...
 
 
 class Reporter(Protocol):
@@ -10,10 +19,47 @@ class Reporter(Protocol):
 
     def warn(self, message: str) -> None: ...
 
+    def progress(self, label: str) -> ProgressDisplay:
+        """A display of hashing progress (`ui` draws one on a terminal after a second)."""
+
+    def dataset(self, ref: TreeRef, seconds: float, hashed_files: int) -> None:
+        """A dataset was fingerprinted: what was picked, why, and its digest."""
+
+    def data_changed(
+        self,
+        ref: TreeRef,
+        since_run: str,
+        changes: Sequence[DirectoryChange],
+        first: Sequence[str],
+        total: int,
+    ) -> None:
+        """The dataset differs from the one the last run over the same path recorded."""
+
+
+class NullProgress(NoProgress):
+    def close(self) -> None:
+        pass
+
 
 class NullReporter:
     def info(self, message: str) -> None:
         pass
 
     def warn(self, message: str) -> None:
+        pass
+
+    def progress(self, label: str) -> ProgressDisplay:
+        return NullProgress()
+
+    def dataset(self, ref: TreeRef, seconds: float, hashed_files: int) -> None:
+        pass
+
+    def data_changed(
+        self,
+        ref: TreeRef,
+        since_run: str,
+        changes: Sequence[DirectoryChange],
+        first: Sequence[str],
+        total: int,
+    ) -> None:
         pass

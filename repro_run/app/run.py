@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repro_run import __version__
+from repro_run.app.datasets import DataSource, fingerprint_data, select_data
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
@@ -35,7 +36,7 @@ from repro_run.determinism import child_environment, resolve_seed
 from repro_run.errors import DataError, DirtyTreeError, UsageError
 from repro_run.execute import ResolvedCommand, resolve_command, run_process
 from repro_run.fingerprint.manifest import encode_manifest
-from repro_run.fingerprint.tree import build_manifest, fingerprint_files, scan_tree
+from repro_run.fingerprint.tree import build_manifest, scan_tree
 from repro_run.models import (
     ARCHIVE_FAILED,
     FAILED,
@@ -70,6 +71,8 @@ class RunOptions:
     data: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     allow_dirty: bool = False
+    auto_data: bool = True  # also fingerprint untracked paths the arguments and configs name
+    skip_unreadable: bool = False  # record unreadable data files instead of refusing
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,7 @@ class _Plan:
     status: TreeStatus
     command: ResolvedCommand
     configs: tuple[config_capture.ParsedConfig, ...]
-    data_paths: tuple[Path, ...]
+    data_paths: tuple[DataSource, ...]
     output_paths: tuple[Path, ...]
     seed: int
     seed_source: str
@@ -98,7 +101,9 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
     store = Store.open(find_store_dir(plan.root) or plan.root / STORE_DIRNAME)
     if _inside(store.root, plan.root):
         git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")
-    data = tuple(_fingerprint(store, path, plan.root, reporter) for path in plan.data_paths)
+    data = fingerprint_data(
+        store, plan.data_paths, reporter, skip_unreadable=options.skip_unreadable
+    )
     run_id, run_dir = store.new_run()
     with store.run_lock(run_id):
         try:
@@ -143,10 +148,17 @@ def _preflight(options: RunOptions) -> _Plan:
         config_capture.parse_config(cwd / p, p)
         for p in config_capture.find_config_paths(options.command, cwd)
     )
-    data_paths = _paths(options.data, cwd) or _paths(settings.data, root)
-    for path in data_paths:
-        if not os.path.lexists(path):
-            raise DataError(f"data path not found: {path} (check --data or [tool.repro] data)")
+    output_paths = _paths(options.outputs, cwd) or _paths(settings.outputs, root)
+    data_paths = select_data(
+        given=options.data,
+        configured=settings.data,
+        cwd=cwd,
+        root=root,
+        argv=options.command,
+        configs=configs,
+        outputs=output_paths,
+        auto=options.auto_data,
+    )
     seed, seed_source = resolve_seed(options.seed, settings.seed)
     env_secrets = secret_values(os.environ)
     return _Plan(
@@ -157,7 +169,7 @@ def _preflight(options: RunOptions) -> _Plan:
         command=command,
         configs=configs,
         data_paths=data_paths,
-        output_paths=_paths(options.outputs, cwd) or _paths(settings.outputs, root),
+        output_paths=output_paths,
         seed=seed,
         seed_source=seed_source,
         # Packages are those of the Python that runs the command; for a non-Python command
@@ -291,13 +303,6 @@ def _archive_outputs(
             reporter.warn(f"output entry skipped ({item})")
         refs.append(_tree_ref(store, display, entries, scan.skipped))
     return tuple(refs), problems
-
-
-def _fingerprint(store: Store, path: Path, root: Path, reporter: Reporter) -> TreeRef:
-    scan = scan_tree(path)
-    for item in scan.skipped:
-        reporter.warn(f"data entry skipped ({item})")
-    return _tree_ref(store, _display(path, root), fingerprint_files(scan), scan.skipped)
 
 
 def _tree_ref(

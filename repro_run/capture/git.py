@@ -354,3 +354,11 @@ def _exclude_file(root: Path) -> Path:
     # A linked worktree (.git is a file) or a hook's GIT_DIR: let git resolve the common dir.
     out = _git(root, "rev-parse", "--git-path", "info/exclude").rstrip(b"\n")
     return root / os.fsdecode(out)
+
+
+def tracked_paths(root: Path, paths: Sequence[str]) -> list[str]:
+    """Files git tracks at or under each of `paths` (relative to `root`): one `ls-files`."""
+    if not paths:
+        return []
+    out = _git(root, "--literal-pathspecs", "ls-files", "-z", "--", *paths)
+    return [os.fsdecode(p) for p in out.split(b"\0") if p]

@@ -1,0 +1,313 @@
+"""The fingerprint engine: a dataset path in; its canonical manifest, digest and counts out.
+
+`fingerprint(path)` resolves the root (a symlinked root is followed), loads the root's stat
+cache, walks the tree one directory at a time (`walk.scan_directory`) and hashes what the
+cache cannot vouch for, then assembles the manifest from per-directory runs of lines in
+canonical order and saves the cache. Small trees are walked in this process; when the walk
+takes longer than a moment, the rest is shared among forked worker processes (Linux), one
+batch of directories at a time: Python's per-file cost, not the disk, is the bottleneck for
+many small files, and threads would serialise on the GIL. Large files are hashed here, by
+BLAKE3's own threads, never in a forked worker (its thread pool does not survive a fork).
+Progress is reported through `FingerprintProgress`; the engine never prints.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+import sys
+import time
+from collections import deque
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from repro_run.constants import LARGE_FILE_BYTES, RACY_MARGIN_NS
+from repro_run.errors import DataChangedError, DataNotFoundError, DataUnreadableError
+from repro_run.fingerprint.hashing import KEY, FileChanged, StatFilter, hash_large_file
+from repro_run.fingerprint.manifest import MANIFEST_HEADER, manifest_digest
+from repro_run.fingerprint.statcache import EMPTY, RootIdentity, StatCache
+from repro_run.fingerprint.walk import (
+    DirId,
+    DirRecord,
+    DirResult,
+    Draft,
+    WalkSettings,
+    finish,
+    kind_of,
+    scan_directory,
+    scan_single_file,
+    unreadable_note,
+)
+
+PARALLEL_AFTER_S = 0.05  # walk in-process this long before starting workers
+_TASK_BUDGET = 2048  # entries a worker lists before handing back its unvisited directories
+_MAX_WORKERS = 8
+
+_Item = tuple[str, str, frozenset[DirId]]  # (rel, path, ancestors including itself)
+
+
+class FingerprintProgress(Protocol):
+    def estimate(self, files: int, size: int) -> None:
+        """The expected totals (the last scan's, until this one has listed everything)."""
+
+    def advance(self, files: int, size: int) -> None:
+        """Files and bytes accounted for since the last call (hashed or vouched for)."""
+
+
+class NoProgress:
+    def estimate(self, files: int, size: int) -> None:
+        pass
+
+    def advance(self, files: int, size: int) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    root: str  # the resolved root
+    digest: str  # BLAKE3 of `manifest`
+    manifest: bytes  # the canonical manifest (`manifest.decode_manifest` reads it)
+    files: int  # entries: regular files and symlinks (unreadable files included)
+    bytes: int
+    skipped: tuple[str, ...]  # "fifo: a/b": entries never opened
+    unreadable: tuple[str, ...]  # "a/b (Permission denied)": recorded without a hash
+    hashed_files: int  # files read this time (the rest were vouched for by the stat cache)
+    hashed_bytes: int
+    seconds: float
+    cache_problem: str | None = None  # why the stat cache could not be written
+
+
+def fingerprint(
+    path: Path,
+    *,
+    cache_dir: Path | None = None,
+    progress: FingerprintProgress | None = None,
+    skip_unreadable: bool = False,
+    workers: int | None = None,
+    parallel_after_s: float = PARALLEL_AFTER_S,
+    now_ns: int | None = None,
+    stat_filter: StatFilter | None = None,
+) -> Fingerprint:
+    """Fingerprint a file or directory. `cache_dir` None: no stat cache is read or written.
+
+    `now_ns` and `stat_filter` let tests stand in for the clock and a coarse filesystem.
+    """
+    started = time.perf_counter()
+    settings = WalkSettings(
+        now_ns=time.time_ns() if now_ns is None else now_ns,
+        racy_margin_ns=RACY_MARGIN_NS,
+        large_file=LARGE_FILE_BYTES,
+        skip_unreadable=skip_unreadable,
+        stat_filter=stat_filter,
+    )
+    root, root_stat = _resolve(path)
+    cache = (
+        StatCache(cache_dir, RootIdentity(str(root), root_stat.st_dev, root_stat.st_ino))
+        if cache_dir is not None
+        else None
+    )
+    loaded = cache.load() if cache is not None else EMPTY
+    walk = _Walk(settings, loaded.records, progress or NoProgress())
+    if loaded.files:
+        walk.progress.estimate(loaded.files, loaded.size)
+    if stat.S_ISDIR(root_stat.st_mode):
+        root_id = (root_stat.st_dev, root_stat.st_ino)
+        walk.tree(("", str(root), frozenset({root_id})), workers, parallel_after_s)
+    else:
+        walk.absorb(scan_single_file(str(root), loaded.records.get(""), settings))
+    records = walk.finish_large_files()
+    manifest = _assemble(records)
+    problem = cache.save(records, loaded) if cache is not None else None
+    ordered = [records[rel] for rel in sorted(records)]
+    return Fingerprint(
+        root=str(root),
+        digest=manifest_digest(manifest),
+        manifest=manifest,
+        files=sum(r.files for r in ordered),
+        bytes=sum(r.size for r in ordered),
+        skipped=tuple(s for r in ordered for s in r.skipped),
+        unreadable=tuple(u for r in ordered for u in r.unreadable),
+        hashed_files=walk.hashed_files,
+        hashed_bytes=walk.hashed_bytes,
+        seconds=time.perf_counter() - started,
+        cache_problem=problem,
+    )
+
+
+def _resolve(path: Path) -> tuple[Path, os.stat_result]:
+    try:
+        root = path.resolve(strict=True)
+        st = os.stat(root)
+    except FileNotFoundError:
+        raise DataNotFoundError(f"path not found: {path} (check the path)") from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop before Python 3.13
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "symlink loop"
+        raise DataUnreadableError(f"path cannot be read: {path}: {reason}") from None
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        raise DataUnreadableError(
+            f"not a file or directory: {path} is a {kind_of(st.st_mode)} (give a dataset path)"
+        )
+    return root, st
+
+
+class _Walk:
+    """The walk's state in the engine's process: records so far, drafts, counts."""
+
+    def __init__(
+        self,
+        settings: WalkSettings,
+        cached: Mapping[str, DirRecord],
+        progress: FingerprintProgress,
+    ) -> None:
+        self.settings = settings
+        self.cached = cached
+        self.progress = progress
+        self.records: dict[str, DirRecord] = {}
+        self.drafts: list[Draft] = []
+        self.hashed_files = 0
+        self.hashed_bytes = 0
+
+    def absorb(self, result: DirResult) -> None:
+        self.hashed_files += result.hashed_files
+        self.hashed_bytes += result.hashed_bytes
+        if result.draft is not None:
+            self.drafts.append(result.draft)
+            done = [
+                size
+                for i, (_, size, *_rest) in enumerate(KEY.iter_unpack(result.draft.keys))
+                if i not in result.draft.pending
+            ]
+            self.progress.advance(len(done), sum(done))
+            return
+        record = result.record if result.record is not None else self.cached[result.rel]
+        self.records[result.rel] = record
+        self.progress.advance(record.files, record.size)
+
+    def tree(self, root: _Item, workers: int | None, parallel_after_s: float) -> None:
+        queue: deque[_Item] = deque([root])
+        workers = default_workers() if workers is None else workers
+        deadline = time.perf_counter() + parallel_after_s
+        while queue and (workers <= 1 or time.perf_counter() < deadline):
+            results, unvisited = run_task([queue.pop()], _TASK_BUDGET, self.settings, self.cached)
+            for result in results:
+                self.absorb(result)
+            queue.extend(unvisited)
+        if queue:
+            self._parallel(queue, workers)
+
+    def _parallel(self, queue: deque[_Item], workers: int) -> None:
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_install_worker_state,
+            initargs=(self.settings, self.cached),  # inherited through fork, not pickled
+        )
+        try:
+            running: set[Future[tuple[list[DirResult], list[_Item]]]] = set()
+            while queue or running:
+                while queue and len(running) < 2 * workers:
+                    share = max(1, min(64, len(queue) // (2 * workers)))
+                    batch = [queue.pop() for _ in range(min(share, len(queue)))]
+                    running.add(pool.submit(_worker_task, batch))
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    results, unvisited = future.result()
+                    for result in results:
+                        self.absorb(result)
+                    queue.extend(unvisited)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def finish_large_files(self) -> dict[str, DirRecord]:
+        """Hash the large files the walk left, with BLAKE3's threads; complete their records."""
+        for draft in self.drafts:
+            for i in draft.pending:
+                name = draft.names[i]
+                path = os.path.join(draft.path, name)
+                try:
+                    digest, key = hash_large_file(
+                        path, self.settings.stat_filter, lambda n: self.progress.advance(0, n)
+                    )
+                except FileChanged:
+                    raise DataChangedError(
+                        f"file changed while it was fingerprinted: {path} "
+                        "(stop what writes to it, then run again)"
+                    ) from None
+                except OSError as exc:
+                    draft.unreadable.append(
+                        unreadable_note(draft.rel + name, path, exc, self.settings)
+                    )
+                    continue
+                draft.digests[i] = digest
+                draft.keys[i * KEY.size : (i + 1) * KEY.size] = key
+                self.hashed_files += 1
+                self.hashed_bytes += KEY.unpack(key)[1]
+                self.progress.advance(1, 0)
+            self.records[draft.rel] = finish(draft, self.settings)
+        self.drafts = []
+        return self.records
+
+
+def run_task(
+    items: list[_Item], budget: int, settings: WalkSettings, cached: Mapping[str, DirRecord]
+) -> tuple[list[DirResult], list[_Item]]:
+    """Walk depth-first from `items` until `budget` entries are listed; return what is left."""
+    stack = list(items)
+    results: list[DirResult] = []
+    listed = 0
+    while stack and listed < budget:
+        rel, path, ancestors = stack.pop()
+        result = scan_directory(rel, path, cached.get(rel), settings, ancestors)
+        results.append(result)
+        listed += result.listed + 1
+        stack.extend(
+            (sub_rel, sub_path, ancestors | {sub_id})
+            for sub_rel, sub_path, sub_id in result.subdirs
+        )
+    return results, stack
+
+
+_worker_state: tuple[WalkSettings, Mapping[str, DirRecord]] | None = None
+
+
+def _install_worker_state(settings: WalkSettings, cached: Mapping[str, DirRecord]) -> None:
+    global _worker_state
+    _worker_state = (settings, cached)
+
+
+def _worker_task(items: list[_Item]) -> tuple[list[DirResult], list[_Item]]:
+    assert _worker_state is not None
+    settings, cached = _worker_state
+    return run_task(items, _TASK_BUDGET, settings, cached)
+
+
+def default_workers() -> int:
+    """Worker processes for a large walk: the usable CPUs, where fork is available."""
+    if not sys.platform.startswith("linux"):
+        return 1  # macOS: fork is unsafe with system frameworks loaded; walk in-process
+    return max(1, min(_MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
+def _assemble(records: Mapping[str, DirRecord]) -> bytes:
+    """The manifest: each directory's runs of lines, its subdirectories' lines in between."""
+    out = [MANIFEST_HEADER]
+    empty: list[bytes | str] = []
+    root = records.get("")
+    stack = [("", iter(root.parts if root else empty))]
+    while stack:
+        rel, parts = stack[-1]
+        for part in parts:
+            if isinstance(part, bytes):
+                out.append(part)
+            else:
+                sub = f"{rel}{part}/"
+                record = records.get(sub)
+                stack.append((sub, iter(record.parts if record else empty)))
+                break
+        else:
+            stack.pop()
+    return b"".join(out)
