@@ -176,12 +176,13 @@ class _Walk:
         self.hashed_bytes += result.hashed_bytes
         if result.draft is not None:
             self.drafts.append(result.draft)
-            done = [
-                size
-                for i, (_, size, *_rest) in enumerate(KEY.iter_unpack(result.draft.keys))
-                if i not in result.draft.pending
-            ]
-            self.progress.advance(len(done), sum(done))
+            pending = set(result.draft.pending)  # reported as they are hashed
+            files = size = 0
+            for i, (_, n, _m, _c, mode, _d) in enumerate(KEY.iter_unpack(result.draft.keys)):
+                if i not in pending:
+                    files += 1
+                    size += 0 if stat.S_ISLNK(mode) else n  # a link's size: its target's length
+            self.progress.advance(files, size)
             return
         record = result.record if result.record is not None else self.cached[result.rel]
         self.records[result.rel] = record

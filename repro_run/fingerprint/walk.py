@@ -14,6 +14,7 @@ problem: a write in the same timestamp tick would leave the key unchanged).
 from __future__ import annotations
 
 import errno
+import marshal
 import os
 import stat
 import sys
@@ -56,9 +57,10 @@ class WalkSettings:
 class DirRecord(NamedTuple):
     """What the stat cache keeps per directory (plain containers only: it is marshalled)."""
 
-    names: list[str]  # regular files and symlinks, in listing order
+    # Few objects per directory, so that loading a 1M-file cache costs milliseconds:
+    names: str  # regular files and symlinks, in listing order, joined by NUL
     keys: bytes  # KEY per name
-    hashes: list[str | None]  # BLAKE3 hex (a link's target); None: not to be reused
+    hashes: bytes  # marshalled list, per name: BLAKE3 hex (a link: its target); None: rehash
     trusted: bool  # every hash may be reused by the next scan
     subdirs: list[str]  # in listing order
     skipped: list[str]  # "fifo: a/b": entries never opened
@@ -167,7 +169,7 @@ def _scan(
         cached is not None
         and cached.trusted
         and cached.keys == keys
-        and cached.names == names
+        and cached.names == "\0".join(names)
         and cached.subdirs == subdir_names
         and cached.skipped == skipped
     ):
@@ -189,7 +191,7 @@ def scan_single_file(path: str, cached: DirRecord | None, settings: WalkSettings
             st: StatLike = settings.stat_filter(raw) if settings.stat_filter else raw
             keys = bytearray(stat_key(st))
             name = os.path.basename(path)
-            if cached and cached.trusted and cached.keys == keys and cached.names == [name]:
+            if cached and cached.trusted and cached.keys == keys and cached.names == name:
                 return DirResult("", [], None, None, 1, 0, 0)
             draft, files, size = _hash_directory(
                 "", os.path.dirname(path), [name], keys, [], [], cached, settings
@@ -208,16 +210,15 @@ def scan_single_file(path: str, cached: DirRecord | None, settings: WalkSettings
 
 def _unreadable_directory(rel: str, path: str, exc: OSError, settings: WalkSettings) -> DirResult:
     if exc.errno in (errno.ENOENT, errno.ENOTDIR):  # removed since its parent was listed
-        return DirResult(
-            rel, [], DirRecord([], b"", [], False, [], [], [], [], 0, 0), None, 0, 0, 0
-        )
+        gone = DirRecord("", b"", marshal.dumps([]), False, [], [], [], [], 0, 0)
+        return DirResult(rel, [], gone, None, 0, 0, 0)
     if not settings.skip_unreadable:
         raise DataUnreadableError(
             f"directory cannot be read: {path}: {exc.strerror} "
             "(fix its permissions, or pass --skip-unreadable)"
         ) from None
     note = f"{rel or './'} (directory: {exc.strerror})"
-    record = DirRecord([], b"", [], False, [], [], [note], [], 0, 0)
+    record = DirRecord("", b"", marshal.dumps([]), False, [], [], [note], [], 0, 0)
     return DirResult(rel, [], record, None, 0, 0, 0)
 
 
@@ -232,8 +233,14 @@ def _hash_directory(
     settings: WalkSettings,
 ) -> tuple[Draft, int, int]:
     reusable: Mapping[str, int] = {}
-    if cached is not None:
-        reusable = {name: i for i, name in enumerate(cached.names) if cached.hashes[i] is not None}
+    cached_hashes: list[str | None] = []
+    if cached is not None and cached.names:
+        cached_hashes = marshal.loads(cached.hashes)
+        reusable = {
+            name: i
+            for i, name in enumerate(cached.names.split("\0"))
+            if cached_hashes[i] is not None
+        }
     digests: list[str | None] = []
     unreadable: list[str] = []
     pending: list[int] = []
@@ -243,7 +250,7 @@ def _hash_directory(
         key = bytes(keys[i * width : (i + 1) * width])
         j = reusable.get(name)
         if j is not None and cached is not None and cached.keys[j * width : (j + 1) * width] == key:
-            digests.append(cached.hashes[j])
+            digests.append(cached_hashes[j])
             continue
         _ino, size, _mtime, _ctime, mode, _dev = KEY.unpack(key)
         file_path = f"{path}/{name}"
@@ -321,9 +328,9 @@ def finish(draft: Draft, settings: WalkSettings) -> DirRecord:
         parts.append(b"".join(run))
     trusted = None not in stored and not unreadable
     return DirRecord(
-        draft.names,
+        "\0".join(draft.names),
         bytes(draft.keys),
-        stored,
+        marshal.dumps(stored),
         trusted,
         draft.subdirs,
         draft.skipped,
