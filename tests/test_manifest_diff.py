@@ -104,7 +104,7 @@ def test_directory_changes_render_as_one_line_each() -> None:
         "train/: +3,201 files (+412.0 MB)",
         "./: ~1 modified (+2 B)",
         "val/: -1 file (-5 B)",
+        "~ top.csv",
         "+ train/new0.png",
-        "+ train/new1.png",
         "… and 3,201 more",
     ]
