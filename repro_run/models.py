@@ -128,8 +128,9 @@ class FingerprintReport:
     files: int
     bytes: int
     seconds: float
-    hashed_files: int  # read this time; the others were vouched for by the stat cache
+    hashed_files: int  # read this time
     hashed_bytes: int
+    cached_files: int  # vouched for by the stat cache: unchanged since they were hashed
     skipped: tuple[str, ...] = ()
     unreadable: tuple[str, ...] = ()
     entries: tuple[ManifestEntry, ...] = ()

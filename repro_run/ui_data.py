@@ -79,13 +79,13 @@ class HashProgress:
                 return
             self._start()
         assert self._bar is not None and self._task is not None
-        total_bytes = max(self._total_bytes, self._bytes) or None
-        total_files = max(self._total_files, self._files)
+        known = self._total_bytes >= self._bytes and self._total_files >= self._files
+        files = f"{self._files:,}/{self._total_files:,}" if known else f"{self._files:,}"
         self._bar.update(
             self._task,
             completed=self._bytes,
-            total=total_bytes,
-            files=f"{self._files:,}/{total_files:,} files",
+            total=self._total_bytes if known else None,  # unknown: a pulsing bar, no ETA
+            files=f"{files} files",
         )
 
     def _start(self) -> None:
@@ -101,7 +101,7 @@ class HashProgress:
 
         self._bar = Progress(
             TextColumn("repro: {task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             TextColumn("{task.fields[files]}"),
             DownloadColumn(binary_units=False),
             TransferSpeedColumn(),
@@ -130,8 +130,8 @@ class DataReporter:
     def progress(self, label: str) -> HashProgress:
         return HashProgress(self._stream, label, self._progress)
 
-    def dataset(self, ref: TreeRef, seconds: float, hashed_files: int) -> None:
-        self._lines.info(dataset_line(ref, seconds, hashed_files))
+    def dataset(self, ref: TreeRef, seconds: float, cached_files: int) -> None:
+        self._lines.info(dataset_line(ref, seconds, cached_files))
 
     def data_changed(
         self,
@@ -148,13 +148,10 @@ class DataReporter:
         )
 
 
-def dataset_line(ref: TreeRef, seconds: float, hashed_files: int) -> str:
+def dataset_line(ref: TreeRef, seconds: float, cached_files: int) -> str:
     """`data data/train (argument --train-dir): 3,201 files, 412.0 MB, blake3 9f2c… in 0.84s`."""
     origin = f" ({ref.origin})" if ref.origin else ""
-    reused = ref.files - hashed_files
-    cache = f", {reused:,} unchanged files not re-read" if reused > 0 and hashed_files else ""
-    if reused > 0 and not hashed_files:
-        cache = ", unchanged since the last fingerprint"
+    cache = f", {cached_files:,} unchanged, not re-read" if cached_files else ""
     return (
         f"data {ref.path}{origin}: {_count(ref.files, 'file')}, {format_bytes(ref.bytes)}, "
         f"blake3 {ref.digest[:16]} in {seconds:.2f}s{cache}"
@@ -193,8 +190,8 @@ def render_fingerprints(reports: Sequence[FingerprintReport], stream: TextIO | N
     out = stream or sys.stdout
     for r in reports:
         notes = [_count(r.files, "file"), format_bytes(r.bytes), f"{r.seconds:.2f}s"]
-        if r.hashed_files < r.files:
-            notes.append(f"{r.files - r.hashed_files:,} unchanged, not re-read")
+        if r.cached_files:
+            notes.append(f"{r.cached_files:,} unchanged, not re-read")
         if r.skipped:
             notes.append(f"{len(r.skipped)} skipped")
         if r.unreadable:

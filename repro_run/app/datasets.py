@@ -110,7 +110,7 @@ def fingerprint_data(
             fp.skipped + tuple(f"unreadable: {note}" for note in fp.unreadable),
             source.origin,
         )
-        reporter.dataset(ref, fp.seconds, fp.hashed_files)
+        reporter.dataset(ref, fp.seconds, fp.cached_files)
         _report_change(store, ref, fp.manifest, reporter)
         refs.append(ref)
     return tuple(refs)
@@ -193,6 +193,7 @@ def fingerprint_paths(
             seconds=fp.seconds,
             hashed_files=fp.hashed_files,
             hashed_bytes=fp.hashed_bytes,
+            cached_files=fp.cached_files,
             skipped=fp.skipped,
             unreadable=fp.unreadable,
         )

@@ -22,7 +22,7 @@ class Reporter(Protocol):
     def progress(self, label: str) -> ProgressDisplay:
         """A display of hashing progress (`ui` draws one on a terminal after a second)."""
 
-    def dataset(self, ref: TreeRef, seconds: float, hashed_files: int) -> None:
+    def dataset(self, ref: TreeRef, seconds: float, cached_files: int) -> None:
         """A dataset was fingerprinted: what was picked, why, and its digest."""
 
     def data_changed(
@@ -51,7 +51,7 @@ class NullReporter:
     def progress(self, label: str) -> ProgressDisplay:
         return NullProgress()
 
-    def dataset(self, ref: TreeRef, seconds: float, hashed_files: int) -> None:
+    def dataset(self, ref: TreeRef, seconds: float, cached_files: int) -> None:
         pass
 
     def data_changed(

@@ -75,8 +75,9 @@ class Fingerprint:
     bytes: int
     skipped: tuple[str, ...]  # "fifo: a/b": entries never opened
     unreadable: tuple[str, ...]  # "a/b (Permission denied)": recorded without a hash
-    hashed_files: int  # files read this time (the rest were vouched for by the stat cache)
+    hashed_files: int  # files read this time
     hashed_bytes: int
+    cached_files: int  # files and links vouched for by the stat cache, not read
     seconds: float
     cache_problem: str | None = None  # why the stat cache could not be written
 
@@ -117,6 +118,7 @@ def fingerprint(
     if stat.S_ISDIR(root_stat.st_mode):
         root_id = (root_stat.st_dev, root_stat.st_ino)
         walk.tree(("", str(root), frozenset({root_id})), workers, parallel_after_s)
+        walk.progress.estimate(*walk.listed_totals())  # all listed: only large files remain
     else:
         walk.absorb(scan_single_file(str(root), loaded.records.get(""), settings))
     records = walk.finish_large_files()
@@ -133,6 +135,7 @@ def fingerprint(
         unreadable=tuple(u for r in ordered for u in r.unreadable),
         hashed_files=walk.hashed_files,
         hashed_bytes=walk.hashed_bytes,
+        cached_files=walk.cached_files,
         seconds=time.perf_counter() - started,
         cache_problem=problem,
     )
@@ -169,10 +172,12 @@ class _Walk:
         self.records: dict[str, DirRecord] = {}
         self.drafts: list[Draft] = []
         self.hashed_files = 0
+        self.cached_files = 0
         self.hashed_bytes = 0
 
     def absorb(self, result: DirResult) -> None:
         self.hashed_files += result.hashed_files
+        self.cached_files += result.reused
         self.hashed_bytes += result.hashed_bytes
         if result.draft is not None:
             self.drafts.append(result.draft)
@@ -187,6 +192,15 @@ class _Walk:
         record = result.record if result.record is not None else self.cached[result.rel]
         self.records[result.rel] = record
         self.progress.advance(record.files, record.size)
+
+    def listed_totals(self) -> tuple[int, int]:
+        files = sum(r.files for r in self.records.values())
+        size = sum(r.size for r in self.records.values())
+        for draft in self.drafts:
+            for _, n, _m, _c, mode, _d in KEY.iter_unpack(draft.keys):
+                files += 1
+                size += 0 if stat.S_ISLNK(mode) else n
+        return files, size
 
     def tree(self, root: _Item, workers: int | None, parallel_after_s: float) -> None:
         queue: deque[_Item] = deque([root])

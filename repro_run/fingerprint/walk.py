@@ -93,6 +93,7 @@ class DirResult(NamedTuple):
     record: DirRecord | None  # None: see `draft`, or the cached record still holds
     draft: Draft | None
     listed: int  # entries listed: the scheduler's measure of work done
+    reused: int  # files (and links) vouched for by the stat cache, not read
     hashed_files: int
     hashed_bytes: int
 
@@ -173,14 +174,10 @@ def _scan(
         and cached.subdirs == subdir_names
         and cached.skipped == skipped
     ):
-        return DirResult(rel, subdirs, None, None, len(names), 0, 0)
-    draft, hashed_files, hashed_bytes = _hash_directory(
-        rel, path, names, keys, subdir_names, skipped, cached, settings
-    )
+        return DirResult(rel, subdirs, None, None, len(names), len(names), 0, 0)
+    draft, counts = _hash_directory(rel, path, names, keys, subdir_names, skipped, cached, settings)
     record = None if draft.pending else finish(draft, settings)
-    return DirResult(
-        rel, subdirs, record, None if record else draft, len(names), hashed_files, hashed_bytes
-    )
+    return DirResult(rel, subdirs, record, None if record else draft, len(names), *counts)
 
 
 def scan_single_file(path: str, cached: DirRecord | None, settings: WalkSettings) -> DirResult:
@@ -192,8 +189,8 @@ def scan_single_file(path: str, cached: DirRecord | None, settings: WalkSettings
             keys = bytearray(stat_key(st))
             name = os.path.basename(path)
             if cached and cached.trusted and cached.keys == keys and cached.names == name:
-                return DirResult("", [], None, None, 1, 0, 0)
-            draft, files, size = _hash_directory(
+                return DirResult("", [], None, None, 1, 1, 0, 0)
+            draft, counts = _hash_directory(
                 "", os.path.dirname(path), [name], keys, [], [], cached, settings
             )
         except FileChanged:
@@ -204,14 +201,14 @@ def scan_single_file(path: str, cached: DirRecord | None, settings: WalkSettings
                 ) from None
             continue
         record = None if draft.pending else finish(draft, settings)
-        return DirResult("", [], record, None if record else draft, 1, files, size)
+        return DirResult("", [], record, None if record else draft, 1, *counts)
     raise AssertionError("unreachable")
 
 
 def _unreadable_directory(rel: str, path: str, exc: OSError, settings: WalkSettings) -> DirResult:
     if exc.errno in (errno.ENOENT, errno.ENOTDIR):  # removed since its parent was listed
         gone = DirRecord("", b"", marshal.dumps([]), False, [], [], [], [], 0, 0)
-        return DirResult(rel, [], gone, None, 0, 0, 0)
+        return DirResult(rel, [], gone, None, 0, 0, 0, 0)
     if not settings.skip_unreadable:
         raise DataUnreadableError(
             f"directory cannot be read: {path}: {exc.strerror} "
@@ -219,7 +216,7 @@ def _unreadable_directory(rel: str, path: str, exc: OSError, settings: WalkSetti
         ) from None
     note = f"{rel or './'} (directory: {exc.strerror})"
     record = DirRecord("", b"", marshal.dumps([]), False, [], [], [note], [], 0, 0)
-    return DirResult(rel, [], record, None, 0, 0, 0)
+    return DirResult(rel, [], record, None, 0, 0, 0, 0)
 
 
 def _hash_directory(
@@ -231,7 +228,7 @@ def _hash_directory(
     skipped: list[str],
     cached: DirRecord | None,
     settings: WalkSettings,
-) -> tuple[Draft, int, int]:
+) -> tuple[Draft, tuple[int, int, int]]:
     reusable: Mapping[str, int] = {}
     cached_hashes: list[str | None] = []
     if cached is not None and cached.names:
@@ -244,13 +241,14 @@ def _hash_directory(
     digests: list[str | None] = []
     unreadable: list[str] = []
     pending: list[int] = []
-    hashed_files = hashed_bytes = 0
+    reused = hashed_files = hashed_bytes = 0
     width = KEY.size
     for i, name in enumerate(names):
         key = bytes(keys[i * width : (i + 1) * width])
         j = reusable.get(name)
         if j is not None and cached is not None and cached.keys[j * width : (j + 1) * width] == key:
             digests.append(cached_hashes[j])
+            reused += 1
             continue
         _ino, size, _mtime, _ctime, mode, _dev = KEY.unpack(key)
         file_path = f"{path}/{name}"
@@ -271,7 +269,7 @@ def _hash_directory(
             hashed_files += 1
             hashed_bytes += size
     draft = Draft(rel, path, names, keys, digests, subdirs, skipped, unreadable, pending)
-    return draft, hashed_files, hashed_bytes
+    return draft, (reused, hashed_files, hashed_bytes)
 
 
 def _readlink(path: str) -> str:
