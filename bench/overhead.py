@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+from results import write_section
+
 REPRO = str(Path(sys.executable).with_name("repro"))
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
@@ -90,24 +91,13 @@ def main() -> None:
     )
     print(report, end="")
     if args.write:
-        _write_section(
+        write_section(
             "overhead",
+            "Wrapper overhead",
             f"Command: `.venv/bin/python bench/overhead.py --runs {args.runs} --write` "
             f"({os.cpu_count()} cores, Python {sys.version.split()[0]}), medians of {args.runs} runs.\n\n"
             "| what | median wall time | added by repro |\n|---|---|---|\n" + report,
         )
-
-
-def _write_section(name: str, body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md, keeping the others."""
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{begin}\n## Wrapper overhead\n\n{body}{end}"
-    if begin in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":

@@ -243,23 +243,30 @@ def _hash_directory(
     pending: list[int] = []
     reused = hashed_files = hashed_bytes = 0
     width = KEY.size
-    for i, name in enumerate(names):
-        key = bytes(keys[i * width : (i + 1) * width])
+    large_file, adjust = settings.large_file, settings.stat_filter
+    for i, (name, (_ino, size, _m, _c, mode, _dev)) in enumerate(
+        zip(names, KEY.iter_unpack(keys), strict=True)
+    ):
         j = reusable.get(name)
-        if j is not None and cached is not None and cached.keys[j * width : (j + 1) * width] == key:
+        if (
+            j is not None
+            and cached is not None
+            and cached.keys[j * width : (j + 1) * width] == keys[i * width : (i + 1) * width]
+        ):
             digests.append(cached_hashes[j])
             reused += 1
             continue
-        _ino, size, _mtime, _ctime, mode, _dev = KEY.unpack(key)
         file_path = f"{path}/{name}"
         if stat.S_ISLNK(mode):
             digests.append(_readlink(file_path))
-        elif size >= settings.large_file:
+        elif size >= large_file:
             digests.append(None)
             pending.append(i)
         else:
             try:
-                digest, after = hash_small_file(file_path, key, settings.stat_filter)
+                digest, after = hash_small_file(
+                    file_path, bytes(keys[i * width : (i + 1) * width]), size, adjust
+                )
             except OSError as exc:
                 digests.append(None)
                 unreadable.append(unreadable_note(rel + name, file_path, exc, settings))
