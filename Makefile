@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench bench-fingerprint clean
 
 install: $(STAMP)
 
@@ -27,6 +27,9 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/overhead.py
+
+bench-fingerprint: install  # generates 2.4 GB in a temp dir; takes a few minutes
+	$(BIN)/python bench/fingerprint.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

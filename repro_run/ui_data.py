@@ -143,7 +143,8 @@ class DataReporter:
     ) -> None:
         lines = manifest_diff_lines(changes, first, total)
         self._lines.warn(
-            f"data {ref.path} changed since run {since_run}: {_count(total, 'file')} differ"
+            f"data {ref.path} changed since run {since_run}: {_count(total, 'file')} "
+            + ("differs" if total == 1 else "differ")
             + "".join(f"\n    {line}" for line in lines)
         )
 

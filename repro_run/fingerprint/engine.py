@@ -17,10 +17,17 @@ import multiprocessing
 import os
 import stat
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -121,7 +128,7 @@ def fingerprint(
         walk.progress.estimate(*walk.listed_totals())  # all listed: only large files remain
     else:
         walk.absorb(scan_single_file(str(root), loaded.records.get(""), settings))
-    records = walk.finish_large_files()
+    records = walk.finish_large_files(default_workers() if workers is None else workers)
     manifest = _assemble(records)
     problem = cache.save(records, loaded) if cache is not None else None
     ordered = [records[rel] for rel in sorted(records)]
@@ -237,31 +244,48 @@ class _Walk:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def finish_large_files(self) -> dict[str, DirRecord]:
-        """Hash the large files the walk left, with BLAKE3's threads; complete their records."""
-        for draft in self.drafts:
-            for i in draft.pending:
-                name = draft.names[i]
-                path = os.path.join(draft.path, name)
-                try:
-                    digest, key = hash_large_file(
-                        path, self.settings.stat_filter, lambda n: self.progress.advance(0, n)
-                    )
-                except FileChanged:
-                    raise DataChangedError(
-                        f"file changed while it was fingerprinted: {path} "
-                        "(stop what writes to it, then run again)"
-                    ) from None
-                except OSError as exc:
-                    draft.unreadable.append(
-                        unreadable_note(draft.rel + name, path, exc, self.settings)
-                    )
+    def finish_large_files(self, workers: int) -> dict[str, DirRecord]:
+        """Hash the large files the walk left and complete their directories' records.
+
+        Several files at once (reading one while BLAKE3's threads hash another keeps both
+        cores busy; a single huge file is still hashed by all of BLAKE3's threads).
+        """
+        jobs = [(draft, i) for draft in self.drafts for i in draft.pending]
+        lock = threading.Lock()
+
+        def advance(n: int) -> None:
+            with lock:
+                self.progress.advance(0, n)
+
+        def hash_one(job: tuple[Draft, int]) -> tuple[str, bytes] | OSError:
+            draft, i = job
+            path = os.path.join(draft.path, draft.names[i])
+            try:
+                result = hash_large_file(path, self.settings.stat_filter, advance)
+            except FileChanged:
+                raise DataChangedError(
+                    f"file changed while it was fingerprinted: {path} "
+                    "(stop what writes to it, then run again)"
+                ) from None
+            except OSError as exc:
+                return exc
+            with lock:
+                self.progress.advance(1, 0)
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), workers))) as pool:
+            for (draft, i), outcome in zip(jobs, pool.map(hash_one, jobs), strict=True):
+                if isinstance(outcome, OSError):
+                    path = os.path.join(draft.path, draft.names[i])
+                    note = unreadable_note(draft.rel + draft.names[i], path, outcome, self.settings)
+                    draft.unreadable.append(note)
                     continue
+                digest, key = outcome
                 draft.digests[i] = digest
                 draft.keys[i * KEY.size : (i + 1) * KEY.size] = key
                 self.hashed_files += 1
                 self.hashed_bytes += KEY.unpack(key)[1]
-                self.progress.advance(1, 0)
+        for draft in self.drafts:
             self.records[draft.rel] = finish(draft, self.settings)
         self.drafts = []
         return self.records
