@@ -7,12 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from test_fingerprint import reference_digest
 
 from repro_run.errors import DataChangedError, DataNotFoundError, DataUnreadableError
 from repro_run.fingerprint import engine, hashing, walk
 from repro_run.fingerprint.engine import fingerprint
-from repro_run.fingerprint.manifest import encode_manifest, manifest_digest
-from repro_run.fingerprint.tree import fingerprint_files, scan_tree
 
 LATER = 10**12  # ns: a scan this long after the files were written trusts every entry
 
@@ -34,16 +33,11 @@ def _tree(root: Path, dirs: int = 12, files: int = 9) -> Path:
     return root
 
 
-def _reference_digest(root: Path) -> str:
-    """The digest by the plain scan-then-hash path (no cache, no workers, no per-dir runs)."""
-    return manifest_digest(encode_manifest(fingerprint_files(scan_tree(root))))
-
-
 def test_engine_matches_the_plain_manifest_in_process_and_in_workers(tmp_path: Path) -> None:
     root = _tree(tmp_path / "d")
     inline = fingerprint(root, workers=1)
     forked = fingerprint(root, workers=2, parallel_after_s=0)
-    assert inline.digest == forked.digest == _reference_digest(root)
+    assert inline.digest == forked.digest == reference_digest(root)
     assert inline.manifest == forked.manifest
     assert (inline.files, inline.hashed_files) == (12 * 9 + 3, 12 * 9 + 2)  # a link is not read
 
@@ -86,7 +80,7 @@ def test_one_modified_file_is_the_only_one_read(tmp_path: Path) -> None:
     (root / "d05" / "new.bin").write_bytes(b"new")
     result = fingerprint(root, cache_dir=cache, now_ns=_later())
     assert result.hashed_files == 2
-    assert result.digest == _reference_digest(root)
+    assert result.digest == reference_digest(root)
 
 
 def test_a_single_file_dataset_is_cached_too(tmp_path: Path) -> None:
@@ -95,7 +89,7 @@ def test_a_single_file_dataset_is_cached_too(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = fingerprint(data, cache_dir=cache, now_ns=_later())
     again = fingerprint(data, cache_dir=cache, now_ns=_later())
-    assert first.digest == again.digest == _reference_digest(data)
+    assert first.digest == again.digest == reference_digest(data)
     assert (first.hashed_files, again.hashed_files) == (1, 0)
 
 
@@ -104,7 +98,7 @@ def test_an_unwritable_cache_is_reported_not_fatal(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     result = fingerprint(root, cache_dir=blocker)
-    assert result.digest == _reference_digest(root)
+    assert result.digest == reference_digest(root)
     assert (
         result.cache_problem is not None and "stat cache cannot be written" in result.cache_problem
     )
@@ -120,7 +114,7 @@ def test_a_damaged_cache_shard_is_ignored(tmp_path: Path) -> None:
     shard.write_bytes(bytes(data))
     result = fingerprint(root, cache_dir=cache, now_ns=_later())
     assert result.hashed_files == result.files - 1  # all read again (but the link)
-    assert result.digest == _reference_digest(root)
+    assert result.digest == reference_digest(root)
 
 
 # --- bad input -------------------------------------------------------------------------
@@ -181,7 +175,7 @@ def test_skip_unreadable_records_the_file_without_a_hash(
     assert result.unreadable == ("d00/deep/f1.bin (Permission denied)",)
     assert b'["d00/deep/f1.bin",6,null,false,null]' in result.manifest
     monkeypatch.undo()  # readable again: it is hashed, never taken from the cache as unreadable
-    assert fingerprint(root, cache_dir=tmp_path / "c").digest == _reference_digest(root)
+    assert fingerprint(root, cache_dir=tmp_path / "c").digest == reference_digest(root)
 
 
 def test_an_unreadable_directory_is_an_error_or_recorded(
@@ -236,7 +230,7 @@ def test_a_file_changed_while_hashed_is_hashed_again_and_not_trusted(
     result = fingerprint(root, cache_dir=tmp_path / "c")
     assert calls == [5, 14]  # read, saw the change through fstat, read again
     monkeypatch.undo()
-    assert result.digest == _reference_digest(root)
+    assert result.digest == reference_digest(root)
     # Its mtime is in the racy window of that scan, so its hash was not kept for reuse.
     assert fingerprint(root, cache_dir=tmp_path / "c", now_ns=_later()).hashed_files == 1
 
