@@ -224,3 +224,29 @@ def test_git_is_asked_once_and_only_when_candidates_exist(
         "data/train",
     ]
     assert calls == [["data/val.csv", "notes.txt", "data/train"]]
+
+
+@needs_setpriv
+def test_run_refuses_an_unreadable_dataset_and_records_nothing(project: Path) -> None:
+    (project / "data" / "train" / "b.png").chmod(0)
+    argv = [*NO_DAC, REPRO, "run", "--data", "data", "train.py"]
+    done = subprocess.run(argv, cwd=project, capture_output=True, text=True)
+    assert done.returncode == 6
+    assert done.stderr.splitlines()[-1].startswith("repro: error: file cannot be read: ")
+    assert not (project / ".repro" / "runs").exists() or not any(
+        (project / ".repro" / "runs").iterdir()
+    )
+    argv.insert(len(NO_DAC) + 2, "--skip-unreadable")
+    assert subprocess.run(argv, cwd=project, capture_output=True).returncode == 0
+    (data,) = record_of(project)["data"]
+    assert data["skipped"] == ["unreadable: train/b.png (Permission denied)"]
+
+
+def test_a_configured_data_path_that_is_missing_is_named(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.repro]\ndata = ["data/nope"]\n')
+    commit_all(project, "configure data")
+    done = repro(project, "run", "train.py")
+    assert done.returncode == 6
+    assert done.stderr == (
+        "repro: error: data path not found: data/nope (check [tool.repro] data)\n"
+    )
