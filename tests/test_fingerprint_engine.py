@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from test_fingerprint import reference_digest
 
 from repro_run.errors import DataChangedError, DataNotFoundError, DataUnreadableError
-from repro_run.fingerprint import engine, hashing, walk
+from repro_run.fingerprint import engine, hashing, records, walk, workers
 from repro_run.fingerprint.engine import fingerprint
 
 LATER = 10**12  # ns: a scan this long after the files were written trusts every entry
@@ -61,6 +63,35 @@ def test_large_files_are_hashed_by_blake3_threads_to_the_same_digest(
     assert result.digest == expected
     assert sum(f for f, _ in seen) == result.files
     assert sum(s for _, s in seen) == result.bytes
+
+
+def test_large_files_hashed_by_workers_give_the_same_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree(tmp_path / "d", dirs=2, files=4)
+    expected = fingerprint(root, workers=1).digest
+    monkeypatch.setattr(engine, "LARGE_FILE_BYTES", 8)
+    monkeypatch.setattr(engine, "POOL_LARGE_BYTES", 0)  # even a few bytes go to the workers
+    result = fingerprint(root, workers=2)
+    assert result.digest == expected
+    assert result.hashed_files == result.files - 1
+
+
+def test_a_worker_killed_while_mapping_a_file_leaves_the_engine_to_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file truncated under a worker's mapping kills it with SIGBUS; simulated here."""
+    root = _tree(tmp_path / "d", dirs=2, files=4)
+    expected = fingerprint(root, workers=1).digest
+    monkeypatch.setattr(engine, "LARGE_FILE_BYTES", 8)
+    monkeypatch.setattr(engine, "POOL_LARGE_BYTES", 0)
+
+    def die(*args: object, **kwargs: object) -> NoReturn:
+        os.kill(os.getpid(), signal.SIGBUS)
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(workers, "hash_large_file", die)  # inherited by the forked workers
+    assert fingerprint(root, workers=2).digest == expected
 
 
 def test_an_unchanged_tree_is_not_read_again(tmp_path: Path) -> None:
@@ -201,7 +232,7 @@ def test_a_directory_loop_from_a_bind_mount_ends(tmp_path: Path) -> None:
     root = tmp_path / "d"
     (root / "again").mkdir(parents=True)
     st = os.stat(root / "again")
-    settings = walk.WalkSettings(0, 0, 1 << 30)
+    settings = records.WalkSettings(0, 0, 1 << 30)
     result = walk.scan_directory("", str(root), None, settings, frozenset({(st.st_dev, st.st_ino)}))
     assert result.subdirs == []
     assert result.record is not None and result.record.skipped == ["directory loop: again"]

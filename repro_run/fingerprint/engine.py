@@ -4,30 +4,22 @@
 cache, walks the tree one directory at a time (`walk.scan_directory`) and hashes what the
 cache cannot vouch for, then assembles the manifest from per-directory runs of lines in
 canonical order and saves the cache. Small trees are walked in this process; when the walk
-takes longer than a moment, the rest is shared among forked worker processes (Linux), one
-batch of directories at a time: Python's per-file cost, not the disk, is the bottleneck for
-many small files, and threads would serialise on the GIL. Large files are hashed here, by
-BLAKE3's own threads, never in a forked worker (its thread pool does not survive a fork).
-Progress is reported through `FingerprintProgress`; the engine never prints.
+takes longer than a moment, the rest is shared among forked worker processes (Linux, see
+`workers.py`), one batch of directories at a time: Python's per-file cost, not the disk, is
+the bottleneck for many small files, and threads would serialise on the GIL. Large files
+are hashed by the workers too, memory-mapped, by BLAKE3's own threads. Progress is reported
+through `FingerprintProgress`; the engine never prints.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import stat
-import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    wait,
-)
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -35,26 +27,23 @@ from typing import Protocol
 from repro_run.constants import LARGE_FILE_BYTES, RACY_MARGIN_NS
 from repro_run.errors import DataChangedError, DataNotFoundError, DataUnreadableError
 from repro_run.fingerprint.hashing import KEY, FileChanged, StatFilter, hash_large_file
-from repro_run.fingerprint.manifest import MANIFEST_HEADER, manifest_digest
+from repro_run.fingerprint.manifest import manifest_digest
+from repro_run.fingerprint.records import DirRecord, Draft, WalkSettings, assemble, finish
 from repro_run.fingerprint.statcache import EMPTY, RootIdentity, StatCache
-from repro_run.fingerprint.walk import (
-    DirId,
-    DirRecord,
-    DirResult,
-    Draft,
-    WalkSettings,
-    finish,
-    kind_of,
-    scan_directory,
-    scan_single_file,
-    unreadable_note,
+from repro_run.fingerprint.walk import DirResult, kind_of, scan_single_file, unreadable_note
+from repro_run.fingerprint.workers import (
+    FORKS,
+    TASK_BUDGET,
+    Item,
+    LargeResult,
+    TaskResult,
+    WorkerPool,
+    default_workers,
+    run_task,
 )
 
 PARALLEL_AFTER_S = 0.05  # walk in-process this long before starting workers
-_TASK_BUDGET = 2048  # entries a worker lists before handing back its unvisited directories
-_MAX_WORKERS = 8
-
-_Item = tuple[str, str, frozenset[DirId]]  # (rel, path, ancestors including itself)
+POOL_LARGE_BYTES = 64 * 1024 * 1024  # less than this in large files: hashed here, unforked
 
 
 class FingerprintProgress(Protocol):
@@ -119,17 +108,21 @@ def fingerprint(
         else None
     )
     loaded = cache.load() if cache is not None else EMPTY
+    workers = default_workers() if workers is None else workers
     walk = _Walk(settings, loaded.records, progress or NoProgress())
     if loaded.files:
         walk.progress.estimate(loaded.files, loaded.size)
-    if stat.S_ISDIR(root_stat.st_mode):
-        root_id = (root_stat.st_dev, root_stat.st_ino)
-        walk.tree(("", str(root), frozenset({root_id})), workers, parallel_after_s)
-        walk.progress.estimate(*walk.listed_totals())  # all listed: only large files remain
-    else:
-        walk.absorb(scan_single_file(str(root), loaded.records.get(""), settings))
-    records = walk.finish_large_files(default_workers() if workers is None else workers)
-    manifest = _assemble(records)
+    try:
+        if stat.S_ISDIR(root_stat.st_mode):
+            root_id = (root_stat.st_dev, root_stat.st_ino)
+            walk.tree(("", str(root), frozenset({root_id})), workers, parallel_after_s)
+            walk.progress.estimate(*walk.listed_totals())  # all listed: large files remain
+        else:
+            walk.absorb(scan_single_file(str(root), loaded.records.get(""), settings))
+        records = walk.finish_large_files(workers)
+    finally:
+        walk.close()
+    manifest = assemble(records)
     problem = cache.save(records, loaded) if cache is not None else None
     ordered = [records[rel] for rel in sorted(records)]
     return Fingerprint(
@@ -180,6 +173,7 @@ class _Walk:
         self.drafts: list[Draft] = []
         self.hashed_files = 0
         self.cached_files = 0
+        self.pool: WorkerPool | None = None
         self.hashed_bytes = 0
 
     def absorb(self, result: DirResult) -> None:
@@ -209,144 +203,106 @@ class _Walk:
                 size += 0 if stat.S_ISLNK(mode) else n
         return files, size
 
-    def tree(self, root: _Item, workers: int | None, parallel_after_s: float) -> None:
-        queue: deque[_Item] = deque([root])
-        workers = default_workers() if workers is None else workers
+    def tree(self, root: Item, workers: int, parallel_after_s: float) -> None:
+        queue: deque[Item] = deque([root])
         deadline = time.perf_counter() + parallel_after_s
         while queue and (workers <= 1 or time.perf_counter() < deadline):
-            results, unvisited = run_task([queue.pop()], _TASK_BUDGET, self.settings, self.cached)
+            results, unvisited = run_task([queue.pop()], TASK_BUDGET, self.settings, self.cached)
             for result in results:
                 self.absorb(result)
             queue.extend(unvisited)
-        if queue:
-            self._parallel(queue, workers)
+        if not queue:
+            return
+        pool = self._pool(workers)
+        running: set[Future[TaskResult]] = set()
+        while queue or running:
+            while queue and len(running) < 2 * workers:
+                share = max(1, min(64, len(queue) // (2 * workers)))
+                running.add(pool.walk([queue.pop() for _ in range(min(share, len(queue)))]))
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                results, unvisited = future.result()
+                for result in results:
+                    self.absorb(result)
+                queue.extend(unvisited)
 
-    def _parallel(self, queue: deque[_Item], workers: int) -> None:
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_install_worker_state,
-            initargs=(self.settings, self.cached),  # inherited through fork, not pickled
-        )
-        try:
-            running: set[Future[tuple[list[DirResult], list[_Item]]]] = set()
-            while queue or running:
-                while queue and len(running) < 2 * workers:
-                    share = max(1, min(64, len(queue) // (2 * workers)))
-                    batch = [queue.pop() for _ in range(min(share, len(queue)))]
-                    running.add(pool.submit(_worker_task, batch))
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    results, unvisited = future.result()
-                    for result in results:
-                        self.absorb(result)
-                    queue.extend(unvisited)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    def _pool(self, workers: int) -> WorkerPool:
+        if self.pool is None:
+            self.pool = WorkerPool(self.settings, self.cached, workers)
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
     def finish_large_files(self, workers: int) -> dict[str, DirRecord]:
         """Hash the large files the walk left and complete their directories' records.
 
-        Several files at once (reading one while BLAKE3's threads hash another keeps both
-        cores busy; a single huge file is still hashed by all of BLAKE3's threads).
+        With workers, each worker maps a file and BLAKE3's threads hash it (no copy; several
+        files at once); alone, this process reads and hashes them.
         """
         jobs = [(draft, i) for draft in self.drafts for i in draft.pending]
-        lock = threading.Lock()
-
-        def advance(n: int) -> None:
-            with lock:
-                self.progress.advance(0, n)
-
-        def hash_one(job: tuple[Draft, int]) -> tuple[str, bytes] | OSError:
-            draft, i = job
+        size = sum(KEY.unpack_from(d.keys, i * KEY.size)[1] for d, i in jobs)
+        left = jobs
+        if workers > 1 and size >= POOL_LARGE_BYTES:
+            left = self._large_in_workers(jobs, self._pool(workers))
+        for draft, i in left:
             path = os.path.join(draft.path, draft.names[i])
             try:
-                result = hash_large_file(path, self.settings.stat_filter, advance)
+                outcome: LargeResult = hash_large_file(
+                    path,
+                    self.settings.stat_filter,
+                    lambda n: self.progress.advance(0, n),
+                    threads=not FORKS,  # BLAKE3's threads must not exist in a process that forks
+                )
             except FileChanged:
-                raise DataChangedError(
-                    f"file changed while it was fingerprinted: {path} "
-                    "(stop what writes to it, then run again)"
-                ) from None
+                raise _changed_while_hashed(path) from None
             except OSError as exc:
-                return exc
-            with lock:
-                self.progress.advance(1, 0)
-            return result
-
-        with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), workers))) as pool:
-            for (draft, i), outcome in zip(jobs, pool.map(hash_one, jobs), strict=True):
-                if isinstance(outcome, OSError):
-                    path = os.path.join(draft.path, draft.names[i])
-                    note = unreadable_note(draft.rel + draft.names[i], path, outcome, self.settings)
-                    draft.unreadable.append(note)
-                    continue
-                digest, key = outcome
-                draft.digests[i] = digest
-                draft.keys[i * KEY.size : (i + 1) * KEY.size] = key
-                self.hashed_files += 1
-                self.hashed_bytes += KEY.unpack(key)[1]
+                outcome = exc
+            self._complete(draft, i, outcome)
         for draft in self.drafts:
             self.records[draft.rel] = finish(draft, self.settings)
         self.drafts = []
         return self.records
 
+    def _large_in_workers(
+        self, jobs: list[tuple[Draft, int]], pool: WorkerPool
+    ) -> list[tuple[Draft, int]]:
+        """Hash `jobs` in the workers; returns those left when a worker died (SIGBUS)."""
+        futures = {pool.hash_large(os.path.join(d.path, d.names[i])): (d, i) for d, i in jobs}
+        running = set(futures)
+        try:
+            while running:
+                done, running = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
+                self.progress.advance(0, pool.take_hashed_bytes())
+                for future in done:
+                    draft, i = futures[future]
+                    try:
+                        self._complete(draft, i, future.result())
+                    except FileChanged:
+                        raise _changed_while_hashed(draft.path + "/" + draft.names[i]) from None
+        except BrokenProcessPool:
+            self.close()  # a file shrank under a worker's mapping: read what is left instead
+            return [futures[f] for f in futures if not f.done() or f.exception() is not None]
+        return []
 
-def run_task(
-    items: list[_Item], budget: int, settings: WalkSettings, cached: Mapping[str, DirRecord]
-) -> tuple[list[DirResult], list[_Item]]:
-    """Walk depth-first from `items` until `budget` entries are listed; return what is left."""
-    stack = list(items)
-    results: list[DirResult] = []
-    listed = 0
-    while stack and listed < budget:
-        rel, path, ancestors = stack.pop()
-        result = scan_directory(rel, path, cached.get(rel), settings, ancestors)
-        results.append(result)
-        listed += result.listed + 1
-        stack.extend(
-            (sub_rel, sub_path, ancestors | {sub_id})
-            for sub_rel, sub_path, sub_id in result.subdirs
-        )
-    return results, stack
-
-
-_worker_state: tuple[WalkSettings, Mapping[str, DirRecord]] | None = None
-
-
-def _install_worker_state(settings: WalkSettings, cached: Mapping[str, DirRecord]) -> None:
-    global _worker_state
-    _worker_state = (settings, cached)
-
-
-def _worker_task(items: list[_Item]) -> tuple[list[DirResult], list[_Item]]:
-    assert _worker_state is not None
-    settings, cached = _worker_state
-    return run_task(items, _TASK_BUDGET, settings, cached)
-
-
-def default_workers() -> int:
-    """Worker processes for a large walk: the usable CPUs, where fork is available."""
-    if not sys.platform.startswith("linux"):
-        return 1  # macOS: fork is unsafe with system frameworks loaded; walk in-process
-    return max(1, min(_MAX_WORKERS, len(os.sched_getaffinity(0))))
+    def _complete(self, draft: Draft, i: int, outcome: LargeResult) -> None:
+        if isinstance(outcome, OSError):
+            path = os.path.join(draft.path, draft.names[i])
+            draft.unreadable.append(
+                unreadable_note(draft.rel + draft.names[i], path, outcome, self.settings)
+            )
+            return
+        digest, key = outcome
+        draft.digests[i] = digest
+        draft.keys[i * KEY.size : (i + 1) * KEY.size] = key
+        self.hashed_files += 1
+        self.hashed_bytes += KEY.unpack(key)[1]
+        self.progress.advance(1, 0)
 
 
-def _assemble(records: Mapping[str, DirRecord]) -> bytes:
-    """The manifest: each directory's runs of lines, its subdirectories' lines in between."""
-    out = [MANIFEST_HEADER]
-    empty: list[bytes | str] = []
-    root = records.get("")
-    stack = [("", iter(root.parts if root else empty))]
-    while stack:
-        rel, parts = stack[-1]
-        for part in parts:
-            if isinstance(part, bytes):
-                out.append(part)
-            else:
-                sub = f"{rel}{part}/"
-                record = records.get(sub)
-                stack.append((sub, iter(record.parts if record else empty)))
-                break
-        else:
-            stack.pop()
-    return b"".join(out)
+def _changed_while_hashed(path: str) -> DataChangedError:
+    return DataChangedError(
+        f"file changed while it was fingerprinted: {path} (stop what writes to it, then run again)"
+    )

@@ -3,17 +3,18 @@
 Each file is opened without following links and without blocking (a FIFO swapped in after
 the listing is noticed, never read), stat'ed through the open descriptor before and after
 reading, and read again when the two differ. Small files are read in one call (per-file
-overhead is what matters for them); large ones are read in chunks that BLAKE3's own threads
-hash, so progress can be reported while a 100 GB file is hashed.
+overhead is what matters for them); large ones are hashed in chunks, so progress can be
+reported while a 100 GB file is hashed.
 """
 
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import stat
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import blake3
@@ -86,26 +87,31 @@ def hash_small_file(
 
 
 def hash_large_file(
-    path: str, adjust: StatFilter | None, advance: Callable[[int], None]
+    path: str,
+    adjust: StatFilter | None,
+    advance: Callable[[int], None],
+    *,
+    mapped: bool = False,
+    threads: bool = False,
 ) -> tuple[str, bytes]:
-    """Like `hash_small_file` for a big file, read in chunks that BLAKE3's threads hash.
+    """Like `hash_small_file` for a big file, hashed in chunks (progress after each one).
 
-    Read, not mmap'ed: a file truncated while mapped would kill the process with SIGBUS.
-    `advance(n)` is called after each chunk of n bytes; a retried file first takes back what
-    it reported, so progress never runs past the total.
+    `mapped`: memory-mapped, no copy (only in a process that may die: a file truncated while
+    mapped raises SIGBUS); else read into a buffer. `threads`: BLAKE3 splits each chunk
+    across its own threads (never in a process that forks later). A retried file first takes
+    back the bytes it reported, so progress never runs past the total.
     """
-    buffer = bytearray(_LARGE_CHUNK)
-    view = memoryview(buffer)
     for _ in range(HASH_ATTEMPTS):
         fd = _open(path)
-        done = 0
         try:
             before = _fstat(fd, adjust)
-            hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-            while n := os.readv(fd, [buffer]):
-                hasher.update(view[:n])
-                done += n
-                advance(n)
+            hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if threads else 1)
+            chunks = _mapped_chunks(fd, before.st_size) if mapped else _read_chunks(fd)
+            done = 0
+            for chunk in chunks:
+                hasher.update(chunk)
+                done += len(chunk)
+                advance(len(chunk))
             after = _fstat(fd, adjust)
         finally:
             os.close(fd)
@@ -114,6 +120,27 @@ def hash_large_file(
             return str(hasher.hexdigest()), key
         advance(-done)
     raise _kept_changing(path)
+
+
+def _read_chunks(fd: int) -> Iterator[memoryview]:
+    buffer = bytearray(_LARGE_CHUNK)
+    view = memoryview(buffer)
+    while n := os.readv(fd, [buffer]):
+        yield view[:n]
+
+
+def _mapped_chunks(fd: int, size: int) -> Iterator[memoryview]:
+    if not size:
+        return  # an empty file cannot be mapped
+    with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mapped:
+        view = memoryview(mapped)
+        try:
+            for offset in range(0, size, _LARGE_CHUNK):
+                chunk = view[offset : offset + _LARGE_CHUNK]
+                yield chunk
+                chunk.release()
+        finally:
+            view.release()
 
 
 def _open(path: str) -> int:

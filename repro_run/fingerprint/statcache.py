@@ -25,7 +25,7 @@ import blake3
 
 from repro_run import host
 from repro_run.constants import STAT_CACHE_DIRNAME, STAT_CACHE_MAX_ROOTS
-from repro_run.fingerprint.walk import DirRecord
+from repro_run.fingerprint.records import DirRecord
 
 _FORMAT = "repro-stat-cache"
 _VERSION = 1

@@ -17,9 +17,7 @@ import errno
 import marshal
 import os
 import stat
-import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from repro_run.constants import STORE_DIRNAME
@@ -27,61 +25,19 @@ from repro_run.errors import DataChangedError, DataUnreadableError
 from repro_run.fingerprint.hashing import (
     KEY,
     FileChanged,
-    StatFilter,
     StatLike,
     hash_small_file,
     stat_key,
 )
-from repro_run.fingerprint.manifest import encode_line
+from repro_run.fingerprint.records import DirRecord, Draft, WalkSettings, finish
 
-_FS_ENCODING = sys.getfilesystemencoding()  # name.encode(this, "surrogateescape") is fsencode
 _DIRECTORY_ATTEMPTS = 3  # a directory that changes while it is listed is listed again
-_COARSE_GRANULARITIES_NS = (2_000_000_000, 1_000_000_000)  # FAT; HFS+, ext3, tar'd mtimes
 _SPECIAL_KINDS = {
     stat.S_IFIFO: "fifo",
     stat.S_IFSOCK: "socket",
     stat.S_IFCHR: "character device",
     stat.S_IFBLK: "block device",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class WalkSettings:
-    now_ns: int  # the wall clock when the scan started
-    racy_margin_ns: int  # added to the detected timestamp granularity to form the racy window
-    large_file: int  # files this big are left to the engine (multi-threaded, mmap)
-    skip_unreadable: bool = False
-    stat_filter: StatFilter | None = None  # tests: a filesystem with coarse timestamps
-
-
-class DirRecord(NamedTuple):
-    """What the stat cache keeps per directory (plain containers only: it is marshalled)."""
-
-    # Few objects per directory, so that loading a 1M-file cache costs milliseconds:
-    names: str  # regular files and symlinks, in listing order, joined by NUL
-    keys: bytes  # KEY per name
-    hashes: bytes  # marshalled list, per name: BLAKE3 hex (a link: its target); None: rehash
-    trusted: bool  # every hash may be reused by the next scan
-    subdirs: list[str]  # in listing order
-    skipped: list[str]  # "fifo: a/b": entries never opened
-    unreadable: list[str]  # "a/b (Permission denied)": recorded without a hash
-    parts: list[bytes | str]  # manifest lines in canonical order; a str is a subdirectory
-    files: int
-    size: int
-
-
-class Draft(NamedTuple):
-    """A directory listed and hashed except for its large files (`pending`)."""
-
-    rel: str
-    path: str  # the directory on disk
-    names: list[str]
-    keys: bytearray
-    digests: list[str | None]  # the content hashes (None: pending or unreadable)
-    subdirs: list[str]
-    skipped: list[str]
-    unreadable: list[str]
-    pending: list[int]  # indexes of large files the engine hashes
 
 
 DirId = tuple[int, int]  # (device, inode)
@@ -294,64 +250,3 @@ def unreadable_note(rel: str, path: str, exc: OSError, settings: WalkSettings) -
             "(fix its permissions, or pass --skip-unreadable)"
         ) from None
     return f"{rel} ({exc.strerror})"
-
-
-def finish(draft: Draft, settings: WalkSettings) -> DirRecord:
-    """The directory's cache record and manifest lines, once every hash is known."""
-    rel = draft.rel
-    window = settings.racy_margin_ns + _granularity(draft.keys)
-    trusted_before = settings.now_ns - window
-    stored: list[str | None] = []
-    lines: list[tuple[bytes, bytes | str]] = []
-    unreadable = set(draft.unreadable)
-    total = 0
-    for name, (_ino, size, mtime, ctime, mode, _dev), digest in zip(
-        draft.names, KEY.iter_unpack(draft.keys), draft.digests, strict=True
-    ):
-        path = rel + name
-        if stat.S_ISLNK(mode):
-            line = encode_line(path, 0, None, False, digest)
-        else:
-            line = encode_line(path, size, digest, bool(mode & 0o111), None)
-            total += size
-        lines.append((name.encode(_FS_ENCODING, "surrogateescape"), line))
-        # Racy: a write in the same tick as this stat would leave the key unchanged.
-        stored.append(digest if max(mtime, ctime) < trusted_before else None)
-    lines += [(name.encode(_FS_ENCODING, "surrogateescape") + b"/", name) for name in draft.subdirs]
-    lines.sort(key=lambda item: item[0])
-    parts: list[bytes | str] = []
-    run: list[bytes] = []
-    for _, item in lines:
-        if isinstance(item, bytes):
-            run.append(item)
-            continue
-        if run:
-            parts.append(b"".join(run))
-            run = []
-        parts.append(item)
-    if run:
-        parts.append(b"".join(run))
-    trusted = None not in stored and not unreadable
-    return DirRecord(
-        "\0".join(draft.names),
-        bytes(draft.keys),
-        marshal.dumps(stored),
-        trusted,
-        draft.subdirs,
-        draft.skipped,
-        draft.unreadable,
-        parts,
-        len(draft.names),
-        total,
-    )
-
-
-def _granularity(keys: bytearray | bytes) -> int:
-    """The coarsest timestamp tick that explains every mtime here (0: fine-grained)."""
-    mtimes = [k[2] for k in KEY.iter_unpack(keys)]
-    if not mtimes:
-        return 0
-    for tick in _COARSE_GRANULARITIES_NS:
-        if all(m % tick == 0 for m in mtimes):
-            return tick
-    return 0
