@@ -31,6 +31,8 @@ from repro_run.fingerprint.hashing import (
 )
 from repro_run.fingerprint.records import DirRecord, Draft, WalkSettings, finish
 
+_TYPE_MASK, _DIRECTORY = 0o170000, stat.S_IFDIR  # stat.S_IFMT(mode) is mode & _TYPE_MASK
+_FILE_KINDS = (stat.S_IFREG, stat.S_IFLNK)  # recorded: regular files and symlinks
 _DIRECTORY_ATTEMPTS = 3  # a directory that changes while it is listed is listed again
 _SPECIAL_KINDS = {
     stat.S_IFIFO: "fifo",
@@ -93,8 +95,9 @@ def _scan(
     subdirs: list[tuple[str, str, DirId]] = []
     skipped: list[str] = []
     keys = bytearray()
-    pack = KEY.pack
-    adjust = settings.stat_filter
+    # The loop below runs once per file of the dataset on every fingerprint: names are
+    # bound locally and the file type is one mask, not two stat.S_IS* calls.
+    pack, add_name, adjust = KEY.pack, names.append, settings.stat_filter
     try:
         with os.scandir(path) as listing:
             for entry in listing:
@@ -102,14 +105,15 @@ def _scan(
                     raw = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue  # removed since the listing: not part of the dataset any more
-                st: StatLike = adjust(raw) if adjust else raw
+                st: StatLike = raw if adjust is None else adjust(raw)
                 mode = st.st_mode
-                if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
-                    names.append(entry.name)
+                kind = mode & _TYPE_MASK
+                if kind in _FILE_KINDS:
+                    add_name(entry.name)
                     keys += pack(
                         st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, mode, st.st_dev
                     )
-                elif stat.S_ISDIR(mode):
+                elif kind == _DIRECTORY:
                     if entry.name == STORE_DIRNAME:
                         continue  # never walk into repro's own store
                     dir_id = (st.st_dev, st.st_ino)
