@@ -166,6 +166,22 @@ def test_non_utf8_names_round_trip(tmp_path: Path) -> None:
     assert decode_manifest(encode_manifest(entries)) == entries
 
 
+def test_names_that_need_json_escapes_encode_exactly_like_json(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    for name in (
+        'quo"te',
+        "back\\slash",
+        "tab\there",
+        "caf\u00e9",
+        "\u65e5\u672c",
+        "del\x7f",
+        "ok",
+    ):
+        (root / name).mkdir(parents=True)
+        (root / name / name).write_text(name)
+    assert fingerprint(root).manifest == encode_manifest(reference_entries(root))
+
+
 # Names as the filesystem gives them: any bytes but "/" and NUL, decoded like os.scandir does.
 _names = (
     st.binary(min_size=1, max_size=12)

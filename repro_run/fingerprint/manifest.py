@@ -39,13 +39,14 @@ def encode_line(
     line per changed file, and json.dumps costs several times more); anything else goes
     through json so escaping stays exactly JSON's.
     """
-    if link is None and digest is not None and _plain(path) and _plain(digest):
+    if link is None and digest is not None and is_plain(path) and is_plain(digest):
         return f'["{path}",{size},"{digest}",{"true" if executable else "false"},null]\n'.encode()
     row = [path, size, digest, executable, link]
     return json.dumps(row, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
 
 
-def _plain(text: str) -> bool:
+def is_plain(text: str) -> bool:
+    """True when json.dumps(text, ensure_ascii=True) is text in quotes, nothing escaped."""
     # isprintable() on ASCII is exactly json's unescaped range (space to "~"), less " and \.
     return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 

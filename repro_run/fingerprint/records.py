@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from repro_run.fingerprint.hashing import KEY, StatFilter
-from repro_run.fingerprint.manifest import MANIFEST_HEADER, encode_line
+from repro_run.fingerprint.manifest import MANIFEST_HEADER, encode_line, is_plain
 
 _FS_ENCODING = sys.getfilesystemencoding()  # name.encode(this, "surrogateescape") is fsencode
 _COARSE_GRANULARITIES_NS = (2_000_000_000, 1_000_000_000)  # FAT; HFS+, ext3, tar'd mtimes
+_TYPE_MASK = 0o170000  # stat.S_IFMT(mode) is mode & _TYPE_MASK
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +72,19 @@ def finish(draft: Draft, settings: WalkSettings) -> DirRecord:
     lines: list[tuple[bytes, bytes | str]] = []
     unreadable = set(draft.unreadable)
     total = 0
+    plain_rel = is_plain(rel)  # most names need no JSON escaping: format those directly
     for name, (_ino, size, mtime, ctime, mode, _dev), digest in zip(
         draft.names, KEY.iter_unpack(draft.keys), draft.digests, strict=True
     ):
-        path = rel + name
-        if stat.S_ISLNK(mode):
-            line = encode_line(path, 0, None, False, digest)
+        if mode & _TYPE_MASK == stat.S_IFLNK:
+            line = encode_line(rel + name, 0, None, False, digest)
         else:
-            line = encode_line(path, size, digest, bool(mode & 0o111), None)
             total += size
+            if digest is not None and plain_rel and is_plain(name):
+                executable = "true" if mode & 0o111 else "false"
+                line = f'["{rel}{name}",{size},"{digest}",{executable},null]\n'.encode()
+            else:
+                line = encode_line(rel + name, size, digest, bool(mode & 0o111), None)
         lines.append((name.encode(_FS_ENCODING, "surrogateescape"), line))
         # Racy: a write in the same tick as this stat would leave the key unchanged.
         stored.append(digest if max(mtime, ctime) < trusted_before else None)
