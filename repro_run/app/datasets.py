@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.cachedir import user_cache_dir
@@ -21,11 +22,11 @@ from repro_run.capture.config import ParsedConfig
 from repro_run.constants import STORE_DIRNAME
 from repro_run.errors import DataNotFoundError, ReproError
 from repro_run.fingerprint import sources
-from repro_run.fingerprint.diff import diff_encoded, first_paths
-from repro_run.fingerprint.engine import Fingerprint, fingerprint
-from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import FingerprintReport, TreeRef
 from repro_run.store import Store
+
+if TYPE_CHECKING:  # the engine is imported when there is data: a run without any stays quick
+    from repro_run.fingerprint.engine import Fingerprint
 
 _RUNS_SEARCHED = 20  # how far back "the last run over this dataset" is looked for
 _CHANGED_PATHS_SHOWN = 10
@@ -119,6 +120,8 @@ def fingerprint_data(
 def _fingerprint(
     path: Path, display: str, reporter: Reporter, skip_unreadable: bool, use_cache: bool = True
 ) -> Fingerprint:
+    from repro_run.fingerprint.engine import fingerprint
+
     display_progress = reporter.progress(f"hashing {display}")
     try:
         fp = fingerprint(
@@ -142,6 +145,8 @@ def _report_change(store: Store, ref: TreeRef, manifest: bytes, reporter: Report
     previous = _previous_dataset(store, ref.path)
     if previous is None or previous[1].digest == ref.digest:
         return
+    from repro_run.fingerprint.diff import diff_encoded, first_paths
+
     run_id, old = previous
     try:
         diff = diff_encoded(store.get_bytes(old.manifest_object), manifest)
@@ -198,6 +203,8 @@ def fingerprint_paths(
             unreadable=fp.unreadable,
         )
         if with_entries:
+            from repro_run.fingerprint.manifest import decode_manifest
+
             report = replace(report, entries=decode_manifest(fp.manifest))
         reports.append(report)
     return reports

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from repro_run.fingerprint.diff import DirectoryChange
-from repro_run.fingerprint.engine import FingerprintProgress, NoProgress
 from repro_run.models import TreeRef
 
+if TYPE_CHECKING:  # the fingerprint engine is imported only when there is data to hash
+    from repro_run.fingerprint.diff import DirectoryChange
 
-class ProgressDisplay(FingerprintProgress, Protocol):
+
+class ProgressDisplay(Protocol):
+    """`fingerprint.engine.FingerprintProgress`, and `close` once hashing is over."""
+
+    def estimate(self, files: int, size: int) -> None: ...
+
+    def advance(self, files: int, size: int) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -36,7 +43,13 @@ class Reporter(Protocol):
         """The dataset differs from the one the last run over the same path recorded."""
 
 
-class NullProgress(NoProgress):
+class NullProgress:
+    def estimate(self, files: int, size: int) -> None:
+        pass
+
+    def advance(self, files: int, size: int) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

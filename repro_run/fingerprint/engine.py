@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -270,6 +269,8 @@ class _Walk:
         self, jobs: list[tuple[Draft, int]], pool: WorkerPool
     ) -> list[tuple[Draft, int]]:
         """Hash `jobs` in the workers; returns those left when a worker died (SIGBUS)."""
+        from concurrent.futures.process import BrokenProcessPool
+
         futures = {pool.hash_large(os.path.join(d.path, d.names[i])): (d, i) for d, i in jobs}
         running = set(futures)
         try:

@@ -10,16 +10,18 @@ by reading (`BrokenProcessPool`).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing.sharedctypes import Synchronized
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 from repro_run.fingerprint.hashing import hash_large_file
 from repro_run.fingerprint.records import DirRecord, WalkSettings
 from repro_run.fingerprint.walk import DirId, DirResult, scan_directory
+
+if TYPE_CHECKING:  # multiprocessing is imported when a pool starts: `repro run` stays quick
+    from multiprocessing.sharedctypes import Synchronized
 
 FORKS = sys.platform.startswith("linux")  # macOS: fork is unsafe with system frameworks loaded
 TASK_BUDGET = 2048  # entries a task lists before handing back its unvisited directories
@@ -59,6 +61,9 @@ class WorkerPool:
     def __init__(
         self, settings: WalkSettings, cached: Mapping[str, DirRecord], workers: int
     ) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("fork")
         # Bytes hashed inside workers, for progress; created before the fork that shares it.
         self._hashed: Synchronized[int] = context.Value("q", 0)
