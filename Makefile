@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench bench-fingerprint clean
+.PHONY: install test lint demo bench bench-git bench-fingerprint clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/diff.py
+
+bench-git: install
+	$(BIN)/python bench/gitcheck.py
 
 bench-fingerprint: install  # generates 2.4 GB in a temp dir; takes a few minutes
 	$(BIN)/python bench/fingerprint.py

@@ -1,4 +1,4 @@
-"""bench/RESULTS.md: each benchmark owns one marked section and replaces only that one."""
+"""RESULTS.md, shared by the benchmarks: each one owns a marked section and replaces only it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-def write_section(name: str, title: str, body: str, results: Path = RESULTS) -> None:
-    """Replace the section `<!-- name:begin -->`...`<!-- name:end -->`, keeping the others."""
+def write_section(name: str, title: str, body: str) -> None:
+    """Replace the section `name` of RESULTS.md (or append it), keeping the others."""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     block = f"{begin}\n## {title}\n\n{body}{end}"
     if begin in text:
         text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
-    results.write_text(text)
+    RESULTS.write_text(text)

@@ -23,8 +23,9 @@ echo "demo project in $work: train.py, configs/demo.yaml, data/ (not in git)"
 step repro run --data data --outputs checkpoints train.py --config configs/demo.yaml
 repro run --data data --outputs checkpoints train.py --config configs/demo.yaml
 
-step repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
-repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
+metrics="--metrics-file checkpoints/metrics.jsonl"  # the script writes its own loss curve
+step repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/demo.yaml
+repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/demo.yaml
 
 step "echo '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,1' > data/more.csv && repro run ...   # data changed: repro says what"
 echo '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,1' > data/more.csv
@@ -38,8 +39,33 @@ echo "# tweak" >> train.py
 repro run train.py --config configs/demo.yaml || echo "(exit code $?: nothing ran, nothing recorded)"
 git checkout -q train.py
 
+step "repro rerun @   # replay the newest run in a pristine worktree; did it reproduce?"
+repro rerun @ || echo "(exit code $?: the verdict above says why)"
+
+step "echo '9,9,9,9,9,9,9,9,1' >> data/train.csv && repro rerun @~1   # refused: data changed"
+echo "9,9,9,9,9,9,9,9,1" >> data/train.csv
+repro rerun @~1 || echo "(exit code $?: nothing ran; --allow-data-drift would rerun anyway)"
+
 step repro list
 repro list
 
-step repro show @
-repro show @
+step "repro show @~1   # the run: its metrics, and its reruns with their verdicts"
+repro show @~1
+
+# Two runs at the same commit and seed that differ only in their config and their data: the
+# diff names the data first, then the config, then what came out differently.
+step "sed 's/lr: 0.1/lr: 0.05/' configs/demo.yaml > configs/lower_lr.yaml && git add configs && git commit"
+sed 's/lr: 0.1/lr: 0.05/' configs/demo.yaml > configs/lower_lr.yaml
+git add configs/lower_lr.yaml && git commit -q -m "a config with a lower learning rate"
+
+step repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
+repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
+
+step "head -n 64 data/train.csv >> data/train.csv   # new rows under the same path"
+head -n 64 data/train.csv > rows.tmp && cat rows.tmp >> data/train.csv && rm rows.tmp
+
+step repro run --seed 7 --data data --outputs checkpoints train.py --config configs/lower_lr.yaml
+repro run --seed 7 --data data --outputs checkpoints train.py --config configs/lower_lr.yaml
+
+step "repro diff @~1 @   # everything that differs, most likely cause first"
+repro diff @~1 @ || echo "(exit code $?: the runs differ, like diff(1))"

@@ -5,4 +5,7 @@ Importing this package is cheap: it imports nothing heavy, so scripts can use it
 
 from __future__ import annotations
 
+from repro_run.userapi import log_metrics
+
 __version__ = "0.1.0"
+__all__ = ["__version__", "log_metrics"]

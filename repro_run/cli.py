@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from repro_run import __version__
-from repro_run.constants import ENV_DEBUG
+from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, ENV_DEBUG, VERDICT_EXIT_CODES
 from repro_run.errors import INTERNAL_ERROR_EXIT_CODE, ReproError
 from repro_run.models import to_json_dict
 
@@ -27,6 +27,8 @@ STATUS_CHOICES = (
     "terminated",
     "archive_failed",
     "crashed",
+    "failed_to_start",
+    "presumed dead",
 )
 
 
@@ -61,6 +63,17 @@ def cli() -> None:
     help="Run from a dirty tree; the run is marked dirty and the patch stored.",
 )
 @click.option(
+    "--metrics-file",
+    metavar="PATH",
+    help="A metrics file the command writes (JSON, JSON lines or CSV), read after the run.",
+)
+@click.option(
+    "--pty/--no-pty",
+    "pty",
+    default=None,
+    help="Give the command a pseudo-terminal (default: when repro's output is a terminal).",
+)
+@click.option(
     "--no-auto-data",
     "no_auto_data",
     is_flag=True,
@@ -77,9 +90,11 @@ def run(
     data: tuple[str, ...],
     outputs: tuple[str, ...],
     allow_dirty: bool,
+    metrics_file: str | None,
     command: tuple[str, ...],
-    no_auto_data: bool,
-    skip_unreadable: bool,
+    pty: bool | None = None,
+    no_auto_data: bool = False,
+    skip_unreadable: bool = False,
 ) -> None:
     """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
 
@@ -95,19 +110,116 @@ def run(
         data=data,
         outputs=outputs,
         allow_dirty=allow_dirty,
+        metrics_file=metrics_file,
+        pty=pty,
         auto_data=not no_auto_data,
         skip_unreadable=skip_unreadable,
     )
-    reporter = ui_data.DataReporter(ui.TerminalReporter())
+    reporter = ui_data.DataReporter()
     record = app.run(options, reporter)
     reporter.info(ui.run_summary_line(record))
     process = record.process
     assert process is not None
-    if process.stop_reason == "SIGINT":
+    _die_like_an_interrupted_child(process.stop_reason)
+    sys.exit(process.exit_code)
+
+
+@cli.command(short_help="Replay a run exactly, then say whether it reproduced and why not.")
+@click.argument("run_id", metavar="ID")
+@click.option(
+    "--times",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="N",
+    help="Rerun N times under identical conditions; report the spread per metric.",
+)
+@click.option("--keep-worktree", is_flag=True, help="Keep the temporary worktree afterwards.")
+@click.option(
+    "--allow-data-drift", is_flag=True, help="Rerun even if recorded data changed (recorded)."
+)
+@click.option(
+    "--data",
+    "data_remap",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Recorded data path OLD now lies at NEW (repeatable).",
+)
+@click.option("--strict", is_flag=True, help="Refuse if the environment differs from the record.")
+@click.option(
+    "--rtol",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_RTOL,
+    show_default=True,
+    help="Relative tolerance for metrics.",
+)
+@click.option(
+    "--atol",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_ATOL,
+    show_default=True,
+    help="Absolute tolerance for metrics.",
+)
+@click.option(
+    "--secret-arg",
+    "secret_args",
+    multiple=True,
+    metavar="NAME=ENV_VAR",
+    help="Take the masked argument NAME (e.g. hub_token) from ENV_VAR (repeatable).",
+)
+def rerun(
+    run_id: str,
+    times: int,
+    keep_worktree: bool,
+    allow_data_drift: bool,
+    data_remap: tuple[str, ...],
+    strict: bool,
+    rtol: float,
+    atol: float,
+    secret_args: tuple[str, ...],
+) -> None:
+    """Replay run ID in a pristine worktree at its commit and judge the result.
+
+    Exit codes: 0 IDENTICAL, 20 WITHIN TOLERANCE, 21 DIVERGED, 22 FAILED (with --times N, the
+    worst of the N).
+    """
+    from repro_run import app, ui, ui_data, ui_rerun
+
+    options = app.RerunOptions(
+        ref=run_id,
+        cwd=Path.cwd(),
+        times=times,
+        keep_worktree=keep_worktree,
+        allow_data_drift=allow_data_drift,
+        data_remap=data_remap,
+        strict=strict,
+        rtol=rtol,
+        atol=atol,
+        secret_args=secret_args,
+    )
+    reporter = ui_data.DataReporter()
+    result = app.rerun(options, reporter)
+    for record in result.reruns:
+        reporter.info(ui.run_summary_line(record))
+    last = result.reruns[-1]
+    lines = ui_rerun.verdict_lines(result.original, last)
+    if times > 1:
+        spreads = [(s.metric, s.runs, s.minimum, s.maximum) for s in result.spreads]
+        lines = ui_rerun.times_lines(result.original, result.reruns, spreads)
+    click.echo("\n".join(lines))
+    process = last.process
+    assert process is not None
+    _die_like_an_interrupted_child(process.stop_reason)
+    if last.verdict is None:  # terminated before a verdict: the child's own status
+        sys.exit(process.exit_code)
+    outcomes = [r.verdict.outcome for r in result.reruns if r.verdict is not None]
+    sys.exit(max(VERDICT_EXIT_CODES[outcome] for outcome in outcomes))
+
+
+def _die_like_an_interrupted_child(stop_reason: str | None) -> None:
+    if stop_reason == "SIGINT":
         # Die of SIGINT like the child did, so `while repro run ...; do :; done` stops.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
-    sys.exit(process.exit_code)
 
 
 @cli.command("list")
@@ -133,10 +245,102 @@ def show(run_id: str, as_json: bool) -> None:
     from repro_run import app, ui
 
     record, status = app.show(Path.cwd(), run_id)
+    reruns = app.reruns_of(Path.cwd(), record.id)
     if as_json:
-        ui.print_json(ui.show_json(record, status))
+        ui.print_json(ui.show_json(record, status, reruns))
     else:
-        ui.render_show(record, status, ui.make_console())
+        ui.render_show(record, status, ui.make_console(), reruns)
+
+
+# Kept in step with comparison.SECTIONS by a test; not imported here so `repro run` stays fast.
+DIFF_SECTIONS_HELP = (
+    "Only these sections, comma-separated (repeatable), from: data, code, config, command, "
+    "seed, packages, framework, gpu, determinism, env, system, metrics, outputs, resources."
+)
+
+
+@cli.command("diff")
+@click.argument("ref_a", metavar="A")
+@click.argument("ref_b", metavar="[B]", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Show equal fields too.")
+@click.option("--section", "sections", multiple=True, metavar="NAMES", help=DIFF_SECTIONS_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema: docs/diff.md).")
+def diff_command(
+    ref_a: str, ref_b: str | None, show_all: bool, sections: tuple[str, ...], as_json: bool
+) -> None:
+    """Show what differs between runs A and B, the most likely causes first.
+
+    A and B are run IDs, unique prefixes, `@` (newest) or `@~N`. With A alone, run A is
+    compared with the current environment and working tree. Exits 0 when the compared
+    sections are equal and 1 when they differ, like diff(1).
+    """
+    from repro_run import ui, ui_diff
+    from repro_run.app.diff import diff
+    from repro_run.comparison import SECTION_NAMES
+    from repro_run.errors import UsageError
+
+    wanted = [name.strip() for value in sections for name in value.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in SECTION_NAMES]
+    if unknown:
+        raise UsageError(
+            f"unknown section {', '.join(map(repr, unknown))}: choose from {', '.join(SECTION_NAMES)}"
+        )
+    comparison = diff(Path.cwd(), ref_a, ref_b, sections=tuple(wanted) or None)
+    if as_json:
+        ui.print_json(ui_diff.diff_json(comparison, show_all))
+    else:
+        ui_diff.render_diff(comparison, ui_diff.make_console(), show_all)
+    sys.exit(1 if comparison.differs else 0)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def fsck(as_json: bool) -> None:
+    """Verify objects and records, remove temp files, rebuild the index (safe to repeat)."""
+    from repro_run import ui
+    from repro_run.app import maintenance
+    from repro_run.errors import StoreDamagedError
+
+    report = maintenance.fsck(Path.cwd())
+    if as_json:
+        ui.print_json(to_json_dict(report))
+    else:
+        click.echo("\n".join(ui.fsck_lines(report)))
+    if not report.ok:
+        raise StoreDamagedError(
+            f"the store has {len(report.damage)} problems fsck cannot repair (listed above)"
+        )
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Keep unreferenced objects younger than this (default 3600: a run may be archiving).",
+)
+def gc(dry_run: bool, grace: float | None) -> None:
+    """Remove objects that no run references."""
+    from repro_run import ui
+    from repro_run.app import maintenance
+
+    options = {} if grace is None else {"grace": grace}
+    report = maintenance.gc(Path.cwd(), dry_run=dry_run, **options)
+    click.echo("\n".join(ui.gc_lines(report)))
+
+
+@cli.command()
+@click.argument("run_id", metavar="ID")
+@click.option("--plain", is_flag=True, help="Final state of each line: replay \\r, drop escapes.")
+def log(run_id: str, plain: bool) -> None:
+    """Print a run's stored output (secret values masked)."""
+    from repro_run.app import logview
+
+    data = logview.read_log(Path.cwd(), run_id)
+    sys.stdout.buffer.write(logview.plain(data) if plain else data)
+    sys.stdout.buffer.flush()
 
 
 @cli.command("fingerprint")
@@ -150,7 +354,7 @@ def fingerprint_command(
     paths: tuple[str, ...], as_json: bool, skip_unreadable: bool, no_cache: bool
 ) -> None:
     """Fingerprint datasets: BLAKE3 digest of each PATH's manifest, file count, bytes, time."""
-    from repro_run import app, ui, ui_data
+    from repro_run import app, ui_data
 
     reports = app.fingerprint_paths(
         paths,
@@ -158,7 +362,7 @@ def fingerprint_command(
         skip_unreadable=skip_unreadable,
         use_cache=not no_cache,
         with_entries=as_json,
-        reporter=ui_data.DataReporter(ui.TerminalReporter(), progress=not as_json),
+        reporter=ui_data.DataReporter(progress=not as_json),
     )
     if as_json:
         ui_data.fingerprints_json(reports)

@@ -15,6 +15,7 @@ ENV_RUN_ID = "REPRO_RUN_ID"
 ENV_RUN_DIR = "REPRO_RUN_DIR"
 ENV_PYTHONHASHSEED = "PYTHONHASHSEED"
 ENV_PYTHONUNBUFFERED = "PYTHONUNBUFFERED"
+ENV_METRICS = "REPRO_METRICS"  # the JSONL file `repro_run.log_metrics` appends to
 
 # --- store layout ----------------------------------------------------------------------
 STORE_DIRNAME = ".repro"
@@ -29,6 +30,7 @@ RUN_RECORD_FILENAME = "run.json"
 RUN_LOG_FILENAME = "output.log"
 RUN_LOCK_FILENAME = "lock"
 RUN_PATCH_FILENAME = "patch.diff"
+RUN_METRICS_FILENAME = "metrics.jsonl"  # what REPRO_METRICS names
 
 # --- project configuration -------------------------------------------------------------
 PYPROJECT_FILENAME = "pyproject.toml"
@@ -42,11 +44,32 @@ CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 CONFIG_FLAGS = ("--config", "-c", "--cfg")
 SECRET_MASK = "***"
 
+# --- hardening (issue 7) -----------------------------------------------------------------
+ENV_CRASH_AT = "REPRO_CRASH_AT"  # tests: os._exit at the k-th durable step of this process
+CRASH_AT_EXIT_CODE = 99  # the exit status of a process stopped by REPRO_CRASH_AT
+ENV_HEARTBEAT_INTERVAL = "REPRO_HEARTBEAT_INTERVAL"  # seconds between touches of runs/<id>/lock
+DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
+HEARTBEAT_STALE_FACTOR = 3  # a remote run whose heartbeat is older than 3 intervals: presumed dead
+QUARANTINE_DIRNAME = "quarantine"  # objects/quarantine/: corrupt objects set aside by fsck
+TEMP_GRACE_S = 2.0  # an unlocked, empty temp file younger than this may still be starting
+INCOMPLETE_RUN_GRACE_S = 3600.0  # a run dir without run.json nor lock file: removed after this
+GC_GRACE_S = 3600.0  # gc keeps unreferenced objects younger than this (a run may be archiving)
+
+# --- repro rerun -------------------------------------------------------------------------
+RERUN_TMP_PREFIX = "repro-rerun-"  # <TMPDIR>/repro-rerun-<id>-XXXX/{tree,lock,keep}
+RERUN_TREE_DIRNAME = "tree"
+RERUN_LOCK_FILENAME = "lock"  # flock held while the rerun lives: a free one marks a crashed rerun
+RERUN_KEEP_FILENAME = "keep"  # --keep-worktree: never pruned
+DEFAULT_RTOL = 1e-5  # numpy.isclose's defaults
+DEFAULT_ATOL = 1e-8
+# The exit code of `repro rerun` says the verdict (IDENTICAL exits 0).
+VERDICT_EXIT_CODES = {"IDENTICAL": 0, "WITHIN TOLERANCE": 20, "DIVERGED": 21, "FAILED": 22}
+
 # --- dataset fingerprints (issue 3) -------------------------------------------------------
 STAT_CACHE_DIRNAME = "fingerprints"  # under the user cache dir: one stat cache per dataset root
 STAT_CACHE_MAX_ROOTS = 64  # caches of the least recently fingerprinted roots are pruned
 RACY_MARGIN_NS = 1_000_000_000  # a file touched this recently (plus the timestamp tick) is rehashed
-LARGE_FILE_BYTES = 8 * 1024 * 1024  # hashed by BLAKE3's threads in the main process
+LARGE_FILE_BYTES = 8 * 1024 * 1024  # hashed in chunks by BLAKE3's threads (in the workers)
 # Never taken for data when an argument names them (a dataset is never a whole system area).
 AUTO_DATA_VIRTUAL_ROOTS = ("/proc", "/sys", "/dev", "/run")
 AUTO_DATA_SYSTEM_DIRS = frozenset(

@@ -69,6 +69,61 @@ class SchemaVersionError(StoreError):
     exit_code = 8
 
 
+class MetricsFileError(ReproError):
+    """`--metrics-file` names a file that is not JSON, JSON lines or CSV metrics."""
+
+    exit_code = 5
+
+
+# --- repro rerun: refusals before anything runs (verdict exit codes: constants.py) ----------
+class CommitNotFoundError(ReproError):
+    """The recorded commit is not in the repository (rebased or force-pushed away)."""
+
+    exit_code = 23
+
+
+class PatchApplyError(ReproError):
+    """The recorded --allow-dirty patch does not apply to the recorded commit."""
+
+    exit_code = 24
+
+
+class WorktreeError(ReproError):
+    """The temporary worktree cannot be created: unwritable temporary directory, git failure."""
+
+    exit_code = 25
+
+
+class DataDriftError(ReproError):
+    """Recorded data changed since the run (without --allow-data-drift)."""
+
+    exit_code = 26
+
+
+class EnvironmentDriftError(ReproError):
+    """`--strict`: the environment differs from the record."""
+
+    exit_code = 27
+
+
+class MaskedArgumentError(ReproError):
+    """The recorded command holds a secret argument that repro never stored."""
+
+    exit_code = 28
+
+
+class UnsafeRecordError(ReproError):
+    """A recorded path would make a rerun read or write outside its worktree."""
+
+    exit_code = 29
+
+
+class RunNotFinishedError(ReproError):
+    """The run to replay is still running, or crashed: there is no result to compare with."""
+
+    exit_code = 30
+
+
 class CommandNotExecutableError(ReproError):
     exit_code = 126
 
@@ -78,6 +133,13 @@ class CommandNotFoundError(ReproError):
 
 
 INTERNAL_ERROR_EXIT_CODE = 70  # an unexpected crash of repro itself (EX_SOFTWARE)
+
+
+class StoreDamagedError(StoreError):
+    """`repro fsck` found damage it cannot repair (listed), or `repro gc` cannot tell what is
+    referenced because a record or manifest is unreadable."""
+
+    exit_code = 9
 
 
 class DataNotFoundError(DataError):

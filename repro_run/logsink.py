@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import selectors
 from collections.abc import Collection, Sequence
@@ -165,6 +166,10 @@ class OutputTee:
             chunk = os.read(fd, _CHUNK)
         except BlockingIOError:
             return False
+        except OSError as exc:
+            if exc.errno != errno.EIO:
+                raise
+            chunk = b""  # a PTY master reads EIO, not EOF, once the last slave is closed
         if not chunk:
             self._end(fd, stream)
             return False

@@ -27,7 +27,12 @@ TERMINATED = "terminated"  # SIGTERM / SIGHUP to repro
 ARCHIVE_FAILED = "archive_failed"  # the command ran, but its outputs could not be archived
 CRASHED = "crashed"
 UNKNOWN_REMOTE = "unknown (remote)"  # supervised on another host: its flock is not ours
-FINAL_STATUSES = (SUCCEEDED, FAILED, INTERRUPTED, TERMINATED, ARCHIVE_FAILED)
+FAILED_TO_START = "failed_to_start"  # the command could not be executed after all (126/127)
+PRESUMED_DEAD = "presumed dead"  # supervised on another host whose heartbeat has stopped
+FINAL_STATUSES = (SUCCEEDED, FAILED, INTERRUPTED, TERMINATED, ARCHIVE_FAILED, FAILED_TO_START)
+# Record flags: facts about a finished run that a reader (and `repro export`) must heed.
+SECRET_IN_PATCH = "secret_in_patch"  # the --allow-dirty patch holds what looks like a secret
+TAINTED = "tainted"  # tracked files or HEAD changed between the dirty check and the run's end
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +256,86 @@ class Supervisor:
     start_time: float  # process start time (psutil create_time)
     hostname: str
     boot_id: str | None
+    # Seconds between touches of runs/<id>/lock: a reader on another host (a shared store)
+    # presumes the run dead once the lock's mtime is older than 3 intervals.
+    heartbeat_interval: float = 30.0
+    # Linux: start time in clock ticks since boot (/proc/<pid>/stat); unlike start_time it does
+    # not move when the wall clock is stepped, so pid reuse is told apart exactly.
+    start_ticks: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretFinding:
+    """Where something secret-looking was found (never the value itself)."""
+
+    path: str  # the file, as named in the patch
+    line: int  # 1-based line number in the patched file
+    kind: str  # what it looks like: "assignment", "credential shape", "known secret value"
+
+
+# --- metrics --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MetricsRef:
+    """The metrics a run logged: every point stored as an object, final values in the record."""
+
+    source: str  # "REPRO_METRICS" (logged through the protocol) or the --metrics-file path
+    object: str  # the canonical series (see metrics.series), stored as an object
+    points: int
+    final: dict[str, float]  # the last value of each metric
+
+
+# --- rerun -----------------------------------------------------------------------------------
+VERDICT_IDENTICAL = "IDENTICAL"
+VERDICT_WITHIN_TOLERANCE = "WITHIN TOLERANCE"
+VERDICT_DIVERGED = "DIVERGED"
+VERDICT_FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class RerunInfo:
+    """How a rerun was launched: what it accepted or changed to run at all."""
+
+    data_drift: tuple[str, ...] = ()  # data that differed from the record (--allow-data-drift)
+    data_remap: dict[str, str] = field(default_factory=dict)  # recorded path -> path used
+    environment_drift: tuple[str, ...] = ()  # "numpy: 1.26.4 -> 2.0.0"
+    worktree: str | None = None  # kept with --keep-worktree
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDivergence:
+    """Where two metric curves part: the first step (in step order) beyond tolerance."""
+
+    metric: str
+    step: int | None
+    original: float | None  # None: the original has no value there
+    rerun: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogDifference:
+    line: int  # 1-based, in the log after masking
+    original: str
+    rerun: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a rerun reproduced its original, on what evidence, and if not, why."""
+
+    outcome: str  # VERDICT_*
+    reason: str  # one line
+    judged_on: tuple[str, ...]  # "outputs", "metrics", "log"
+    rtol: float
+    atol: float
+    metrics_compared: int = 0  # values compared
+    metrics_differ: tuple[str, ...] = ()  # metrics with any value not bitwise equal
+    first_divergence: MetricDivergence | None = None
+    outputs_compared: int = 0  # files compared
+    outputs_differ: tuple[str, ...] = ()  # "+ out/new.bin", "- out/gone.bin", "~ out/model.npz"
+    logs_equal: bool | None = None  # after masking timings; None: a log is missing
+    log_difference: LogDifference | None = None
+    causes: tuple[str, ...] = ()  # what differs between the two records, most likely first
+    last_log_line: str | None = None  # FAILED: the rerun's last words (its error, usually)
 
 
 # --- the run record ----------------------------------------------------------------------
@@ -277,7 +362,15 @@ class RunRecord:
     ended: str | None = None
     process: ProcessResult | None = None
     problems: tuple[str, ...] = ()  # what went wrong around the run (e.g. archiving)
+    metrics_file: str | None = None  # --metrics-file, as given (relative to the run's cwd)
+    metrics: MetricsRef | None = None
+    rerun_of: str | None = None  # the run this one replays
+    rerun: RerunInfo | None = None
+    verdict: Verdict | None = None  # a rerun's verdict against `rerun_of`
     schema_version: int = SCHEMA_VERSION
+    flags: tuple[str, ...] = ()  # SECRET_IN_PATCH, TAINTED
+    secret_findings: tuple[SecretFinding, ...] = ()  # where the patch looks secret
+    tainted_paths: tuple[DirtyPath, ...] = ()  # tracked files changed while the run ran
 
     @property
     def duration(self) -> float | None:
@@ -297,6 +390,9 @@ class RunSummary:
     seed: int
     exit_code: int | None
     dirty: bool
+    rerun_of: str | None = None
+    verdict: str | None = None  # the outcome of a rerun's verdict
+    metrics: dict[str, float] = field(default_factory=dict)  # final values
 
 
 # --- the generic codec -------------------------------------------------------------------
@@ -386,3 +482,27 @@ def _decode_dataclass(cls: type, value: Any, where: str) -> Any:
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise DecodeError(f"{where}: missing field {f.name!r}")
     return cls(**kwargs)
+
+
+# --- maintenance reports (repro fsck, repro gc) --------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FsckReport:
+    objects: int  # objects whose content was hashed against their name
+    runs: int  # run records read
+    indexed: int  # rows of the rebuilt index
+    repaired: tuple[str, ...]  # what fsck changed (temp files removed, corrupt objects set aside)
+    damage: tuple[str, ...]  # what it cannot repair: unreadable records, missing objects
+    notes: tuple[str, ...] = ()  # facts worth knowing: crashed runs, runs still starting
+
+    @property
+    def ok(self) -> bool:
+        return not self.damage
+
+
+@dataclass(frozen=True, slots=True)
+class GcReport:
+    dry_run: bool
+    removed: tuple[str, ...]  # digests removed (or that would be, with --dry-run)
+    bytes_freed: int
+    kept_referenced: int  # objects some run references
+    kept_recent: int  # unreferenced, but younger than the grace period: a run may be archiving

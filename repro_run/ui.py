@@ -19,6 +19,8 @@ from repro_run.models import (
     INTERRUPTED,
     RUNNING,
     SUCCEEDED,
+    FsckReport,
+    GcReport,
     RunRecord,
     RunSummary,
     TreeRef,
@@ -37,6 +39,9 @@ _STATUS_STYLE = {
     INTERRUPTED: "yellow",
     RUNNING: "cyan",
 }
+
+
+_WIDE_TABLE = 140  # `list` off a terminal, when it shows lineage or metrics
 
 
 def make_console(stream: TextIO | None = None) -> Console:
@@ -87,25 +92,34 @@ def render_list(runs: Sequence[RunSummary], console: Console) -> None:
         console.print("No runs yet. Start one with: repro run <command>")
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "STARTED", "STATUS", "DURATION", "COMMAND", "COMMIT", "SEED", "EXIT"):
-        table.add_column(column, no_wrap=column != "COMMAND", overflow="fold")
+    columns = ["ID", "STARTED", "STATUS", "DURATION", "COMMAND", "COMMIT", "SEED", "EXIT"]
+    metrics = any(run.metrics for run in runs)  # the column only when some run has metrics
+    if (metrics or any(run.rerun_of for run in runs)) and not console.is_terminal:
+        console.width = max(console.width, _WIDE_TABLE)  # off a terminal: room for them
+    for column in [*columns, *["METRICS"] * metrics]:
+        table.add_column(column, no_wrap=column not in ("COMMAND", "METRICS"), overflow="fold")
     for run in runs:
         style = _STATUS_STYLE.get(run.status, "")
+        # Lineage: a rerun runs its original's command, so the cell says whose rerun it is.
+        command = f"rerun of {run.rerun_of}: {run.verdict or '-'}" if run.rerun_of else run.command
         table.add_row(
             run.id,
             _short_time(run.created),
             f"[{style}]{run.status}[/]" if style else run.status,
             format_duration(run.duration) if run.duration is not None else "-",
-            _ellipsis(run.command, 48),
+            _ellipsis(command, 48),
             (run.commit or "")[:8] + ("*" if run.dirty else ""),
             str(run.seed) if run.seed is not None else "-",
             str(run.exit_code) if run.exit_code is not None else "-",
+            *[_ellipsis(_finals(run.metrics), 48)] * metrics,
         )
     console.print(table)
 
 
 # --- repro show ----------------------------------------------------------------------------
-def render_show(record: RunRecord, status: str, console: Console) -> None:
+def render_show(
+    record: RunRecord, status: str, console: Console, reruns: Sequence[RunSummary] = ()
+) -> None:
     from rich.table import Table
 
     def section(title: str, rows: Sequence[tuple[str, str]]) -> None:
@@ -119,11 +133,13 @@ def render_show(record: RunRecord, status: str, console: Console) -> None:
             grid.add_row(f"  {key}", value)
         console.print(grid)
 
-    for title, rows in show_sections(record, status):
+    for title, rows in show_sections(record, status, reruns):
         section(title, rows)
 
 
-def show_sections(record: RunRecord, status: str) -> list[tuple[str, list[tuple[str, str]]]]:
+def show_sections(
+    record: RunRecord, status: str, reruns: Sequence[RunSummary] = ()
+) -> list[tuple[str, list[tuple[str, str]]]]:
     """The `show` summary as (section, [(key, value)]) — plain strings, rich markup escaped."""
     from rich.markup import escape
 
@@ -243,6 +259,9 @@ def show_sections(record: RunRecord, status: str) -> list[tuple[str, list[tuple[
         ("GPU", gpu_rows),
         ("CUDA libraries", cuda_rows),
         ("Resources", resource_rows),
+        ("Metrics", _metrics_rows(record)),
+        ("Rerun", _rerun_rows(record)),
+        ("Reruns", [(r.id, f"{r.verdict or r.status} ({_short_time(r.created)})") for r in reruns]),
         ("Problems", [("!", problem) for problem in record.problems]),
     ]
     return [
@@ -263,9 +282,41 @@ def _tree_rows(trees: Sequence[TreeRef]) -> list[tuple[str, str]]:
     ]
 
 
-def show_json(record: RunRecord, status: str) -> dict[str, Any]:
+def _metrics_rows(record: RunRecord) -> list[tuple[str, str]]:
+    m = record.metrics
+    if m is None:
+        return [("file", f"{record.metrics_file} (nothing read)")] if record.metrics_file else []
+    return [("source", f"{m.source}, {m.points} values")] + [
+        (name, f"{value:.6g} (final)") for name, value in sorted(m.final.items())
+    ]
+
+
+def _rerun_rows(record: RunRecord) -> list[tuple[str, str]]:
+    if record.rerun_of is None:
+        return []
+    rows = [("rerun of", record.rerun_of)]
+    v = record.verdict
+    if v is not None:
+        rows.append(("verdict", f"{v.outcome}: {v.reason}"))
+        rows += [(f"cause {i}", cause) for i, cause in enumerate(v.causes, 1)]
+    info = record.rerun
+    if info is not None:
+        rows += [("data drift", line) for line in info.data_drift]
+        rows += [("data remapped", f"{old} -> {new}") for old, new in info.data_remap.items()]
+        rows += [("environment", line) for line in info.environment_drift[:10]]
+        if info.worktree:
+            rows.append(("worktree kept", info.worktree))
+    return rows
+
+
+def _finals(metrics: dict[str, float]) -> str:
+    return " ".join(f"{name}={value:.4g}" for name, value in sorted(metrics.items()))
+
+
+def show_json(record: RunRecord, status: str, reruns: Sequence[RunSummary] = ()) -> dict[str, Any]:
     document: dict[str, Any] = to_json_dict(record)
     document["status"] = status
+    document["reruns"] = [{"id": r.id, "status": r.status, "verdict": r.verdict} for r in reruns]
     return document
 
 
@@ -293,3 +344,25 @@ def _short_time(iso: str) -> str:
 
 def _ellipsis(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- repro fsck / repro gc ---------------------------------------------------------------
+def fsck_lines(report: FsckReport) -> list[str]:
+    lines = [f"repaired: {item}" for item in report.repaired]
+    lines += [f"note: {item}" for item in report.notes]
+    lines += [f"damage: {item}" for item in report.damage]
+    lines.append(
+        f"checked {report.objects} objects and {report.runs} runs; index rebuilt with "
+        f"{report.indexed} runs; {len(report.repaired)} repaired, {len(report.damage)} damaged"
+    )
+    return lines
+
+
+def gc_lines(report: GcReport) -> list[str]:
+    verb = "would remove" if report.dry_run else "removed"
+    lines = [f"{verb} {digest}" for digest in report.removed]
+    lines.append(
+        f"{verb} {len(report.removed)} unreferenced objects ({format_bytes(report.bytes_freed)}); "
+        f"kept {report.kept_referenced} referenced and {report.kept_recent} recent ones"
+    )
+    return lines

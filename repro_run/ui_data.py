@@ -1,8 +1,8 @@
 """Terminal output about datasets: hashing progress, fingerprints, what changed in a dataset.
 
-A renderer like `ui` (it imports the leaves only). The progress bar is rich's, drawn on a
-terminal only, and only once hashing has taken a second: short fingerprints print nothing
-but their result line, and output that is not a terminal never carries progress.
+Built on `ui` (its reporter and formatting) and the leaves. The progress bar is rich's, drawn
+on a terminal only, and only once hashing has taken a second: short fingerprints print
+nothing but their result line, and output that is not a terminal never carries progress.
 """
 
 from __future__ import annotations
@@ -14,17 +14,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from repro_run.models import FingerprintReport, TreeRef, to_json_dict
+from repro_run.ui import TerminalReporter, format_bytes
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 PROGRESS_AFTER_S = 1.0
-
-
-class _Lines(Protocol):
-    def info(self, message: str) -> None: ...
-
-    def warn(self, message: str) -> None: ...
 
 
 class DirectoryChangeLike(Protocol):
@@ -113,25 +108,18 @@ class HashProgress:
         self._bar.start()
 
 
-class DataReporter:
-    """`app.Reporter` for the terminal: `ui.TerminalReporter`'s lines plus dataset output."""
+class DataReporter(TerminalReporter):
+    """`app.Reporter` for the terminal: `ui.TerminalReporter`'s lines, plus dataset output."""
 
-    def __init__(self, lines: _Lines, stream: TextIO | None = None, progress: bool = True) -> None:
-        self._lines = lines
-        self._stream = stream or sys.stderr
+    def __init__(self, stream: TextIO | None = None, progress: bool = True) -> None:
+        super().__init__(stream)
         self._progress = progress
-
-    def info(self, message: str) -> None:
-        self._lines.info(message)
-
-    def warn(self, message: str) -> None:
-        self._lines.warn(message)
 
     def progress(self, label: str) -> HashProgress:
         return HashProgress(self._stream, label, self._progress)
 
     def dataset(self, ref: TreeRef, seconds: float, cached_files: int) -> None:
-        self._lines.info(dataset_line(ref, seconds, cached_files))
+        self.info(dataset_line(ref, seconds, cached_files))
 
     def data_changed(
         self,
@@ -142,7 +130,7 @@ class DataReporter:
         total: int,
     ) -> None:
         lines = manifest_diff_lines(changes, first, total)
-        self._lines.warn(
+        self.warn(
             f"data {ref.path} changed since run {since_run}: {_count(total, 'file')} "
             + ("differs" if total == 1 else "differ")
             + "".join(f"\n    {line}" for line in lines)
@@ -204,15 +192,6 @@ def fingerprints_json(reports: Sequence[FingerprintReport], stream: TextIO | Non
     """The reports with their manifests; ASCII-escaped, so any file name prints."""
     document: list[Any] = [to_json_dict(r) for r in reports]
     (stream or sys.stdout).write(json.dumps(document, indent=2, ensure_ascii=True) + "\n")
-
-
-def format_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def _count(n: int, noun: str) -> str:

@@ -6,6 +6,7 @@ Parses every module's imports (function-level ones too) with `ast` and fails on 
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
@@ -13,7 +14,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
 LEAVES = {"models", "errors", "constants", "redaction", "cachedir", "logsink", "host", "tomlread"}
 # Level 1: each may import leaves and modules of its own package, never another level-1 unit.
 LEVEL1 = {"capture", "fingerprint", "execute", "store", "determinism", "project"}
-RENDERERS = {"ui", "ui_data"}  # render records: they import the leaves only
+LEAVES |= {"comparison"}  # what `compare` builds and `ui_diff` renders
+LEVEL1 |= {"compare"}
+LEVEL1 |= {"metrics", "verdict"}  # metrics read after a run; the pure judging of a rerun
+RENDERERS = {"ui", "ui_diff"}  # render records: they import the leaves only
+# Runs inside the user's script (`repro_run.log_metrics`): stdlib and these leaves only.
+USER_API_IMPORTS = {"constants"}
+UI_SCREENS = {"ui_rerun", "ui_data"}  # screens built on ui's formatting: import ui and leaves
 
 
 def _module_name(path: Path) -> str:
@@ -49,7 +56,9 @@ def _unit(module: str) -> str:
 def _allowed(importer: str, imported: str) -> bool:
     unit, target = _unit(importer), _unit(imported)
     if importer in ("__init__", "__main__"):
-        return imported == "cli" or target in LEAVES
+        return imported == "cli" or target in LEAVES or target == "userapi"
+    if unit == "userapi":
+        return target == "userapi" or target in USER_API_IMPORTS
     if target in LEAVES:
         return True
     if unit in LEAVES:
@@ -60,8 +69,10 @@ def _allowed(importer: str, imported: str) -> bool:
         return target in LEVEL1 or target == "app"
     if unit in RENDERERS:
         return False  # ui renders records: it imports models (a leaf) only
+    if unit in UI_SCREENS:
+        return target == "ui"  # the verdict screen, dataset output: records and ui's formatting
     if unit == "cli":
-        return target == "app" or target in RENDERERS
+        return target == "app" or target in RENDERERS or target in UI_SCREENS
     if unit == "hook":
         return False  # runs inside the user's process: stdlib only
     raise AssertionError(f"module {importer} has no layer: add it to tests/test_architecture.py")
@@ -78,7 +89,8 @@ def test_no_import_goes_against_the_layers() -> None:
 
 
 def test_every_module_is_in_a_layer() -> None:
-    known = LEAVES | LEVEL1 | RENDERERS | {"app", "cli", "hook", "__init__", "__main__"}
+    known = LEAVES | LEVEL1 | RENDERERS | UI_SCREENS
+    known |= {"app", "cli", "hook", "userapi", "__init__", "__main__"}
     units = {_unit(_module_name(p)) for p in PACKAGE.rglob("*.py")}
     assert units <= known, f"unplaced modules: {sorted(units - known)}"
 
@@ -95,3 +107,25 @@ def test_repro_help_does_not_import_heavy_modules() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_log_metrics_imports_nothing_heavy() -> None:
+    """`import repro_run; repro_run.log_metrics(...)` runs in the user's script: stdlib only."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; import repro_run; repro_run.log_metrics(step=1, loss=0.5); "
+        "ours = sorted(m for m in sys.modules if m.startswith('repro_run')); "
+        "heavy = [m for m in ('click', 'git', 'pynvml', 'psutil', 'rich', 'yaml', 'blake3', "
+        "'numpy') if m in sys.modules]; import json; print(','.join(heavy), json.dumps(ours))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    heavy, ours = done.stdout.split(" ", 1)
+    assert heavy == ""
+    assert set(json.loads(ours)) <= {
+        "repro_run",
+        "repro_run.constants",
+        "repro_run.userapi",
+        "repro_run.userapi.metrics",
+    }

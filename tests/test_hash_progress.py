@@ -11,7 +11,7 @@ from typing import TextIO
 
 import pytest
 
-from repro_run import ui, ui_data
+from repro_run import ui_data
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_json_output_asks_for_no_progress(
 ) -> None:
     stream, controller = terminal
     monkeypatch.setattr(ui_data, "PROGRESS_AFTER_S", 0.0)
-    reporter = ui_data.DataReporter(ui.TerminalReporter(stream), stream, progress=False)
+    reporter = ui_data.DataReporter(stream, progress=False)
     display = reporter.progress("hashing data/train")
     assert isinstance(display, ui_data.HashProgress)
     _hash(display)

@@ -32,7 +32,7 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
-from repro_run.store import Store, find_store_dir
+from repro_run.store import Store, find_store_dir, this_supervisor
 from repro_run.store import ids as run_ids
 from repro_run.store.durable import atomic_write_bytes
 from repro_run.store.ids import ALPHABET, EPOCH, encode_time, is_run_id, new_run_id, run_id_time
@@ -71,7 +71,7 @@ def make_record(
         status=status,
         created=created,
         repro_version="0.1.0",
-        supervisor=supervisor or Supervisor(os.getpid(), 1.7e9, platform.node(), boot_id()),
+        supervisor=supervisor or this_supervisor(platform.node(), boot_id()),
         code=CodeState(commit="a" * 40, branch="main", describe=None, remotes=(), dirty=dirty),
         command=CommandInfo(
             argv=argv,

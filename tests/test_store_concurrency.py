@@ -14,6 +14,7 @@ from test_store import CHILD_ENV, make_record
 
 from repro_run.models import RUNNING, SUCCEEDED, to_json_dict
 from repro_run.store import Store
+from repro_run.store.index import INDEX_VERSION
 
 # Children start together: each waits for the `go` file, so they contend at the same moment.
 WAIT_FOR_GO = """
@@ -107,7 +108,9 @@ def test_eight_concurrent_first_opens_create_the_schema_once(tmp_path: Path) -> 
     with sqlite3.connect(root / "index.sqlite") as conn:
         tables = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
         assert sorted(tables) == [("meta",), ("runs",)]
-        assert conn.execute("SELECT key, value FROM meta").fetchall() == [("index_version", "1")]
+        assert conn.execute("SELECT key, value FROM meta").fetchall() == [
+            ("index_version", str(INDEX_VERSION))
+        ]
     assert (root / ".gitignore").read_text() == "*\n"
     assert json.loads((root / "store.json").read_text()) == {"store_version": 1}
     assert sorted(p.name for p in root.iterdir()) == [

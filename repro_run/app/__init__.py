@@ -6,9 +6,22 @@ Progress goes through the `Reporter` protocol that `ui` implements.
 from __future__ import annotations
 
 from repro_run.app.datasets import fingerprint_paths
-from repro_run.app.query import list_runs, open_store, show
+from repro_run.app.query import list_runs, open_store, reruns_of, show
 from repro_run.app.reporting import NullReporter, Reporter
+from repro_run.app.rerun import RerunOptions, RerunResult, rerun
 from repro_run.app.run import RunOptions, run
 
-__all__ = ["NullReporter", "Reporter", "RunOptions", "list_runs", "open_store", "run", "show"]
+__all__ = [
+    "NullReporter",
+    "Reporter",
+    "RerunOptions",
+    "RerunResult",
+    "RunOptions",
+    "list_runs",
+    "open_store",
+    "rerun",
+    "reruns_of",
+    "run",
+    "show",
+]
 __all__ += ["fingerprint_paths"]

@@ -13,13 +13,16 @@ import os
 import shlex
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repro_run import __version__
+from repro_run.app import safeguards
 from repro_run.app.datasets import DataSource, fingerprint_data, select_data
+from repro_run.app.metrics import check_metrics_file, collect_metrics
+from repro_run.app.replay import Replay
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
@@ -28,18 +31,29 @@ from repro_run.constants import (
     DEFAULT_KILL_GRACE_S,
     ENV_DRAIN_TIMEOUT,
     ENV_KILL_GRACE,
+    ENV_METRICS,
     RUN_LOG_FILENAME,
+    RUN_METRICS_FILENAME,
     RUN_PATCH_FILENAME,
     STORE_DIRNAME,
 )
 from repro_run.determinism import child_environment, resolve_seed
-from repro_run.errors import DataError, DirtyTreeError, UsageError
+from repro_run.errors import (
+    CommandNotExecutableError,
+    CommandNotFoundError,
+    DataError,
+    DirtyTreeError,
+    StoreError,
+    UsageError,
+)
 from repro_run.execute import ResolvedCommand, resolve_command, run_process
+from repro_run.execute.terminal import want_pty
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.fingerprint.tree import build_manifest, scan_tree
 from repro_run.models import (
     ARCHIVE_FAILED,
     FAILED,
+    FAILED_TO_START,
     INTERRUPTED,
     RUNNING,
     SUCCEEDED,
@@ -52,7 +66,6 @@ from repro_run.models import (
     PackagesRef,
     ProcessResult,
     RunRecord,
-    Supervisor,
     TreeRef,
     TreeStatus,
     Unavailable,
@@ -60,7 +73,7 @@ from repro_run.models import (
 )
 from repro_run.project import load_project_settings
 from repro_run.redaction import argv_secret_values, mask_argv, secret_values
-from repro_run.store import Store, find_store_dir
+from repro_run.store import Store, find_store_dir, this_supervisor
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +84,9 @@ class RunOptions:
     data: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     allow_dirty: bool = False
+    pty: bool | None = None  # None: a pseudo-terminal when repro's own output is a terminal
+    metrics_file: str | None = None  # a metrics file the command writes (relative to cwd)
+    replay: Replay | None = None  # set by `repro rerun`: what the replayed run must reuse
     auto_data: bool = True  # also fingerprint untracked paths the arguments and configs name
     skip_unreadable: bool = False  # record unreadable data files instead of refusing
 
@@ -91,18 +107,26 @@ class _Plan:
     seed_source: str
     interpreter: str
     secrets: tuple[str, ...]  # values that must never reach disk: masked in argv and the log
+    environ: Mapping[str, str]  # the environment the child's is built from
 
 
 def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
     """Refuse, capture, launch, archive: the whole of `repro run`. Returns the final record."""
     reporter = reporter or NullReporter()
     plan = _preflight(options)
+    replay = options.replay
     # The work tree holds `.git`, so this is REPRO_HOME or <root>/.repro.
-    store = Store.open(find_store_dir(plan.root) or plan.root / STORE_DIRNAME)
+    store = Store.open(
+        replay.store_dir if replay else find_store_dir(plan.root) or plan.root / STORE_DIRNAME
+    )
     if _inside(store.root, plan.root):
         git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")
-    data = fingerprint_data(
-        store, plan.data_paths, reporter, skip_unreadable=options.skip_unreadable
+    data = (
+        replay.data
+        if replay
+        else fingerprint_data(
+            store, plan.data_paths, reporter, skip_unreadable=options.skip_unreadable
+        )
     )
     run_id, run_dir = store.new_run()
     with store.run_lock(run_id):
@@ -118,18 +142,33 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             # Facets that cannot change what the child sees are captured while it runs, so a
             # short command does not wait for them; the child's environment is already fixed.
             initial = pool.submit(_write_initial_record, store, plan, launch, data)
-            result = _execute(plan, launch, run_dir)
+            start_error: CommandNotFoundError | CommandNotExecutableError | None = None
+            try:
+                result = _execute(plan, launch, run_dir)
+            except (CommandNotFoundError, CommandNotExecutableError) as exc:
+                start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
+                reporter.warn(str(exc))
+            except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
+                result = safeguards.interrupted_before_start()
             record = initial.result()
+        safeguards.warn_patch_findings(record, reporter)
         outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
+        metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
+        for problem in unread:
+            reporter.warn(problem)
         final = replace(
             record,
             status=ARCHIVE_FAILED if problems else _status(result),
             ended=_now(),
             process=result,
             outputs=outputs,
-            problems=tuple(problems),
+            problems=(*problems, *unread),
+            metrics=metrics,
         )
-        store.write_record(final)
+        if start_error is not None:
+            final = replace(final, status=FAILED_TO_START)
+        final = safeguards.check_taint(final, plan.root, plan.status, run_dir, reporter)
+        final = safeguards.write_final(store, final, reporter)
     return final
 
 
@@ -139,28 +178,37 @@ def _preflight(options: RunOptions) -> _Plan:
     cwd = options.cwd.resolve()
     root = git.find_work_tree(cwd)
     settings = load_project_settings(root)
-    status = git.tree_status(root)
+    status = safeguards.without_store(git.tree_status(root), root)
     if status.is_dirty and not options.allow_dirty:
         raise DirtyTreeError(git.dirty_refusal_message(status))
-    child_path = os.environ.get("PATH")
-    command = resolve_command(options.command, cwd=cwd, path=child_path, python=sys.executable)
+    check_metrics_file(options.metrics_file)
+    environ = options.replay.environ if options.replay else os.environ
+    child_path = environ.get("PATH")
+    python = options.replay.python if options.replay else sys.executable
+    command = resolve_command(options.command, cwd=cwd, path=child_path, python=python)
     configs = tuple(
         config_capture.parse_config(cwd / p, p)
         for p in config_capture.find_config_paths(options.command, cwd)
     )
     output_paths = _paths(options.outputs, cwd) or _paths(settings.outputs, root)
-    data_paths = select_data(
-        given=options.data,
-        configured=settings.data,
-        cwd=cwd,
-        root=root,
-        argv=options.command,
-        configs=configs,
-        outputs=output_paths,
-        auto=options.auto_data,
+    data_paths = (
+        ()
+        if options.replay
+        else select_data(  # a rerun reuses the checked data
+            given=options.data,
+            configured=settings.data,
+            cwd=cwd,
+            root=root,
+            argv=options.command,
+            configs=configs,
+            outputs=output_paths,
+            auto=options.auto_data,
+        )
     )
     seed, seed_source = resolve_seed(options.seed, settings.seed)
-    env_secrets = secret_values(os.environ)
+    if options.replay:
+        seed_source = "rerun"  # the replayed run's seed
+    env_secrets = secret_values(environ)
     return _Plan(
         options=options,
         root=root,
@@ -178,6 +226,7 @@ def _preflight(options: RunOptions) -> _Plan:
         or shutil.which("python", path=child_path)
         or sys.executable,
         secrets=env_secrets + argv_secret_values(options.command, env_secrets),
+        environ=environ,
     )
 
 
@@ -199,12 +248,15 @@ def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _L
         patch_object = store.put_bytes(patch)
         (run_dir / RUN_PATCH_FILENAME).write_bytes(patch)
     env, determinism = child_environment(
-        os.environ,
+        plan.environ,
         seed=plan.seed,
         seed_source=plan.seed_source,
         run_id=run_id,
         run_dir=str(run_dir),
     )
+    metrics_path = str(run_dir / RUN_METRICS_FILENAME)  # what repro_run.log_metrics appends to
+    env[ENV_METRICS] = metrics_path
+    determinism = replace(determinism, injected={**determinism.injected, ENV_METRICS: metrics_path})
     return _Launch(run_id, env, determinism, patch_object, _now())
 
 
@@ -220,6 +272,7 @@ def _execute(plan: _Plan, launch: _Launch, run_dir: Path) -> ProcessResult:
             gpu_memory=sampler,
             kill_grace=_env_seconds(ENV_KILL_GRACE, DEFAULT_KILL_GRACE_S),
             drain_timeout=_env_seconds(ENV_DRAIN_TIMEOUT, DEFAULT_DRAIN_TIMEOUT_S),
+            pty=want_pty(plan.options.pty),
         )
     finally:
         if sampler is not None:
@@ -244,9 +297,7 @@ def _write_initial_record(
         status=RUNNING,
         created=launch.started,
         repro_version=__version__,
-        supervisor=Supervisor(
-            os.getpid(), _process_start_time(), system_info.hostname, system_info.boot_id
-        ),
+        supervisor=this_supervisor(system_info.hostname, system_info.boot_id),
         code=code,
         command=CommandInfo(
             argv=mask_argv(plan.options.command, plan.secrets),
@@ -256,7 +307,7 @@ def _write_initial_record(
             interpreter=plan.command.interpreter,
         ),
         determinism=launch.determinism,
-        env=environ.capture_env(os.environ),
+        env=environ.capture_env(plan.environ),
         system=system_info,
         packages=_store_packages(store, captured_packages),
         gpu=gpu.capture_gpu(),
@@ -268,7 +319,11 @@ def _write_initial_record(
         data=data,
         output_paths=tuple(_display(p, plan.root) for p in plan.output_paths),
         started=launch.started,
+        metrics_file=plan.options.metrics_file,
+        rerun_of=plan.options.replay.of if plan.options.replay else None,
+        rerun=plan.options.replay.info if plan.options.replay else None,
     )
+    record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
     store.write_record(record)
     return record
 
@@ -295,13 +350,17 @@ def _archive_outputs(
         try:
             scan = scan_tree(path)
             entries = build_manifest(scan, lambda f: store.put_file(Path(f.abspath)))
-        except (OSError, DataError) as exc:
+        except (OSError, DataError, StoreError) as exc:  # StoreError: disk full, say
             problems.append(f"outputs {display} not archived: {exc}")
             reporter.warn(problems[-1])
             continue
         for item in scan.skipped:
             reporter.warn(f"output entry skipped ({item})")
-        refs.append(_tree_ref(store, display, entries, scan.skipped))
+        try:
+            refs.append(_tree_ref(store, display, entries, scan.skipped))
+        except StoreError as exc:  # the manifest itself could not be stored
+            problems.append(f"outputs {display} not archived: {exc}")
+            reporter.warn(problems[-1])
     return tuple(refs), problems
 
 
@@ -343,12 +402,6 @@ def _display(path: Path, root: Path) -> str:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _process_start_time() -> float:
-    import psutil
-
-    return float(psutil.Process().create_time())
 
 
 def _env_seconds(name: str, default: float) -> float:

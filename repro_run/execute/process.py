@@ -19,6 +19,7 @@ from repro_run.constants import DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_KILL_GRACE_S
 from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
 from repro_run.execute.sampler import ResourceSampler
 from repro_run.execute.signals import StopForwarder, signal_group, signal_name
+from repro_run.execute.terminal import JobControl, Pty, combine
 from repro_run.logsink import LogSink, OutputTee
 from repro_run.models import ProcessResult
 
@@ -39,6 +40,7 @@ def run_process(
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_S,
     stdout: BinaryIO | None = None,
     stderr: BinaryIO | None = None,
+    pty: bool = False,
 ) -> ProcessResult:
     """Run the command in its own session, tee its output, and return what happened."""
     if not exec_argv:
@@ -51,17 +53,25 @@ def run_process(
     proc: subprocess.Popen[bytes] | None = None
     pipes: OutputTee | None = None
     waited: tuple[int, resource.struct_rusage] | None = None
-    sink = LogSink(log_path, secrets, streams=2)
+    terminal = _open_pty() if pty else None
+    jobs = JobControl()
+    sink = LogSink(log_path, secrets, streams=1 if terminal and terminal.merge_stderr else 2)
     try:
         stops.install()
+        jobs.install()
+        if terminal is not None:
+            terminal.install()
         own_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.monotonic()
-        proc = _launch(exec_argv, cwd, env)
+        proc = _launch(exec_argv, cwd, env, terminal)
+        if terminal is not None:
+            terminal.close_slave()  # the child holds it now: EOF (EIO) comes when it is done
         stops.attach(proc.pid)
+        jobs.attach(proc.pid)
         sampler = ResourceSampler(proc.pid, gpu_memory)
         sampler.start()
-        assert proc.stdout is not None and proc.stderr is not None
-        pipes = OutputTee((proc.stdout.fileno(), proc.stderr.fileno()), terminals, sink)
+        fds = _output_fds(proc, terminal)
+        pipes = OutputTee(fds, terminals[: len(fds)], sink)
         waited = _wait_pumping(proc.pid, pipes, stops)
         wall_time = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(waited[0])  # reaped here, not by Popen
@@ -78,8 +88,11 @@ def run_process(
             signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
         stops.restore()
+        jobs.restore()
         if pipes is not None:
             pipes.close()
+        if terminal is not None:
+            terminal.close()
         sink.close()
         for pipe in (proc.stdout, proc.stderr) if proc is not None else ():
             if pipe is not None:
@@ -100,7 +113,7 @@ def run_process(
         peak_rss=peak_rss,
         peak_gpu_memory=sampler.peak_gpu if gpu_memory is not None else None,
         stdout_bytes=pipes.counts[0],
-        stderr_bytes=pipes.counts[1],
+        stderr_bytes=pipes.counts[1] if len(pipes.counts) > 1 else 0,  # PTY: merged
         stop_reason=stops.reason,
         orphans_killed=orphans,
     )
@@ -123,16 +136,33 @@ def _wait_pumping(
             return status, usage
 
 
-def _launch(exec_argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def _open_pty() -> Pty | None:
+    try:
+        return Pty()
+    except OSError:  # no PTYs left (or none here): pipes still work
+        return None
+
+
+def _output_fds(proc: subprocess.Popen[bytes], terminal: Pty | None) -> tuple[int, ...]:
+    out = terminal.master if terminal is not None else proc.stdout.fileno()  # type: ignore[union-attr]
+    return (out,) if proc.stderr is None else (out, proc.stderr.fileno())
+
+
+def _launch(
+    exec_argv: Sequence[str], cwd: Path, env: Mapping[str, str], terminal: Pty | None = None
+) -> subprocess.Popen[bytes]:
+    slave = terminal.slave if terminal is not None else subprocess.PIPE
     try:
         return subprocess.Popen(
             list(exec_argv),
             cwd=cwd,
             env=dict(env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=slave,
+            stderr=slave if terminal is not None and terminal.merge_stderr else subprocess.PIPE,
             start_new_session=True,  # our own group: signals reach every descendant
-            preexec_fn=_pdeathsig_setter(),
+            preexec_fn=combine(
+                _pdeathsig_setter(), terminal.preexec if terminal is not None else None
+            ),
         )
     except OSError as exc:  # the file changed since resolve_command, or a bad #! line
         shown = exec_argv[0]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from pathlib import Path
+
+from repro_run.store.crashpoint import durable_step
+
+TEMP_MARKER = ".tmp-"  # in the name of every temp file an atomic write leaves after a crash
 
 
 def fsync_dir(path: Path) -> None:
@@ -14,6 +19,7 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    durable_step(f"fsync {path.name}")
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -28,17 +34,21 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> int:
 
     Order: write temp -> fsync(temp) -> os.replace -> fsync(dir). Returns the file's mtime_ns,
     taken before the rename so it names this version even if another writer replaces it next.
+    The temp file is flocked until renamed: `repro fsck` removes only temp files nobody holds.
     """
-    tmp = path.with_name(f"{path.name}.tmp-{os.urandom(4).hex()}")
+    tmp = path.with_name(f"{path.name}{TEMP_MARKER}{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             write_all(fd, data)
             os.fsync(fd)
+            durable_step(f"fsync {tmp.name}")
             mtime_ns = os.fstat(fd).st_mtime_ns
+            os.replace(tmp, path)
+            durable_step(f"rename to {path.name}")
         finally:
             os.close(fd)
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import random
 import shlex
 import sqlite3
@@ -20,7 +21,7 @@ from typing import TypeVar
 from repro_run.errors import StoreError
 from repro_run.models import RunRecord, RunSummary
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: rerun_of, verdict, metrics
 BUSY_TIMEOUT_MS = 15_000
 RETRY_WINDOW_S = 60.0
 T = TypeVar("T")
@@ -35,15 +36,22 @@ _RUNS_TABLE = """CREATE TABLE runs (
     seed TEXT NOT NULL,
     exit_code INTEGER,
     dirty INTEGER NOT NULL,
-    record_mtime_ns INTEGER NOT NULL
+    record_mtime_ns INTEGER NOT NULL,
+    rerun_of TEXT,
+    verdict TEXT,
+    metrics TEXT
 )"""
-_COLUMNS = "id, created, status, duration, command, commit_sha, seed, exit_code, dirty"
+_COLUMNS = (
+    "id, created, status, duration, command, commit_sha, seed, exit_code, dirty, "
+    "rerun_of, verdict, metrics"
+)
 # Only a newer version of run.json may replace a row: a reader that re-indexes a record it read
 # earlier must not undo the writer's own, later upsert.
-_UPSERT = f"""INSERT INTO runs ({_COLUMNS}, record_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?)
+_UPSERT = f"""INSERT INTO runs ({_COLUMNS}, record_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT(id) DO UPDATE SET created=excluded.created, status=excluded.status,
     duration=excluded.duration, command=excluded.command, commit_sha=excluded.commit_sha,
     seed=excluded.seed, exit_code=excluded.exit_code, dirty=excluded.dirty,
+    rerun_of=excluded.rerun_of, verdict=excluded.verdict, metrics=excluded.metrics,
     record_mtime_ns=excluded.record_mtime_ns
 WHERE excluded.record_mtime_ns >= runs.record_mtime_ns"""
 # Newest first: the ID's time part (whole seconds), then the record's own timestamp.
@@ -61,6 +69,9 @@ def summarize(record: RunRecord) -> RunSummary:
         seed=record.determinism.seed,
         exit_code=record.process.exit_code if record.process else None,
         dirty=record.code.dirty,
+        rerun_of=record.rerun_of,
+        verdict=record.verdict.outcome if record.verdict else None,
+        metrics=dict(record.metrics.final) if record.metrics else {},
     )
 
 
@@ -78,12 +89,16 @@ def _row(summary: RunSummary, mtime_ns: int) -> tuple[object, ...]:
         str(summary.seed),
         summary.exit_code,
         int(summary.dirty),
+        summary.rerun_of,
+        summary.verdict,
+        json.dumps(summary.metrics) if summary.metrics else None,
         mtime_ns,
     )
 
 
 def _summary(row: tuple[object, ...]) -> RunSummary:
-    run_id, created, status, duration, command, commit, seed, exit_code, dirty = row
+    run_id, created, status, duration, command, commit, seed, exit_code, dirty = row[:9]
+    rerun_of, verdict, metrics = row[9:]
     return RunSummary(
         id=str(run_id),
         created=str(created),
@@ -96,6 +111,9 @@ def _summary(row: tuple[object, ...]) -> RunSummary:
         seed=int(str(seed)),
         exit_code=exit_code if isinstance(exit_code, int) else None,
         dirty=bool(dirty),
+        rerun_of=str(rerun_of) if rerun_of is not None else None,
+        verdict=str(verdict) if verdict is not None else None,
+        metrics=json.loads(str(metrics)) if metrics else {},
     )
 
 
@@ -135,13 +153,16 @@ class RunIndex:
     def ids(self) -> set[str]:
         return self._retry(lambda conn: {row[0] for row in conn.execute("SELECT id FROM runs")})
 
-    def query(self, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
+    def query(
+        self, status: str | None = None, limit: int | None = None, rerun_of: str | None = None
+    ) -> list[RunSummary]:
         """Rows newest first, by stored status (not yet checked for liveness)."""
         sql = f"SELECT {_COLUMNS} FROM runs"
         params: list[object] = []
-        if status is not None:
-            sql += " WHERE status = ?"
-            params.append(status)
+        where = [(c, v) for c, v in (("status", status), ("rerun_of", rerun_of)) if v is not None]
+        if where:
+            sql += " WHERE " + " AND ".join(f"{column} = ?" for column, _ in where)
+            params += [value for _, value in where]
         sql += f" {_ORDER}"
         if limit is not None:
             sql += " LIMIT ?"
@@ -164,6 +185,7 @@ class RunIndex:
             conn.close()
 
     def _ensure_schema(self, conn: sqlite3.Connection) -> None:
+        _leave_wal(conn)
         if _stored_version(conn) == INDEX_VERSION:
             return  # the common case takes no write lock, so a read-only store still lists
         conn.execute("BEGIN IMMEDIATE")
@@ -232,9 +254,18 @@ class RunIndex:
         return not row or row[0] != "ok"
 
     def _error(self, exc: Exception) -> StoreError:
+        from repro_run.store.netfs import network_filesystem  # only now: it loads ctypes
+
+        network = network_filesystem(self.path)
+        where = (
+            f" (the store is on a network file system, {network}, whose locks SQLite may not "
+            "get: set REPRO_HOME to a local directory)"
+            if network
+            else ""
+        )
         return StoreError(
-            f"the run index {self.path} cannot be used: {exc}; it is a cache: delete it and "
-            "repro rebuilds it from runs/*/run.json"
+            f"the run index {self.path} cannot be used: {exc}{where}; it is a cache: delete "
+            "it and repro rebuilds it from runs/*/run.json"
         )
 
 
@@ -246,6 +277,14 @@ def _write(conn: sqlite3.Connection, body: Callable[[], object]) -> None:
     except BaseException:
         conn.rollback()
         raise
+
+
+def _leave_wal(conn: sqlite3.Connection) -> None:
+    """An index some other tool put in WAL mode goes back to a rollback journal: WAL's shared
+    memory does not work on network file systems (https://www.sqlite.org/wal.html)."""
+    row = conn.execute("PRAGMA journal_mode").fetchone()
+    if row and str(row[0]).lower() == "wal":
+        conn.execute("PRAGMA journal_mode=DELETE")
 
 
 def _stored_version(conn: sqlite3.Connection) -> int | None:

@@ -1,17 +1,31 @@
-"""Is a `running` run still running? An exclusive flock held by its supervisor says so."""
+"""Is a `running` run still running? Its supervisor's identity, flock and heartbeat say so.
+
+On this host: the supervisor's pid with its start time (so a reused pid is not mistaken for it),
+on this boot, holding the run's flock. On another host sharing the store: only the heartbeat,
+the mtime of runs/<id>/lock, which the supervisor touches every `heartbeat_interval` seconds.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
 
 from repro_run import host
-from repro_run.constants import RUN_LOCK_FILENAME
+from repro_run.constants import (
+    DEFAULT_HEARTBEAT_INTERVAL_S,
+    ENV_HEARTBEAT_INTERVAL,
+    HEARTBEAT_STALE_FACTOR,
+    RUN_LOCK_FILENAME,
+    RUN_RECORD_FILENAME,
+)
 from repro_run.errors import StoreError
-from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, RunRecord
+from repro_run.models import CRASHED, PRESUMED_DEAD, RUNNING, UNKNOWN_REMOTE, RunRecord, Supervisor
+from repro_run.store import processes
 
 _ACQUIRE_ATTEMPTS = 50  # a reader's take-and-release probe holds the lock for microseconds
 # Lock files this process holds. Probing one of them would open and close a second descriptor,
@@ -25,6 +39,8 @@ class RunLock:
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self._fd: int | None = fd
+        self._heartbeat = _Heartbeat(path, heartbeat_interval())
+        self._heartbeat.start()
 
     @classmethod
     def acquire(cls, run_dir: Path) -> RunLock:
@@ -52,6 +68,7 @@ class RunLock:
     def release(self) -> None:
         if self._fd is None:
             return
+        self._heartbeat.stop()
         _HELD.discard(str(self.path.absolute()))
         fd, self._fd = self._fd, None
         os.close(fd)  # closing the only descriptor releases the flock
@@ -90,14 +107,69 @@ def is_locked(run_dir: Path) -> bool:
         os.close(fd)
 
 
-def effective_status(record: RunRecord, run_dir: Path) -> str:
+def effective_status(record: RunRecord, run_dir: Path, now: float | None = None) -> str:
     """The status to show: a `running` record whose supervisor is gone reads as `crashed`."""
     if record.status != RUNNING:
         return record.status
     supervisor = record.supervisor
     if supervisor.hostname != host.hostname():
-        return UNKNOWN_REMOTE
+        return _remote_status(run_dir, supervisor.heartbeat_interval, now)
     boot_id = host.boot_id()
     if supervisor.boot_id and boot_id and supervisor.boot_id != boot_id:
         return CRASHED  # the machine rebooted since: no process of that boot survives
+    if not processes.is_same_process(supervisor.pid, supervisor.start_time, supervisor.start_ticks):
+        return CRASHED  # gone, or its pid now names another process
     return RUNNING if is_locked(run_dir) else CRASHED
+
+
+def _remote_status(run_dir: Path, interval: float, now: float | None) -> str:
+    """Another host's flock and pids mean nothing here: only the heartbeat's age does."""
+    beat = None
+    for name in (RUN_LOCK_FILENAME, RUN_RECORD_FILENAME):  # no lock file: the record's own age
+        with contextlib.suppress(OSError):
+            beat = (run_dir / name).stat().st_mtime
+            break
+    if beat is None:
+        return PRESUMED_DEAD
+    age = (time.time() if now is None else now) - beat
+    return PRESUMED_DEAD if age > HEARTBEAT_STALE_FACTOR * interval else UNKNOWN_REMOTE
+
+
+def heartbeat_interval() -> float:
+    try:
+        value = float(os.environ.get(ENV_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL_S))
+    except ValueError:
+        return DEFAULT_HEARTBEAT_INTERVAL_S
+    return value if value > 0 else DEFAULT_HEARTBEAT_INTERVAL_S
+
+
+def this_supervisor(hostname: str, boot_id: str | None) -> Supervisor:
+    """The identity of the current process as a run's supervisor."""
+    pid = os.getpid()
+    started = processes.start_time(pid)
+    return Supervisor(
+        pid=pid,
+        start_time=started if started is not None else time.time(),
+        hostname=hostname,
+        boot_id=boot_id,
+        heartbeat_interval=heartbeat_interval(),
+        start_ticks=processes.start_ticks(pid),
+    )
+
+
+class _Heartbeat(threading.Thread):
+    """Touches the lock file every interval while the run lives (a daemon: never delays exit)."""
+
+    def __init__(self, path: Path, interval: float) -> None:
+        super().__init__(name="repro-heartbeat", daemon=True)
+        self._path = path
+        self._interval = interval
+        self._done = threading.Event()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def run(self) -> None:
+        while not self._done.wait(self._interval):
+            with contextlib.suppress(OSError):  # a full or read-only disk: liveness degrades
+                os.utime(self._path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 from blake3 import blake3
 
 from repro_run.errors import StoreError
+from repro_run.store.crashpoint import durable_step
 from repro_run.store.durable import fsync_dir, write_all
 
 _CHUNK = 1 << 20  # bounded memory for files of any size
@@ -73,12 +75,15 @@ class ObjectStore:
         tmp = Path(name)
         try:
             try:
+                # Held until the rename: `repro fsck` removes only temp files nobody holds.
+                fcntl.flock(fd, fcntl.LOCK_EX)
                 digest, size = _copy_hashing(chunks, fd)
                 os.fchmod(fd, _OBJECT_MODE)
                 os.fsync(fd)
+                durable_step("fsync object")
+                self._move_into_place(tmp, digest, size)
             finally:
                 os.close(fd)
-            self._move_into_place(tmp, digest, size)
         except OSError as exc:
             _discard(tmp)
             raise _write_error(exc) from exc
@@ -97,13 +102,15 @@ class ObjectStore:
             existing_size: int | None = final.stat().st_size
         except FileNotFoundError:
             existing_size = None
-        if existing_size == size:
-            # Content-addressed: the object is already there; keep it and drop the copy.
+        if existing_size == size and _refresh(final):
+            # Content-addressed: the object is already there; keep it and drop the copy. Its
+            # mtime is refreshed so `repro gc`'s grace period covers a run about to reference it.
             _discard(tmp)
         else:
             # Absent, or short after a crash on a filesystem that lost unsynced data: replace.
             # Two writers racing here replace each other with identical bytes, which is harmless.
             os.replace(tmp, final)
+            durable_step("rename object")
         fsync_dir(shard)
 
 
@@ -138,6 +145,17 @@ def _read_chunks(fd: int) -> Iterator[bytes]:
 
 def _write_error(exc: OSError) -> StoreError:
     return StoreError(f"cannot write an object to the store: {exc}")
+
+
+def _refresh(path: Path) -> bool:
+    """Touch an existing object; False when `repro gc` took it away in the meantime."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass  # a read-only store: the object is there all the same
+    return True
 
 
 def _discard(path: Path) -> None:

@@ -20,7 +20,9 @@ from repro_run.constants import (
 )
 from repro_run.errors import StoreError
 from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, RunRecord, RunSummary
+from repro_run.store import processes
 from repro_run.store import resolve as refs
+from repro_run.store.crashpoint import durable_step
 from repro_run.store.durable import atomic_write_bytes, fsync_dir
 from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
 from repro_run.store.index import RunIndex, summarize
@@ -89,7 +91,13 @@ class Store:
             mtime_ns = atomic_write_bytes(run_dir / RUN_RECORD_FILENAME, encode_record(record))
         except OSError as exc:
             raise StoreError(f"cannot write the record of run {record.id}: {exc}") from exc
-        self.index.upsert([(summarize(record), mtime_ns)])
+        try:
+            self.index.upsert([(summarize(record), mtime_ns)])
+        except StoreError:
+            # run.json is durable and is the truth; `list` re-indexes what the index missed,
+            # and reports the index's trouble itself. A run never fails for its cache.
+            return
+        durable_step("index commit")
 
     def load_record(self, run_id: str) -> RunRecord:
         """The record of `run_id`; RunNotFoundError until its run.json exists."""
@@ -104,6 +112,11 @@ class Store:
 
     def effective_status(self, record: RunRecord) -> str:
         return effective_status(record, self.run_dir(record.id))
+
+    def leftover_processes(self, run_id: str) -> list[int]:
+        """Live processes of run `run_id` (REPRO_RUN_ID in their environment): what a crashed
+        supervisor left behind."""
+        return processes.run_processes(run_id)
 
     def run_ids(self) -> list[str]:
         """IDs of all run directories, oldest first by ID (including runs still being created)."""
@@ -148,6 +161,11 @@ class Store:
             if limit is not None and len(result) >= limit:
                 break
         return result
+
+    def reruns_of(self, run_id: str) -> list[RunSummary]:
+        """Runs whose record says `rerun_of: run_id`, newest first."""
+        self._reconcile()
+        return self.index.query(rerun_of=run_id)
 
     def rebuild_index(self) -> int:
         """Rebuild index.sqlite from runs/*/run.json; returns the number of runs indexed."""

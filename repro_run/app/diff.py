@@ -1,0 +1,165 @@
+"""`repro diff A [B]`: everything that differs between two runs, or between a run and now.
+
+`compare_records` is the comparison with its I/O (package lists and manifests from the store,
+commits from git); the rerun verdict calls it too. The comparison itself is `compare`'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterable
+from pathlib import Path
+
+from repro_run.app.current import capture_current
+from repro_run.app.query import open_store
+from repro_run.capture import git, history
+from repro_run.compare import (
+    CodeHistory,
+    PairFacts,
+    Snapshot,
+    compare_snapshots,
+    snapshot_of_record,
+    tree_pairs,
+)
+from repro_run.comparison import SECTION_NAMES, DirectoryCount, FileChanges, RunComparison
+from repro_run.errors import ReproError, StoreError
+from repro_run.fingerprint.diff import ManifestDiff, diff_encoded, first_paths
+from repro_run.models import (
+    DecodeError,
+    PackageList,
+    RunRecord,
+    TreeRef,
+    Unavailable,
+    from_json_dict,
+)
+from repro_run.store import Store
+
+FIRST_PATHS = 10
+
+
+def diff(
+    cwd: Path, ref_a: str, ref_b: str | None = None, sections: Collection[str] | None = None
+) -> RunComparison:
+    """Compare run `ref_a` with run `ref_b`, or with the current environment and working tree.
+
+    `sections` (names from `comparison.SECTION_NAMES`) limits the result, and the work: no
+    manifest is read unless data or outputs are asked for, no git unless code is.
+    """
+    wanted = frozenset(sections or SECTION_NAMES)
+    store = open_store(cwd)
+    old = store.load_record(store.resolve(ref_a))
+    if ref_b is not None:
+        new = store.load_record(store.resolve(ref_b))
+        return compare_records(store, old, new, root=_work_tree(cwd), sections=wanted)
+    root = git.find_work_tree(cwd)
+    current = capture_current(root, old, with_data="data" in wanted)
+    now = current.snapshot
+    trees = {}
+    if "data" in wanted:
+        trees = _tree_changes(
+            tree_pairs(old.data, now.data),
+            lambda t: store.get_bytes(t.manifest_object),
+            lambda t: current.manifests[t.manifest_object],
+        )
+    code = _code_history(root, old.code.commit, now.code.commit) if "code" in wanted else None
+    facts = PairFacts(trees=trees, code=code or CodeHistory(), notes=current.notes)
+    return compare_snapshots(run_snapshot(store, old), now, facts).only(tuple(wanted))
+
+
+def compare_records(
+    store: Store,
+    old: RunRecord,
+    new: RunRecord,
+    root: Path | None = None,
+    sections: Collection[str] = SECTION_NAMES,
+) -> RunComparison:
+    """Every section of two recorded runs, ranked (the rerun verdict's causes come from here).
+
+    `root` is the git work tree that knows their commits (None: commits compared by name).
+    """
+
+    def load(tree: TreeRef) -> bytes:
+        return store.get_bytes(tree.manifest_object)
+
+    pairs = []
+    if "data" in sections:
+        pairs += tree_pairs(old.data, new.data)
+    if "outputs" in sections:
+        pairs += tree_pairs(old.outputs, new.outputs)
+    code = _code_history(root, old.code.commit, new.code.commit) if "code" in sections else None
+    facts = PairFacts(trees=_tree_changes(pairs, load, load), code=code or CodeHistory())
+    comparison = compare_snapshots(run_snapshot(store, old), run_snapshot(store, new), facts)
+    return comparison.only(tuple(sections))
+
+
+def run_snapshot(store: Store, record: RunRecord) -> Snapshot:
+    """A run as one side of a comparison: its record and the package list it points to."""
+    # Framework facts (issue 4) join here once runs record them.
+    return snapshot_of_record(
+        record,
+        _package_list(store, record),
+        status=store.effective_status(record),
+        metrics=record.metrics.final if record.metrics else None,
+    )
+
+
+def _package_list(store: Store, record: RunRecord) -> PackageList | Unavailable:
+    ref = record.packages
+    if isinstance(ref, Unavailable):
+        return ref
+    try:
+        return from_json_dict(PackageList, json.loads(store.get_bytes(ref.object)))
+    except (StoreError, ValueError, DecodeError) as exc:
+        return Unavailable(f"the package list of run {record.id} cannot be read: {exc}")
+
+
+def _tree_changes(
+    pairs: Iterable[tuple[TreeRef, TreeRef]],
+    load_old: Callable[[TreeRef], bytes],
+    load_new: Callable[[TreeRef], bytes],
+) -> dict[tuple[str, str], FileChanges | str]:
+    changes: dict[tuple[str, str], FileChanges | str] = {}
+    for a, b in pairs:
+        try:
+            changes[(a.digest, b.digest)] = file_changes(diff_encoded(load_old(a), load_new(b)))
+        except (StoreError, ValueError) as exc:  # a missing or corrupted manifest object
+            changes[(a.digest, b.digest)] = f"file-level changes unknown: {exc}"
+    return changes
+
+
+def file_changes(diff: ManifestDiff, limit: int = FIRST_PATHS) -> FileChanges:
+    grown = sum(max(n.size - o.size, 0) for o, n in diff.modified)
+    shrunk = sum(max(o.size - n.size, 0) for o, n in diff.modified)
+    return FileChanges(
+        added=len(diff.added),
+        removed=len(diff.removed),
+        modified=len(diff.modified),
+        bytes_added=sum(e.size for e in diff.added) + grown,
+        bytes_removed=sum(e.size for e in diff.removed) + shrunk,
+        by_directory=tuple(
+            DirectoryCount(
+                d.directory, d.added, d.removed, d.modified, d.bytes_added, d.bytes_removed
+            )
+            for d in diff.by_directory()
+        ),
+        first_paths=tuple(first_paths(diff, limit)),
+    )
+
+
+def _code_history(root: Path | None, old: str, new: str) -> CodeHistory:
+    if old == new:
+        return CodeHistory()
+    if root is None:
+        return CodeHistory(unavailable="not inside the git repository: commits compared by name")
+    try:
+        missing = history.missing_commits(root, [old, new])
+        return CodeHistory(missing, None if missing else history.numstat(root, old, new))
+    except ReproError as exc:
+        return CodeHistory(unavailable=f"git diff --stat failed: {exc}")
+
+
+def _work_tree(cwd: Path) -> Path | None:
+    try:
+        return git.find_work_tree(cwd)
+    except ReproError:
+        return None

@@ -1,0 +1,89 @@
+"""Gather the evidence of a finished rerun (outputs, metrics, logs) and decide its verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from repro_run.app.causes import likely_causes
+from repro_run.app.metrics import load_series
+from repro_run.constants import RUN_LOG_FILENAME
+from repro_run.fingerprint.diff import diff_encoded
+from repro_run.fingerprint.manifest import MANIFEST_HEADER
+from repro_run.models import RunRecord, TreeRef, Verdict
+from repro_run.store import Store
+from repro_run.verdict.decide import Evidence, decide
+from repro_run.verdict.logs import LogComparison, compare_logs, normalize_log
+from repro_run.verdict.metrics import compare_series
+
+
+def judge(
+    store: Store,
+    original: RunRecord,
+    rerun: RunRecord,
+    *,
+    rtol: float,
+    atol: float,
+    root: Path,
+    tree: Path,
+) -> Verdict:
+    compared, differ = _outputs(store, original.outputs, rerun.outputs)
+    old_series, new_series = load_series(store, original.metrics), load_series(store, rerun.metrics)
+    metrics = (
+        compare_series(old_series, new_series, rtol, atol) if old_series or new_series else None
+    )
+    evidence = Evidence(
+        original_status=original.status,
+        original_exit=original.process.exit_code if original.process else None,
+        rerun_status=rerun.status,
+        rerun_exit=rerun.process.exit_code if rerun.process else None,
+        outputs_compared=compared,
+        outputs_differ=differ,
+        has_outputs=bool(original.outputs or rerun.outputs),
+        metrics=metrics,
+        log=_logs(store, original, rerun, root, tree, rtol, atol),
+    )
+    return decide(evidence, likely_causes(store, original, rerun, root), rtol, atol)
+
+
+def _outputs(
+    store: Store, old: tuple[TreeRef, ...], new: tuple[TreeRef, ...]
+) -> tuple[int, tuple[str, ...]]:
+    """(files compared, files that differ marked + - ~), over every archived output path."""
+    before = {t.path: t for t in old}
+    after = {t.path: t for t in new}
+    differ: list[str] = []
+    for path in sorted(before.keys() | after.keys()):
+        diff = diff_encoded(_manifest(store, before.get(path)), _manifest(store, after.get(path)))
+        changed = [("+", e.path) for e in diff.added] + [("-", e.path) for e in diff.removed]
+        changed += [("~", new_entry.path) for _, new_entry in diff.modified]
+        for mark, rel in sorted(changed, key=lambda item: item[1]):
+            # A single-file output's manifest names the file itself.
+            shown = path if path.rsplit("/", 1)[-1] == rel else f"{path}/{rel}"
+            differ.append(f"{mark} {shown}")
+    return sum(t.files for t in old), tuple(differ)
+
+
+def _manifest(store: Store, ref: TreeRef | None) -> bytes:
+    return MANIFEST_HEADER if ref is None else store.get_bytes(ref.manifest_object)
+
+
+def _logs(
+    store: Store,
+    original: RunRecord,
+    rerun: RunRecord,
+    root: Path,
+    tree: Path,
+    rtol: float,
+    atol: float,
+) -> LogComparison | None:
+    sides = []
+    for record, extra in ((original, []), (rerun, [(str(tree), str(root))])):
+        run_dir = store.run_dir(record.id)
+        try:
+            data = (run_dir / RUN_LOG_FILENAME).read_bytes()
+        except OSError:
+            return None
+        # Run-specific strings (the child may print REPRO_RUN_DIR) become placeholders.
+        replacements = [(str(run_dir), "<run-dir>"), (record.id, "<run-id>"), *extra]
+        sides.append(normalize_log(data, replacements))
+    return compare_logs(sides[0], sides[1], rtol, atol)

@@ -1,0 +1,134 @@
+"""`repro fsck` and `repro gc`: check and repair the store; remove what no run references.
+
+Both read every record to learn which objects it references: its patch, configs, package list,
+data and output manifests, and the files an output manifest lists (data files are
+fingerprinted in place, never stored).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from repro_run.app.query import open_store
+from repro_run.constants import GC_GRACE_S, RUN_RECORD_FILENAME
+from repro_run.errors import ReproError, StoreDamagedError
+from repro_run.fingerprint.manifest import decode_manifest
+from repro_run.models import CRASHED, FsckReport, GcReport, PackagesRef, RunRecord
+from repro_run.store import Store
+from repro_run.store import fsck as repairs
+from repro_run.store import gc as collector
+from repro_run.store.records import read_record
+
+
+def record_references(record: RunRecord) -> dict[str, str]:
+    """Objects a record names directly: digest -> what it is (for messages)."""
+    refs: dict[str, str] = {}
+    if record.code.patch_object:
+        refs[record.code.patch_object] = "the dirty patch"
+    for config in record.configs:
+        refs[config.object] = f"config {config.path}"
+    if isinstance(record.packages, PackagesRef):
+        refs[record.packages.object] = "the package list"
+    for tree in record.data:
+        refs[tree.manifest_object] = f"the manifest of data {tree.path}"
+    for tree in record.outputs:
+        refs[tree.manifest_object] = f"the manifest of outputs {tree.path}"
+    if record.metrics is not None:
+        refs[record.metrics.object] = "the metrics"
+    return refs
+
+
+def _all_references(store: Store, record: RunRecord) -> tuple[dict[str, str], list[str]]:
+    """Every object a record references, output files included; and what cannot be read."""
+    refs = record_references(record)
+    problems: list[str] = []
+    for tree in record.outputs:
+        try:
+            entries = decode_manifest(store.objects.get_bytes(tree.manifest_object))
+        except (ReproError, ValueError) as exc:
+            problems.append(f"run {record.id}: outputs {tree.path}: {exc}")
+            continue
+        for entry in entries:
+            if entry.hash is not None:
+                refs.setdefault(entry.hash, f"output {tree.path}/{entry.path}")
+    return refs, problems
+
+
+def fsck(cwd: Path) -> FsckReport:
+    """Verify every object and record, repair what can be, rebuild the index; idempotent."""
+    store = open_store(cwd)
+    repaired: list[str] = []
+    damage: list[str] = []
+    notes: list[str] = []
+    for temp in list(repairs.temp_files(store.root, store.runs_dir, store.objects)):
+        if repairs.remove_orphan_temp(temp):
+            repaired.append(f"removed temp file {temp.relative_to(store.root)}")
+    valid: set[str] = set()
+    checked = 0
+    for name, path in repairs.object_files(store.objects):
+        if not repairs.is_digest(name):
+            notes.append(f"not an object (left alone): {path.relative_to(store.root)}")
+            continue
+        checked += 1
+        if repairs.content_matches(path, name):
+            valid.add(name)
+        else:
+            repairs.quarantine(store.objects, name, path)
+            repaired.append(f"object {name} is corrupt: moved to objects/quarantine/")
+    runs = 0
+    for run_id in store.run_ids():
+        run_dir = store.run_dir(run_id)
+        state = repairs.run_dir_state(run_dir)
+        if state == "abandoned":
+            repairs.remove_run_dir(run_dir)
+            repaired.append(f"removed run directory {run_id}: its run never got a record")
+            continue
+        if state == "starting":
+            notes.append(f"run {run_id} has no record yet (starting, or left for later)")
+            continue
+        try:
+            record = read_record(run_dir / RUN_RECORD_FILENAME, run_id)[0]
+        except (OSError, ReproError) as exc:
+            damage.append(f"run {run_id}: the record cannot be read: {exc}")
+            continue
+        runs += 1
+        if store.effective_status(record) == CRASHED:
+            notes.append(f"run {run_id} crashed (its supervisor is gone)")
+        refs, unreadable = _all_references(store, record)
+        damage += unreadable
+        damage += [
+            f"run {run_id}: object {digest} ({what}) is missing or corrupt"
+            for digest, what in sorted(refs.items())
+            if digest not in valid and not _is_reported(unreadable, digest)
+        ]
+    indexed = store.rebuild_index()
+    return FsckReport(checked, runs, indexed, tuple(repaired), tuple(damage), tuple(notes))
+
+
+def _is_reported(messages: list[str], digest: str) -> bool:
+    return any(digest in message for message in messages)
+
+
+def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcReport:
+    """Remove objects no run references (and older than `grace` seconds)."""
+    store = open_store(cwd)
+    referenced: set[str] = set()
+    for run_id in store.run_ids():
+        run_dir = store.run_dir(run_id)
+        if repairs.run_dir_state(run_dir) != "record":
+            continue  # a starting run references nothing yet; the grace period covers it
+        try:
+            record = read_record(run_dir / RUN_RECORD_FILENAME, run_id)[0]
+        except (OSError, ReproError) as exc:
+            raise StoreDamagedError(
+                f"gc cannot tell what run {run_id} references ({exc}); nothing was removed: "
+                "run repro fsck"
+            ) from exc
+        refs, unreadable = _all_references(store, record)
+        if unreadable:
+            raise StoreDamagedError(
+                f"gc cannot tell what {unreadable[0]} references; nothing was removed: "
+                "run repro fsck"
+            )
+        referenced.update(refs)
+    return collector.collect(store.objects, referenced, grace=grace, dry_run=dry_run)

@@ -1,0 +1,19 @@
+"""What `repro rerun` fixes for the run it launches through `app.run` (one launch path)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro_run.models import RerunInfo, TreeRef
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    of: str  # the ID of the run being replayed: the new record's `rerun_of`
+    store_dir: Path  # the user's store: the worktree has none of its own
+    environ: Mapping[str, str]  # the child's base environment: recorded values replayed
+    python: str  # the interpreter that runs a `.py` command
+    data: tuple[TreeRef, ...]  # fingerprinted before launch, where the worktree links to
+    info: RerunInfo

@@ -1,0 +1,125 @@
+"""Before a rerun launches: every recorded dataset re-fingerprinted, remapped, and linked in.
+
+The worktree holds only what git tracks. A dataset inside the repository that git does not
+track (ignored, as it must have been for a clean run) is made visible at its recorded path by a
+directory of symlinks to its entries (a real directory, so a `data/` pattern still ignores it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from repro_run.cachedir import user_cache_dir
+from repro_run.errors import DataDriftError, DataError, StoreError, UnsafeRecordError, UsageError
+from repro_run.fingerprint.diff import diff_encoded, first_paths
+from repro_run.fingerprint.engine import fingerprint
+from repro_run.models import RunRecord, TreeRef
+from repro_run.store import Store
+
+CHANGED_PATHS_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DataCheck:
+    refs: tuple[TreeRef, ...]  # as fingerprinted now, under their recorded paths
+    drift: tuple[str, ...]  # one line per dataset that differs from the record
+    links: tuple[tuple[str, Path], ...]  # (recorded relative path, where the data lies now)
+    moved: dict[str, str]  # absolute recorded path -> new path (for the command's arguments)
+
+
+def inside_relative(path: str, what: str, run_id: str) -> str:
+    """A recorded path relative to the repository that stays inside it (B19: a record from
+    elsewhere must not make a rerun write outside its worktree)."""
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts:
+        raise UnsafeRecordError(
+            f"run {run_id} records {what} {path!r} outside the repository: a rerun reads and "
+            "writes only inside its own worktree"
+        )
+    return pure.as_posix()
+
+
+def check_data(
+    store: Store,
+    record: RunRecord,
+    root: Path,
+    tree: Path,
+    cwd: Path,
+    remap: Mapping[str, str],
+    allow_drift: bool,
+) -> DataCheck:
+    """Fingerprint each recorded dataset where the rerun will read it; refuse on a change."""
+    unknown = set(remap) - {d.path for d in record.data}
+    if unknown:
+        recorded = ", ".join(d.path for d in record.data) or "none"
+        raise UsageError(
+            f"--data {sorted(unknown)[0]}=...: run {record.id} recorded no such data path (recorded: {recorded})"
+        )
+    refs, drift, links, moved = [], [], [], {}
+    for ref in record.data:
+        absolute = os.path.isabs(ref.path)
+        relative = None if absolute else inside_relative(ref.path, "data path", record.id)
+        if relative is not None and os.path.lexists(tree / relative):
+            if ref.path in remap:
+                raise UsageError(
+                    f"--data {ref.path}=...: git tracks {ref.path} at the recorded commit; the rerun uses that copy"
+                )
+            source = tree / relative  # tracked (or in the patch): the worktree has it
+        elif ref.path in remap:
+            source = Path(os.path.normpath(cwd / os.path.expanduser(remap[ref.path])))
+        else:
+            source = Path(ref.path) if absolute else root / ref.path
+        if not os.path.lexists(source):
+            raise DataError(
+                f"data path {ref.path} of run {record.id} is missing ({source}); "
+                f"if it moved, pass --data {ref.path}=NEW_PATH"
+            )
+        fp = fingerprint(source, cache_dir=user_cache_dir())  # the per-machine stat cache
+        digest = store.put_bytes(fp.manifest)  # content address == manifest digest
+        refs.append(TreeRef(ref.path, digest, fp.files, fp.bytes, digest, fp.skipped, ref.origin))
+        if digest != ref.digest:
+            drift.append(_describe(store, ref, fp.manifest))
+        if relative is not None and source != tree / relative:
+            links.append((relative, source))
+        if absolute and ref.path in remap:
+            moved[ref.path] = str(source)
+    if drift and not allow_drift:
+        raise DataDriftError(
+            f"data changed since run {record.id}: {'; '.join(drift)}; "
+            "pass --allow-data-drift to rerun anyway (the difference is recorded)"
+        )
+    return DataCheck(tuple(refs), tuple(drift), tuple(links), moved)
+
+
+def link_data(tree: Path, check: DataCheck) -> None:
+    """Make each untracked dataset visible at its recorded path inside the worktree."""
+    for relative, source in check.links:
+        target = tree / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            target.mkdir()
+            for entry in os.scandir(source):
+                os.symlink(entry.path, target / entry.name)
+        else:
+            os.symlink(source, target)
+
+
+def _describe(store: Store, ref: TreeRef, encoded: bytes) -> str:
+    try:
+        diff = diff_encoded(store.get_bytes(ref.manifest_object), encoded)
+    except StoreError:
+        return f"{ref.path}: digest {ref.digest[:12]} -> now different (the recorded manifest is not in the store)"
+    counts = [
+        f"{n} {what}"
+        for n, what in (
+            (len(diff.added), "added"),
+            (len(diff.removed), "removed"),
+            (len(diff.modified), "modified"),
+        )
+        if n
+    ]
+    paths = ", ".join(first_paths(diff, CHANGED_PATHS_SHOWN))
+    return f"{ref.path}: {', '.join(counts)} file(s): {paths}"

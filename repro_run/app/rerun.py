@@ -1,0 +1,230 @@
+"""`repro rerun ID`: replay a run exactly in a pristine worktree, then judge whether it reproduced.
+
+Order: resolve the run and refuse what cannot be replayed (unfinished, unsafe paths, secret
+arguments, a missing commit) -> per rerun: worktree at the commit (+ patch) -> data check ->
+environment drift check -> launch through `app.run` (one launch path) -> verdict -> remove the
+worktree (also on Ctrl-C; --keep-worktree keeps it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from repro_run.app.judge import judge
+from repro_run.app.query import open_store
+from repro_run.app.replay import Replay
+from repro_run.app.replay_data import DataCheck, check_data, inside_relative, link_data
+from repro_run.app.replay_env import fill_masked_argv, parse_pairs, replay_environ, rewrite_paths
+from repro_run.app.reporting import NullReporter, Reporter
+from repro_run.app.rerun_drift import environment_drift
+from repro_run.app.run import RunOptions, run
+from repro_run.capture import git, worktree
+from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL
+from repro_run.errors import EnvironmentDriftError, RunNotFinishedError, UnsafeRecordError
+from repro_run.models import (
+    CRASHED,
+    INTERRUPTED,
+    RUNNING,
+    TERMINATED,
+    UNKNOWN_REMOTE,
+    RerunInfo,
+    RunRecord,
+)
+from repro_run.store import Store
+from repro_run.verdict.spread import MetricSpread, metric_spreads
+
+_DRIFT_SHOWN = 6  # in the warning; the record keeps them all
+
+
+@dataclass(frozen=True, slots=True)
+class RerunOptions:
+    ref: str
+    cwd: Path
+    times: int = 1
+    keep_worktree: bool = False
+    allow_data_drift: bool = False
+    data_remap: tuple[str, ...] = ()  # "OLD=NEW"
+    strict: bool = False
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    secret_args: tuple[str, ...] = ()  # "NAME=ENV_VAR"
+
+
+@dataclass(frozen=True, slots=True)
+class RerunResult:
+    original: RunRecord
+    reruns: tuple[RunRecord, ...]  # each with its verdict; the last one may be interrupted
+    spreads: tuple[MetricSpread, ...]  # final value of each metric over original + reruns
+
+
+@dataclass(frozen=True, slots=True)
+class _Replayable:
+    """What was resolved and checked before the first launch; every rerun of `--times N`
+    reuses it (identical conditions)."""
+
+    original: RunRecord
+    root: Path  # the user's work tree
+    store: Store
+    argv: tuple[str, ...]  # secrets filled in
+    cwd: str  # relative to the repository root
+    patch: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    data: DataCheck
+    drift: tuple[str, ...]
+
+
+def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResult:
+    reporter = reporter or NullReporter()
+    target = _resolve(options)
+    checked: _Checked | None = None
+    reruns: list[RunRecord] = []
+    for attempt in range(options.times):
+        if options.times > 1:
+            reporter.info(f"rerun {attempt + 1} of {options.times}")
+        original = target.original
+        tree = worktree.create_worktree(target.root, original.code.commit, original.id)
+        record: RunRecord | None = None
+        try:
+            if target.patch is not None:
+                worktree.apply_patch(tree, target.patch, original.id)
+            if checked is None:
+                checked = _check(target, options, tree.tree, reporter)
+            link_data(tree.tree, checked.data)
+            record = _launch(target, options, checked, tree.tree, reporter, quiet=attempt > 0)
+        finally:  # a refusal before launch never leaves a kept worktree behind
+            keep = options.keep_worktree and record is not None
+            worktree.remove_worktree(target.root, tree, keep=keep)
+        if options.keep_worktree:
+            reporter.info(
+                f"worktree kept: {tree.tree} (remove it with: git worktree remove --force {tree.tree})"
+            )
+        reruns.append(record)
+        if record.verdict is None:  # interrupted or terminated: stop here
+            break
+    original = target.original
+    finals = [original.metrics.final if original.metrics else {}]
+    finals += [r.metrics.final if r.metrics else {} for r in reruns]
+    return RerunResult(original, tuple(reruns), tuple(metric_spreads(finals)))
+
+
+def _resolve(options: RerunOptions) -> _Replayable:
+    """The run to replay, and every refusal that needs no worktree."""
+    cwd = options.cwd.resolve()
+    root = git.find_work_tree(cwd)
+    store = open_store(cwd)
+    original = store.load_record(store.resolve(options.ref))
+    status = store.effective_status(original)
+    if status in (RUNNING, CRASHED, UNKNOWN_REMOTE) or original.process is None:
+        raise RunNotFinishedError(
+            f"run {original.id} is {status}: there is no result to compare a rerun with"
+        )
+    rel_cwd = inside_relative(original.command.cwd, "working directory", original.id)
+    for path in original.output_paths:
+        if os.path.isabs(path):
+            raise UnsafeRecordError(
+                f"run {original.id} archived outputs outside the repository ({path}): "
+                "a rerun would write over them"
+            )
+        inside_relative(path, "output path", original.id)
+    argv = fill_masked_argv(
+        original.command.argv,
+        original.id,
+        parse_pairs(options.secret_args, "--secret-arg"),
+        os.environ,
+    )
+    parse_pairs(options.data_remap, "--data")  # malformed: refused before any work
+    worktree.check_commit(root, original.code.commit, original.id)
+    # Read with its hash verified: a corrupted patch is never applied.
+    patch = store.get_bytes(original.code.patch_object) if original.code.patch_object else None
+    return _Replayable(original, root, store, argv, rel_cwd, patch)
+
+
+def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Reporter) -> _Checked:
+    """Before launch: the data check (refuses drift) and the environment drift check."""
+    original = target.original
+    remap = parse_pairs(options.data_remap, "--data")
+    data = check_data(
+        target.store, original, target.root, tree, options.cwd.resolve(), remap,
+        options.allow_data_drift,
+    )  # fmt: skip
+    for line in data.drift:
+        reporter.warn(f"data differs from the record (--allow-data-drift): {line}")
+    environ, _ = replay_environ(original, os.environ, target.root, tree)
+    drift = tuple(
+        environment_drift(target.store, original, environ, _python(original), tree / target.cwd)
+    )
+    if drift:
+        shown = "; ".join(drift[:_DRIFT_SHOWN])
+        more = f"; ... ({len(drift) - _DRIFT_SHOWN} more)" if len(drift) > _DRIFT_SHOWN else ""
+        message = f"the environment differs from run {original.id}'s: {shown}{more}"
+        if options.strict:
+            raise EnvironmentDriftError(message + " (--strict)")
+        reporter.warn(message)
+    return _Checked(data, drift)
+
+
+def _launch(
+    target: _Replayable,
+    options: RerunOptions,
+    checked: _Checked,
+    tree: Path,
+    reporter: Reporter,
+    *,
+    quiet: bool,
+) -> RunRecord:
+    """One rerun through `app.run`, then its verdict written into its record."""
+    original, store = target.original, target.store
+    environ, notes = replay_environ(original, os.environ, target.root, tree)
+    for note in notes if not quiet else ():
+        reporter.info(f"environment: {note}")
+    info = RerunInfo(
+        data_drift=checked.data.drift,
+        data_remap=parse_pairs(options.data_remap, "--data"),
+        environment_drift=checked.drift,
+        worktree=str(tree) if options.keep_worktree else None,
+    )
+    replay = Replay(
+        of=original.id,
+        store_dir=store.root,
+        environ=environ,
+        python=_python(original),
+        data=checked.data.refs,
+        info=info,
+    )
+    run_options = RunOptions(
+        command=rewrite_paths(target.argv, checked.data.moved),
+        cwd=tree / target.cwd,
+        seed=original.determinism.seed,
+        outputs=tuple(str(tree / path) for path in original.output_paths),
+        allow_dirty=True,  # the worktree is the recorded tree, patch included
+        metrics_file=original.metrics_file,
+        replay=replay,
+        # MERGE NOTE (issue 4): replay the recorded determinism settings here, e.g.
+        # deterministic=..., threads=..., auto_seed=... from original.determinism.
+    )
+    what = original.code.commit[:12] + (" + its uncommitted patch" if target.patch else "")
+    reporter.info(f"rerun of {original.id} at commit {what}")
+    record = run(run_options, reporter)
+    if record.status in (INTERRUPTED, TERMINATED):
+        return record
+    verdict = judge(
+        store, original, record, rtol=options.rtol, atol=options.atol, root=target.root, tree=tree
+    )
+    record = replace(record, verdict=verdict)
+    store.write_record(record)
+    return record
+
+
+def _python(original: RunRecord) -> str:
+    """The recorded interpreter of a `.py` command when it still exists, else this one."""
+    command = original.command
+    recorded = command.interpreter
+    if recorded and command.exec_argv[:1] == (recorded,) and os.path.exists(recorded):
+        return recorded
+    return sys.executable

@@ -1,0 +1,70 @@
+"""The environment drift check before a rerun: this environment against the record, compared
+by `repro diff`'s sections (packages, GPU and CUDA, system)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from repro_run.app.diff import run_snapshot
+from repro_run.capture import cuda, gpu, packages, system
+from repro_run.compare import compare_snapshots
+from repro_run.compare.fields import describe
+from repro_run.comparison import CURRENT, Side
+from repro_run.errors import ReproError
+from repro_run.execute import resolve_command
+from repro_run.models import RunRecord, Unavailable
+from repro_run.store import Store
+
+_DRIFT_SECTIONS = ("packages", "gpu", "system")
+# Another host, or memory, does not change what a program computes; the rest may.
+_NOT_DRIFT = frozenset({("system", "host"), ("system", "memory")})
+PACKAGES_LISTED = 10
+
+
+def environment_drift(
+    store: Store, original: RunRecord, environ: Mapping[str, str], python: str, cwd: Path
+) -> list[str]:
+    """Differences in Python, OS, CPU, GPU, driver, CUDA libraries and packages, one per line."""
+    interpreter = _interpreter(original, environ, python, cwd)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        system_f = pool.submit(system.capture_system)
+        gpu_f = pool.submit(gpu.capture_gpu)
+        captured = packages.capture_packages(interpreter)
+        now_system, now_gpu = system_f.result(), gpu_f.result()
+    package_list = captured if isinstance(captured, Unavailable) else captured[0]
+    recorded = run_snapshot(store, original)
+    now = replace(
+        recorded,
+        side=Side(CURRENT),
+        packages=package_list,
+        system=now_system,
+        gpu=now_gpu,
+        cuda=cuda.capture_cuda_libraries(
+            None if isinstance(package_list, Unavailable) else package_list
+        ),
+        run=None,
+    )
+    comparison = compare_snapshots(recorded, now).only(_DRIFT_SECTIONS)
+    lines = []
+    for section in comparison.sections:
+        changed = [f for f in section.differences if (section.name, f.key) not in _NOT_DRIFT]
+        shown = changed[:PACKAGES_LISTED]
+        lines += [f"{section.name}: {describe(f)}" for f in shown]
+        if len(changed) > len(shown):
+            lines.append(f"{section.name}: ... and {len(changed) - len(shown)} more")
+    return lines
+
+
+def _interpreter(original: RunRecord, environ: Mapping[str, str], python: str, cwd: Path) -> str:
+    """The Python the rerun's command will run under, found as `repro run` finds it."""
+    path = environ.get("PATH")
+    try:
+        command = resolve_command(original.command.argv, cwd=cwd, path=path, python=python)
+    except ReproError:
+        return python
+    return command.interpreter or shutil.which("python", path=path) or sys.executable

@@ -1,0 +1,133 @@
+"""Checks around a run that keep its record honest: secrets in the patch, edits during the run,
+a command that could not start, and a final record that could not be written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+from pathlib import Path
+
+from repro_run.app.reporting import Reporter
+from repro_run.capture import git
+from repro_run.capture.secretscan import scan_patch
+from repro_run.constants import RUN_PATCH_FILENAME
+from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, ReproError
+from repro_run.models import (
+    SECRET_IN_PATCH,
+    TAINTED,
+    DirtyPath,
+    ProcessResult,
+    RunRecord,
+    TreeStatus,
+)
+from repro_run.store import Store, find_store_dir
+
+_FINDINGS_SHOWN = 5
+
+
+def with_patch_findings(record: RunRecord, run_dir: Path, secrets: Collection[str]) -> RunRecord:
+    """Flag `secret_in_patch` when the stored --allow-dirty patch looks like it holds a secret."""
+    try:
+        patch = (run_dir / RUN_PATCH_FILENAME).read_bytes()
+    except FileNotFoundError:
+        return record
+    findings = scan_patch(patch, secrets)
+    if not findings:
+        return record
+    return replace(record, flags=_add(record.flags, SECRET_IN_PATCH), secret_findings=findings)
+
+
+def warn_patch_findings(record: RunRecord, reporter: Reporter) -> None:
+    if not record.secret_findings:
+        return
+    where = ", ".join(f"{f.path}:{f.line}" for f in record.secret_findings[:_FINDINGS_SHOWN])
+    more = len(record.secret_findings) - _FINDINGS_SHOWN
+    reporter.warn(
+        f"the --allow-dirty patch looks like it holds a secret ({where}"
+        + (f" and {more} more" if more > 0 else "")
+        + f"); the run is flagged {SECRET_IN_PATCH} and will not be exported"
+    )
+
+
+def check_taint(
+    record: RunRecord, root: Path, before: TreeStatus, run_dir: Path, reporter: Reporter
+) -> RunRecord:
+    """Re-check the tree after the run: a tracked file edited (or HEAD moved) since the dirty
+    check means the recorded code is not what ran (scenario E60). New untracked files are the
+    run's outputs, not code changes."""
+    try:
+        after = without_store(git.tree_status(root), root)
+        changed = _changed(before, after, root, run_dir)
+    except ReproError as exc:
+        return replace(record, problems=(*record.problems, f"tree not re-checked: {exc}"))
+    if not changed:
+        return record
+    shown = ", ".join(entry.path for entry in changed[:_FINDINGS_SHOWN])
+    reporter.warn(
+        f"the code changed while the run ran ({shown}); the run is flagged {TAINTED}: "
+        "its recorded commit and patch may not be what ran"
+    )
+    return replace(record, flags=_add(record.flags, TAINTED), tainted_paths=tuple(changed))
+
+
+def _changed(before: TreeStatus, after: TreeStatus, root: Path, run_dir: Path) -> list[DirtyPath]:
+    tracked_after = [entry for entry in after.dirty if entry.state != "untracked"]
+    if after.commit != before.commit:
+        return [DirtyPath("HEAD", f"moved to {after.commit[:12]}"), *tracked_after]
+    known = {(entry.path, entry.state) for entry in before.dirty}
+    changed = [entry for entry in tracked_after if (entry.path, entry.state) not in known]
+    if before.is_dirty and not changed:
+        # Dirty before and after: the same paths may hold other edits; the patch tells.
+        stored = run_dir / RUN_PATCH_FILENAME
+        if stored.exists() and git.dirty_patch(root) != stored.read_bytes():
+            changed = tracked_after or list(after.dirty)
+    return changed
+
+
+def without_store(status: TreeStatus, root: Path) -> TreeStatus:
+    """The status minus the store's own files. `.repro/` ignores itself (its `.gitignore`, and
+    `info/exclude`), but a store being created by a concurrent first run is briefly visible."""
+    store = find_store_dir(root)
+    if store is None or not (store == root or root in store.parents):
+        return status
+    prefix = store.relative_to(root).as_posix() + "/"
+    kept = tuple(e for e in status.dirty if not (e.path + "/").startswith(prefix))
+    return status if len(kept) == len(status.dirty) else replace(status, dirty=kept)
+
+
+def not_started(exc: CommandNotFoundError | CommandNotExecutableError) -> ProcessResult:
+    """The result of a command that could not be executed after all: 127 or 126, no output."""
+    return ProcessResult(
+        exit_code=exc.exit_code,
+        signal=None,
+        wall_time=0.0,
+        cpu_time=0.0,
+        peak_rss=None,
+        peak_gpu_memory=None,
+        stdout_bytes=0,
+        stderr_bytes=0,
+    )
+
+
+def interrupted_before_start() -> ProcessResult:
+    """Ctrl-C before the command started: nothing ran, the run is `interrupted` (130)."""
+    return replace(not_started(CommandNotFoundError("")), exit_code=130, stop_reason="SIGINT")
+
+
+def write_final(store: Store, record: RunRecord, reporter: Reporter) -> RunRecord:
+    """Write the final record; when the store refuses (disk full), say so and keep the child's
+    exit status: the command's own result matters more than repro's bookkeeping."""
+    try:
+        store.write_record(record)
+    except ReproError as exc:
+        reporter.warn(
+            f"the final record of run {record.id} could not be written ({exc}); "
+            "it will show as crashed"
+        )
+        return replace(record, problems=(*record.problems, f"final record not written: {exc}"))
+    return record
+
+
+def _add(flags: tuple[str, ...], flag: str) -> tuple[str, ...]:
+    return flags if flag in flags else (*flags, flag)

@@ -1,0 +1,69 @@
+"""Secrets in an --allow-dirty patch: which added lines look like they hold one (file and line).
+
+The patch is stored as the run's code state, so a token pasted into a tracked file would reach
+the store. It is kept (the run must stay reproducible) but flagged, and `repro export` refuses a
+flagged run. Three tests per added line, cheapest first: a value repro already knows is secret
+(the env's and argv's), a well-known credential shape, and an assignment of a high-entropy
+literal to a secret-sounding name (`api_key = "…"`). Findings never carry the value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Collection
+
+from repro_run.models import SecretFinding
+from repro_run.redaction import is_secret_name, looks_secret_value
+
+# `name = "value"`, `name: value`, `"name": "value"`, `NAME=value`: a name, then a literal.
+_ASSIGNMENT = re.compile(
+    r"""(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*[rbuf]?["']?(?P<value>[A-Za-z0-9+/=_\-.~]{16,})"""
+)
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)(?:,\d+)? @@")
+# Random tokens have ~4-6 bits of entropy per character; words and identifiers have less.
+MIN_ENTROPY_BITS = 3.5
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(text)
+    total = len(text)
+    return -sum(n / total * math.log2(n / total) for n in counts.values())
+
+
+def classify_line(line: str, known: Collection[str]) -> str | None:
+    """What secret the line seems to hold ("known secret value", ...), or None."""
+    if any(value in line for value in known):
+        return "known secret value"
+    if looks_secret_value(line):
+        return "credential shape"
+    for match in _ASSIGNMENT.finditer(line):
+        value = match.group("value")
+        if is_secret_name(match.group("name")) and entropy(value) >= MIN_ENTROPY_BITS:
+            return "assignment"
+    return None
+
+
+def scan_patch(patch: bytes, known: Collection[str] = ()) -> tuple[SecretFinding, ...]:
+    """Findings for the added lines of a unified (git) diff; binary hunks cannot be read."""
+    findings: list[SecretFinding] = []
+    path, line_no = "", 0
+    for raw in patch.split(b"\n"):
+        if raw.startswith(b"+++ "):
+            target = raw[4:].decode("utf-8", "surrogateescape")
+            path = target[2:] if target.startswith("b/") else target
+            continue
+        hunk = _HUNK.match(raw)
+        if hunk:
+            line_no = int(hunk.group("start"))
+            continue
+        if raw.startswith(b"+"):
+            kind = classify_line(raw[1:].decode("utf-8", "replace"), known)
+            if kind is not None:
+                findings.append(SecretFinding(path, line_no, kind))
+            line_no += 1
+        elif raw.startswith(b" "):
+            line_no += 1
+    return tuple(findings)

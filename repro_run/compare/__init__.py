@@ -1,0 +1,101 @@
+"""Pure comparison of two runs (or a run and the current environment), ranked by likely cause.
+
+The API the CLI's `repro diff` and the rerun verdict share:
+
+- `compare_snapshots(old, new, facts) -> RunComparison`: every section, in rank order;
+- `likely_causes(comparison)`: the differing cause sections, most likely first;
+- `snapshot_of_record(record, packages)`, `tree_pairs(...)`: building the inputs.
+
+`app.diff.compare_records(store, old, new)` does the I/O (objects, git) around these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from repro_run.compare.environment import env_section, gpu_section, packages_section, system_section
+from repro_run.compare.fields import not_compared
+from repro_run.compare.inputs import (
+    code_section,
+    command_section,
+    config_section,
+    determinism_section,
+    seed_section,
+)
+from repro_run.compare.results import (
+    framework_section,
+    metrics_section,
+    resources_section,
+    trees_section,
+)
+from repro_run.compare.snapshot import (
+    CodeHistory,
+    PairFacts,
+    RunFacts,
+    Snapshot,
+    pair_up,
+    snapshot_of_record,
+    tree_pairs,
+)
+from repro_run.comparison import CAUSE, SECTION_NAMES, RunComparison, SectionDiff
+
+__all__ = [
+    "CodeHistory",
+    "PairFacts",
+    "RunFacts",
+    "Snapshot",
+    "compare_snapshots",
+    "likely_causes",
+    "pair_up",
+    "snapshot_of_record",
+    "tree_pairs",
+]
+
+
+def compare_snapshots(
+    old: Snapshot, new: Snapshot, facts: PairFacts | None = None
+) -> RunComparison:
+    """Compare every section of A (`old`) and B (`new`); sections come in rank order."""
+    facts = facts or PairFacts()
+    sections = [
+        trees_section("data", old.data, new.data, facts),
+        code_section(old, new, facts.code),
+        config_section(old, new),
+        packages_section(old, new),
+        gpu_section(old, new),
+        env_section(old, new),
+        system_section(old, new),
+    ]
+    a, b = old.run, new.run
+    if a is not None and b is not None:
+        sections += [
+            command_section(a.command, b.command),
+            seed_section(a.determinism, b.determinism),
+            framework_section(a.framework, b.framework),
+            determinism_section(a.determinism, b.determinism),
+            metrics_section(a.metrics, b.metrics),
+            trees_section("outputs", a.outputs, b.outputs, facts),
+            resources_section(a.status, b.status, a.process, b.process),
+        ]
+    else:
+        reason = "only a run has this: the current environment has not run anything"
+        for name in (
+            "command",
+            "seed",
+            "framework",
+            "determinism",
+            "metrics",
+            "outputs",
+            "resources",
+        ):
+            sections.append(not_compared(name, reason))
+    ordered = sorted(
+        (replace(s, notes=s.notes + tuple(facts.notes.get(s.name, ()))) for s in sections),
+        key=lambda s: SECTION_NAMES.index(s.name),
+    )
+    return RunComparison(old.side, new.side, tuple(ordered))
+
+
+def likely_causes(comparison: RunComparison) -> tuple[SectionDiff, ...]:
+    """The cause sections that differ, most likely to have changed the results first."""
+    return tuple(s for s in comparison.sections if s.role == CAUSE and s.differs)

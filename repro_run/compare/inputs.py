@@ -1,0 +1,128 @@
+"""Sections about what went into a run: code, config, command, seed, determinism settings."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from repro_run.compare.fields import change, count, mapping_changes, section
+from repro_run.compare.snapshot import CodeHistory, Snapshot, pair_up
+from repro_run.comparison import FieldChange, FileStat, SectionDiff
+from repro_run.constants import ENV_METRICS, ENV_PYTHONHASHSEED, ENV_RUN_DIR, ENV_RUN_ID, ENV_SEED
+from repro_run.models import CommandInfo, Determinism, DirtyPath
+
+_STAT_LINES = 10
+_DIRTY_SHOWN = 5
+# Injected into every run but naming the run, not steering it; the seed has its own section.
+_RUN_IDENTITY = frozenset({ENV_RUN_ID, ENV_RUN_DIR, ENV_SEED, ENV_METRICS})
+_FOLLOWS_SEED = "(the seed)"
+
+
+def code_section(old: Snapshot, new: Snapshot, history: CodeHistory) -> SectionDiff:
+    a, b = old.code, new.code
+    details: list[str] = []
+    extra: dict[str, object] = {}
+    if a.commit != b.commit:
+        for commit in history.missing_commits:
+            details.append(
+                f"commit {commit[:12]} is not in this repository (rebased or force-pushed?)"
+            )
+        if history.stat is not None:
+            details += stat_lines(history.stat)
+            extra["files"] = [
+                {"path": s.path, "added": s.added, "deleted": s.deleted} for s in history.stat
+            ]
+        elif history.unavailable and not history.missing_commits:
+            details.append(history.unavailable)
+    patch_details = [
+        *_dirty_lines("A", a.dirty_paths),
+        *_dirty_lines("B", b.dirty_paths),
+    ]
+    fields = [
+        change("commit", a.commit, b.commit, details=details, extra=extra),
+        change(
+            "patch",
+            a.patch_object,
+            b.patch_object,
+            none_text="none (clean tree)",
+            details=patch_details if a.patch_object != b.patch_object else (),
+        ),
+        change("branch", a.branch or "(detached HEAD)", b.branch or "(detached HEAD)"),
+    ]
+    return section("code", fields)
+
+
+def stat_lines(stat: Sequence[FileStat]) -> list[str]:
+    """`git diff --stat` in short: a total, then one line per file."""
+    added = sum(s.added or 0 for s in stat)
+    deleted = sum(s.deleted or 0 for s in stat)
+    lines = [f"git diff --stat: {count(len(stat), 'file')} changed, +{added} -{deleted}"]
+    for s in stat[:_STAT_LINES]:
+        lines.append(
+            f"  {s.path}  " + ("binary" if s.added is None else f"+{s.added} -{s.deleted}")
+        )
+    if len(stat) > _STAT_LINES:
+        lines.append(f"  … and {len(stat) - _STAT_LINES} more files")
+    return lines
+
+
+def _dirty_lines(label: str, dirty: Sequence[DirtyPath]) -> list[str]:
+    if not dirty:
+        return []
+    shown = ", ".join(f"{d.state} {d.path}" for d in dirty[:_DIRTY_SHOWN])
+    more = f", … and {len(dirty) - _DIRTY_SHOWN} more" if len(dirty) > _DIRTY_SHOWN else ""
+    return [f"{label}: {shown}{more}"]
+
+
+def config_section(old: Snapshot, new: Snapshot) -> SectionDiff:
+    pairs = pair_up(old.configs, new.configs)
+    fields: list[FieldChange] = []
+    for key, a, b in pairs:
+        prefix = f"{key}: " if len(pairs) > 1 else ""
+        if a is None or b is None or a.path != b.path:
+            fields.append(change(f"{prefix}file", a.path if a else None, b.path if b else None))
+        fields += mapping_changes(a.params if a else {}, b.params if b else {}, prefix=prefix)
+    notes = () if pairs else ("no config file among the arguments of either side",)
+    return section("config", fields, notes=notes)
+
+
+def command_section(a: CommandInfo, b: CommandInfo) -> SectionDiff:
+    return section(
+        "command",
+        [
+            change("argv", shlex.join(a.argv), shlex.join(b.argv)),
+            change("cwd", a.cwd, b.cwd),
+            change("executable", a.executable, b.executable),
+            change("interpreter", a.interpreter, b.interpreter, none_text="none"),
+        ],
+    )
+
+
+def seed_section(a: Determinism, b: Determinism) -> SectionDiff:
+    details = (
+        [f"source: {a.seed_source} → {b.seed_source}"] if a.seed_source != b.seed_source else []
+    )
+    return section(
+        "seed", [change("seed", a.seed, b.seed, details=details if a.seed != b.seed else ())]
+    )
+
+
+def determinism_section(a: Determinism, b: Determinism) -> SectionDiff:
+    """Every variable repro set, or would have set but the user had set first."""
+    before, after = _settings(a), _settings(b)
+    fields = []
+    for f in mapping_changes(before, after):
+        yours = [
+            f"{label}: set by you, not by repro"
+            for label, d in (("A", a), ("B", b))
+            if f.key in d.user_set
+        ]
+        fields.append(change(f.key, f.old, f.new, details=yours if f.differs else ()))
+    return section("determinism", fields)
+
+
+def _settings(d: Determinism) -> dict[str, str]:
+    merged = {**d.injected, **d.user_set}
+    if d.injected.get(ENV_PYTHONHASHSEED) == str(d.seed):
+        merged[ENV_PYTHONHASHSEED] = _FOLLOWS_SEED  # repro derived it: the seed section says it
+    return {k: v for k, v in merged.items() if k not in _RUN_IDENTITY}

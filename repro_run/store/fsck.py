@@ -1,0 +1,135 @@
+"""Store repairs that need no knowledge of what records mean: temp files left by a crash,
+objects whose bytes no longer match their name, run directories that never got a record.
+
+Each step is idempotent: a second pass finds nothing left to do. What the records reference is
+the app's business (`app.maintenance`), which calls these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from blake3 import blake3
+
+from repro_run.constants import (
+    INCOMPLETE_RUN_GRACE_S,
+    QUARANTINE_DIRNAME,
+    RUN_LOCK_FILENAME,
+    RUN_RECORD_FILENAME,
+    TEMP_GRACE_S,
+    TMP_DIRNAME,
+)
+from repro_run.store.durable import TEMP_MARKER, fsync_dir
+from repro_run.store.liveness import is_locked
+from repro_run.store.objects import ObjectStore
+
+_CHUNK = 1 << 20
+_HEX = frozenset("0123456789abcdef")
+
+
+def temp_files(root: Path, runs_dir: Path, objects: ObjectStore) -> Iterator[Path]:
+    """Every temp file of the store: objects/tmp/*, and `*.tmp-*` of atomic writes."""
+    with contextlib.suppress(FileNotFoundError):
+        yield from (p for p in objects.tmp_dir.iterdir() if p.is_file())
+    for directory in (root, *_subdirs(runs_dir)):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            yield from (p for p in directory.iterdir() if TEMP_MARKER in p.name and p.is_file())
+
+
+def remove_orphan_temp(path: Path, now: float | None = None) -> bool:
+    """Remove `path` if no writer holds it; True when removed.
+
+    Writers flock their temp file from creation to rename, so a free lock means the writer is
+    gone, except in the instant between creating the file and locking it: an empty file younger
+    than TEMP_GRACE_S is left alone.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return False  # gone already, or a symlink: not ours to follow
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a live writer
+        info = os.fstat(fd)
+        age = (time.time() if now is None else now) - info.st_mtime
+        if info.st_size == 0 and age < TEMP_GRACE_S:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return True
+    finally:
+        os.close(fd)
+
+
+def object_files(objects: ObjectStore) -> Iterator[tuple[str, Path]]:
+    """(name, path) of every file in the object shards; a name may not be a valid digest."""
+    for shard in sorted(_subdirs(objects.root)):
+        if shard.name in (TMP_DIRNAME, QUARANTINE_DIRNAME):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            for path in sorted(shard.iterdir()):
+                yield shard.name + path.name, path
+
+
+def is_digest(name: str) -> bool:
+    return len(name) == 64 and set(name) <= _HEX
+
+
+def content_matches(path: Path, digest: str) -> bool:
+    """Whether the file's BLAKE3 is `digest` (read in chunks: objects may be large)."""
+    hasher = blake3()
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(_CHUNK):
+                hasher.update(chunk)
+    except OSError:
+        return False
+    return str(hasher.hexdigest()) == digest
+
+
+def quarantine(objects: ObjectStore, name: str, path: Path) -> Path:
+    """Move a corrupt object aside, so nothing uses it and a later write can store it afresh."""
+    target_dir = objects.root / QUARANTINE_DIRNAME
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / name
+    os.replace(path, target)
+    fsync_dir(path.parent)
+    return target
+
+
+def run_dir_state(run_dir: Path, now: float | None = None) -> str:
+    """ "record", "starting" (no record yet, maybe alive) or "abandoned" (removable)."""
+    if (run_dir / RUN_RECORD_FILENAME).exists():
+        return "record"
+    if (run_dir / RUN_LOCK_FILENAME).exists():
+        # The lock is taken right after the directory is made: free means its supervisor died.
+        return "starting" if is_locked(run_dir) else "abandoned"
+    try:
+        age = (time.time() if now is None else now) - run_dir.stat().st_mtime
+    except FileNotFoundError:
+        return "abandoned"
+    return "abandoned" if age > INCOMPLETE_RUN_GRACE_S else "starting"
+
+
+def remove_run_dir(run_dir: Path) -> None:
+    shutil.rmtree(run_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        fsync_dir(run_dir.parent)
+
+
+def _subdirs(directory: Path) -> list[Path]:
+    try:
+        return [p for p in directory.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return []
+        raise

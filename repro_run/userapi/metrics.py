@@ -1,0 +1,31 @@
+"""`repro_run.log_metrics(step=..., **values)`: append one row to the run's REPRO_METRICS file."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from repro_run.constants import ENV_METRICS
+
+
+def log_metrics(step: int | None = None, **values: float) -> None:
+    """Record metric values (at `step`) for the current repro run; a no-op outside one.
+
+    Values may be anything `float()` accepts (NumPy scalars, 0-d tensors). Each call appends
+    one JSON line with a single `write` in append mode, so rows from several processes do not
+    interleave within a line.
+    """
+    path = os.environ.get(ENV_METRICS)
+    if not path:
+        return  # not under `repro run`: the script still runs unchanged
+    row: dict[str, object] = {}
+    if step is not None:
+        row["step"] = int(step)
+    for name, value in values.items():
+        row[name] = float(value)  # NaN/Infinity are written as Python's JSON writes them
+    line = json.dumps(row, separators=(",", ":")) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
