@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench bench-git clean
+.PHONY: install test lint demo bench bench-git bench-fingerprint clean
 
 install: $(STAMP)
 
@@ -31,6 +31,9 @@ bench: install
 
 bench-git: install
 	$(BIN)/python bench/gitcheck.py
+
+bench-fingerprint: install  # generates 2.4 GB in a temp dir; takes a few minutes
+	$(BIN)/python bench/fingerprint.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -27,6 +27,13 @@ metrics="--metrics-file checkpoints/metrics.jsonl"  # the script writes its own 
 step repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/demo.yaml
 repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/demo.yaml
 
+step "echo '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,1' > data/more.csv && repro run ...   # data changed: repro says what"
+echo '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,1' > data/more.csv
+repro run --data data --outputs checkpoints train.py --config configs/demo.yaml
+
+step repro fingerprint data
+repro fingerprint data
+
 step "echo '# tweak' >> train.py && repro run train.py --config configs/demo.yaml   # refused: dirty tree"
 echo "# tweak" >> train.py
 repro run train.py --config configs/demo.yaml || echo "(exit code $?: nothing ran, nothing recorded)"

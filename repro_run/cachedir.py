@@ -1,4 +1,4 @@
-"""The per-user cache directory (package lists, crash logs; later the stat cache)."""
+"""The per-user cache directory (package lists, crash logs, the fingerprint stat cache)."""
 
 from __future__ import annotations
 

@@ -91,6 +91,17 @@ def cli() -> None:
     is_flag=True,
     help="Turn the seeding hook off: Python children are not seeded or observed.",
 )
+@click.option(
+    "--no-auto-data",
+    "no_auto_data",
+    is_flag=True,
+    help="Fingerprint only --data / [tool.repro] data, not paths the arguments and configs name.",
+)
+@click.option(
+    "--skip-unreadable",
+    is_flag=True,
+    help="Record unreadable data files as unreadable instead of refusing to run.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     seed: int | None,
@@ -103,13 +114,15 @@ def run(
     deterministic: bool = True,
     threads: int | None = None,
     no_auto_seed: bool = False,
+    no_auto_data: bool = False,
+    skip_unreadable: bool = False,
 ) -> None:
     """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
 
     Options before the command are repro's; everything from the command on is passed to it
     unchanged. `--` ends repro's options. repro exits with the command's exit status.
     """
-    from repro_run import app, ui
+    from repro_run import app, ui, ui_data
 
     options = app.RunOptions(
         command=command,
@@ -123,8 +136,10 @@ def run(
         deterministic=deterministic,
         threads=threads,
         auto_seed=not no_auto_seed,
+        auto_data=not no_auto_data,
+        skip_unreadable=skip_unreadable,
     )
-    reporter = ui.TerminalReporter()
+    reporter = ui_data.DataReporter()
     record = app.run(options, reporter)
     reporter.info(ui.run_summary_line(record))
     process = record.process
@@ -191,7 +206,7 @@ def rerun(
     Exit codes: 0 IDENTICAL, 20 WITHIN TOLERANCE, 21 DIVERGED, 22 FAILED (with --times N, the
     worst of the N).
     """
-    from repro_run import app, ui, ui_rerun
+    from repro_run import app, ui, ui_data, ui_rerun
 
     options = app.RerunOptions(
         ref=run_id,
@@ -205,7 +220,7 @@ def rerun(
         atol=atol,
         secret_args=secret_args,
     )
-    reporter = ui.TerminalReporter()
+    reporter = ui_data.DataReporter()
     result = app.rerun(options, reporter)
     for record in result.reruns:
         reporter.info(ui.run_summary_line(record))
@@ -367,6 +382,33 @@ def doctor(as_json: bool, strict: bool) -> None:
         ui_doctor.render_doctor(report, ui.make_console())
     if strict and report.findings:
         raise FindingsError(f"{len(report.findings)} findings (--strict)")
+
+
+@cli.command("fingerprint")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--json", "as_json", is_flag=True, help="Print each path's manifest as JSON.")
+@click.option("--skip-unreadable", is_flag=True, help="Record unreadable files instead of failing.")
+@click.option(
+    "--no-cache", is_flag=True, help="Hash every file; do not read or update the stat cache."
+)
+def fingerprint_command(
+    paths: tuple[str, ...], as_json: bool, skip_unreadable: bool, no_cache: bool
+) -> None:
+    """Fingerprint datasets: BLAKE3 digest of each PATH's manifest, file count, bytes, time."""
+    from repro_run import app, ui_data
+
+    reports = app.fingerprint_paths(
+        paths,
+        Path.cwd(),
+        skip_unreadable=skip_unreadable,
+        use_cache=not no_cache,
+        with_entries=as_json,
+        reporter=ui_data.DataReporter(progress=not as_json),
+    )
+    if as_json:
+        ui_data.fingerprints_json(reports)
+    else:
+        ui_data.render_fingerprints(reports)
 
 
 def main() -> None:

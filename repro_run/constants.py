@@ -73,3 +73,21 @@ ENV_THREADS = "REPRO_THREADS"  # --threads N: the hook sets framework thread cou
 ENV_PYTHONPATH = "PYTHONPATH"
 HOOK_MODULE_NAME = "_repro_hook"  # the name the sitecustomize loads the hook package under
 RUN_FACTS_DIRNAME = "facts"  # runs/<id>/facts/<rank>-<pid>.json: one file per process
+
+# --- dataset fingerprints (issue 3) -------------------------------------------------------
+STAT_CACHE_DIRNAME = "fingerprints"  # under the user cache dir: one stat cache per dataset root
+STAT_CACHE_MAX_ROOTS = 64  # caches of the least recently fingerprinted roots are pruned
+RACY_MARGIN_NS = 1_000_000_000  # a file touched this recently (plus the timestamp tick) is rehashed
+LARGE_FILE_BYTES = 8 * 1024 * 1024  # hashed in chunks by BLAKE3's threads (in the workers)
+# Never taken for data when an argument names them (a dataset is never a whole system area).
+AUTO_DATA_VIRTUAL_ROOTS = ("/proc", "/sys", "/dev", "/run")
+AUTO_DATA_SYSTEM_DIRS = frozenset(
+    {"/", "/bin", "/boot", "/etc", "/home", "/lib", "/lib64", "/opt", "/root", "/sbin", "/tmp"}
+    | {"/usr", "/var", "/var/tmp", "/mnt", "/media", "/private", "/private/tmp", "/Users"}
+)
+# An argument or config key with one of these words names where a run writes, not data.
+AUTO_DATA_OUTPUT_WORDS = frozenset(
+    {"out", "output", "outputs", "outdir", "save", "savedir", "log", "logs", "logdir", "ckpt"}
+    | {"ckpts", "checkpoint", "checkpoints", "dump", "export", "result", "results", "dest"}
+    | {"tensorboard", "wandb", "mlruns", "cache", "tmp"}
+)

@@ -146,3 +146,21 @@ class StoreDamagedError(StoreError):
     referenced because a record or manifest is unreadable."""
 
     exit_code = 9
+
+
+class DataNotFoundError(DataError):
+    """A data path (given, configured, or found among the command's arguments) is missing."""
+
+    exit_code = 6
+
+
+class DataUnreadableError(DataError):
+    """A data file or directory cannot be read (`--skip-unreadable` records it instead)."""
+
+    exit_code = 6
+
+
+class DataChangedError(DataError):
+    """A data file kept changing while it was hashed, so no stable fingerprint exists."""
+
+    exit_code = 6

@@ -120,6 +120,25 @@ class TreeRef:
     bytes: int
     manifest_object: str  # the manifest, stored as an object
     skipped: tuple[str, ...] = ()  # entries not recorded, with the reason ("fifo: a/b")
+    origin: str = ""  # datasets: how repro found it ("--data", "argument --data-dir", ...)
+
+
+@dataclass(frozen=True, slots=True)
+class FingerprintReport:
+    """`repro fingerprint PATH`: a dataset's digest and counts (and, for --json, its manifest)."""
+
+    path: str  # as given
+    root: str  # resolved: a symlinked root is followed
+    digest: str
+    files: int
+    bytes: int
+    seconds: float
+    hashed_files: int  # read this time
+    hashed_bytes: int
+    cached_files: int  # vouched for by the stat cache: unchanged since they were hashed
+    skipped: tuple[str, ...] = ()
+    unreadable: tuple[str, ...] = ()
+    entries: tuple[ManifestEntry, ...] = ()
 
 
 # --- environment ------------------------------------------------------------------------

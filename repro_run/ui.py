@@ -278,7 +278,8 @@ def _tree_rows(trees: Sequence[TreeRef]) -> list[tuple[str, str]]:
         (
             t.path,
             f"{t.files} files, {format_bytes(t.bytes)}, blake3 {t.digest[:16]}"
-            + (f", {len(t.skipped)} skipped" if t.skipped else ""),
+            + (f", {len(t.skipped)} skipped" if t.skipped else "")
+            + (f" (from {t.origin})" if t.origin else ""),
         )
         for t in trees
     ]

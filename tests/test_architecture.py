@@ -23,6 +23,7 @@ USER_API_IMPORTS = {"constants"}
 LEVEL1 |= {"audit"}  # repro doctor's checks
 RENDERERS |= {"ui_facts", "ui_doctor"}  # repro show's facts rows; the doctor report
 USER_API_IMPORTS |= {"hook"}  # seed_everything shares the stdlib-only hook's state
+UI_SCREENS = {"ui_rerun", "ui_data"}  # screens built on ui's formatting: import ui and leaves
 
 
 def _module_name(path: Path) -> str:
@@ -75,10 +76,10 @@ def _allowed(importer: str, imported: str) -> bool:
         return target in LEVEL1 or target == "app"
     if unit in RENDERERS:
         return False  # ui renders records: it imports models (a leaf) only
-    if unit == "ui_rerun":
-        return target == "ui"  # the verdict screen: records and ui's formatting
+    if unit in UI_SCREENS:
+        return target == "ui"  # the verdict screen, dataset output: records and ui's formatting
     if unit == "cli":
-        return target == "app" or target in RENDERERS or target == "ui_rerun"
+        return target == "app" or target in RENDERERS or target in UI_SCREENS
     if unit == "hook":
         return False  # runs inside the user's process: stdlib only
     raise AssertionError(f"module {importer} has no layer: add it to tests/test_architecture.py")
@@ -95,8 +96,8 @@ def test_no_import_goes_against_the_layers() -> None:
 
 
 def test_every_module_is_in_a_layer() -> None:
-    known = LEAVES | LEVEL1 | RENDERERS
-    known |= {"app", "ui_rerun", "cli", "hook", "userapi", "__init__", "__main__"}
+    known = LEAVES | LEVEL1 | RENDERERS | UI_SCREENS
+    known |= {"app", "cli", "hook", "userapi", "__init__", "__main__"}
     units = {_unit(_module_name(p)) for p in PACKAGE.rglob("*.py")}
     assert units <= known, f"unplaced modules: {sorted(units - known)}"
 

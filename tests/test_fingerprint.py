@@ -6,18 +6,37 @@ import os
 import socket
 from pathlib import Path
 
+import blake3
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from repro_run.errors import DataError
+from repro_run.fingerprint import hashing
+from repro_run.fingerprint.engine import fingerprint
 from repro_run.fingerprint.manifest import decode_manifest, encode_manifest, manifest_digest
-from repro_run.fingerprint.tree import fingerprint_files, scan_tree
+from repro_run.fingerprint.tree import build_manifest, scan_tree
 from repro_run.models import ManifestEntry
 
 
+def reference_entries(path: Path) -> tuple[ManifestEntry, ...]:
+    """The plainest possible fingerprint (list, then hash each file whole): the engine's
+    stat cache, workers and per-directory runs must give the same manifest."""
+    return build_manifest(
+        scan_tree(path), lambda f: (blake3.blake3(Path(f.abspath).read_bytes()).hexdigest(), f.size)
+    )
+
+
+def reference_digest(path: Path) -> str:
+    return manifest_digest(encode_manifest(reference_entries(path)))
+
+
 def _digest(path: Path) -> str:
-    return manifest_digest(encode_manifest(fingerprint_files(scan_tree(path))))
+    return fingerprint(path).digest
+
+
+def _engine_entries(path: Path) -> tuple[ManifestEntry, ...]:
+    return decode_manifest(fingerprint(path).manifest)
 
 
 def _dataset(root: Path) -> Path:
@@ -33,7 +52,9 @@ def test_golden_digest_is_pinned(tmp_path: Path) -> None:
     """The digest depends only on names, sizes, contents, exec bits and link targets."""
     root = _dataset(tmp_path / "d")
     os.symlink("train/a.csv", root / "latest")
-    encoded = encode_manifest(fingerprint_files(scan_tree(root)))
+    encoded = fingerprint(root).manifest
+    assert encode_manifest(reference_entries(root)) == encoded
+    assert fingerprint(root, workers=2, parallel_after_s=0).manifest == encoded
     assert encoded.decode().splitlines() == [
         '{"format":"repro-manifest","version":1}',
         '["latest",0,null,false,"train/a.csv"]',
@@ -73,7 +94,7 @@ def test_symlinks_are_recorded_not_followed(tmp_path: Path) -> None:
     root.mkdir()
     os.symlink(secret, root / "link")
     os.symlink("loop", root / "loop")  # a link loop ends: links are never followed
-    entries = {e.path: e for e in fingerprint_files(scan_tree(root))}
+    entries = {e.path: e for e in _engine_entries(root)}
     assert entries["link"].link == str(secret) and entries["link"].hash is None
     assert entries["loop"].link == "loop"
 
@@ -104,15 +125,24 @@ def test_missing_path_is_a_data_error(tmp_path: Path) -> None:
         scan_tree(tmp_path / "nope")
 
 
-def test_file_that_cannot_be_read_is_a_data_error_naming_it(tmp_path: Path) -> None:
-    """A file gone between the listing and the hash (e.g. deleted by a cleanup job)."""
+def test_a_file_removed_between_listing_and_hashing_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E.g. deleted by a cleanup job: the directory is listed again, and the manifest
+    describes it as it is now."""
     root = tmp_path / "d"
     root.mkdir()
+    (root / "keep.bin").write_text("k")
     (root / "vanishing.bin").write_text("x")
-    scan = scan_tree(root)
-    (root / "vanishing.bin").unlink()
-    with pytest.raises(DataError, match=r"file cannot be read: .*vanishing\.bin"):
-        fingerprint_files(scan)
+    real_open = hashing._open
+
+    def open_after_cleanup(path: str) -> int:
+        if path.endswith("vanishing.bin"):
+            (root / "vanishing.bin").unlink(missing_ok=True)
+        return real_open(path)
+
+    monkeypatch.setattr(hashing, "_open", open_after_cleanup)
+    assert [e.path for e in _engine_entries(root)] == ["keep.bin"]
 
 
 def test_store_directory_inside_a_dataset_is_not_walked(tmp_path: Path) -> None:
@@ -131,8 +161,25 @@ def test_non_utf8_names_round_trip(tmp_path: Path) -> None:
         (root / name).write_bytes(b"x")
     except OSError:
         pytest.skip("this filesystem rejects non-UTF-8 names")
-    entries = fingerprint_files(scan_tree(root))
+    entries = _engine_entries(root)
+    assert entries == reference_entries(root)
     assert decode_manifest(encode_manifest(entries)) == entries
+
+
+def test_names_that_need_json_escapes_encode_exactly_like_json(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    for name in (
+        'quo"te',
+        "back\\slash",
+        "tab\there",
+        "caf\u00e9",
+        "\u65e5\u672c",
+        "del\x7f",
+        "ok",
+    ):
+        (root / name).mkdir(parents=True)
+        (root / name / name).write_text(name)
+    assert fingerprint(root).manifest == encode_manifest(reference_entries(root))
 
 
 # Names as the filesystem gives them: any bytes but "/" and NUL, decoded like os.scandir does.

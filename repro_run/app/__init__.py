@@ -5,6 +5,7 @@ Progress goes through the `Reporter` protocol that `ui` implements.
 
 from __future__ import annotations
 
+from repro_run.app.datasets import fingerprint_paths
 from repro_run.app.doctor import doctor
 from repro_run.app.query import list_runs, open_store, reruns_of, show
 from repro_run.app.reporting import NullReporter, Reporter
@@ -25,3 +26,4 @@ __all__ = [
     "run",
     "show",
 ]
+__all__ += ["fingerprint_paths"]

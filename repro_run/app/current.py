@@ -15,13 +15,13 @@ from pathlib import Path
 
 from blake3 import blake3
 
+from repro_run.cachedir import user_cache_dir
 from repro_run.capture import config as config_capture
 from repro_run.capture import git
 from repro_run.compare import Snapshot
 from repro_run.comparison import CURRENT, Side
 from repro_run.errors import ReproError
-from repro_run.fingerprint.manifest import encode_manifest, manifest_digest
-from repro_run.fingerprint.tree import fingerprint_files, scan_tree
+from repro_run.fingerprint.engine import fingerprint
 from repro_run.models import (
     ConfigFile,
     PackagesRef,
@@ -107,14 +107,10 @@ def _fingerprint_data(
     for t in recorded:
         path = Path(t.path) if os.path.isabs(t.path) else root / t.path
         try:
-            scan = scan_tree(path)
-            entries = fingerprint_files(scan)
+            fp = fingerprint(path, cache_dir=user_cache_dir())  # the per-machine stat cache
         except ReproError as exc:
             notes.append(f"{t.path}: {exc}")
             continue
-        encoded = encode_manifest(entries)
-        digest = manifest_digest(encoded)
-        manifests[digest] = encoded
-        size = sum(e.size for e in entries)
-        refs.append(TreeRef(t.path, digest, len(entries), size, digest, scan.skipped))
+        manifests[fp.digest] = fp.manifest
+        refs.append(TreeRef(t.path, fp.digest, fp.files, fp.bytes, fp.digest, fp.skipped, t.origin))
     return tuple(refs), manifests, notes

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from repro_run.cachedir import user_cache_dir
 from repro_run.errors import DataDriftError, DataError, StoreError, UnsafeRecordError, UsageError
 from repro_run.fingerprint.diff import diff_encoded, first_paths
-from repro_run.fingerprint.manifest import encode_manifest
-from repro_run.fingerprint.tree import fingerprint_files, scan_tree
+from repro_run.fingerprint.engine import fingerprint
 from repro_run.models import RunRecord, TreeRef
 from repro_run.store import Store
 
@@ -77,14 +77,11 @@ def check_data(
                 f"data path {ref.path} of run {record.id} is missing ({source}); "
                 f"if it moved, pass --data {ref.path}=NEW_PATH"
             )
-        scan = scan_tree(source)
-        entries = fingerprint_files(scan)
-        encoded = encode_manifest(entries)
-        digest = store.put_bytes(encoded)  # content address == manifest digest
-        size = sum(e.size for e in entries)
-        refs.append(TreeRef(ref.path, digest, len(entries), size, digest, scan.skipped))
+        fp = fingerprint(source, cache_dir=user_cache_dir())  # the per-machine stat cache
+        digest = store.put_bytes(fp.manifest)  # content address == manifest digest
+        refs.append(TreeRef(ref.path, digest, fp.files, fp.bytes, digest, fp.skipped, ref.origin))
         if digest != ref.digest:
-            drift.append(_describe(store, ref, encoded))
+            drift.append(_describe(store, ref, fp.manifest))
         if relative is not None and source != tree / relative:
             links.append((relative, source))
         if absolute and ref.path in remap:

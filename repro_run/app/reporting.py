@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from repro_run.models import TreeRef
+
+if TYPE_CHECKING:  # the fingerprint engine is imported only when there is data to hash
+    from repro_run.fingerprint.diff import DirectoryChange
+
+
+class ProgressDisplay(Protocol):
+    """`fingerprint.engine.FingerprintProgress`, and `close` once hashing is over."""
+
+    def estimate(self, files: int, size: int) -> None: ...
+
+    def advance(self, files: int, size: int) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class Reporter(Protocol):
@@ -10,10 +26,53 @@ class Reporter(Protocol):
 
     def warn(self, message: str) -> None: ...
 
+    def progress(self, label: str) -> ProgressDisplay:
+        """A display of hashing progress (`ui` draws one on a terminal after a second)."""
+
+    def dataset(self, ref: TreeRef, seconds: float, cached_files: int) -> None:
+        """A dataset was fingerprinted: what was picked, why, and its digest."""
+
+    def data_changed(
+        self,
+        ref: TreeRef,
+        since_run: str,
+        changes: Sequence[DirectoryChange],
+        first: Sequence[str],
+        total: int,
+    ) -> None:
+        """The dataset differs from the one the last run over the same path recorded."""
+
+
+class NullProgress:
+    def estimate(self, files: int, size: int) -> None:
+        pass
+
+    def advance(self, files: int, size: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
 
 class NullReporter:
     def info(self, message: str) -> None:
         pass
 
     def warn(self, message: str) -> None:
+        pass
+
+    def progress(self, label: str) -> ProgressDisplay:
+        return NullProgress()
+
+    def dataset(self, ref: TreeRef, seconds: float, cached_files: int) -> None:
+        pass
+
+    def data_changed(
+        self,
+        ref: TreeRef,
+        since_run: str,
+        changes: Sequence[DirectoryChange],
+        first: Sequence[str],
+        total: int,
+    ) -> None:
         pass

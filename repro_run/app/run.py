@@ -20,6 +20,7 @@ from pathlib import Path
 
 from repro_run import __version__
 from repro_run.app import safeguards
+from repro_run.app.datasets import DataSource, fingerprint_data, select_data
 from repro_run.app.metrics import check_metrics_file, collect_metrics
 from repro_run.app.replay import Replay
 from repro_run.app.reporting import NullReporter, Reporter
@@ -49,7 +50,7 @@ from repro_run.errors import (
 from repro_run.execute import ResolvedCommand, resolve_command, run_process
 from repro_run.execute.terminal import want_pty
 from repro_run.fingerprint.manifest import encode_manifest
-from repro_run.fingerprint.tree import build_manifest, fingerprint_files, scan_tree
+from repro_run.fingerprint.tree import build_manifest, scan_tree
 from repro_run.hook import BOOT_DIR
 from repro_run.models import (
     ARCHIVE_FAILED,
@@ -91,6 +92,8 @@ class RunOptions:
     deterministic: bool = True  # --deterministic / --no-deterministic
     threads: int | None = None  # --threads N
     auto_seed: bool = True  # the seeding hook (--no-auto-seed turns it off)
+    auto_data: bool = True  # also fingerprint untracked paths the arguments and configs name
+    skip_unreadable: bool = False  # record unreadable data files instead of refusing
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +106,7 @@ class _Plan:
     status: TreeStatus
     command: ResolvedCommand
     configs: tuple[config_capture.ParsedConfig, ...]
-    data_paths: tuple[Path, ...]
+    data_paths: tuple[DataSource, ...]
     output_paths: tuple[Path, ...]
     seed: int
     seed_source: str
@@ -126,7 +129,9 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
     data = (
         replay.data
         if replay
-        else tuple(_fingerprint(store, path, plan.root, reporter) for path in plan.data_paths)
+        else fingerprint_data(
+            store, plan.data_paths, reporter, skip_unreadable=options.skip_unreadable
+        )
     )
     run_id, run_dir = store.new_run()
     with store.run_lock(run_id):
@@ -191,10 +196,21 @@ def _preflight(options: RunOptions) -> _Plan:
         config_capture.parse_config(cwd / p, p)
         for p in config_capture.find_config_paths(options.command, cwd)
     )
-    data_paths = () if options.replay else _paths(options.data, cwd) or _paths(settings.data, root)
-    for path in data_paths:
-        if not os.path.lexists(path):
-            raise DataError(f"data path not found: {path} (check --data or [tool.repro] data)")
+    output_paths = _paths(options.outputs, cwd) or _paths(settings.outputs, root)
+    data_paths = (
+        ()
+        if options.replay
+        else select_data(  # a rerun reuses the checked data
+            given=options.data,
+            configured=settings.data,
+            cwd=cwd,
+            root=root,
+            argv=options.command,
+            configs=configs,
+            outputs=output_paths,
+            auto=options.auto_data,
+        )
+    )
     seed, seed_source = resolve_seed(options.seed, settings.seed)
     if options.replay:
         seed_source = "rerun"  # the replayed run's seed
@@ -207,7 +223,7 @@ def _preflight(options: RunOptions) -> _Plan:
         command=command,
         configs=configs,
         data_paths=data_paths,
-        output_paths=_paths(options.outputs, cwd) or _paths(settings.outputs, root),
+        output_paths=output_paths,
         seed=seed,
         seed_source=seed_source,
         # Packages are those of the Python that runs the command; for a non-Python command
@@ -355,13 +371,6 @@ def _archive_outputs(
             problems.append(f"outputs {display} not archived: {exc}")
             reporter.warn(problems[-1])
     return tuple(refs), problems
-
-
-def _fingerprint(store: Store, path: Path, root: Path, reporter: Reporter) -> TreeRef:
-    scan = scan_tree(path)
-    for item in scan.skipped:
-        reporter.warn(f"data entry skipped ({item})")
-    return _tree_ref(store, _display(path, root), fingerprint_files(scan), scan.skipped)
 
 
 def _tree_ref(

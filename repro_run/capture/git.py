@@ -358,5 +358,12 @@ def _exclude_file(root: Path) -> Path:
 
 def tracked_files(root: Path) -> list[str]:
     """Every tracked path (POSIX, relative to the root), for `repro doctor`'s code scan."""
-    out = _git(root, "ls-files", "-z", "--full-name")
+    return tracked_paths(root, ["."])
+
+
+def tracked_paths(root: Path, paths: Sequence[str]) -> list[str]:
+    """Files git tracks at or under each of `paths` (relative to `root`): one `ls-files`."""
+    if not paths:
+        return []
+    out = _git(root, "--literal-pathspecs", "ls-files", "-z", "--", *paths)
     return [os.fsdecode(p) for p in out.split(b"\0") if p]

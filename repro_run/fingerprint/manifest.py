@@ -26,9 +26,29 @@ def _sort_key(entry: ManifestEntry) -> bytes:
 def encode_manifest(entries: Iterable[ManifestEntry]) -> bytes:
     lines = [MANIFEST_HEADER]
     for e in sorted(entries, key=_sort_key):
-        row = [e.path, e.size, e.hash, e.executable, e.link]
-        lines.append(json.dumps(row, ensure_ascii=True, separators=(",", ":")).encode() + b"\n")
+        lines.append(encode_line(e.path, e.size, e.hash, e.executable, e.link))
     return b"".join(lines)
+
+
+def encode_line(
+    path: str, size: int, digest: str | None, executable: bool, link: str | None
+) -> bytes:
+    """One manifest line, byte for byte what `json.dumps(row, ensure_ascii=True)` writes.
+
+    Most names are plain printable ASCII: those are formatted directly (the engine encodes a
+    line per changed file, and json.dumps costs several times more); anything else goes
+    through json so escaping stays exactly JSON's.
+    """
+    if link is None and digest is not None and is_plain(path) and is_plain(digest):
+        return f'["{path}",{size},"{digest}",{"true" if executable else "false"},null]\n'.encode()
+    row = [path, size, digest, executable, link]
+    return json.dumps(row, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
+
+
+def is_plain(text: str) -> bool:
+    """True when json.dumps(text, ensure_ascii=True) is text in quotes, nothing escaped."""
+    # isprintable() on ASCII is exactly json's unescaped range (space to "~"), less " and \.
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def decode_manifest(data: bytes) -> tuple[ManifestEntry, ...]:

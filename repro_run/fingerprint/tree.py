@@ -1,4 +1,8 @@
-"""Walk a dataset or output tree and hash its files: symlinks recorded, special files skipped."""
+"""Walk an output tree to archive it: symlinks recorded, special files skipped.
+
+Datasets go through `engine.py` (stat cache, forked workers); outputs are copied into the
+object store file by file, so their walk stays this simple two-step scan-then-store.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import blake3
-
 from repro_run.constants import STORE_DIRNAME
 from repro_run.errors import DataError
 from repro_run.models import ManifestEntry
 
-# Files above this size are hashed with BLAKE3's own threads (it releases the GIL);
-# smaller ones are spread over a thread pool, where per-file overhead dominates.
-_LARGE_FILE = 8 * 1024 * 1024
 _SPECIAL_KINDS = {
     stat.S_IFIFO: "fifo",
     stat.S_IFSOCK: "socket",
@@ -93,20 +92,6 @@ def _kind(mode: int) -> str:
     return _SPECIAL_KINDS.get(stat.S_IFMT(mode), "special file")
 
 
-def hash_file(path: str, size: int) -> str:
-    """BLAKE3 hex digest of a file's content; DataError when it cannot be read."""
-    try:
-        if size >= _LARGE_FILE:
-            hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-            hasher.update_mmap(path)
-        else:
-            with open(path, "rb") as f:
-                hasher = blake3.blake3(f.read())
-    except OSError as exc:
-        raise DataError(f"file cannot be read: {path}: {exc.strerror}") from None
-    return str(hasher.hexdigest())
-
-
 def build_manifest(
     scan: TreeScan, content: Callable[[TreeFile], tuple[str, int]]
 ) -> tuple[ManifestEntry, ...]:
@@ -127,8 +112,3 @@ def build_manifest(
             digest, size = results[f.rel]
             entries.append(ManifestEntry(f.rel, size, digest, f.executable, None))
     return tuple(entries)
-
-
-def fingerprint_files(scan: TreeScan) -> tuple[ManifestEntry, ...]:
-    """Hash every regular file in place (datasets are fingerprinted, not copied)."""
-    return build_manifest(scan, lambda f: (hash_file(f.abspath, f.size), f.size))
