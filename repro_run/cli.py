@@ -328,6 +328,45 @@ def log(run_id: str, plain: bool) -> None:
     sys.stdout.buffer.flush()
 
 
+@cli.command("export")
+@click.argument("run_id", metavar="ID")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Bundle file to write.")
+@click.option("--with-outputs", is_flag=True, help="Include the archived output files.")
+@click.option("--allow-secrets", is_flag=True, help="Export even if something looks secret.")
+def export_command(
+    run_id: str, output: Path | None, with_outputs: bool, allow_secrets: bool
+) -> None:
+    """Write run ID, its code (no history) and its objects into one shareable bundle file."""
+    from repro_run.app.export import export_run
+
+    result = export_run(
+        Path.cwd(), run_id, output, with_outputs=with_outputs, allow_secrets=allow_secrets
+    )
+    for finding in result.findings:
+        click.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
+    click.echo(
+        f"repro: exported run {result.run_id} to {result.path} "
+        f"({result.size} bytes, {result.objects} objects)"
+    )
+
+
+@cli.command("import")
+@click.argument("bundle", type=click.Path(path_type=Path))
+def import_command(bundle: Path) -> None:
+    """Add the run in BUNDLE (from `repro export`) to this store; safe to repeat."""
+    from repro_run.app.bundle_import import import_bundle
+
+    result = import_bundle(Path.cwd(), bundle)
+    if result.already_present:
+        click.echo(f"repro: run {result.run_id} is already in this store: nothing changed")
+        return
+    code = "; its commit was added to this repository" if result.code_added else ""
+    click.echo(
+        f"repro: imported run {result.run_id} ({result.objects} objects{code}) — "
+        f"rerun it: repro rerun {result.run_id}"
+    )
+
+
 def main() -> None:
     """Console-script entry point: every error becomes one line and a documented exit code."""
     try:

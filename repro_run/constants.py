@@ -64,3 +64,10 @@ DEFAULT_RTOL = 1e-5  # numpy.isclose's defaults
 DEFAULT_ATOL = 1e-8
 # The exit code of `repro rerun` says the verdict (IDENTICAL exits 0).
 VERDICT_EXIT_CODES = {"IDENTICAL": 0, "WITHIN TOLERANCE": 20, "DIVERGED": 21, "FAILED": 22}
+
+# --- repro export / repro import (issue 8) -----------------------------------------------
+BUNDLE_SUFFIX = ".repro.tar.gz"  # repro export's default file: <id>.repro.tar.gz
+ENV_IMPORT_MAX_BYTES = "REPRO_IMPORT_MAX_BYTES"  # override the uncompressed size limit
+DEFAULT_IMPORT_MAX_BYTES = 16 * 1024**3
+IMPORT_MAX_RATIO = 200.0  # uncompressed / compressed: more is refused as a decompression bomb
+IMPORT_STAGING_PREFIX = "import-"  # <store>/import-XXXX/: a run directory before its rename
