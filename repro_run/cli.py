@@ -11,6 +11,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,10 @@ from repro_run import __version__
 from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, ENV_DEBUG, VERDICT_EXIT_CODES
 from repro_run.errors import INTERNAL_ERROR_EXIT_CODE, ReproError
 from repro_run.models import to_json_dict
+
+if TYPE_CHECKING:  # annotations only: `repro --help` must not import app or rich
+    from repro_run.app.run import RunOptions
+    from repro_run.ui import TerminalReporter
 
 STATUS_CHOICES = (
     "running",
@@ -73,6 +78,14 @@ def cli() -> None:
     default=None,
     help="Give the command a pseudo-terminal (default: when repro's output is a terminal).",
 )
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Start N runs as one group (seeds 0..N-1, or --seed S: S..S+N-1); see repro stats.",
+)
+@click.option("--seeds", metavar="LIST", help="Seeds of the repeated runs, e.g. 0-4 or 1,5,9.")
+@click.option("--same-seed", is_flag=True, help="Repeat with one seed (implementation noise).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     seed: int | None,
@@ -82,6 +95,9 @@ def run(
     metrics_file: str | None,
     command: tuple[str, ...],
     pty: bool | None = None,
+    repeat: int | None = None,
+    seeds: str | None = None,
+    same_seed: bool = False,
 ) -> None:
     """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
 
@@ -101,6 +117,8 @@ def run(
         pty=pty,
     )
     reporter = ui.TerminalReporter()
+    if repeat is not None or seeds is not None or same_seed:
+        _run_repeated(options, repeat, seeds, same_seed, reporter)
     record = app.run(options, reporter)
     reporter.info(ui.run_summary_line(record))
     process = record.process
@@ -198,6 +216,28 @@ def rerun(
         sys.exit(process.exit_code)
     outcomes = [r.verdict.outcome for r in result.reruns if r.verdict is not None]
     sys.exit(max(VERDICT_EXIT_CODES[outcome] for outcome in outcomes))
+
+
+def _run_repeated(
+    options: RunOptions,
+    repeat: int | None,
+    seeds: str | None,
+    same_seed: bool,
+    reporter: TerminalReporter,
+) -> None:
+    """`repro run --repeat N`: exits with the first failing run's status (0 when all pass)."""
+    from repro_run import ui
+    from repro_run.app.repeat import plan_seeds, run_repeated
+
+    planned = plan_seeds(repeat, seeds, same_seed, options.seed)
+    result = run_repeated(options, planned, reporter)
+    for record in result.runs:
+        reporter.info(ui.run_summary_line(record))
+    reporter.info(f"group {result.group}: {len(result.runs)} run(s) — repro stats {result.group}")
+    codes = [r.process.exit_code for r in result.runs if r.process is not None]
+    stops = [r.process.stop_reason for r in result.runs if r.process is not None]
+    _die_like_an_interrupted_child(stops[-1] if stops else None)
+    sys.exit(next((code for code in codes if code != 0), 0))
 
 
 def _die_like_an_interrupted_child(stop_reason: str | None) -> None:
@@ -365,6 +405,22 @@ def import_command(bundle: Path) -> None:
         f"repro: imported run {result.run_id} ({result.objects} objects{code}) — "
         f"rerun it: repro rerun {result.run_id}"
     )
+
+
+@cli.command("stats")
+@click.argument("refs", nargs=-1, required=True, metavar="GROUP|ID...")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
+    """Per final metric over a group of runs (or the runs given): n, mean, std, min, max, 95% CI."""
+    from repro_run import ui, ui_stats
+    from repro_run.app.stats import stats
+
+    result = stats(Path.cwd(), refs)
+    parts = (result.group, result.runs, result.seeds, result.metrics)
+    if as_json:
+        ui.print_json(ui_stats.stats_json(*parts))
+    else:
+        click.echo("\n".join(ui_stats.stats_lines(*parts)))
 
 
 def main() -> None:

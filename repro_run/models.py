@@ -352,6 +352,7 @@ class RunRecord:
     flags: tuple[str, ...] = ()  # SECRET_IN_PATCH, TAINTED
     secret_findings: tuple[SecretFinding, ...] = ()  # where the patch looks secret
     tainted_paths: tuple[DirtyPath, ...] = ()  # tracked files changed while the run ran
+    group: str | None = None  # `repro run --repeat N`: the runs started together (issue 8)
 
     @property
     def duration(self) -> float | None:
@@ -487,3 +488,18 @@ class GcReport:
     bytes_freed: int
     kept_referenced: int  # objects some run references
     kept_recent: int  # unreferenced, but younger than the grace period: a run may be archiving
+
+
+# --- variance over repeated runs (repro stats, issue 8) -------------------------------------
+@dataclass(frozen=True, slots=True)
+class MetricStats:
+    """One final metric over a set of runs: n, mean, sample std, range, 95% CI of the mean."""
+
+    metric: str
+    n: int
+    mean: float
+    std: float | None  # None for a single run
+    minimum: float
+    maximum: float
+    ci95_low: float | None  # Student's t interval of the mean; None for a single run
+    ci95_high: float | None

@@ -86,6 +86,7 @@ class RunOptions:
     pty: bool | None = None  # None: a pseudo-terminal when repro's own output is a terminal
     metrics_file: str | None = None  # a metrics file the command writes (relative to cwd)
     replay: Replay | None = None  # set by `repro rerun`: what the replayed run must reuse
+    group: str | None = None  # `repro run --repeat`: the group the run belongs to (issue 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +307,7 @@ def _write_initial_record(
         metrics_file=plan.options.metrics_file,
         rerun_of=plan.options.replay.of if plan.options.replay else None,
         rerun=plan.options.replay.info if plan.options.replay else None,
+        group=plan.options.group,
     )
     record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
     store.write_record(record)
