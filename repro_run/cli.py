@@ -423,6 +423,29 @@ def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
         click.echo("\n".join(ui_stats.stats_lines(*parts)))
 
 
+@cli.command("report")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML file to write.",
+)
+def report_command(refs: tuple[str, ...], output: Path) -> None:
+    """Write one static, self-contained HTML report of the runs (no network needed to view it)."""
+    from repro_run import report_html
+    from repro_run.app.report import build_report
+
+    data = build_report(Path.cwd(), refs)
+    page = report_html.render_report(
+        data.records, data.statuses, data.reruns, data.comparisons, data.curves, data.stats
+    )
+    output.write_text(page, encoding="utf-8")
+    click.echo(f"repro: wrote {output} ({len(data.records)} run(s))")
+
+
 def main() -> None:
     """Console-script entry point: every error becomes one line and a documented exit code."""
     try:

@@ -18,7 +18,12 @@ LEAVES |= {"comparison"}  # what `compare` builds and `ui_diff` renders
 LEVEL1 |= {"compare"}
 LEVEL1 |= {"metrics", "verdict"}  # metrics read after a run; the pure judging of a rerun
 LEVEL1 |= {"bundle"}  # issue 8: writing and safely reading export bundles
-RENDERERS = {"ui", "ui_diff", "ui_stats"}  # render records: they import the leaves only
+RENDERERS = {
+    "ui",
+    "ui_diff",
+    "ui_stats",
+    "report_html",
+}  # render records: they import the leaves only
 # Runs inside the user's script (`repro_run.log_metrics`): stdlib and these leaves only.
 USER_API_IMPORTS = {"constants"}
 
