@@ -149,3 +149,21 @@ def test_secret_in_dirty_patch_refuses_export(make_repo: MakeRepo, tmp_path: Pat
     refused = repro(root, "export", run_id, "-o", str(tmp_path / "b.tar.gz"))
     assert refused.returncode == 31
     assert "train.py:11" in refused.stderr
+
+
+def test_an_import_killed_midway_leaves_no_run_and_a_clean_store(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "list").returncode == 0  # the store exists: crash points are the import's
+    for step in ("1", "5"):  # abrupt exits while objects are being placed
+        crashed = repro(other, "import", str(bundle), env={"REPRO_CRASH_AT": step})
+        assert crashed.returncode == 99, crashed.stderr
+        assert repro(other, "list", "--json").stdout.strip() == "[]"
+        assert repro(other, "fsck").returncode == 0
+    assert repro(other, "import", str(bundle)).returncode == 0
+    assert record_of(other, run_id)["id"] == run_id
