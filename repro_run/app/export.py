@@ -63,7 +63,11 @@ def export_run(
     findings = secret_findings(record, members)
     if findings and not allow_secrets:
         shown = ", ".join(findings[:_FINDINGS_SHOWN])
-        more = f" and {len(findings) - _FINDINGS_SHOWN} more" if len(findings) > 5 else ""
+        more = (
+            f" and {len(findings) - _FINDINGS_SHOWN} more"
+            if len(findings) > _FINDINGS_SHOWN
+            else ""
+        )
         raise SecretInExportError(
             f"run {record.id} looks like it holds a secret ({shown}{more}): nothing was "
             "exported; remove it, or pass --allow-secrets if it is not one"
