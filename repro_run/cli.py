@@ -398,7 +398,10 @@ def import_command(bundle: Path) -> None:
 
     result = import_bundle(Path.cwd(), bundle)
     if result.already_present:
-        click.echo(f"repro: run {result.run_id} is already in this store: nothing changed")
+        restored = "; its commit was restored in this repository" if result.code_added else ""
+        click.echo(
+            f"repro: run {result.run_id} is already in this store{restored or ': nothing changed'}"
+        )
         return
     code = "; its commit was added to this repository" if result.code_added else ""
     click.echo(

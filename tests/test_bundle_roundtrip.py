@@ -167,3 +167,17 @@ def test_an_import_killed_midway_leaves_no_run_and_a_clean_store(
         assert repro(other, "fsck").returncode == 0
     assert repro(other, "import", str(bundle)).returncode == 0
     assert record_of(other, run_id)["id"] == run_id
+
+
+def test_reimport_restores_code_that_git_gc_pruned(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "import", str(bundle)).returncode == 0
+    git(other, "prune", "--expire=now")  # the imported commit is unreachable: gc drops it
+    again = repro(other, "import", str(bundle))
+    assert again.returncode == 0, again.stderr
+    assert "commit was restored" in again.stdout
+    assert repro(other, "rerun", run_id).returncode == 0

@@ -63,16 +63,10 @@ def import_bundle(cwd: Path, bundle: Path) -> ImportResult:
     record = _checked_record(raw, run_id, members)
     existing = store.run_dir(run_id) / RUN_RECORD_FILENAME
     if existing.exists():
-        return _already(existing, raw, run_id)
-    code_added = False
-    if not has_commit(root, record.code.commit):
-        pack = members.get(CODE_PACK)
-        if pack is None:
-            raise BundleError(
-                f"the bundle holds no code, and commit {record.code.commit} is not here"
-            )
-        unpack_commit(root, pack, record.code.commit)
-        code_added = True
+        _check_same(existing, raw, run_id)
+        # Imported before; its commit may since have been pruned by `git gc`: restore it.
+        return ImportResult(run_id, True, 0, _ensure_code(root, record, members))
+    code_added = _ensure_code(root, record, members)
     objects = [
         (name, data) for name, data in sorted(members.items()) if name.startswith("objects/")
     ]
@@ -103,7 +97,18 @@ def _checked_record(raw: bytes, run_id: str, members: dict[str, bytes]) -> RunRe
     return record
 
 
-def _already(existing: Path, raw: bytes, run_id: str) -> ImportResult:
+def _ensure_code(root: Path, record: RunRecord, members: dict[str, bytes]) -> bool:
+    """Unpack the bundle's code when this repository lacks the commit; whether it did."""
+    if has_commit(root, record.code.commit):
+        return False
+    pack = members.get(CODE_PACK)
+    if pack is None:
+        raise BundleError(f"the bundle holds no code, and commit {record.code.commit} is not here")
+    unpack_commit(root, pack, record.code.commit)
+    return True
+
+
+def _check_same(existing: Path, raw: bytes, run_id: str) -> None:
     try:
         same = existing.read_bytes() == raw
     except OSError as exc:
@@ -113,7 +118,6 @@ def _already(existing: Path, raw: bytes, run_id: str) -> ImportResult:
             f"a different run {run_id} is already in this store: nothing was imported "
             "(it is never overwritten)"
         )
-    return ImportResult(run_id, True, 0, False)
 
 
 def _place_run(store: Store, record: RunRecord, members: dict[str, bytes]) -> None:
