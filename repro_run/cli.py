@@ -11,6 +11,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,10 @@ from repro_run import __version__
 from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, ENV_DEBUG, VERDICT_EXIT_CODES
 from repro_run.errors import INTERNAL_ERROR_EXIT_CODE, ReproError
 from repro_run.models import to_json_dict
+
+if TYPE_CHECKING:  # annotations only: `repro --help` must not import app or rich
+    from repro_run.app.reporting import Reporter
+    from repro_run.app.run import RunOptions
 
 STATUS_CHOICES = (
     "running",
@@ -102,6 +107,14 @@ def cli() -> None:
     is_flag=True,
     help="Record unreadable data files as unreadable instead of refusing to run.",
 )
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Start N runs as one group (seeds 0..N-1, or --seed S: S..S+N-1); see repro stats.",
+)
+@click.option("--seeds", metavar="LIST", help="Seeds of the repeated runs, e.g. 0-4 or 1,5,9.")
+@click.option("--same-seed", is_flag=True, help="Repeat with one seed (implementation noise).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     seed: int | None,
@@ -116,6 +129,9 @@ def run(
     no_auto_seed: bool = False,
     no_auto_data: bool = False,
     skip_unreadable: bool = False,
+    repeat: int | None = None,
+    seeds: str | None = None,
+    same_seed: bool = False,
 ) -> None:
     """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
 
@@ -140,6 +156,8 @@ def run(
         skip_unreadable=skip_unreadable,
     )
     reporter = ui_data.DataReporter()
+    if repeat is not None or seeds is not None or same_seed:
+        _run_repeated(options, repeat, seeds, same_seed, reporter)
     record = app.run(options, reporter)
     reporter.info(ui.run_summary_line(record))
     process = record.process
@@ -237,6 +255,28 @@ def rerun(
         sys.exit(process.exit_code)
     outcomes = [r.verdict.outcome for r in result.reruns if r.verdict is not None]
     sys.exit(max(VERDICT_EXIT_CODES[outcome] for outcome in outcomes))
+
+
+def _run_repeated(
+    options: RunOptions,
+    repeat: int | None,
+    seeds: str | None,
+    same_seed: bool,
+    reporter: Reporter,
+) -> None:
+    """`repro run --repeat N`: exits with the first failing run's status (0 when all pass)."""
+    from repro_run import ui
+    from repro_run.app.repeat import plan_seeds, run_repeated
+
+    planned = plan_seeds(repeat, seeds, same_seed, options.seed)
+    result = run_repeated(options, planned, reporter)
+    for record in result.runs:
+        reporter.info(ui.run_summary_line(record))
+    reporter.info(f"group {result.group}: {len(result.runs)} run(s) — repro stats {result.group}")
+    codes = [r.process.exit_code for r in result.runs if r.process is not None]
+    stops = [r.process.stop_reason for r in result.runs if r.process is not None]
+    _die_like_an_interrupted_child(stops[-1] if stops else None)
+    sys.exit(next((code for code in codes if code != 0), 0))
 
 
 def _die_like_an_interrupted_child(stop_reason: str | None) -> None:
@@ -409,6 +449,87 @@ def fingerprint_command(
         ui_data.fingerprints_json(reports)
     else:
         ui_data.render_fingerprints(reports)
+
+
+@cli.command("export")
+@click.argument("run_id", metavar="ID")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Bundle file to write.")
+@click.option("--with-outputs", is_flag=True, help="Include the archived output files.")
+@click.option("--allow-secrets", is_flag=True, help="Export even if something looks secret.")
+def export_command(
+    run_id: str, output: Path | None, with_outputs: bool, allow_secrets: bool
+) -> None:
+    """Write run ID, its code (no history) and its objects into one shareable bundle file."""
+    from repro_run.app.export import export_run
+
+    result = export_run(
+        Path.cwd(), run_id, output, with_outputs=with_outputs, allow_secrets=allow_secrets
+    )
+    for finding in result.findings:
+        click.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
+    click.echo(
+        f"repro: exported run {result.run_id} to {result.path} "
+        f"({result.size} bytes, {result.objects} objects)"
+    )
+
+
+@cli.command("import")
+@click.argument("bundle", type=click.Path(path_type=Path))
+def import_command(bundle: Path) -> None:
+    """Add the run in BUNDLE (from `repro export`) to this store; safe to repeat."""
+    from repro_run.app.bundle_import import import_bundle
+
+    result = import_bundle(Path.cwd(), bundle)
+    if result.already_present:
+        restored = "; its commit was restored in this repository" if result.code_added else ""
+        click.echo(
+            f"repro: run {result.run_id} is already in this store{restored or ': nothing changed'}"
+        )
+        return
+    code = "; its commit was added to this repository" if result.code_added else ""
+    click.echo(
+        f"repro: imported run {result.run_id} ({result.objects} objects{code}) — "
+        f"rerun it: repro rerun {result.run_id}"
+    )
+
+
+@cli.command("stats")
+@click.argument("refs", nargs=-1, required=True, metavar="GROUP|ID...")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
+    """Per final metric over a group of runs (or the runs given): n, mean, std, min, max, 95% CI."""
+    from repro_run import ui, ui_stats
+    from repro_run.app.stats import stats
+
+    result = stats(Path.cwd(), refs)
+    parts = (result.group, result.runs, result.seeds, result.metrics)
+    if as_json:
+        ui.print_json(ui_stats.stats_json(*parts))
+    else:
+        click.echo("\n".join(ui_stats.stats_lines(*parts)))
+
+
+@cli.command("report")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML file to write.",
+)
+def report_command(refs: tuple[str, ...], output: Path) -> None:
+    """Write one static, self-contained HTML report of the runs (no network needed to view it)."""
+    from repro_run import report_html
+    from repro_run.app.report import build_report
+
+    data = build_report(Path.cwd(), refs)
+    page = report_html.render_report(
+        data.records, data.statuses, data.reruns, data.comparisons, data.curves, data.stats
+    )
+    output.write_text(page, encoding="utf-8")
+    click.echo(f"repro: wrote {output} ({len(data.records)} run(s))")
 
 
 def main() -> None:

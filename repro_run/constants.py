@@ -91,3 +91,10 @@ AUTO_DATA_OUTPUT_WORDS = frozenset(
     | {"ckpts", "checkpoint", "checkpoints", "dump", "export", "result", "results", "dest"}
     | {"tensorboard", "wandb", "mlruns", "cache", "tmp"}
 )
+
+# --- repro export / repro import (issue 8) -----------------------------------------------
+BUNDLE_SUFFIX = ".repro.tar.gz"  # repro export's default file: <id>.repro.tar.gz
+ENV_IMPORT_MAX_BYTES = "REPRO_IMPORT_MAX_BYTES"  # override the uncompressed size limit
+DEFAULT_IMPORT_MAX_BYTES = 16 * 1024**3
+IMPORT_MAX_RATIO = 200.0  # uncompressed / compressed: more is refused as a decompression bomb
+IMPORT_STAGING_PREFIX = "import-"  # <store>/import-XXXX/: a run directory before its rename

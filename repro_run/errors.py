@@ -164,3 +164,22 @@ class DataChangedError(DataError):
     """A data file kept changing while it was hashed, so no stable fingerprint exists."""
 
     exit_code = 6
+
+
+# --- repro export / repro import (issue 8) -------------------------------------------------
+class SecretInExportError(ReproError):
+    """`repro export` found something secret-looking (file and line named); --allow-secrets."""
+
+    exit_code = 31
+
+
+class BundleError(ReproError):
+    """`repro import`: the bundle is unsafe, damaged, too large or not a repro bundle."""
+
+    exit_code = 32
+
+
+class ImportClashError(ReproError):
+    """`repro import`: a different run with the bundle's ID is already in the store."""
+
+    exit_code = 33

@@ -406,6 +406,7 @@ class RunRecord:
     secret_findings: tuple[SecretFinding, ...] = ()  # where the patch looks secret
     tainted_paths: tuple[DirtyPath, ...] = ()  # tracked files changed while the run ran
     facts: ChildFacts | None = None  # recorded inside the child by the hook (None: hook off)
+    group: str | None = None  # `repro run --repeat N`: the runs started together (issue 8)
 
     @property
     def duration(self) -> float | None:
@@ -564,3 +565,18 @@ class DoctorReport:
     root: str
     checks: tuple[str, ...]  # what was examined
     findings: tuple[Finding, ...]
+
+
+# --- variance over repeated runs (repro stats, issue 8) -------------------------------------
+@dataclass(frozen=True, slots=True)
+class MetricStats:
+    """One final metric over a set of runs: n, mean, sample std, range, 95% CI of the mean."""
+
+    metric: str
+    n: int
+    mean: float
+    std: float | None  # None for a single run
+    minimum: float
+    maximum: float
+    ci95_low: float | None  # Student's t interval of the mean; None for a single run
+    ci95_high: float | None

@@ -17,7 +17,13 @@ LEVEL1 = {"capture", "fingerprint", "execute", "store", "determinism", "project"
 LEAVES |= {"comparison"}  # what `compare` builds and `ui_diff` renders
 LEVEL1 |= {"compare"}
 LEVEL1 |= {"metrics", "verdict"}  # metrics read after a run; the pure judging of a rerun
-RENDERERS = {"ui", "ui_diff"}  # render records: they import the leaves only
+LEVEL1 |= {"bundle"}  # issue 8: writing and safely reading export bundles
+RENDERERS = {
+    "ui",
+    "ui_diff",
+    "ui_stats",
+    "report_html",
+}  # render records: they import the leaves only
 # Runs inside the user's script (`repro_run.log_metrics`): stdlib and these leaves only.
 USER_API_IMPORTS = {"constants"}
 LEVEL1 |= {"audit"}  # repro doctor's checks

@@ -94,6 +94,7 @@ class RunOptions:
     auto_seed: bool = True  # the seeding hook (--no-auto-seed turns it off)
     auto_data: bool = True  # also fingerprint untracked paths the arguments and configs name
     skip_unreadable: bool = False  # record unreadable data files instead of refusing
+    group: str | None = None  # `repro run --repeat`: the group the run belongs to (issue 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +332,7 @@ def _write_initial_record(
         metrics_file=plan.options.metrics_file,
         rerun_of=plan.options.replay.of if plan.options.replay else None,
         rerun=plan.options.replay.info if plan.options.replay else None,
+        group=plan.options.group,
     )
     record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
     store.write_record(record)

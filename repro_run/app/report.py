@@ -1,0 +1,55 @@
+"""`repro report ID [ID...]`: gather what the HTML report shows (rendering: `report_html`).
+
+The runs' records and effective statuses, their reruns and verdicts, the environment diff of
+each run against the first (`repro diff`'s ranked comparison), the metric curves from the
+stored objects, and the spread of the final metrics (`repro stats`'s statistics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro_run.app.diff import compare_records
+from repro_run.app.metrics import load_series
+from repro_run.app.query import open_store
+from repro_run.capture import git
+from repro_run.comparison import RunComparison
+from repro_run.errors import GitError, NotAGitRepositoryError, UsageError
+from repro_run.metrics.series import Series
+from repro_run.metrics.variance import metric_stats
+from repro_run.models import MetricStats, RunRecord, RunSummary
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    records: tuple[RunRecord, ...]
+    statuses: tuple[str, ...]  # effective status of each run
+    reruns: tuple[tuple[RunSummary, ...], ...]  # each run's reruns, with their verdicts
+    comparisons: tuple[RunComparison, ...]  # each later run against the first
+    curves: tuple[Series, ...]  # each run's metric curves
+    stats: tuple[MetricStats, ...]  # the final metrics over the runs
+
+
+def build_report(cwd: Path, refs: tuple[str, ...]) -> ReportData:
+    if not refs:
+        raise UsageError("repro report needs at least one run ID")
+    store = open_store(cwd)
+    records: list[RunRecord] = []
+    for ref in refs:
+        record = store.load_record(store.resolve(ref))
+        if all(r.id != record.id for r in records):
+            records.append(record)
+    try:
+        root: Path | None = git.find_work_tree(cwd.resolve())
+    except (NotAGitRepositoryError, GitError):
+        root = None  # commits are then compared by name
+    first = records[0]
+    return ReportData(
+        records=tuple(records),
+        statuses=tuple(store.effective_status(r) for r in records),
+        reruns=tuple(tuple(store.reruns_of(r.id)) for r in records),
+        comparisons=tuple(compare_records(store, first, r, root) for r in records[1:]),
+        curves=tuple(load_series(store, r.metrics) for r in records),
+        stats=tuple(metric_stats([r.metrics.final if r.metrics else {} for r in records])),
+    )

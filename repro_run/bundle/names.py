@@ -1,0 +1,39 @@
+"""The member names a bundle may hold: an allow-list, so no name can reach outside staging.
+
+Every name a bundle may carry is one of a handful of fixed names or `objects/<blake3 hex>`;
+anything else (`../x`, `/abs`, `C:\\x`, `%2e%2e`, NUL, look-alikes, trailing `/`) is refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+from repro_run.constants import (
+    RUN_LOG_FILENAME,
+    RUN_METRICS_FILENAME,
+    RUN_PATCH_FILENAME,
+    RUN_RECORD_FILENAME,
+)
+from repro_run.errors import BundleError
+
+MANIFEST = "bundle.json"  # always the first member: sizes and hashes of all the others
+CODE_PACK = "code/commit.pack"  # a git pack of the recorded commit and its tree (no history)
+RUN_FILES = (RUN_RECORD_FILENAME, RUN_LOG_FILENAME, RUN_METRICS_FILENAME, RUN_PATCH_FILENAME)
+_RUN_PREFIX = "run/"
+_OBJECT = re.compile(r"objects/[0-9a-f]{64}")
+_FIXED = frozenset({MANIFEST, CODE_PACK, *(_RUN_PREFIX + name for name in RUN_FILES)})
+
+
+def run_member(filename: str) -> str:
+    return _RUN_PREFIX + filename
+
+
+def object_member(digest: str) -> str:
+    return f"objects/{digest}"
+
+
+def check_member_name(name: str) -> str:
+    """`name` if a bundle may hold it, else BundleError (the name shown escaped)."""
+    if name in _FIXED or _OBJECT.fullmatch(name):
+        return name
+    raise BundleError(f"the bundle holds a member with an unexpected name {name!r}: refused")

@@ -1,0 +1,60 @@
+"""A run's code for a bundle: a git pack of the recorded commit and its tree, without history.
+
+Export packs the commit object and every tree and blob it reaches (its parents are named in
+the commit but not included), single-threaded so the bytes are stable. Import writes those
+objects into the importing repository with `git unpack-objects`, which checks each object's
+hash; the commit then exists under its own SHA and `repro rerun` checks it out as usual.
+See https://git-scm.com/docs/git-pack-objects and https://git-scm.com/docs/git-unpack-objects.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from repro_run.capture.git import _first_line, _git, _git_env
+from repro_run.errors import BundleError, GitError
+
+
+def pack_commit(root: Path, commit: str) -> bytes:
+    """The pack of `commit` and everything in its tree (no parents, no history)."""
+    listing = _git(root, "rev-list", "--objects", f"{commit}^{{tree}}")
+    names = [commit.encode()] + [line.split(b" ", 1)[0] for line in listing.splitlines()]
+    command = ["-c", "pack.threads=1", "pack-objects", "--stdout", "-q"]
+    return _git_input(root, command, b"\n".join(names) + b"\n")
+
+
+def has_commit(root: Path, commit: str) -> bool:
+    done = subprocess.run(
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"],
+        cwd=root,
+        env=_git_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def unpack_commit(root: Path, pack: bytes, commit: str) -> None:
+    """Write the pack's objects into the repository at `root`; BundleError unless it then holds
+    `commit` (git verifies every object's hash while unpacking)."""
+    try:
+        _git_input(root, ["unpack-objects", "-q"], pack)
+    except GitError as exc:
+        raise BundleError(f"the bundle's code cannot be unpacked: {exc}") from None
+    if not has_commit(root, commit):
+        raise BundleError(f"the bundle's code does not hold the recorded commit {commit}")
+
+
+def _git_input(root: Path, argv: list[str], data: bytes) -> bytes:
+    """Run git with `data` on its stdin; its stdout, or GitError."""
+    try:
+        done = subprocess.run(
+            ["git", *argv], cwd=root, env=_git_env(), input=data, capture_output=True, check=False
+        )
+    except OSError as exc:
+        raise GitError(f"cannot run git in {root}: {exc.strerror}") from exc
+    if done.returncode != 0:
+        raise GitError(f"git {' '.join(argv)} failed: {_first_line(done.stderr)}")
+    return done.stdout

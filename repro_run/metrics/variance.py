@@ -1,0 +1,43 @@
+"""Spread of final metric values over repeated runs: n, mean, std, min, max, 95% CI (pure).
+
+The interval is Student's t for the mean, `mean ± t(0.975, n-1) · s / √n`, as in
+https://en.wikipedia.org/wiki/Student%27s_t-distribution#Confidence_intervals; the quantiles
+below are the standard table values (beyond 30 degrees of freedom, the normal 1.96 is within 2%).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+
+from repro_run.models import MetricStats
+
+# t(0.975, df) for df = 1..30.
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+_Z975 = 1.960
+
+
+def t_quantile_975(df: int) -> float:
+    """The 97.5% quantile of Student's t with `df` degrees of freedom (df >= 1)."""
+    return _T975[df - 1] if df <= len(_T975) else _Z975
+
+
+def metric_stats(finals: Sequence[Mapping[str, float]]) -> list[MetricStats]:
+    """Per metric (sorted by name), its statistics over the runs that logged it."""
+    names = sorted({name for final in finals for name in final})
+    return [_one(name, [f[name] for f in finals if name in f]) for name in names]
+
+
+def _one(name: str, values: list[float]) -> MetricStats:
+    n = len(values)
+    mean = statistics.fmean(values)
+    if n < 2:
+        return MetricStats(name, n, mean, None, values[0], values[0], None, None)
+    std = statistics.stdev(values)
+    half = t_quantile_975(n - 1) * std / math.sqrt(n)
+    return MetricStats(name, n, mean, std, min(values), max(values), mean - half, mean + half)

@@ -1,0 +1,183 @@
+"""`repro export` and `repro import` end to end: the real CLI, real repositories, real bundles."""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+from pathlib import Path
+
+from cli_helpers import record_of, repro, store_bytes
+from conftest import MakeRepo, commit_all, git, write_files
+
+# Seeds itself from REPRO_SEED (what repro injects), so a rerun of it is bitwise identical.
+TRAIN = """\
+import os, random
+import repro_run
+rng = random.Random(int(os.environ["REPRO_SEED"]))
+os.makedirs("out", exist_ok=True)
+weights = [rng.random() for _ in range(8)]
+with open("out/model.txt", "w") as f:
+    f.write(repr(weights))
+for step in range(5):
+    repro_run.log_metrics(step=step, loss=sum(weights) / (step + 1))
+print("trained", round(sum(weights), 6))
+"""
+
+
+def _project(make_repo: MakeRepo) -> Path:
+    return make_repo({"train.py": TRAIN, ".gitignore": "out/\n", "cfg.yaml": "lr: 0.1\n"})
+
+
+def _run(root: Path) -> str:
+    done = repro(root, "run", "--seed", "3", "--outputs", "out", "train.py", "--config", "cfg.yaml")
+    assert done.returncode == 0, done.stderr
+    return str(record_of(root)["id"])
+
+
+def _elsewhere(make_repo: MakeRepo) -> Path:
+    """Another repository that has never seen the original's history."""
+    return make_repo({"NOTES.md": "unrelated\n"})
+
+
+def test_export_import_rerun_round_trip_is_identical(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "run.repro.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    done = repro(other, "import", str(bundle))
+    assert done.returncode == 0, done.stderr
+    assert f"imported run {run_id}" in done.stdout
+    assert record_of(other, run_id) == record_of(root, run_id)
+    rerun = repro(other, "rerun", run_id)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "IDENTICAL: rerun" in rerun.stdout
+    assert repro(other, "fsck").returncode == 0
+
+
+def test_same_run_gives_same_bytes(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    first, second = tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(first)).returncode == 0
+    assert repro(root, "export", run_id, "-o", str(second)).returncode == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_bundle_holds_no_history(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    write_files(root, {"old.txt": "a secret of the past\n"})
+    commit_all(root, "old")
+    git(root, "rm", "-q", "old.txt")
+    commit_all(root, "forget")
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "import", str(bundle)).returncode == 0
+    objects = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=other, capture_output=True
+    ).stdout
+    assert b"a secret of the past" not in objects
+
+
+def test_reimport_is_idempotent(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    repro(root, "export", run_id, "-o", str(bundle))
+    other = _elsewhere(make_repo)
+    assert repro(other, "import", str(bundle)).returncode == 0
+    before = store_bytes(other)
+    again = repro(other, "import", str(bundle))
+    assert again.returncode == 0
+    assert "already in this store" in again.stdout
+    assert store_bytes(other) == before
+
+
+def test_id_clash_with_different_content_is_refused(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    repro(root, "export", run_id, "-o", str(bundle))
+    record = root / ".repro" / "runs" / run_id / "run.json"
+    original = record.read_bytes()
+    record.chmod(0o644)
+    record.write_bytes(original.replace(b'"seed": 3', b'"seed": 4'))
+    done = repro(root, "import", str(bundle))
+    assert done.returncode == 33
+    assert "never overwritten" in done.stderr
+    assert b'"seed": 4' in record.read_bytes()
+
+
+def test_with_outputs_carries_the_output_files(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    plain, full = tmp_path / "plain.tar.gz", tmp_path / "full.tar.gz"
+    repro(root, "export", run_id, "-o", str(plain))
+    repro(root, "export", run_id, "--with-outputs", "-o", str(full))
+    with tarfile.open(plain) as a, tarfile.open(full) as b:
+        assert len(b.getnames()) == len(a.getnames()) + 1
+
+
+def test_secret_in_log_refuses_export_naming_file_and_line(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    log = root / ".repro" / "runs" / run_id / "output.log"
+    log.chmod(0o644)
+    log.write_bytes(
+        log.read_bytes() + b"token ghp_" + b"A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" + b"\n"
+    )
+    bundle = tmp_path / "b.tar.gz"
+    done = repro(root, "export", run_id, "-o", str(bundle))
+    assert done.returncode == 31
+    assert "output.log:2" in done.stderr
+    assert not bundle.exists()
+    allowed = repro(root, "export", run_id, "--allow-secrets", "-o", str(bundle))
+    assert allowed.returncode == 0
+    assert "output.log:2" in allowed.stderr
+
+
+def test_secret_in_dirty_patch_refuses_export(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    write_files(root, {"train.py": TRAIN + 'api_key = "Zq8xW3vR7tY2uP9sK4mN6bL1"\n'})
+    done = repro(root, "run", "--allow-dirty", "train.py")
+    assert done.returncode == 0, done.stderr
+    run_id = str(record_of(root)["id"])
+    refused = repro(root, "export", run_id, "-o", str(tmp_path / "b.tar.gz"))
+    assert refused.returncode == 31
+    assert "train.py:11" in refused.stderr
+
+
+def test_an_import_killed_midway_leaves_no_run_and_a_clean_store(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "list").returncode == 0  # the store exists: crash points are the import's
+    for step in ("1", "5"):  # abrupt exits while objects are being placed
+        crashed = repro(other, "import", str(bundle), env={"REPRO_CRASH_AT": step})
+        assert crashed.returncode == 99, crashed.stderr
+        assert repro(other, "list", "--json").stdout.strip() == "[]"
+        assert repro(other, "fsck").returncode == 0
+    assert repro(other, "import", str(bundle)).returncode == 0
+    assert record_of(other, run_id)["id"] == run_id
+
+
+def test_reimport_restores_code_that_git_gc_pruned(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "import", str(bundle)).returncode == 0
+    git(other, "prune", "--expire=now")  # the imported commit is unreachable: gc drops it
+    again = repro(other, "import", str(bundle))
+    assert again.returncode == 0, again.stderr
+    assert "commit was restored" in again.stdout
+    assert repro(other, "rerun", run_id).returncode == 0

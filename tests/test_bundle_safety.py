@@ -1,0 +1,209 @@
+"""`repro import` of hostile bundles (scenarios B11-B18): refused before anything is written."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import blake3
+import pytest
+from cli_helpers import repro, store_bytes
+from conftest import MakeRepo
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from repro_run.bundle import BundleContents, check_member_name, read_bundle, write_bundle
+from repro_run.errors import BundleError
+
+DATA = b"hello"
+DIGEST = blake3.blake3(DATA).hexdigest()
+
+
+def _manifest(members: dict[str, bytes], total: int | None = None) -> bytes:
+    listing = {
+        n: {"size": len(d), "blake3": blake3.blake3(d).hexdigest()} for n, d in members.items()
+    }
+    size = sum(len(d) for d in members.values()) if total is None else total
+    document = {"bundle_version": 1, "run": "x", "total_size": size, "members": listing}
+    return json.dumps(document).encode()
+
+
+def _craft(path: Path, entries: list[tuple[tarfile.TarInfo, bytes]], manifest: bytes) -> Path:
+    """A bundle with hand-made members after a manifest (which may lie)."""
+    head = tarfile.TarInfo("bundle.json")
+    head.size = len(manifest)
+    with tarfile.open(path, "w:gz") as tar:
+        tar.addfile(head, io.BytesIO(manifest))
+        for info, data in entries:
+            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return path
+
+
+def _file(name: str, data: bytes = DATA) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def _special(name: str, kind: bytes, linkname: str = "") -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, linkname
+    return info, b""
+
+
+def _read(path: Path) -> BundleContents:
+    return read_bundle(path, max_bytes=1 << 30, max_ratio=200.0, free_bytes=1 << 40)
+
+
+def test_a_written_bundle_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "ok.tar.gz"
+    write_bundle(path, {f"objects/{DIGEST}": DATA}, {"run": "x"})
+    assert _read(path).members == {f"objects/{DIGEST}": DATA}
+
+
+@pytest.mark.parametrize("name", ["../../evil", "/abs/evil", "C:\\evil", "objects/../../evil"])
+def test_escaping_member_names_are_refused(tmp_path: Path, name: str) -> None:
+    path = _craft(tmp_path / "b.tar.gz", [_file(name)], _manifest({name: DATA}))
+    with pytest.raises(BundleError, match="unexpected name"):
+        _read(path)
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        (tarfile.SYMTYPE, "symbolic link"),
+        (tarfile.LNKTYPE, "hard link"),
+        (tarfile.CHRTYPE, "character device"),
+        (tarfile.BLKTYPE, "block device"),
+        (tarfile.FIFOTYPE, "FIFO"),
+    ],
+)
+def test_links_and_special_members_are_refused(tmp_path: Path, kind: bytes, what: str) -> None:
+    name = f"objects/{DIGEST}"
+    entries = [_special(name, kind, linkname="bundle.json")]
+    path = _craft(tmp_path / "b.tar.gz", entries, _manifest({name: DATA}))
+    with pytest.raises(BundleError, match=what):
+        _read(path)
+
+
+def test_duplicate_members_are_refused(tmp_path: Path) -> None:
+    name = f"objects/{DIGEST}"
+    path = _craft(tmp_path / "b.tar.gz", [_file(name), _file(name)], _manifest({name: DATA}))
+    with pytest.raises(BundleError, match="twice"):
+        _read(path)
+
+
+def test_tampered_object_is_a_hash_mismatch(tmp_path: Path) -> None:
+    name = f"objects/{DIGEST}"
+    path = _craft(tmp_path / "b.tar.gz", [_file(name, b"hellp")], _manifest({name: b"hellp"}))
+    with pytest.raises(BundleError, match="hash mismatch"):
+        _read(path)
+
+
+def test_declared_size_over_the_limit_aborts_early(tmp_path: Path) -> None:
+    name = f"objects/{DIGEST}"
+    path = _craft(tmp_path / "b.tar.gz", [_file(name)], _manifest({name: DATA}, total=10**15))
+    with pytest.raises(BundleError, match="over the limit"):
+        _read(path)
+
+
+def test_not_enough_free_space_refuses(tmp_path: Path) -> None:
+    name = f"objects/{DIGEST}"
+    path = _craft(tmp_path / "b.tar.gz", [_file(name)], _manifest({name: DATA}))
+    with pytest.raises(BundleError, match="are free"):
+        read_bundle(path, max_bytes=1 << 30, max_ratio=200.0, free_bytes=2)
+
+
+def test_decompression_bomb_is_refused(tmp_path: Path) -> None:
+    zeros = bytes(8 * 1024 * 1024)
+    name = f"objects/{blake3.blake3(zeros).hexdigest()}"
+    path = _craft(tmp_path / "b.tar.gz", [_file(name, zeros)], _manifest({name: zeros}))
+    with pytest.raises(BundleError, match="expands more than"):
+        _read(path)
+
+
+NAMES = st.one_of(
+    st.sampled_from(
+        [
+            "..",
+            "../x",
+            "%2e%2e/x",
+            "objects\\..\\x",
+            "objects/\x00",
+            "bundle.json/",
+            "\uff4fbjects/x",
+            "objects/" + "a" * 300,
+            "run/run.json/",
+            "run/../run.json",
+            "./bundle.json",
+        ]
+    ),
+    st.text(alphabet=st.sampled_from("./\\%2e\x00ab_-\uff4f"), max_size=40),
+    st.builds(
+        "/".join, st.lists(st.sampled_from(["objects", "run", "..", ".", "", DIGEST]), max_size=4)
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NAMES)
+def test_accepted_member_names_stay_inside_staging(name: str) -> None:
+    staging = os.path.realpath("/tmp/repro-staging")
+    try:
+        accepted = check_member_name(name)
+    except BundleError:
+        return
+    target = os.path.realpath(os.path.join(staging, accepted))
+    assert target.startswith(staging + os.sep)
+    assert not accepted.endswith("/") and "\x00" not in accepted and ".." not in accepted
+
+
+def test_hostile_import_leaves_the_store_byte_identical(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo()
+    assert repro(root, "fsck").returncode == 0  # creates the store
+    before = store_bytes(root)
+    path = _craft(tmp_path / "b.tar.gz", [_file("../../evil")], _manifest({"../../evil": DATA}))
+    done = repro(root, "import", str(path))
+    assert done.returncode == 32
+    assert done.stderr.count("\n") == 1 and "unexpected name" in done.stderr
+    assert store_bytes(root) == before
+    assert not (tmp_path / "evil").exists() and not (root.parent / "evil").exists()
+
+
+def test_nothing_is_written_through_a_planted_symlink(make_repo: MakeRepo, tmp_path: Path) -> None:
+    source = make_repo({"t.py": "print('hi')\n"})
+    assert repro(source, "run", "t.py").returncode == 0
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(source, "export", "@", "-o", str(bundle)).returncode == 0
+    target = make_repo()
+    assert repro(target, "fsck").returncode == 0
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (target / ".repro" / "objects" / "tmp" / "x").symlink_to(outside)
+    done = repro(target, "import", str(bundle))
+    assert done.returncode == 0, done.stderr
+    assert list(outside.iterdir()) == []
+    assert repro(target, "list").stdout.count("t.py") == 1
+
+
+def test_tampered_bundle_imports_nothing(make_repo: MakeRepo, tmp_path: Path) -> None:
+    source = make_repo({"t.py": "print('hi')\n"})
+    assert repro(source, "run", "t.py").returncode == 0
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(source, "export", "@", "-o", str(bundle)).returncode == 0
+    with tarfile.open(bundle) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar if m.isreg()}  # type: ignore[union-attr]
+    name = next(n for n in members if n.startswith("objects/"))
+    members[name] = bytes([members[name][0] ^ 1]) + members[name][1:]
+    entries = [_file(n, d) for n, d in members.items() if n != "bundle.json"]
+    _craft(bundle, entries, members["bundle.json"])
+    target = make_repo()
+    done = repro(target, "import", str(bundle))
+    assert done.returncode == 32
+    assert "hash mismatch" in done.stderr
+    assert repro(target, "list", "--json").stdout.strip() == "[]"

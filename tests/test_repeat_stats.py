@@ -1,0 +1,133 @@
+"""`repro run --repeat N [--seeds] [--same-seed]` and `repro stats`: variance over repeated runs."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import repro
+from conftest import MakeRepo
+
+from repro_run.app.repeat import parse_seeds, plan_seeds
+from repro_run.errors import UsageError
+from repro_run.metrics.variance import metric_stats, t_quantile_975
+from repro_run.ui_stats import stats_lines
+
+# The accuracy depends on the seed only, so the test knows every value in advance.
+TRAIN = """\
+import os, sys
+import repro_run
+seed = int(os.environ["REPRO_SEED"])
+repro_run.log_metrics(step=0, accuracy=0.5 + seed / 100)
+sys.exit(3 if seed == 13 else 0)
+"""
+
+
+def _stats(root: Path, *refs: str) -> dict[str, Any]:
+    done = repro(root, "stats", "--json", *refs)
+    assert done.returncode == 0, done.stderr
+    document: dict[str, Any] = json.loads(done.stdout)
+    return document
+
+
+def _group(stdout_and_err: str) -> str:
+    return stdout_and_err.split("repro stats ")[-1].split()[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"),
+    [("0-4", (0, 1, 2, 3, 4)), ("1,5,9", (1, 5, 9)), ("0-2,7", (0, 1, 2, 7)), ("3", (3,))],
+)
+def test_seed_lists_are_parsed(text: str, seeds: tuple[int, ...]) -> None:
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["a", "4-2", "", "-1", "1-"])
+def test_bad_seed_lists_are_usage_errors(text: str) -> None:
+    with pytest.raises(UsageError):
+        parse_seeds(text)
+
+
+def test_seed_plans() -> None:
+    assert plan_seeds(3, None, False, None) == (0, 1, 2)
+    assert plan_seeds(3, None, False, 10) == (10, 11, 12)
+    assert plan_seeds(2, None, True, 7) == (7, 7)
+    assert plan_seeds(2, None, True, None) == (None, None)
+    assert plan_seeds(None, "4-5", False, None) == (4, 5)
+    with pytest.raises(UsageError, match="gives 2 seeds"):
+        plan_seeds(3, "0-1", False, None)
+    with pytest.raises(UsageError, match="cannot be combined"):
+        plan_seeds(2, "0-1", True, None)
+
+
+def test_statistics_match_the_textbook() -> None:
+    values = [0.81, 0.84, 0.79, 0.88, 0.83]
+    (stats,) = metric_stats([{"acc": v} for v in values])
+    std = statistics.stdev(values)
+    half = 2.776 * std / math.sqrt(5)
+    assert (stats.n, stats.minimum, stats.maximum) == (5, 0.79, 0.88)
+    assert stats.mean == pytest.approx(statistics.fmean(values))
+    assert stats.std == pytest.approx(std)
+    assert stats.ci95_low == pytest.approx(stats.mean - half)
+    assert stats.ci95_high == pytest.approx(stats.mean + half)
+    assert t_quantile_975(1) == 12.706 and t_quantile_975(1000) == 1.96
+
+
+def test_a_single_run_has_no_spread() -> None:
+    (stats,) = metric_stats([{"acc": 0.5}, {}])
+    assert (stats.n, stats.std, stats.ci95_low) == (1, None, None)
+    lines = stats_lines(None, ["a", "b"], [1, 2], [stats])
+    assert lines[0] == "runs: 2 run(s), seeds 1, 2"
+    assert lines[2].split() == ["acc", "1", "0.5", "-", "0.5", "0.5", "-"]
+
+
+def test_repeat_starts_a_group_with_seeds_and_stats_summarises_it(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    done = repro(root, "run", "--repeat", "3", "train.py")
+    assert done.returncode == 0, done.stderr
+    document = _stats(root, _group(done.stdout + done.stderr))
+    assert document["seeds"] == [0, 1, 2]
+    (accuracy,) = document["metrics"]
+    assert accuracy["n"] == 3
+    assert accuracy["mean"] == pytest.approx(0.51)
+    assert accuracy["minimum"] == 0.5 and accuracy["maximum"] == 0.52
+    table = repro(root, "stats", _group(done.stdout + done.stderr))
+    assert "accuracy  3" in table.stdout and "95% CI" in table.stdout
+
+
+def test_same_seed_repeats_one_seed(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    done = repro(root, "run", "--repeat", "2", "--same-seed", "--seed", "5", "train.py")
+    assert done.returncode == 0, done.stderr
+    document = _stats(root, _group(done.stdout + done.stderr))
+    assert document["seeds"] == [5, 5]
+    assert document["metrics"][0]["std"] == 0.0
+
+
+def test_listed_seeds_and_the_first_failure_s_exit_code(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    done = repro(root, "run", "--seeds", "12-14", "train.py")
+    assert done.returncode == 3
+    listed = repro(root, "list", "--json")
+    assert len(json.loads(listed.stdout)) == 3
+
+
+def test_stats_of_listed_runs(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    for seed in ("1", "3"):
+        assert repro(root, "run", "--seed", seed, "train.py").returncode == 0
+    document = _stats(root, "@", "@~1")
+    assert document["group"] is None
+    assert document["metrics"][0]["mean"] == pytest.approx(0.52)
+
+
+def test_unknown_group_is_not_found(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    assert repro(root, "run", "train.py").returncode == 0
+    done = repro(root, "stats", "grp-0000000000")
+    assert done.returncode == 7
+    assert "no run belongs to group grp-0000000000" in done.stderr

@@ -1,0 +1,91 @@
+"""`repro report`: one static, self-contained HTML file with summaries, diff, curves, verdicts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+from cli_helpers import record_of, repro
+from conftest import MakeRepo
+
+TRAIN = """\
+import os, sys
+import repro_run
+seed = int(os.environ["REPRO_SEED"])
+for step in range(4):
+    repro_run.log_metrics(step=step, loss=1.0 / (step + 1 + seed), accuracy=0.5 + step * seed / 100)
+print("args", sys.argv[1:])
+"""
+
+
+class _Page(HTMLParser):
+    """Tags, attributes and text of a page, as a browser's parser would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: Counter[str] = Counter()
+        self.attrs: list[tuple[str, str, str | None]] = []
+        self.ids: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+        self.attrs += [(tag, name, value) for name, value in attrs]
+        self.ids += [value for name, value in attrs if name == "id" and value]
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _page(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def test_report_shows_runs_curves_verdicts_and_variance(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    for seed in ("1", "2"):
+        assert repro(root, "run", "--seed", seed, "train.py").returncode == 0
+    first, second = str(record_of(root, "@~1")["id"]), str(record_of(root, "@")["id"])
+    assert repro(root, "rerun", first).returncode == 0
+    done = repro(root, "report", first, second, "-o", "out.html")
+    assert done.returncode == 0, done.stderr
+    page = _page(root / "out.html")
+    assert {"summaries", "environment", "curves", "verdicts", "variance"} <= set(page.ids)
+    assert page.tags["svg"] == 2  # accuracy and loss, each with both runs overlaid
+    assert page.tags["polyline"] == 4
+    text = " ".join(page.text)
+    assert first in text and second in text
+    assert "IDENTICAL" in text
+    html = (root / "out.html").read_text(encoding="utf-8")
+    environment = html.split('id="environment"')[1].split("</section>")[0]
+    assert "<td>Seed</td>" in environment  # the diff names the seed that differs
+    assert "95% CI" in text
+
+
+def test_report_is_self_contained_and_escapes_recorded_strings(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    hostile = "<script>alert(1)</script>"
+    assert repro(root, "run", "train.py", hostile).returncode == 0
+    assert repro(root, "report", "@", "-o", "r.html").returncode == 0
+    html = (root / "r.html").read_text(encoding="utf-8")
+    page = _page(root / "r.html")
+    assert page.tags["script"] == 0 and page.tags["link"] == 0 and page.tags["img"] == 0
+    assert (
+        "http://" not in html
+        and "https://" not in html
+        and "//" not in html.replace("<!DOCTYPE", "")
+    )
+    assert hostile in " ".join(page.text)  # shown as text, never as markup
+
+
+def test_report_of_unknown_run_is_not_found(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    done = repro(root, "report", "zzzz")
+    assert done.returncode == 7
+    assert not (root / "report.html").exists()
