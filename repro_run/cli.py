@@ -18,7 +18,6 @@ import click
 from repro_run import __version__
 from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, ENV_DEBUG, VERDICT_EXIT_CODES
 from repro_run.errors import INTERNAL_ERROR_EXIT_CODE, ReproError
-from repro_run.models import to_json_dict
 
 if TYPE_CHECKING:  # annotations only: `repro --help` must not import app or rich
     from repro_run.app.reporting import Reporter
@@ -296,7 +295,7 @@ def list_command(status: str | None, limit: int | None, as_json: bool) -> None:
 
     runs = app.list_runs(Path.cwd(), status=status, limit=limit)
     if as_json:
-        ui.print_json([to_json_dict(run) for run in runs])
+        ui.print_json(runs)
     else:
         ui.render_list(runs, ui.make_console())
 
@@ -367,7 +366,7 @@ def fsck(as_json: bool) -> None:
 
     report = maintenance.fsck(Path.cwd())
     if as_json:
-        ui.print_json(to_json_dict(report))
+        ui.print_json(report)
     else:
         click.echo("\n".join(ui.fsck_lines(report)))
     if not report.ok:
@@ -417,7 +416,7 @@ def doctor(as_json: bool, strict: bool) -> None:
 
     report = app.doctor(Path.cwd())
     if as_json:
-        ui.print_json(to_json_dict(report))
+        ui.print_json(report)
     else:
         ui_doctor.render_doctor(report, ui.make_console())
     if strict and report.findings:

@@ -81,8 +81,9 @@ def run_summary_line(record: RunRecord) -> str:
 
 
 def print_json(document: Any, stream: TextIO | None = None) -> None:
+    """Print records (or plain JSON data) as indented JSON."""
     out = stream or sys.stdout
-    out.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    out.write(json.dumps(to_json_dict(document), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 # --- repro list ----------------------------------------------------------------------------

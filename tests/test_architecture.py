@@ -143,3 +143,16 @@ def test_log_metrics_imports_nothing_heavy() -> None:
         "repro_run.userapi.metrics",
         "repro_run.userapi.seeding",  # stdlib only; it imports the hook on first use
     }
+
+
+def test_app_exports_are_the_verbs_not_their_modules() -> None:
+    """`app.run` is the function even after `app.RunOptions` loaded the `app.run` module."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import inspect; from repro_run import app; app.RunOptions; "
+        "print(inspect.isfunction(app.run), inspect.isfunction(app.rerun))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True"]

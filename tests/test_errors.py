@@ -141,9 +141,9 @@ def test_unknown_option_is_a_usage_error(project: Path) -> None:
 def test_unexpected_crash_writes_a_log_and_prints_its_path(project: Path, tmp_path: Path) -> None:
     """An internal bug (here: an unwritable run directory after allocation) is exit 70."""
     code = (
-        "import sys; from repro_run import cli, app\n"
+        "import sys; from repro_run import cli; import repro_run.app.run as run_verb\n"
         "def boom(*a, **k): raise RuntimeError('simulated bug')\n"
-        "app.run = boom\nsys.argv = ['repro', 'run', '--', 'true']\ncli.main()\n"
+        "run_verb._preflight = boom\nsys.argv = ['repro', 'run', '--', 'true']\ncli.main()\n"
     )
     env = {**os.environ, "REPRO_CACHE_DIR": str(tmp_path / "cache")}
     done = subprocess.run(

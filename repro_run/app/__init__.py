@@ -1,17 +1,38 @@
 """One module per verb: each orders the steps and returns frozen records; none prints.
 
-Progress goes through the `Reporter` protocol that `ui` implements.
+Progress goes through the `Reporter` protocol that `ui` implements. Names are loaded on first
+use (PEP 562), so `repro run` imports the run verb only, not rerun, diff or doctor.
 """
 
 from __future__ import annotations
 
-from repro_run.app.datasets import fingerprint_paths
-from repro_run.app.doctor import doctor
-from repro_run.app.query import list_runs, open_store, reruns_of, show
-from repro_run.app.reporting import NullReporter, Reporter
-from repro_run.app.rerun import RerunOptions, RerunResult, rerun
-from repro_run.app.run import RunOptions, run
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from repro_run.app.datasets import fingerprint_paths
+    from repro_run.app.doctor import doctor
+    from repro_run.app.query import list_runs, open_store, reruns_of, show
+    from repro_run.app.reporting import NullReporter, Reporter
+    from repro_run.app.rerun import RerunOptions, RerunResult, rerun
+    from repro_run.app.run import RunOptions, run
+
+_EXPORTS = {
+    "fingerprint_paths": "datasets",
+    "doctor": "doctor",
+    "list_runs": "query",
+    "open_store": "query",
+    "reruns_of": "query",
+    "show": "query",
+    "NullReporter": "reporting",
+    "Reporter": "reporting",
+    "RerunOptions": "rerun",
+    "RerunResult": "rerun",
+    "rerun": "rerun",
+    "RunOptions": "run",
+    "run": "run",
+}
 __all__ = [
     "NullReporter",
     "Reporter",
@@ -19,6 +40,7 @@ __all__ = [
     "RerunResult",
     "RunOptions",
     "doctor",
+    "fingerprint_paths",
     "list_runs",
     "open_store",
     "rerun",
@@ -26,4 +48,16 @@ __all__ = [
     "run",
     "show",
 ]
-__all__ += ["fingerprint_paths"]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    # Importing `app.run` set the package attribute `run` to the submodule: the verb of that
+    # name must win over it, but not over a value assigned here since (a test's patch).
+    for export, source in _EXPORTS.items():
+        if source == module_name and isinstance(globals().get(export, module), ModuleType):
+            globals()[export] = getattr(module, export)
+    return globals()[name]
