@@ -234,3 +234,17 @@ def test_a_pythonpath_into_the_repository_names_the_worktree_in_a_rerun(project:
     done = repro(project, "rerun", "--times", "2", run_id)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("value 1\n") == 2 and "value 2" not in done.stdout
+
+
+def test_a_project_that_is_a_linked_worktree_reruns_identical(
+    project: Path, tmp_path: Path
+) -> None:
+    """Scenario E58: the check and the rerun both work from a `git worktree add` checkout."""
+    linked = tmp_path / "linked"
+    git(project, "worktree", "add", "-q", str(linked))
+    run_ok(linked, "job.py", "--flag")
+    done = repro(linked, "rerun", "@")
+    assert done.returncode == 0, done.stderr
+    assert "IDENTICAL" in done.stdout + done.stderr
+    # The rerun's own worktree is gone: only the main checkout and the linked one remain.
+    assert git(project, "worktree", "list", "--porcelain").count("worktree ") == 2
