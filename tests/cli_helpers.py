@@ -51,3 +51,22 @@ def store_bytes(root: Path) -> bytes:
         if path.is_file():
             chunks.append(path.read_bytes())
     return b"\n".join(chunks)
+
+
+def start_long_run(cwd: Path) -> subprocess.Popen[bytes]:
+    """`repro run` of a child that prints "up" then sleeps 30 s; returns once it is up."""
+    proc = subprocess.Popen(
+        [
+            REPRO,
+            "run",
+            "--",
+            sys.executable,
+            "-c",
+            "import time; print('up', flush=True); time.sleep(30)",
+        ],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+    return proc

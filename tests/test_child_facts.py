@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, record_of, repro
+from cli_helpers import record_of, repro, start_long_run
 from conftest import MakeRepo
 
 from repro_run.capture.framework import capture_child_facts
@@ -60,20 +59,7 @@ def test_every_rank_records_its_facts_and_disagreeing_ranks_are_flagged(project:
     ("sig", "event"), [("SIGTERM", "SIGTERM"), ("SIGINT", "KeyboardInterrupt")]
 )
 def test_facts_are_recorded_when_the_run_is_stopped(project: Path, sig: str, event: str) -> None:
-    proc = subprocess.Popen(
-        [
-            REPRO,
-            "run",
-            "--",
-            sys.executable,
-            "-c",
-            "import time; print('up', flush=True); time.sleep(30)",
-        ],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+    proc = start_long_run(project)
     proc.send_signal(getattr(signal, sig))
     proc.communicate(timeout=30)
     (process,) = record_of(project)["facts"]["processes"]

@@ -36,7 +36,8 @@ print("weights", hashlib.sha256(weights).hexdigest())
 
 @pytest.mark.gpu
 def test_cuda_training_is_bit_identical_across_two_repro_runs(make_repo: MakeRepo) -> None:
-    torch = pytest.importorskip("torch")  # here, not at collection: torch takes seconds
+    import torch  # here, not at collection: torch takes seconds
+
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     root: Path = make_repo({"train_cuda.py": CUDA_SCRIPT})

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import REPRO, record_of, repro, store_bytes
+from cli_helpers import record_of, repro, start_long_run, store_bytes
 from conftest import MakeRepo, commit_all, git
 from test_errors import assert_one_line_error
 
@@ -127,20 +125,7 @@ def test_a_record_whose_paths_leave_the_worktree_is_refused(
 
 
 def test_a_run_that_never_finished_is_refused(project: Path) -> None:
-    proc = subprocess.Popen(
-        [
-            REPRO,
-            "run",
-            "--",
-            sys.executable,
-            "-c",
-            "import time; print('up', flush=True); time.sleep(30)",
-        ],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+    proc = start_long_run(project)
     deadline = time.monotonic() + 10
     while not json.loads(repro(project, "list", "--json").stdout):  # the record is written
         assert time.monotonic() < deadline

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, record_of, repro, run_dirs, store_bytes
+from cli_helpers import REPRO, record_of, repro, run_dirs, start_long_run, store_bytes
 from conftest import MakeRepo, commit_all, git
 
 SCRIPT = """\
@@ -282,21 +282,7 @@ def test_sigint_is_forwarded_and_the_run_is_interrupted(project: Path) -> None:
 
 
 def test_a_killed_supervisor_shows_as_crashed(project: Path) -> None:
-    proc = subprocess.Popen(
-        [
-            REPRO,
-            "run",
-            "--",
-            sys.executable,
-            "-c",
-            "import time; print('up', flush=True); time.sleep(30)",
-        ],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline() == b"up\n"
+    proc = start_long_run(project)
     assert json.loads(repro(project, "list", "--json").stdout)[0]["status"] == "running"
     proc.kill()
     proc.wait()
