@@ -15,6 +15,7 @@ LEAVES = {"models", "errors", "constants", "redaction", "cachedir", "logsink", "
 # Level 1: each may import leaves and modules of its own package, never another level-1 unit.
 LEVEL1 = {"capture", "fingerprint", "execute", "store", "determinism", "project"}
 LEAVES |= {"comparison"}  # what `compare` builds and `ui_diff` renders
+LEAVES |= {"record"}  # the frozen record base every record class derives from
 LEVEL1 |= {"compare"}
 LEVEL1 |= {"metrics", "verdict"}  # metrics read after a run; the pure judging of a rerun
 LEVEL1 |= {"bundle"}  # issue 8: writing and safely reading export bundles

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from test_store import make_record
 
 from repro_run.app import maintenance
 from repro_run.models import RUNNING, TreeRef
+from repro_run.record import replace
 from repro_run.store import Store
 from repro_run.store.records import encode_record
 

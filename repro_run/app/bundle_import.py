@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.app.maintenance import record_references
@@ -31,6 +30,7 @@ from repro_run.constants import (
 )
 from repro_run.errors import BundleError, ImportClashError, StoreError
 from repro_run.models import FINAL_STATUSES, RunRecord
+from repro_run.record import Record
 from repro_run.store import Store
 from repro_run.store.durable import fsync_dir, write_all
 from repro_run.store.ids import is_run_id
@@ -38,8 +38,7 @@ from repro_run.store.index import summarize
 from repro_run.store.records import decode_record
 
 
-@dataclass(frozen=True, slots=True)
-class ImportResult:
+class ImportResult(Record):
     run_id: str
     already_present: bool  # the same run was imported before: nothing changed
     objects: int

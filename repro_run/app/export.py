@@ -9,7 +9,6 @@ for secrets first (scenarios A9, A10): a finding refuses the export unless `--al
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.app.maintenance import record_references
@@ -28,14 +27,14 @@ from repro_run.constants import (
 from repro_run.errors import RunNotFinishedError, SecretInExportError
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, RunRecord
+from repro_run.record import Record
 from repro_run.redaction import secret_values
 from repro_run.store import Store
 
 _FINDINGS_SHOWN = 5
 
 
-@dataclass(frozen=True, slots=True)
-class ExportResult:
+class ExportResult(Record):
     run_id: str
     path: Path
     size: int  # bytes of the bundle file

@@ -15,7 +15,6 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repro_run import __version__
@@ -74,12 +73,12 @@ from repro_run.models import (
     to_json_dict,
 )
 from repro_run.project import load_project_settings
+from repro_run.record import Record, replace
 from repro_run.redaction import argv_secret_values, mask_argv, secret_values
 from repro_run.store import Store, find_store_dir, this_supervisor
 
 
-@dataclass(frozen=True, slots=True)
-class RunOptions:
+class RunOptions(Record):
     command: tuple[str, ...]
     cwd: Path
     seed: int | None = None
@@ -97,8 +96,7 @@ class RunOptions:
     group: str | None = None  # `repro run --repeat`: the group the run belongs to (issue 8)
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
+class _Plan(Record):
     """Everything decided before anything is written: each refusal happens while building it."""
 
     options: RunOptions
@@ -237,8 +235,7 @@ def _preflight(options: RunOptions) -> _Plan:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Launch:
+class _Launch(Record):
     """What is fixed before the child starts."""
 
     run_id: str

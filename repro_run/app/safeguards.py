@@ -5,7 +5,6 @@ a command that could not start, and a final record that could not be written.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
 from pathlib import Path
 
 from repro_run.app.reporting import Reporter
@@ -21,6 +20,7 @@ from repro_run.models import (
     RunRecord,
     TreeStatus,
 )
+from repro_run.record import replace
 from repro_run.store import Store, find_store_dir
 
 _FINDINGS_SHOWN = 5

@@ -15,7 +15,6 @@ import io
 import json
 import tarfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import blake3
 
 from repro_run.bundle.names import MANIFEST, check_member_name
 from repro_run.errors import BundleError
+from repro_run.record import Record
 
 BUNDLE_VERSION = 1
 _MANIFEST_MAX_BYTES = 16 * 1024 * 1024
@@ -37,8 +37,7 @@ _KINDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class BundleContents:
+class BundleContents(Record):
     meta: dict[str, Any]  # the manifest's fields besides the member list
     members: dict[str, bytes]  # name -> content, every one verified
 
