@@ -6,6 +6,7 @@ inside each command so `repro --help` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -532,7 +533,29 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: every error becomes one line and a documented exit code."""
+    """Console-script entry point: every error becomes one line and a documented exit code.
+
+    The process then ends without the interpreter's teardown (freeing every module costs
+    ~10 ms, a sixth of `repro run`'s overhead budget): by then everything repro writes has
+    been closed (records are written atomically and fsynced), so only stdio needs a flush.
+    """
+    try:
+        _main()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    if not isinstance(code, int):  # sys.exit("message"): what the interpreter would do
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe (`repro list | head`) is no error
+            stream.flush()
+    os._exit(code)
+
+
+def _main() -> None:
     try:
         cli.main(prog_name="repro", standalone_mode=False)
     except ReproError as exc:
