@@ -41,8 +41,12 @@ def run_process(
     stdout: BinaryIO | None = None,
     stderr: BinaryIO | None = None,
     pty: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> ProcessResult:
-    """Run the command in its own session, tee its output, and return what happened."""
+    """Run the command in its own session, tee its output, and return what happened.
+
+    `on_start` is called once the command has started (not if it could not be started).
+    """
     if not exec_argv:
         raise UsageError("no command to run")
     terminals = (
@@ -70,6 +74,8 @@ def run_process(
         jobs.attach(proc.pid)
         sampler = ResourceSampler(proc.pid, gpu_memory)
         sampler.start()
+        if on_start is not None:
+            on_start()
         fds = _output_fds(proc, terminal)
         pipes = OutputTee(fds, terminals[: len(fds)], sink)
         waited = _wait_pumping(proc.pid, pipes, stops)
