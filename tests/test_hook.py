@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from repro_run import constants, hook
+from repro_run.hook import facts as facts_module
 
 HOOK_DIR = Path(hook.__file__).parent
 FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax")
@@ -245,3 +248,15 @@ def test_hook_names_agree_with_constants() -> None:
     assert hook.ENV_THREADS == constants.ENV_THREADS
     assert hook.FACTS_DIRNAME == constants.RUN_FACTS_DIRNAME
     assert hook.MODULE_NAME == constants.HOOK_MODULE_NAME
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_the_facts_writer_writes_what_json_writes(value: object) -> None:
+    """The hook writes facts without importing json (re and enum cost ~4 ms at every exit)."""
+    assert facts_module.to_json(value) == json.dumps(value, sort_keys=True, default=str)

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 # The modules the hook acts on when imported. NumPy's global RNG lives in numpy.random, which
 # NumPy 2 loads only on first use (30 ms): a script that never touches it never pays for it.
 # JAX has no global RNG (explicit keys): it is only observed at exit.
-SEEDED = ("numpy.random", "torch", "tensorflow")
+# Python's `random` is seeded the same way, when imported (most scripts never import it).
+SEEDED = ("random", "numpy.random", "torch", "tensorflow")
 
 
 def label(name: str) -> str:
@@ -28,7 +29,9 @@ def label(name: str) -> str:
 def seed(name: str, module: ModuleType, value: int) -> None:
     """Seed the global RNG that module `name` holds."""
     fw: Any = module
-    if name == "numpy.random":
+    if name == "random":
+        fw.seed(value)
+    elif name == "numpy.random":
         # The legacy global RandomState only: Generators made by default_rng() are not seeded
         # by it (NEP 19); `repro doctor` points at unseeded default_rng() calls.
         fw.seed(value)

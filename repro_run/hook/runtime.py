@@ -7,10 +7,7 @@ in the process's facts file instead of raised.
 from __future__ import annotations
 
 import atexit
-import contextlib
-import functools
 import os
-import signal
 import sys
 from types import ModuleType
 
@@ -20,8 +17,14 @@ from .lazy import PostImportFinder
 
 TYPE_CHECKING = False  # `typing` costs milliseconds at every interpreter start
 if TYPE_CHECKING:
+    import signal
     from collections.abc import Callable, Mapping
     from typing import Any
+else:
+    try:  # the C module: `signal` itself imports enum, ~2 ms at every interpreter start
+        import _signal as signal
+    except ImportError:  # pragma: no cover - Pythons without it
+        import signal
 
 MAX_SEED = 2**32 - 1
 FACTS_FORMAT = 1
@@ -63,8 +66,7 @@ class Hook:
 
     # --- acting ------------------------------------------------------------------------
     def start(self) -> None:
-        """In a run: seed `random` now, act on each framework when imported, record at exit."""
-        self._guard("random", self._seed_random)
+        """In a run: act on `random` and each framework when imported, record at exit."""
         for name in frameworks.SEEDED:
             self._watch(name)
         self._finder.install()
@@ -74,11 +76,10 @@ class Hook:
     def seed_everything(self, seed: int) -> None:
         """Seed `random` and every framework imported, now or later, with `seed`."""
         self.seed = seed
-        self._guard("random", self._seed_random)
         for name in frameworks.SEEDED:
             module = sys.modules.get(name)
             if module is not None and name in self._watching:
-                self._guard(name, functools.partial(self._seed, name, module))
+                self._guard(name, self._seeder(name, module))
             else:
                 self._watch(name)
         self._finder.install()
@@ -86,7 +87,7 @@ class Hook:
     def _watch(self, name: str) -> None:
         if name not in self._watching:
             self._watching.add(name)
-            self._finder.watch(name, functools.partial(self._on_import, name))
+            self._finder.watch(name, lambda module: self._on_import(name, module))
 
     def _on_import(self, name: str, module: ModuleType) -> None:
         if self.seed is not None:
@@ -103,12 +104,8 @@ class Hook:
                 lambda: self.switches.extend(frameworks.set_threads(name, module, threads)),
             )
 
-    def _seed_random(self) -> None:
-        if self.seed is not None:
-            import random
-
-            random.seed(self.seed)
-            self._note_seeded("random")
+    def _seeder(self, name: str, module: ModuleType) -> Callable[[], None]:
+        return lambda: self._seed(name, module)
 
     def _seed(self, name: str, module: ModuleType) -> None:
         assert self.seed is not None
@@ -151,8 +148,10 @@ class Hook:
         if self._written or os.getpid() != self.pid or not self.run_dir:
             return
         self._written = True
-        with contextlib.suppress(Exception):  # at exit there is nowhere left to report it
+        try:  # noqa: SIM105 - contextlib would cost an import at every interpreter start
             facts_module.write(os.path.join(self.run_dir, FACTS_DIRNAME), self.facts_document())
+        except Exception:  # at exit there is nowhere left to report it
+            pass
 
     def _install_stop_handlers(self) -> None:
         # SIGTERM's default kills without atexit; SIGINT needs nothing: KeyboardInterrupt

@@ -10,6 +10,10 @@ older than 3.8, or if anything fails, the script runs as it would without the ho
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import importlib.machinery  # noqa: F401 - for the type comments
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _NAME = "_repro_hook"
 
@@ -18,21 +22,36 @@ def _start_hook():  # type: () -> None
     if sys.version_info < (3, 8):
         return
     try:
-        import importlib.util
+        # importlib.machinery, not importlib.util: the latter imports contextlib, functools and
+        # warnings, milliseconds at every start of every Python process of the run.
+        import importlib.machinery
 
         package = os.path.dirname(_HERE)
-        spec = importlib.util.spec_from_file_location(
-            _NAME, os.path.join(package, "__init__.py"), submodule_search_locations=[package]
-        )
-        if spec is None or spec.loader is None:
-            return
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[_NAME] = module
-        spec.loader.exec_module(module)
-        runtime = importlib.import_module(_NAME + ".runtime")
+        init = os.path.join(package, "__init__.py")
+        loader = importlib.machinery.SourceFileLoader(_NAME, init)
+        spec = importlib.machinery.ModuleSpec(_NAME, loader, origin=init, is_package=True)
+        spec.submodule_search_locations = [package]
+        spec.has_location = True
+        _load(spec)
+        runtime = __import__(_NAME + ".runtime", fromlist=["start_from_environ"])
         runtime.start_from_environ()
     except Exception as exc:
         _record_failure(exc)
+
+
+def _load(spec):  # type: (importlib.machinery.ModuleSpec) -> None
+    """Run the module `spec` names and register it in sys.modules, as an import would."""
+    module = type(sys)(spec.name)
+    module.__spec__ = spec
+    module.__loader__ = spec.loader
+    module.__file__ = spec.origin
+    module.__package__ = spec.name if spec.submodule_search_locations else spec.parent
+    if spec.submodule_search_locations is not None:
+        module.__path__ = spec.submodule_search_locations
+    if spec.cached:
+        module.__cached__ = spec.cached  # type: ignore[attr-defined]
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
 
 
 def _record_failure(exc):  # type: (BaseException) -> None
@@ -58,14 +77,11 @@ def _chain():  # type: () -> None
     if sys.version_info < (3, 4):
         return
     import importlib.machinery
-    import importlib.util
 
     spec = importlib.machinery.PathFinder.find_spec("sitecustomize", path)
     if spec is None or spec.loader is None:
         return
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sitecustomize"] = module
-    spec.loader.exec_module(module)  # its errors surface as site reports them without repro
+    _load(spec)  # its errors surface as site reports them without repro
 
 
 _start_hook()
