@@ -16,6 +16,7 @@ from repro_run.capture.git import (
     ensure_excluded,
     find_work_tree,
     tree_status,
+    work_tree_status,
 )
 from repro_run.errors import GitError, NoCommitsError, NotAGitRepositoryError
 from repro_run.models import DirtyPath, Remote, TreeStatus
@@ -156,6 +157,20 @@ def test_skip_worktree_file_absent_from_sparse_checkout_is_clean(make_repo: Make
 
 
 # --- submodules -------------------------------------------------------------------------
+def test_from_a_subdirectory_the_whole_tree_is_checked(make_repo: MakeRepo) -> None:
+    """`repro run` from src/ still sees edits outside src/, flagged index entries included."""
+    root = make_repo({"src/train.py": "x = 1\n", "config.py": "a = 1\n", "lib.py": "b = 1\n"})
+    git(root, "update-index", "--assume-unchanged", "lib.py")
+    write_files(root, {"config.py": "a = 2\n", "lib.py": "b = 2\n", "notes.txt": "new\n"})
+    status = work_tree_status(root / "src")
+    assert status == tree_status(root) and Path(status.root) == root
+    assert {(p.path, p.state) for p in status.dirty} == {
+        ("config.py", "modified"),
+        ("lib.py", "modified"),
+        ("notes.txt", "untracked"),
+    }
+
+
 def test_clean_submodule_is_clean(make_repo: MakeRepo) -> None:
     root, _ = add_submodule(make_repo)
     assert not tree_status(root).is_dirty

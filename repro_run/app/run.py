@@ -189,9 +189,10 @@ def _preflight(options: RunOptions) -> _Plan:
     if not options.command:
         raise UsageError("no command given: repro run [OPTIONS] [--] COMMAND [ARGS]...")
     cwd = options.cwd.resolve()
-    root = git.find_work_tree(cwd)
+    status = git.work_tree_status(cwd)  # the root, and the dirty check, in one round of git
+    root = Path(status.root)
+    status = safeguards.without_store(status, root)
     settings = load_project_settings(root)
-    status = safeguards.without_store(git.tree_status(root), root)
     if status.is_dirty and not options.allow_dirty:
         raise DirtyTreeError(git.dirty_refusal_message(status))
     check_metrics_file(options.metrics_file)

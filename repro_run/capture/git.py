@@ -148,11 +148,33 @@ def find_work_tree(cwd: Path) -> Path:
     return Path(os.fsdecode(top))
 
 
+def work_tree_status(cwd: Path) -> TreeStatus:
+    """`tree_status(find_work_tree(cwd))` with the three git calls started together."""
+    results = _run_together(cwd, {"top": ("rev-parse", "--show-toplevel"), **_TREE_CALLS})
+    top = results.pop("top")
+    if isinstance(top, GitError):
+        raise top
+    if top[0] != 0:
+        raise _failure(cwd, "rev-parse", top[2])
+    if not top[1].rstrip(b"\n"):
+        raise NotAGitRepositoryError(NOT_A_REPOSITORY.format(cwd))
+    return _tree_status(Path(os.fsdecode(top[1].rstrip(b"\n"))), results)
+
+
 def tree_status(root: Path) -> TreeStatus:
     """Commit, branch and every uncommitted change (untracked and submodules included)."""
-    results = _run_together(
-        root, {"status": _STATUS_ARGV, "ls-files": ("ls-files", "-v", "-s", "-z")}
-    )
+    return _tree_status(root, _run_together(root, _TREE_CALLS))
+
+
+# Run from any directory of the work tree: status paths are relative to the root anyway, and
+# ls-files lists the whole index (`:/`) by full name.
+_TREE_CALLS = {
+    "status": _STATUS_ARGV,
+    "ls-files": ("ls-files", "-v", "-s", "-z", "--full-name", "--", ":/"),
+}
+
+
+def _tree_status(root: Path, results: Mapping[str, _Result]) -> TreeStatus:
     outputs = {}
     for name, result in results.items():
         if isinstance(result, GitError):
