@@ -15,6 +15,7 @@ from repro_run.capture.git import (
     dirty_refusal_message,
     ensure_excluded,
     find_work_tree,
+    start_work_tree_status,
     tree_status,
     work_tree_status,
 )
@@ -169,6 +170,16 @@ def test_from_a_subdirectory_the_whole_tree_is_checked(make_repo: MakeRepo) -> N
         ("lib.py", "modified"),
         ("notes.txt", "untracked"),
     }
+
+
+def test_a_started_dirty_check_answers_once_and_then_again(make_repo: MakeRepo) -> None:
+    """entry.py starts the check before importing the run verb; asking twice runs git once."""
+    root = make_repo({"train.py": "x = 1\n"})
+    write_files(root, {"notes.txt": "untracked\n"})
+    check = start_work_tree_status(root)
+    first = check()
+    assert first == check() == tree_status(root)
+    assert [(p.path, p.state) for p in first.dirty] == [("notes.txt", "untracked")]
 
 
 def test_clean_submodule_is_clean(make_repo: MakeRepo) -> None:

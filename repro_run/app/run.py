@@ -95,6 +95,8 @@ class RunOptions(Record):
     auto_data: bool = True  # also fingerprint untracked paths the arguments and configs name
     skip_unreadable: bool = False  # record unreadable data files instead of refusing
     group: str | None = None  # `repro run --repeat`: the group the run belongs to (issue 8)
+    # The dirty check, already started (app/prefetch.py); None: preflight starts it.
+    dirty_check: Callable[[], TreeStatus] | None = None
 
 
 class _Plan(Record):
@@ -189,7 +191,8 @@ def _preflight(options: RunOptions) -> _Plan:
     if not options.command:
         raise UsageError("no command given: repro run [OPTIONS] [--] COMMAND [ARGS]...")
     cwd = options.cwd.resolve()
-    status = git.work_tree_status(cwd)  # the root, and the dirty check, in one round of git
+    # The root, and the dirty check, in one round of git.
+    status = options.dirty_check() if options.dirty_check else git.work_tree_status(cwd)
     root = Path(status.root)
     status = safeguards.without_store(status, root)
     settings = load_project_settings(root)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from repro_run.constants import DIRTY_PATHS_SHOWN
@@ -93,13 +93,23 @@ _Result = tuple[int, bytes, bytes] | GitError
 
 def _run_together(root: Path, commands: Mapping[str, Sequence[str]]) -> dict[str, _Result]:
     """Start every command before waiting on any: several answers for the wall time of one."""
+    return _wait_all(_start_all(root, commands))
+
+
+def _start_all(
+    cwd: Path, commands: Mapping[str, Sequence[str]]
+) -> dict[str, subprocess.Popen[bytes] | GitError]:
     env = _git_env()
     running: dict[str, subprocess.Popen[bytes] | GitError] = {}
     for name, argv in commands.items():
         try:
-            running[name] = _spawn(root, argv, env)
+            running[name] = _spawn(cwd, argv, env)
         except GitError as exc:
             running[name] = exc
+    return running
+
+
+def _wait_all(running: Mapping[str, subprocess.Popen[bytes] | GitError]) -> dict[str, _Result]:
     return {
         name: proc if isinstance(proc, GitError) else _finish(proc)
         for name, proc in running.items()
@@ -150,7 +160,24 @@ def find_work_tree(cwd: Path) -> Path:
 
 def work_tree_status(cwd: Path) -> TreeStatus:
     """`tree_status(find_work_tree(cwd))` with the three git calls started together."""
-    results = _run_together(cwd, {"top": ("rev-parse", "--show-toplevel"), **_TREE_CALLS})
+    return start_work_tree_status(cwd)()
+
+
+def start_work_tree_status(cwd: Path) -> Callable[[], TreeStatus]:
+    """Start the git calls of `work_tree_status(cwd)` now; the function returned waits for
+    them and returns its result (or raises its error). Python can do other work meanwhile."""
+    running = _start_all(cwd, {"top": ("rev-parse", "--show-toplevel"), **_TREE_CALLS})
+    finished: list[dict[str, _Result]] = []
+
+    def result() -> TreeStatus:  # may be asked more than once: git runs once
+        if not finished:
+            finished.append(_wait_all(running))
+        return _work_tree_status(cwd, dict(finished[0]))
+
+    return result
+
+
+def _work_tree_status(cwd: Path, results: dict[str, _Result]) -> TreeStatus:
     top = results.pop("top")
     if isinstance(top, GitError):
         raise top
