@@ -10,7 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro_run.app.query import open_store
-from repro_run.constants import GC_GRACE_S, RUN_RECORD_FILENAME
+from repro_run.constants import (
+    DATA_STAGING_PREFIX,
+    GC_GRACE_S,
+    IMPORT_STAGING_PREFIX,
+    RUN_RECORD_FILENAME,
+)
 from repro_run.errors import ReproError, StoreDamagedError
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import CRASHED, FsckReport, GcReport, PackagesRef, RunRecord
@@ -18,6 +23,9 @@ from repro_run.store import Store
 from repro_run.store import fsck as repairs
 from repro_run.store import gc as collector
 from repro_run.store.records import read_record
+from repro_run.store.staging import staging_dirs
+
+_STAGING_OWNERS = {IMPORT_STAGING_PREFIX: "import", DATA_STAGING_PREFIX: "materialisation of data"}
 
 
 def record_references(record: RunRecord) -> dict[str, str]:
@@ -63,6 +71,13 @@ def fsck(cwd: Path) -> FsckReport:
     for temp in list(repairs.temp_files(store.root, store.runs_dir, store.objects)):
         if repairs.remove_orphan_temp(temp):
             repaired.append(f"removed temp file {temp.relative_to(store.root)}")
+    for staging in staging_dirs(store.root):
+        owner = next(o for p, o in _STAGING_OWNERS.items() if staging.name.startswith(p))
+        if repairs.owner_state(staging) == "abandoned":
+            repairs.remove_dir(staging)
+            repaired.append(f"removed {staging.name}/, left by an interrupted {owner}")
+        else:
+            notes.append(f"{staging.name}/ belongs to {owner} in progress (left alone)")
     valid: set[str] = set()
     checked = 0
     for name, path in repairs.object_files(store.objects):
@@ -80,7 +95,7 @@ def fsck(cwd: Path) -> FsckReport:
         run_dir = store.run_dir(run_id)
         state = repairs.run_dir_state(run_dir)
         if state == "abandoned":
-            repairs.remove_run_dir(run_dir)
+            repairs.remove_dir(run_dir)
             repaired.append(f"removed run directory {run_id}: its run never got a record")
             continue
         if state == "starting":

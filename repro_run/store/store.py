@@ -30,6 +30,7 @@ from repro_run.store.layout import ensure_layout, find_store_dir
 from repro_run.store.liveness import RunLock, effective_status
 from repro_run.store.objects import ObjectStore
 from repro_run.store.records import encode_record, peek_record, read_record
+from repro_run.store.staging import staging_dir
 
 # Re-exported for callers that import from this module; `repro_run.store` is the public face.
 __all__ = ["Store", "find_store_dir"]
@@ -143,6 +144,11 @@ class Store:
 
     def has_object(self, digest: str) -> bool:
         return self.objects.has_object(digest)
+
+    # --- staging (see staging.py) -----------------------------------------------------------
+    def staging(self, prefix: str) -> contextlib.AbstractContextManager[Path]:
+        """A fresh directory under the store, locked by this process until the block ends."""
+        return staging_dir(self.root, prefix)
 
     # --- listing -------------------------------------------------------------------------
     def list_runs(self, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
