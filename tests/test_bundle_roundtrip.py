@@ -181,3 +181,49 @@ def test_reimport_restores_code_that_git_gc_pruned(make_repo: MakeRepo, tmp_path
     assert again.returncode == 0, again.stderr
     assert "commit was restored" in again.stdout
     assert repro(other, "rerun", run_id).returncode == 0
+
+
+def _shallow_clone(origin: Path, tmp_path: Path) -> Path:
+    """`git clone --depth 1` of `origin` (file://, so the depth is honoured)."""
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{origin}", str(clone))
+    assert git(clone, "rev-parse", "--is-shallow-repository").strip() == "true"
+    return clone
+
+
+def test_a_run_in_a_shallow_clone_exports_and_reruns_identical_elsewhere(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    origin = _project(make_repo)
+    write_files(origin, {"more.txt": "history the clone does not have\n"})
+    commit_all(origin, "second")
+    clone = _shallow_clone(origin, tmp_path)
+    run_id = _run(clone)
+    assert record_of(clone, run_id)["code"]["is_shallow"] is True
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(clone, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "import", str(bundle)).returncode == 0
+    rerun = repro(other, "rerun", run_id)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "IDENTICAL: rerun" in rerun.stdout
+
+
+def test_a_shallow_clone_without_the_recorded_commit_refuses_export_naming_the_fix(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    origin = _project(make_repo)
+    run_id = _run(origin)
+    write_files(origin, {"more.txt": "a later commit\n"})
+    commit_all(origin, "second")
+    clone = _shallow_clone(origin, tmp_path)  # holds only the later commit
+    shared = {"REPRO_HOME": str(origin / ".repro")}  # one store for both checkouts
+    bundle = tmp_path / "b.tar.gz"
+    refused = repro(clone, "export", run_id, "-o", str(bundle), env=shared)
+    assert refused.returncode == 23
+    assert refused.stderr.count("\n") == 1
+    assert "this shallow clone does not hold" in refused.stderr
+    assert "git fetch --unshallow" in refused.stderr
+    assert not bundle.exists()
+    git(clone, "fetch", "-q", "--unshallow")
+    assert repro(clone, "export", run_id, "-o", str(bundle), env=shared).returncode == 0
