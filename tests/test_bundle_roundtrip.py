@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 import subprocess
 import tarfile
 from pathlib import Path
 
-from cli_helpers import record_of, repro, store_bytes
+from cli_helpers import REPRO, record_of, repro, store_bytes
 from conftest import MakeRepo, commit_all, git, write_files
 
 # Seeds itself from REPRO_SEED (what repro injects), so a rerun of it is bitwise identical.
@@ -181,6 +184,45 @@ def test_reimport_restores_code_that_git_gc_pruned(make_repo: MakeRepo, tmp_path
     assert again.returncode == 0, again.stderr
     assert "commit was restored" in again.stdout
     assert repro(other, "rerun", run_id).returncode == 0
+
+
+def test_a_sigkilled_import_leaves_staging_that_fsck_removes_once_no_importer_owns_it(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "list").returncode == 0  # the store exists: crash points are the import's
+    # The importer stops itself right after placing its first object, then gets a real SIGKILL.
+    importer = subprocess.Popen(
+        [REPRO, "import", str(bundle)],
+        cwd=other,
+        env={**os.environ, "REPRO_CRASH_AT": "3:stop"},
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert importer.stderr is not None
+        ready, _, _ = select.select([importer.stderr], [], [], 60)
+        assert ready and b"stopped after rename object" in importer.stderr.readline()
+        (staging,) = (other / ".repro").glob("import-*")
+        alive = repro(other, "fsck")
+        assert alive.returncode == 0
+        assert f"{staging.name}/ belongs to import in progress (left alone)" in alive.stdout
+        assert staging.is_dir()
+    finally:
+        importer.kill()
+        importer.wait()
+    assert importer.returncode == -signal.SIGKILL
+    assert repro(other, "list", "--json").stdout.strip() == "[]"
+    dead = repro(other, "fsck")
+    assert dead.returncode == 0
+    assert f"removed {staging.name}/, left by an interrupted import" in dead.stdout
+    assert not staging.exists()
+    assert "0 repaired" in repro(other, "fsck").stdout
+    assert repro(other, "import", str(bundle)).returncode == 0
+    assert record_of(other, run_id) == record_of(root, run_id)
 
 
 def _shallow_clone(origin: Path, tmp_path: Path) -> Path:

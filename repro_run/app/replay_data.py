@@ -81,7 +81,7 @@ def check_data(
         digest = store.put_bytes(fp.manifest)  # content address == manifest digest
         refs.append(TreeRef(ref.path, digest, fp.files, fp.bytes, digest, fp.skipped, ref.origin))
         if digest != ref.digest:
-            drift.append(_describe(store, ref, fp.manifest))
+            drift.append(describe_drift(store, ref, fp.manifest))
         if relative is not None and source != tree / relative:
             links.append((relative, source))
         if absolute and ref.path in remap:
@@ -107,7 +107,8 @@ def link_data(tree: Path, check: DataCheck) -> None:
             os.symlink(source, target)
 
 
-def _describe(store: Store, ref: TreeRef, encoded: bytes) -> str:
+def describe_drift(store: Store, ref: TreeRef, encoded: bytes) -> str:
+    """One line: how the data at `ref.path` (manifest `encoded`) differs from the record."""
     try:
         diff = diff_encoded(store.get_bytes(ref.manifest_object), encoded)
     except StoreError:
