@@ -1,8 +1,9 @@
 """`repro fsck` and `repro gc`: check and repair the store; remove what no run references.
 
 Both read every record to learn which objects it references: its patch, configs, package list,
-data and output manifests, and the files an output manifest lists (data files are
-fingerprinted in place, never stored).
+data and output manifests, and the files an output manifest lists. Data files are
+fingerprinted in place and not stored, except for a run imported with its data: gc keeps
+those as long as a record names their manifest, and fsck does not require them.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcRepo
     """Remove objects no run references (and older than `grace` seconds)."""
     store = open_store(cwd)
     referenced: set[str] = set()
+    manifests: set[str] = set()
     for run_id in store.run_ids():
         run_dir = store.run_dir(run_id)
         if repairs.run_dir_state(run_dir) != "record":
@@ -146,4 +148,20 @@ def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcRepo
                 "run repro fsck"
             )
         referenced.update(refs)
+        manifests.update(tree.manifest_object for tree in record.data)
+    for digest in sorted(manifests):
+        referenced.update(_data_files(store, digest))
     return collector.collect(store.objects, referenced, grace=grace, dry_run=dry_run)
+
+
+def _data_files(store: Store, manifest: str) -> set[str]:
+    """The files a data manifest lists: stored only for a run imported with its data (`repro
+    export --with-data`), and then kept as long as a run names the manifest."""
+    try:
+        entries = decode_manifest(store.objects.get_bytes(manifest))
+    except (ReproError, ValueError) as exc:
+        raise StoreDamagedError(
+            f"gc cannot tell which data files manifest {manifest} lists ({exc}); nothing was "
+            "removed: run repro fsck"
+        ) from exc
+    return {entry.hash for entry in entries if entry.hash is not None}
