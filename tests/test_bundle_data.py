@@ -84,6 +84,8 @@ def test_with_data_rerun_after_import_uses_the_bundled_data_and_is_identical(
     shutil.rmtree(root / "data")  # no copy of the dataset is left on this machine
     other = make_repo({"NOTES.md": "unrelated\n"})
     assert repro(other, "import", str(bundle)).returncode == 0
+    collected = repro(other, "gc", "--grace", "0")  # the data files are the run's: kept
+    assert "removed 0 unreferenced objects" in collected.stdout, collected.stdout
     rerun = repro(other, "rerun", run_id)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "IDENTICAL: rerun" in rerun.stdout
