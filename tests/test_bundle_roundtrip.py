@@ -42,6 +42,17 @@ def _elsewhere(make_repo: MakeRepo) -> Path:
     return make_repo({"NOTES.md": "unrelated\n"})
 
 
+def _exported_elsewhere(make_repo: MakeRepo, tmp_path: Path) -> tuple[Path, str, Path, Path]:
+    """(project, run ID, its bundle, another repository whose store exists but is empty)."""
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "list").returncode == 0  # the store exists: crash points are the import's
+    return root, run_id, bundle, other
+
+
 def test_export_import_rerun_round_trip_is_identical(make_repo: MakeRepo, tmp_path: Path) -> None:
     root = _project(make_repo)
     run_id = _run(root)
@@ -157,12 +168,7 @@ def test_secret_in_dirty_patch_refuses_export(make_repo: MakeRepo, tmp_path: Pat
 def test_an_import_killed_midway_leaves_no_run_and_a_clean_store(
     make_repo: MakeRepo, tmp_path: Path
 ) -> None:
-    root = _project(make_repo)
-    run_id = _run(root)
-    bundle = tmp_path / "b.tar.gz"
-    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
-    other = _elsewhere(make_repo)
-    assert repro(other, "list").returncode == 0  # the store exists: crash points are the import's
+    _, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
     for step in ("1", "5"):  # abrupt exits while objects are being placed
         crashed = repro(other, "import", str(bundle), env={"REPRO_CRASH_AT": step})
         assert crashed.returncode == 99, crashed.stderr
@@ -173,11 +179,7 @@ def test_an_import_killed_midway_leaves_no_run_and_a_clean_store(
 
 
 def test_reimport_restores_code_that_git_gc_pruned(make_repo: MakeRepo, tmp_path: Path) -> None:
-    root = _project(make_repo)
-    run_id = _run(root)
-    bundle = tmp_path / "b.tar.gz"
-    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
-    other = _elsewhere(make_repo)
+    _, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
     assert repro(other, "import", str(bundle)).returncode == 0
     git(other, "prune", "--expire=now")  # the imported commit is unreachable: gc drops it
     again = repro(other, "import", str(bundle))
@@ -189,12 +191,7 @@ def test_reimport_restores_code_that_git_gc_pruned(make_repo: MakeRepo, tmp_path
 def test_a_sigkilled_import_leaves_staging_that_fsck_removes_once_no_importer_owns_it(
     make_repo: MakeRepo, tmp_path: Path
 ) -> None:
-    root = _project(make_repo)
-    run_id = _run(root)
-    bundle = tmp_path / "b.tar.gz"
-    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
-    other = _elsewhere(make_repo)
-    assert repro(other, "list").returncode == 0  # the store exists: crash points are the import's
+    root, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
     # The importer stops itself right after placing its first object, then gets a real SIGKILL.
     importer = subprocess.Popen(
         [REPRO, "import", str(bundle)],

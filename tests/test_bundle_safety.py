@@ -15,7 +15,7 @@ from conftest import MakeRepo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repro_run.bundle import BundleReader, Limits, Member, check_member_name, write_bundle
+from repro_run.bundle import Limits, Member, check_member_name, open_bundle, write_bundle
 from repro_run.errors import BundleError
 
 DATA = b"hello"
@@ -58,7 +58,7 @@ def _read(path: Path, free_bytes: int = 1 << 40) -> dict[str, bytes]:
     """The members, extracted into a fresh directory beside the bundle, by name."""
     into = path.with_name(path.name + ".unpacked")
     into.mkdir()
-    with BundleReader(path, Limits(1 << 30, 200.0, free_bytes)) as reader:
+    with open_bundle(path, Limits(1 << 30, 200.0, free_bytes)) as reader:
         names = list(reader.extract(into))
     return {name: (into / name).read_bytes() for name in names}
 
@@ -214,3 +214,19 @@ def test_tampered_bundle_imports_nothing(make_repo: MakeRepo, tmp_path: Path) ->
     assert done.returncode == 32
     assert "hash mismatch" in done.stderr
     assert repro(target, "list", "--json").stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"not gzip at all", "not a readable repro bundle"), (None, "no bundle at")],
+)
+def test_a_file_that_is_no_bundle_is_one_line_exit_32(
+    make_repo: MakeRepo, tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    root = make_repo()
+    path = tmp_path / "b.tar.gz"
+    if content is not None:
+        path.write_bytes(content)
+    done = repro(root, "import", str(path))
+    assert done.returncode == 32
+    assert done.stderr.count("\n") == 1 and message in done.stderr

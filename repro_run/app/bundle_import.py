@@ -2,7 +2,7 @@
 
 The bundle is streamed once into a staging directory of the store, `.repro/import-XXXX/`,
 locked by this process (`repro fsck` removes one whose importer died), with every member
-checked as it comes (`bundle.BundleReader`: names from an allow-list, regular members only,
+checked as it comes (`bundle.open_bundle`: names from an allow-list, regular members only,
 size and ratio limits, every hash), so memory stays bounded whatever the bundle holds. The run
 record comes first: a run already here ends the import at once (nothing to do), a different one
 under the same ID is refused and never overwritten. Only once every member is in and verified:
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from repro_run.app.maintenance import record_references
 from repro_run.app.query import open_store
-from repro_run.bundle import CODE_PACK, BundleReader, Limits, Listed, object_member, run_member
+from repro_run.bundle import CODE_PACK, Limits, Listed, object_member, open_bundle, run_member
 from repro_run.capture import git
 from repro_run.capture.code_pack import has_commit, unpack_commit
 from repro_run.constants import (
@@ -53,7 +53,7 @@ def import_bundle(cwd: Path, bundle: Path) -> ImportResult:
     store = open_store(cwd)
     root = git.find_work_tree(cwd.resolve())
     limits = Limits(_max_bytes(), IMPORT_MAX_RATIO, shutil.disk_usage(store.root).free)
-    with BundleReader(bundle, limits) as reader:
+    with open_bundle(bundle, limits) as reader:
         run_id = reader.meta.get("run")
         if not isinstance(run_id, str) or not is_run_id(run_id) or _RECORD not in reader.listing:
             raise BundleError("the bundle names no valid run, or holds no run record")

@@ -13,7 +13,7 @@ from repro_run.bundle.names import (
     object_member,
     run_member,
 )
-from repro_run.bundle.unpack import BundleReader, Limits, Listed
+from repro_run.bundle.unpack import BundleReader, Limits, Listed, open_bundle
 
 __all__ = [
     "CODE_PACK",
@@ -27,6 +27,7 @@ __all__ = [
     "check_member_name",
     "file_member",
     "object_member",
+    "open_bundle",
     "run_member",
     "write_bundle",
 ]

@@ -14,6 +14,7 @@ member is in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tarfile
@@ -21,8 +22,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 import blake3
 
@@ -57,58 +57,35 @@ class Listed:
     blake3: str
 
 
-class BundleReader:
-    """`with BundleReader(path, limits) as reader:` reads and checks the manifest (`meta`,
-    `listing`); `reader.extract(into)` yields each member's name once it is written and
-    verified, and checks at the end that every listed member came."""
+@contextlib.contextmanager
+def open_bundle(path: Path, limits: Limits) -> Iterator[BundleReader]:
+    """The bundle at `path`, its manifest read and checked; closed when the block ends."""
+    with contextlib.ExitStack() as stack:
+        try:
+            raw = stack.enter_context(path.open("rb"))
+            tar = stack.enter_context(tarfile.open(fileobj=raw, mode="r|gz"))
+        except FileNotFoundError:
+            raise BundleError(f"no bundle at {path}") from None
+        except _READ_ERRORS as exc:
+            raise BundleError(f"{path} is not a readable repro bundle: {exc}") from None
+        reader = BundleReader(path, limits, tar, max(os.fstat(raw.fileno()).st_size, 1))
+        reader.read_manifest()
+        yield reader
 
-    def __init__(self, path: Path, limits: Limits) -> None:
+
+class BundleReader:
+    """What `open_bundle` gives: the manifest's `meta` and `listing`; `extract(into)` yields
+    each member's name once it is written and verified, and checks at the end that every
+    listed member came."""
+
+    def __init__(self, path: Path, limits: Limits, tar: tarfile.TarFile, compressed: int) -> None:
         self.path = path
         self.limits = limits
         self.meta: dict[str, Any] = {}
         self.listing: dict[str, Listed] = {}
-        self._raw: IO[bytes] | None = None
-        self._tar: tarfile.TarFile | None = None
-        self._compressed = 1
+        self._tar = tar
+        self._compressed = compressed  # the bundle file's size
         self._total = 0
-
-    def __enter__(self) -> BundleReader:
-        try:
-            self._raw = self.path.open("rb")
-            self._compressed = max(os.fstat(self._raw.fileno()).st_size, 1)
-            self._tar = tarfile.open(fileobj=self._raw, mode="r|gz")
-            info = self._next()
-        except FileNotFoundError:
-            self.close()
-            raise BundleError(f"no bundle at {self.path}") from None
-        except BaseException:
-            self.close()
-            raise
-        if info is None or info.name != MANIFEST or not info.isreg():
-            self.close()
-            raise BundleError(f"the bundle does not start with its manifest ({MANIFEST})")
-        try:
-            self._read_manifest(info)
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._tar is not None:
-            self._tar.close()
-            self._tar = None
-        if self._raw is not None:
-            self._raw.close()
-            self._raw = None
 
     def extract(self, into: Path) -> Iterator[str]:
         """Write each member to `into/<name>`; yield its name once its hash is verified."""
@@ -124,7 +101,6 @@ class BundleReader:
 
     # --- reading ---------------------------------------------------------------------------
     def _next(self) -> tarfile.TarInfo | None:
-        assert self._tar is not None
         try:
             return self._tar.next()
         except _READ_ERRORS as exc:
@@ -132,7 +108,6 @@ class BundleReader:
 
     def _chunks(self, info: tarfile.TarInfo) -> Iterator[bytes]:
         """The member's bytes in bounded chunks, counted against the size and ratio limits."""
-        assert self._tar is not None
         try:
             handle = self._tar.extractfile(info)
             left = info.size
@@ -163,7 +138,11 @@ class BundleReader:
                 "(a decompression bomb?)"
             )
 
-    def _read_manifest(self, info: tarfile.TarInfo) -> None:
+    def read_manifest(self) -> None:
+        """Read the first member, the manifest, and check it against the limits."""
+        info = self._next()
+        if info is None or info.name != MANIFEST or not info.isreg():
+            raise BundleError(f"the bundle does not start with its manifest ({MANIFEST})")
         if info.size > _MANIFEST_MAX_BYTES:
             raise BundleError(f"bundle member {MANIFEST} is too large ({info.size} bytes)")
         try:
