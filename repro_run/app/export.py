@@ -50,6 +50,7 @@ from repro_run.redaction import secret_values
 from repro_run.store import Store
 
 _FINDINGS_SHOWN = 5
+_SCANNED_RUN_FILES = (RUN_LOG_FILENAME, RUN_METRICS_FILENAME)  # the patch: `scan_patch`
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +127,6 @@ def export_run(
         size = _write(path, list(members.values()), meta, data)
     count = sum(1 for name in members if name.startswith("objects/"))
     return ExportResult(record.id, path, size, count, len(data), tuple(findings), unscanned)
-
-
-_SCANNED_RUN_FILES = (RUN_LOG_FILENAME, RUN_METRICS_FILENAME)  # the patch: `scan_patch`
 
 
 def _run_files(store: Store, run_id: str) -> dict[str, Member]:
