@@ -141,7 +141,8 @@ def test_unknown_option_is_a_usage_error(project: Path) -> None:
 def test_unexpected_crash_writes_a_log_and_prints_its_path(project: Path, tmp_path: Path) -> None:
     """An internal bug (here: an unwritable run directory after allocation) is exit 70."""
     code = (
-        "import sys; from repro_run import cli; import repro_run.app.run as run_verb\n"
+        "import importlib, sys; from repro_run import cli\n"
+        "run_verb = importlib.import_module('repro_run.app.run')\n"
         "def boom(*a, **k): raise RuntimeError('simulated bug')\n"
         "run_verb._preflight = boom\nsys.argv = ['repro', 'run', '--', 'true']\ncli.main()\n"
     )
