@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from results import write_section
@@ -44,6 +43,7 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
+from repro_run.record import replace
 from repro_run.store import Store
 
 REPRO = str(Path(sys.executable).with_name("repro"))

@@ -1,27 +1,20 @@
-"""Command-line entry point: parses, calls one `app` function, renders with `ui`.
+"""The click commands: each parses, calls one `app` function, renders with `ui`.
 
-The only place that turns a `ReproError` into a message and an exit code. `app` is imported
+`entry.py` is the console script: it sends every command line here except a plain
+`repro run COMMAND...`, and turns errors into messages and exit codes. `app` is imported
 inside each command so `repro --help` stays fast.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from repro_run import __version__
-from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, ENV_DEBUG, VERDICT_EXIT_CODES
-from repro_run.errors import INTERNAL_ERROR_EXIT_CODE, ReproError
-
-if TYPE_CHECKING:  # annotations only: `repro --help` must not import app or rich
-    from repro_run.app.reporting import Reporter
-    from repro_run.app.run import RunOptions
+from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, VERDICT_EXIT_CODES
 
 STATUS_CHOICES = (
     "running",
@@ -137,7 +130,7 @@ def run(
     Options before the command are repro's; everything from the command on is passed to it
     unchanged. `--` ends repro's options. repro exits with the command's exit status.
     """
-    from repro_run import app, ui, ui_data
+    from repro_run import app, entry
 
     options = app.RunOptions(
         command=command,
@@ -154,15 +147,7 @@ def run(
         auto_data=not no_auto_data,
         skip_unreadable=skip_unreadable,
     )
-    reporter = ui_data.DataReporter()
-    if repeat is not None or seeds is not None or same_seed:
-        _run_repeated(options, repeat, seeds, same_seed, reporter)
-    record = app.run(options, reporter)
-    reporter.info(ui.run_summary_line(record))
-    process = record.process
-    assert process is not None
-    _die_like_an_interrupted_child(process.stop_reason)
-    sys.exit(process.exit_code)
+    entry.run_verb(options, repeat, seeds, same_seed)
 
 
 @cli.command(short_help="Replay a run exactly, then say whether it reproduced and why not.")
@@ -223,7 +208,7 @@ def rerun(
     Exit codes: 0 IDENTICAL, 20 WITHIN TOLERANCE, 21 DIVERGED, 22 FAILED (with --times N, the
     worst of the N).
     """
-    from repro_run import app, ui, ui_data, ui_rerun
+    from repro_run import app, entry, ui, ui_data, ui_rerun
 
     options = app.RerunOptions(
         ref=run_id,
@@ -249,40 +234,11 @@ def rerun(
     click.echo("\n".join(lines))
     process = last.process
     assert process is not None
-    _die_like_an_interrupted_child(process.stop_reason)
+    entry.die_like_an_interrupted_child(process.stop_reason)
     if last.verdict is None:  # terminated before a verdict: the child's own status
         sys.exit(process.exit_code)
     outcomes = [r.verdict.outcome for r in result.reruns if r.verdict is not None]
     sys.exit(max(VERDICT_EXIT_CODES[outcome] for outcome in outcomes))
-
-
-def _run_repeated(
-    options: RunOptions,
-    repeat: int | None,
-    seeds: str | None,
-    same_seed: bool,
-    reporter: Reporter,
-) -> None:
-    """`repro run --repeat N`: exits with the first failing run's status (0 when all pass)."""
-    from repro_run import ui
-    from repro_run.app.repeat import plan_seeds, run_repeated
-
-    planned = plan_seeds(repeat, seeds, same_seed, options.seed)
-    result = run_repeated(options, planned, reporter)
-    for record in result.runs:
-        reporter.info(ui.run_summary_line(record))
-    reporter.info(f"group {result.group}: {len(result.runs)} run(s) — repro stats {result.group}")
-    codes = [r.process.exit_code for r in result.runs if r.process is not None]
-    stops = [r.process.stop_reason for r in result.runs if r.process is not None]
-    _die_like_an_interrupted_child(stops[-1] if stops else None)
-    sys.exit(next((code for code in codes if code != 0), 0))
-
-
-def _die_like_an_interrupted_child(stop_reason: str | None) -> None:
-    if stop_reason == "SIGINT":
-        # Die of SIGINT like the child did, so `while repro run ...; do :; done` stops.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
 
 
 @cli.command("list")
@@ -546,39 +502,14 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
     click.echo(f"repro: wrote {output} ({len(data.records)} run(s))")
 
 
-def main() -> None:
-    """Console-script entry point: every error becomes one line and a documented exit code."""
+def run_click(args: Sequence[str]) -> None:
+    """Parse `args` with click and run the command; click's errors become exit statuses."""
     try:
-        cli.main(prog_name="repro", standalone_mode=False)
-    except ReproError as exc:
-        click.echo(f"repro: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        cli.main(args=list(args), prog_name="repro", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("repro: aborted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # an unexpected crash of repro itself
-        _report_crash(exc)
-        sys.exit(INTERNAL_ERROR_EXIT_CODE)
-
-
-def _report_crash(exc: Exception) -> None:
-    """pre-commit's habit: the traceback goes to a log file; the user gets its path."""
-    if os.environ.get(ENV_DEBUG) == "1":
-        traceback.print_exc()
-        return
-    from repro_run.cachedir import user_cache_dir
-
-    log = user_cache_dir() / "crash.log"
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a") as f:
-            f.write(f"repro {__version__}: {sys.argv!r}\n{traceback.format_exc()}\n")
-        where = f"details in {log}"
-    except OSError:
-        where = f"set {ENV_DEBUG}=1 for the traceback"
-    click.echo(f"repro: internal error: {type(exc).__name__}: {exc} ({where})", err=True)
+    except click.exceptions.Abort as exc:
+        raise KeyboardInterrupt from exc  # one message for every Ctrl-C (entry.py)

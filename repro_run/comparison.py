@@ -7,8 +7,9 @@ rerun verdict lists its likely causes by.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from repro_run.record import Record, field
 
 # --- what happened to one field ------------------------------------------------------------
 ADDED = "added"  # only in B
@@ -29,8 +30,7 @@ RESULT = "result"  # what came out of it
 CURRENT = "current"  # the label of the current environment and working tree
 
 
-@dataclass(frozen=True, slots=True)
-class SectionInfo:
+class SectionInfo(Record):
     name: str  # what `--section` and the JSON use
     title: str
     role: str  # CAUSE | RESULT
@@ -71,8 +71,7 @@ def rank_of(name: str) -> int:
 
 
 # --- inputs that only a look at both sides can give ----------------------------------------
-@dataclass(frozen=True, slots=True)
-class DirectoryCount:
+class DirectoryCount(Record):
     directory: str  # "" for the tree's top level
     added: int
     removed: int
@@ -81,8 +80,7 @@ class DirectoryCount:
     bytes_removed: int
 
 
-@dataclass(frozen=True, slots=True)
-class FileChanges:
+class FileChanges(Record):
     """File-level summary of two manifests of one dataset or output."""
 
     added: int
@@ -94,8 +92,7 @@ class FileChanges:
     first_paths: tuple[str, ...]  # "+ path", "- path", "~ path", sorted by path
 
 
-@dataclass(frozen=True, slots=True)
-class FileStat:
+class FileStat(Record):
     """One line of `git diff --numstat`: lines added and deleted (None for a binary file)."""
 
     path: str
@@ -104,8 +101,7 @@ class FileStat:
 
 
 # --- the result ----------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class FieldChange:
+class FieldChange(Record):
     key: str
     change: str  # ADDED | REMOVED | CHANGED | UPGRADED | DOWNGRADED | EQUAL
     old: Any = None  # a JSON value (None when A has no such field)
@@ -121,8 +117,7 @@ class FieldChange:
         return self.change != EQUAL
 
 
-@dataclass(frozen=True, slots=True)
-class SectionDiff:
+class SectionDiff(Record):
     name: str
     title: str
     rank: int
@@ -141,8 +136,7 @@ class SectionDiff:
         return tuple(f for f in self.fields if f.differs)
 
 
-@dataclass(frozen=True, slots=True)
-class Side:
+class Side(Record):
     label: str  # a run ID, or CURRENT
     created: str | None = None  # ISO 8601 for a run
     command: str | None = None  # the run's argv, shell-quoted
@@ -153,8 +147,7 @@ class Side:
         return self.label == CURRENT
 
 
-@dataclass(frozen=True, slots=True)
-class RunComparison:
+class RunComparison(Record):
     old: Side  # A
     new: Side  # B
     sections: tuple[SectionDiff, ...]  # ranked, most likely cause first

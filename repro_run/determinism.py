@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from repro_run.constants import (
     ENV_DETERMINISTIC,
@@ -26,12 +25,12 @@ from repro_run.constants import (
 )
 from repro_run.errors import UsageError
 from repro_run.models import Determinism
+from repro_run.record import Record
 
 MAX_SEED = 2**32 - 1  # PYTHONHASHSEED's range and NumPy's legacy seed range
 
 
-@dataclass(frozen=True, slots=True)
-class Knob:
+class Knob(Record):
     """One environment variable repro sets, the value, and the document that says why."""
 
     name: str

@@ -9,11 +9,11 @@ so records written by an older schema still load.
 
 from __future__ import annotations
 
-import dataclasses
 import types
 import typing
-from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
+
+from repro_run.record import Record, field, fields, has_default, is_record, items
 
 SCHEMA_VERSION = 1
 
@@ -35,28 +35,24 @@ SECRET_IN_PATCH = "secret_in_patch"  # the --allow-dirty patch holds what looks 
 TAINTED = "tainted"  # tracked files or HEAD changed between the dirty check and the run's end
 
 
-@dataclass(frozen=True, slots=True)
-class Unavailable:
+class Unavailable(Record):
     """A facet that could not be captured at all, and why."""
 
     reason: str
 
 
 # --- code --------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Remote:
+class Remote(Record):
     name: str
     url: str  # credentials stripped
 
 
-@dataclass(frozen=True, slots=True)
-class DirtyPath:
+class DirtyPath(Record):
     path: str  # POSIX, relative to the repository root
     state: str  # "modified" | "staged" | "deleted" | "untracked" | "submodule" | "renamed" | ...
 
 
-@dataclass(frozen=True, slots=True)
-class TreeStatus:
+class TreeStatus(Record):
     """What the dirty check found: the result of one `git status` call."""
 
     root: str  # absolute path of the work tree
@@ -69,8 +65,7 @@ class TreeStatus:
         return bool(self.dirty)
 
 
-@dataclass(frozen=True, slots=True)
-class CodeState:
+class CodeState(Record):
     commit: str
     branch: str | None
     describe: str | None
@@ -83,8 +78,7 @@ class CodeState:
 
 
 # --- command and config ----------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class CommandInfo:
+class CommandInfo(Record):
     argv: tuple[str, ...]  # as the user typed it after repro's options; secrets masked
     exec_argv: tuple[str, ...]  # what was executed (interpreter prepended for *.py); masked
     cwd: str  # POSIX, relative to the repository root ("." at the root)
@@ -92,8 +86,7 @@ class CommandInfo:
     interpreter: str | None  # the Python that runs the command, when there is one
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigFile:
+class ConfigFile(Record):
     path: str  # as given on the command line
     format: str  # "yaml" | "json" | "toml"
     object: str  # BLAKE3 of the file's bytes; the bytes are in the object store
@@ -101,8 +94,7 @@ class ConfigFile:
 
 
 # --- data and outputs --------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ManifestEntry:
+class ManifestEntry(Record):
     path: str  # POSIX, relative to the tree root
     size: int
     hash: str | None  # BLAKE3 hex of the content; None for a symlink
@@ -110,8 +102,7 @@ class ManifestEntry:
     link: str | None = None  # symlink target text, never followed
 
 
-@dataclass(frozen=True, slots=True)
-class TreeRef:
+class TreeRef(Record):
     """A fingerprinted directory or file: a dataset, or an archived output."""
 
     path: str  # as given (relative to the repository root when inside it)
@@ -123,8 +114,7 @@ class TreeRef:
     origin: str = ""  # datasets: how repro found it ("--data", "argument --data-dir", ...)
 
 
-@dataclass(frozen=True, slots=True)
-class FingerprintReport:
+class FingerprintReport(Record):
     """`repro fingerprint PATH`: a dataset's digest and counts (and, for --json, its manifest)."""
 
     path: str  # as given
@@ -142,15 +132,13 @@ class FingerprintReport:
 
 
 # --- environment ------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class EnvCapture:
+class EnvCapture(Record):
     values: dict[str, str]  # allow-listed names with their (non-secret) values
     names_only: tuple[str, ...]  # present, value not recorded (not on the allow-list)
     redacted: tuple[str, ...]  # allow-listed or not, the name or value looked secret
 
 
-@dataclass(frozen=True, slots=True)
-class Package:
+class Package(Record):
     name: str
     version: str
     editable: str | None = None  # source directory of an editable install
@@ -158,8 +146,7 @@ class Package:
     url: str | None = None  # direct URL of a non-VCS direct reference (credentials stripped)
 
 
-@dataclass(frozen=True, slots=True)
-class PackageList:
+class PackageList(Record):
     """Installed distributions of one interpreter (stored as an object, not in run.json)."""
 
     interpreter: str
@@ -167,8 +154,7 @@ class PackageList:
     packages: tuple[Package, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class PackagesRef:
+class PackagesRef(Record):
     interpreter: str
     python_version: str
     count: int
@@ -176,8 +162,7 @@ class PackagesRef:
     source: str  # "importlib" | "cache" | "subprocess"
 
 
-@dataclass(frozen=True, slots=True)
-class SystemInfo:
+class SystemInfo(Record):
     hostname: str
     os: str  # platform.system()
     os_release: str  # e.g. "Debian GNU/Linux 12 (bookworm)"
@@ -193,8 +178,7 @@ class SystemInfo:
     missing: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class GpuDevice:
+class GpuDevice(Record):
     index: int
     name: str
     uuid: str
@@ -205,16 +189,14 @@ class GpuDevice:
     pci_bus_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class GpuInfo:
+class GpuInfo(Record):
     driver_version: str
     cuda_driver_version: str  # the CUDA version the driver supports, e.g. "12.4"
     devices: tuple[GpuDevice, ...]
     missing: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class CudaLibraries:
+class CudaLibraries(Record):
     """CUDA toolkit, cuDNN and NCCL versions found without importing a framework."""
 
     cuda_toolkit: str | None
@@ -225,8 +207,7 @@ class CudaLibraries:
 
 
 # --- seed and determinism ------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Determinism:
+class Determinism(Record):
     seed: int
     seed_source: str  # "cli" | "pyproject" | "random" | "env"
     injected: dict[str, str]  # variables repro put into the child's environment
@@ -237,8 +218,7 @@ class Determinism:
 
 
 # --- facts recorded inside the child (the hook, issue 4) -----------------------------------
-@dataclass(frozen=True, slots=True)
-class ProcessFacts:
+class ProcessFacts(Record):
     """What one Python process of the run had in effect, written by the hook as it exited."""
 
     file: str  # its file under runs/<id>/facts/
@@ -259,8 +239,7 @@ class ProcessFacts:
         return f"rank {self.rank} (pid {self.pid})" if self.rank is not None else f"pid {self.pid}"
 
 
-@dataclass(frozen=True, slots=True)
-class ChildFacts:
+class ChildFacts(Record):
     processes: tuple[ProcessFacts, ...] = ()  # the run's first process first
     # fact -> {process label: value}, for facts on which the ranks disagree
     disagreements: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -268,8 +247,7 @@ class ChildFacts:
 
 
 # --- the process ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ProcessResult:
+class ProcessResult(Record):
     exit_code: int  # the child's code; 128+N when a signal N ended it
     signal: str | None  # "SIGSEGV" when a signal ended it
     wall_time: float  # seconds
@@ -282,8 +260,7 @@ class ProcessResult:
     orphans_killed: int = 0  # descendants still alive after the child exited
 
 
-@dataclass(frozen=True, slots=True)
-class Supervisor:
+class Supervisor(Record):
     """Who is running the run: enough to tell a live run from a crashed one."""
 
     pid: int
@@ -298,8 +275,7 @@ class Supervisor:
     start_ticks: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SecretFinding:
+class SecretFinding(Record):
     """Where something secret-looking was found (never the value itself)."""
 
     path: str  # the file, as named in the patch
@@ -308,8 +284,7 @@ class SecretFinding:
 
 
 # --- metrics --------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class MetricsRef:
+class MetricsRef(Record):
     """The metrics a run logged: every point stored as an object, final values in the record."""
 
     source: str  # "REPRO_METRICS" (logged through the protocol) or the --metrics-file path
@@ -325,8 +300,7 @@ VERDICT_DIVERGED = "DIVERGED"
 VERDICT_FAILED = "FAILED"
 
 
-@dataclass(frozen=True, slots=True)
-class RerunInfo:
+class RerunInfo(Record):
     """How a rerun was launched: what it accepted or changed to run at all."""
 
     data_drift: tuple[str, ...] = ()  # data that differed from the record (--allow-data-drift)
@@ -335,8 +309,7 @@ class RerunInfo:
     worktree: str | None = None  # kept with --keep-worktree
 
 
-@dataclass(frozen=True, slots=True)
-class MetricDivergence:
+class MetricDivergence(Record):
     """Where two metric curves part: the first step (in step order) beyond tolerance."""
 
     metric: str
@@ -345,15 +318,13 @@ class MetricDivergence:
     rerun: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class LogDifference:
+class LogDifference(Record):
     line: int  # 1-based, in the log after masking
     original: str
     rerun: str
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(Record):
     """Whether a rerun reproduced its original, on what evidence, and if not, why."""
 
     outcome: str  # VERDICT_*
@@ -373,8 +344,7 @@ class Verdict:
 
 
 # --- the run record ----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(Record):
     id: str
     status: str
     created: str  # ISO 8601 UTC
@@ -413,8 +383,7 @@ class RunRecord:
         return self.process.wall_time if self.process else None
 
 
-@dataclass(frozen=True, slots=True)
-class RunSummary:
+class RunSummary(Record):
     """One line of `repro list`."""
 
     id: str
@@ -444,8 +413,8 @@ def to_json_dict(obj: Any) -> Any:
     """Turn a record (or anything inside one) into JSON-ready builtins."""
     if isinstance(obj, Unavailable):
         return {_UNAVAILABLE_KEY: obj.reason}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_json_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Record):
+        return {name: to_json_dict(value) for name, value in items(obj)}
     if isinstance(obj, (list, tuple)):
         return [to_json_dict(v) for v in obj]
     if isinstance(obj, dict):
@@ -473,8 +442,8 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         return _decode_union(typing.get_args(tp), value, where)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _decode_dataclass(tp, value, where)
+    if isinstance(tp, type) and is_record(tp):
+        return _decode_record(tp, value, where)
     if origin is tuple:
         if not isinstance(value, list):
             raise DecodeError(f"{where}: expected a list")
@@ -507,22 +476,21 @@ def _decode_union(args: tuple[Any, ...], value: Any, where: str) -> Any:
     raise DecodeError("; ".join(errors) or f"{where}: unexpected null")
 
 
-def _decode_dataclass(cls: type, value: Any, where: str) -> Any:
+def _decode_record(cls: type[Record], value: Any, where: str) -> Any:
     if not isinstance(value, dict):
         raise DecodeError(f"{where}: expected an object")
     hints = _hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in value:
-            kwargs[f.name] = _decode(hints[f.name], value[f.name], f"{where}.{f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise DecodeError(f"{where}: missing field {f.name!r}")
+    for name in fields(cls):
+        if name in value:
+            kwargs[name] = _decode(hints[name], value[name], f"{where}.{name}")
+        elif not has_default(cls, name):
+            raise DecodeError(f"{where}: missing field {name!r}")
     return cls(**kwargs)
 
 
 # --- maintenance reports (repro fsck, repro gc) --------------------------------------------
-@dataclass(frozen=True, slots=True)
-class FsckReport:
+class FsckReport(Record):
     objects: int  # objects whose content was hashed against their name
     runs: int  # run records read
     indexed: int  # rows of the rebuilt index
@@ -535,8 +503,7 @@ class FsckReport:
         return not self.damage
 
 
-@dataclass(frozen=True, slots=True)
-class GcReport:
+class GcReport(Record):
     dry_run: bool
     removed: tuple[str, ...]  # digests removed (or that would be, with --dry-run)
     bytes_freed: int
@@ -550,8 +517,7 @@ SEVERITIES = ("high", "medium", "low")
 FACTORS = ("algorithmic", "implementation", "observation")
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(Record):
     code: str  # stable name: "dirty-tree", "cudnn-benchmark", ...
     severity: str  # one of SEVERITIES
     factor: str  # one of FACTORS
@@ -560,16 +526,14 @@ class Finding:
     fix: str
 
 
-@dataclass(frozen=True, slots=True)
-class DoctorReport:
+class DoctorReport(Record):
     root: str
     checks: tuple[str, ...]  # what was examined
     findings: tuple[Finding, ...]
 
 
 # --- variance over repeated runs (repro stats, issue 8) -------------------------------------
-@dataclass(frozen=True, slots=True)
-class MetricStats:
+class MetricStats(Record):
     """One final metric over a set of runs: n, mean, sample std, range, 95% CI of the mean."""
 
     metric: str

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from repro_run import tomlread
 from repro_run.constants import PYPROJECT_FILENAME, TOOL_TABLE
 from repro_run.errors import ConfigError
+from repro_run.record import Record
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectSettings:
+class ProjectSettings(Record):
     data: tuple[str, ...] = ()  # paths relative to the repository root
     outputs: tuple[str, ...] = ()
     seed: int | None = None

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 only
-    import tomli as tomllib
 
-TOMLDecodeError = tomllib.TOMLDecodeError
+class TOMLDecodeError(ValueError):
+    """The text is not valid TOML (the message names the line)."""
 
 
 def loads(text: str) -> dict[str, Any]:
-    return tomllib.loads(text)
+    """Parse TOML; the parser is imported on first use (`repro run` without a pyproject.toml
+    never needs it)."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10 only
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TOMLDecodeError(str(exc)) from exc

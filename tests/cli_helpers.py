@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,11 @@ def store_bytes(root: Path) -> bytes:
 
 
 def start_long_run(cwd: Path) -> subprocess.Popen[bytes]:
-    """`repro run` of a child that prints "up" then sleeps 30 s; returns once it is up."""
+    """`repro run` of a child that prints "up" then sleeps 30 s; returns once it is up.
+
+    "Up" means the child printed and its `running` record is on disk: repro captures the
+    environment and writes that record while the child starts, so the child may print first.
+    """
     proc = subprocess.Popen(
         [
             REPRO,
@@ -69,4 +74,8 @@ def start_long_run(cwd: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+    deadline = time.monotonic() + 10
+    while not any((d / "run.json").exists() for d in run_dirs(cwd)):
+        assert time.monotonic() < deadline, "the running record was never written"
+        time.sleep(0.01)
     return proc

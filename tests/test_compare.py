@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -46,6 +45,7 @@ from repro_run.models import (
     TreeRef,
     Unavailable,
 )
+from repro_run.record import replace
 
 DIGEST_A, DIGEST_B = "a" * 64, "b" * 64
 COMMIT_A, COMMIT_B = "1" * 40, "2" * 40

@@ -52,7 +52,8 @@ def test_sixteen_repro_runs_started_at_once_on_a_fresh_project(make_repo: MakeRe
 
 
 WRITER = """
-import dataclasses, json, sys, time
+import json, sys, time
+from repro_run.record import replace
 from pathlib import Path
 from repro_run.models import RunRecord, FINAL_STATUSES, from_json_dict
 from repro_run.store import Store
@@ -63,7 +64,7 @@ deadline = time.monotonic() + float(sys.argv[3])
 i = 0
 while time.monotonic() < deadline:
     status = FINAL_STATUSES[i % len(FINAL_STATUSES)]
-    store.write_record(dataclasses.replace(
+    store.write_record(replace(
         template, id=run_id, status=status, problems=("p" * (i % 40) * 50,) * (i % 5)))
     i += 1
 print(i)

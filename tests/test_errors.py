@@ -138,13 +138,20 @@ def test_unknown_option_is_a_usage_error(project: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
 
-def test_unexpected_crash_writes_a_log_and_prints_its_path(project: Path, tmp_path: Path) -> None:
-    """An internal bug (here: an unwritable run directory after allocation) is exit 70."""
+@pytest.mark.parametrize(
+    "argv",
+    [["run", "--", "true"], ["run", "--seed", "3", "true"]],
+    ids=["plain run (no click)", "through click"],
+)
+def test_unexpected_crash_writes_a_log_and_prints_its_path(
+    project: Path, tmp_path: Path, argv: list[str]
+) -> None:
+    """An internal bug (here: one injected into the run's preflight) is exit 70."""
     code = (
-        "import importlib, sys; from repro_run import cli\n"
+        "import importlib, sys; from repro_run import entry\n"
         "run_verb = importlib.import_module('repro_run.app.run')\n"
         "def boom(*a, **k): raise RuntimeError('simulated bug')\n"
-        "run_verb._preflight = boom\nsys.argv = ['repro', 'run', '--', 'true']\ncli.main()\n"
+        f"run_verb._preflight = boom\nsys.argv = ['repro', *{argv!r}]\nentry.main()\n"
     )
     env = {**os.environ, "REPRO_CACHE_DIR": str(tmp_path / "cache")}
     done = subprocess.run(

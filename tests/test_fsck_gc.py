@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from test_store import make_record
 from repro_run.app import maintenance
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.models import RUNNING, ManifestEntry, TreeRef
+from repro_run.record import replace
 from repro_run.store import Store
 from repro_run.store.records import encode_record
 

@@ -4,7 +4,6 @@ run records carrying the hardening fields."""
 from __future__ import annotations
 
 import string
-from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +14,7 @@ from repro_run.capture.secretscan import scan_patch
 from repro_run.fingerprint.diff import diff_encoded, diff_manifests
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.models import DirtyPath, ManifestEntry, SecretFinding
+from repro_run.record import replace
 from repro_run.store.records import decode_record, encode_record
 
 # --- manifest diff -------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from test_store import CHILD_ENV, add_run, make_record
 
 from repro_run import host
 from repro_run.models import CRASHED, PRESUMED_DEAD, RUNNING, UNKNOWN_REMOTE, RunRecord, Supervisor
+from repro_run.record import replace
 from repro_run.store import RunLock, Store, find_store_dir, liveness, processes
 from repro_run.store.records import read_record
 

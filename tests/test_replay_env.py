@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,11 @@ from test_store import make_record
 from repro_run.app.replay_env import fill_masked_argv, parse_pairs, replay_environ, rewrite_paths
 from repro_run.errors import MaskedArgumentError, UsageError
 from repro_run.models import EnvCapture
+from repro_run.record import replace
 
 
 def test_recorded_values_come_back_launch_variables_stay_and_strays_go() -> None:
-    record = dataclasses.replace(
+    record = replace(
         make_record("0000000001"),
         env=EnvCapture(
             values={"OMP_NUM_THREADS": "4", "PATH": "/old/bin", "SLURM_JOB_ID": "7", "LANG": "C"},
@@ -44,7 +44,7 @@ def test_recorded_values_come_back_launch_variables_stay_and_strays_go() -> None
 
 
 def test_paths_into_the_repository_name_the_worktree() -> None:
-    record = dataclasses.replace(
+    record = replace(
         make_record("0000000001"),
         env=EnvCapture(values={"PYTHONPATH": "/repo/src:/repo2:/repo"}, names_only=(), redacted=()),
     )

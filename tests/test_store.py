@@ -8,7 +8,6 @@ import platform
 import shlex
 import sqlite3
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
+from repro_run.record import replace
 from repro_run.store import Store, find_store_dir, this_supervisor
 from repro_run.store import ids as run_ids
 from repro_run.store.durable import atomic_write_bytes

@@ -27,15 +27,16 @@ while not Path(sys.argv[2]).exists():
 RUN_ONE = (
     WAIT_FOR_GO
     + """
-import dataclasses, json
+import json
+from repro_run.record import replace
 from repro_run.models import RunRecord, SUCCEEDED, from_json_dict
 from repro_run.store import Store
 template = from_json_dict(RunRecord, json.loads(Path(sys.argv[3]).read_text()))
 store = Store.open(Path(sys.argv[1]))
 run_id, _ = store.new_run()
 with store.run_lock(run_id):
-    store.write_record(dataclasses.replace(template, id=run_id))
-    store.write_record(dataclasses.replace(template, id=run_id, status=SUCCEEDED))
+    store.write_record(replace(template, id=run_id))
+    store.write_record(replace(template, id=run_id, status=SUCCEEDED))
 print(run_id)
 """
 )
@@ -49,7 +50,8 @@ Store.open(Path(sys.argv[1]))
 )
 
 REWRITE_MANY = """
-import dataclasses, json, sys
+import json, sys
+from repro_run.record import replace
 from pathlib import Path
 from repro_run.models import RunRecord, from_json_dict
 from repro_run.store import Store
@@ -57,7 +59,7 @@ store = Store.open(Path(sys.argv[1]))
 record = from_json_dict(RunRecord, json.loads(Path(sys.argv[2]).read_text()))
 for i in range(int(sys.argv[3])):
     # Records of varying length: a torn write would show as invalid or short JSON.
-    store.write_record(dataclasses.replace(record, problems=("x" * (i % 50) * 100,) * (i % 7)))
+    store.write_record(replace(record, problems=("x" * (i % 50) * 100,) * (i % 7)))
 """
 
 

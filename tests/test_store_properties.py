@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from test_store import make_record
 
 from repro_run.errors import AmbiguousRunIdError
 from repro_run.models import CommandInfo, ConfigFile, EnvCapture
+from repro_run.record import replace
 from repro_run.store import Store
 from repro_run.store.ids import ALPHABET, ID_LENGTH
 from repro_run.store.records import decode_record, encode_record

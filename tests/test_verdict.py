@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from repro_run.models import FAILED, SUCCEEDED
+from repro_run.record import replace
 from repro_run.verdict.decide import Evidence, decide
 from repro_run.verdict.logs import compare_logs, normalize_log
 from repro_run.verdict.metrics import bitwise_equal, compare_series, within
@@ -94,7 +93,7 @@ def test_logs_that_differ_name_the_first_line_beyond_tolerance() -> None:
 
 def evidence(**changes: object) -> Evidence:
     base = Evidence(SUCCEEDED, 0, SUCCEEDED, 0, 0, (), False, None, None)
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 def metrics(a: list[tuple[int | None, float]], b: list[tuple[int | None, float]]) -> object:

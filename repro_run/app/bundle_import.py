@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.app.maintenance import record_references
@@ -32,6 +31,7 @@ from repro_run.constants import (
 )
 from repro_run.errors import BundleError, ImportClashError, StoreError
 from repro_run.models import FINAL_STATUSES, RunRecord
+from repro_run.record import Record
 from repro_run.store import Store
 from repro_run.store.durable import fsync_dir
 from repro_run.store.ids import is_run_id
@@ -41,8 +41,7 @@ from repro_run.store.records import decode_record
 _RECORD = run_member(RUN_RECORD_FILENAME)
 
 
-@dataclass(frozen=True, slots=True)
-class ImportResult:
+class ImportResult(Record):
     run_id: str
     already_present: bool  # the same run was imported before: nothing changed
     objects: int

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from blake3 import blake3
@@ -29,10 +28,10 @@ from repro_run.models import (
     TreeRef,
     Unavailable,
 )
+from repro_run.record import Record, field
 
 
-@dataclass(frozen=True, slots=True)
-class CurrentSide:
+class CurrentSide(Record):
     snapshot: Snapshot
     manifests: dict[str, bytes]  # digest -> encoded manifest of each dataset as it is now
     notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # section -> what is missing

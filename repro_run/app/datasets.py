@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from repro_run.constants import STORE_DIRNAME
 from repro_run.errors import DataNotFoundError, ReproError
 from repro_run.fingerprint import sources
 from repro_run.models import FingerprintReport, TreeRef
+from repro_run.record import Record, replace
 from repro_run.store import Store
 
 if TYPE_CHECKING:  # the engine is imported when there is data: a run without any stays quick
@@ -32,8 +32,7 @@ _RUNS_SEARCHED = 20  # how far back "the last run over this dataset" is looked f
 _CHANGED_PATHS_SHOWN = 10
 
 
-@dataclass(frozen=True, slots=True)
-class DataSource:
+class DataSource(Record):
     path: Path  # absolute, normalised (a symlinked dataset keeps its name)
     display: str  # as recorded: relative to the repository root when inside it
     origin: str  # "--data", "[tool.repro] data", "argument --train-dir", "cfg.yaml: data.root"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.app.export_data import DataFile, data_files
@@ -46,6 +45,7 @@ from repro_run.errors import (
 )
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, RunRecord
+from repro_run.record import Record
 from repro_run.redaction import secret_values
 from repro_run.store import Store
 
@@ -53,8 +53,7 @@ _FINDINGS_SHOWN = 5
 _SCANNED_RUN_FILES = (RUN_LOG_FILENAME, RUN_METRICS_FILENAME)  # the patch: `scan_patch`
 
 
-@dataclass(frozen=True, slots=True)
-class ExportResult:
+class ExportResult(Record):
     run_id: str
     path: Path
     size: int  # bytes of the bundle file
@@ -64,8 +63,7 @@ class ExportResult:
     unscanned: int  # binary output and data files, which the secret scan cannot read
 
 
-@dataclass(frozen=True, slots=True)
-class _Text:
+class _Text(Record):
     """A file to scan for secrets, by the name findings give it."""
 
     name: str

@@ -11,7 +11,6 @@ made after this check. Symlinks need no member: the manifest holds their targets
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.app.replay_data import describe_drift
@@ -21,11 +20,11 @@ from repro_run.errors import DataDriftError, DataNotFoundError, DataUnreadableEr
 from repro_run.fingerprint.engine import fingerprint
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import RunRecord
+from repro_run.record import Record
 from repro_run.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class DataFile:
+class DataFile(Record):
     member: Member
     name: str  # as findings and messages show it: the recorded data path, then the file's
 

@@ -8,18 +8,17 @@ the implementation's own noise (nondeterministic kernels, thread races). Each ru
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
 
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.app.run import RunOptions, run
 from repro_run.errors import UsageError
 from repro_run.models import RunRecord
+from repro_run.record import Record, replace
 
 GROUP_PREFIX = "grp-"
 
 
-@dataclass(frozen=True, slots=True)
-class RepeatResult:
+class RepeatResult(Record):
     group: str
     runs: tuple[RunRecord, ...]  # in launch order; fewer than asked when one was interrupted
 

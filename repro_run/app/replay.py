@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.models import RerunInfo, TreeRef
+from repro_run.record import Record
 
 
-@dataclass(frozen=True, slots=True)
-class Replay:
+class Replay(Record):
     of: str  # the ID of the run being replayed: the new record's `rerun_of`
     store_dir: Path  # the user's store: the worktree has none of its own
     environ: Mapping[str, str]  # the child's base environment: recorded values replayed

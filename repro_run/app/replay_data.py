@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from repro_run.cachedir import user_cache_dir
@@ -20,13 +19,13 @@ from repro_run.fingerprint.diff import diff_encoded, first_paths
 from repro_run.fingerprint.engine import fingerprint
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import RunRecord, TreeRef
+from repro_run.record import Record
 from repro_run.store import Store
 
 CHANGED_PATHS_SHOWN = 10
 
 
-@dataclass(frozen=True, slots=True)
-class DataCheck:
+class DataCheck(Record):
     refs: tuple[TreeRef, ...]  # as fingerprinted now, under their recorded paths
     drift: tuple[str, ...]  # one line per dataset that differs from the record
     links: tuple[tuple[str, Path], ...]  # (recorded relative path, where the data lies now)

@@ -7,7 +7,6 @@ stored objects, and the spread of the final metrics (`repro stats`'s statistics)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.app.diff import compare_records
@@ -19,10 +18,10 @@ from repro_run.errors import GitError, NotAGitRepositoryError, UsageError
 from repro_run.metrics.series import Series
 from repro_run.metrics.variance import metric_stats
 from repro_run.models import MetricStats, RunRecord, RunSummary
+from repro_run.record import Record
 
 
-@dataclass(frozen=True, slots=True)
-class ReportData:
+class ReportData(Record):
     records: tuple[RunRecord, ...]
     statuses: tuple[str, ...]  # effective status of each run
     reruns: tuple[tuple[RunSummary, ...], ...]  # each run's reruns, with their verdicts

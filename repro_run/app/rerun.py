@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repro_run.app.judge import judge
@@ -33,14 +32,14 @@ from repro_run.models import (
     RerunInfo,
     RunRecord,
 )
+from repro_run.record import Record, replace
 from repro_run.store import Store
 from repro_run.verdict.spread import MetricSpread, metric_spreads
 
 _DRIFT_SHOWN = 6  # in the warning; the record keeps them all
 
 
-@dataclass(frozen=True, slots=True)
-class RerunOptions:
+class RerunOptions(Record):
     ref: str
     cwd: Path
     times: int = 1
@@ -53,15 +52,13 @@ class RerunOptions:
     secret_args: tuple[str, ...] = ()  # "NAME=ENV_VAR"
 
 
-@dataclass(frozen=True, slots=True)
-class RerunResult:
+class RerunResult(Record):
     original: RunRecord
     reruns: tuple[RunRecord, ...]  # each with its verdict; the last one may be interrupted
     spreads: tuple[MetricSpread, ...]  # final value of each metric over original + reruns
 
 
-@dataclass(frozen=True, slots=True)
-class _Replayable:
+class _Replayable(Record):
     """What was resolved and checked before the first launch; every rerun of `--times N`
     reuses it (identical conditions)."""
 
@@ -73,8 +70,7 @@ class _Replayable:
     patch: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Checked:
+class _Checked(Record):
     data: DataCheck
     drift: tuple[str, ...]
 

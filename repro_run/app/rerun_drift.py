@@ -7,7 +7,6 @@ import shutil
 import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 from repro_run.app.diff import run_snapshot
@@ -18,6 +17,7 @@ from repro_run.comparison import CURRENT, Side
 from repro_run.errors import ReproError
 from repro_run.execute import resolve_command
 from repro_run.models import RunRecord, Unavailable
+from repro_run.record import replace
 from repro_run.store import Store
 
 _DRIFT_SECTIONS = ("packages", "gpu", "system")

@@ -13,10 +13,10 @@ import os
 import shlex
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from repro_run import __version__
 from repro_run.app import safeguards
@@ -26,7 +26,6 @@ from repro_run.app.replay import Replay
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
-from repro_run.capture.framework import capture_child_facts
 from repro_run.constants import (
     DEFAULT_DRAIN_TIMEOUT_S,
     DEFAULT_KILL_GRACE_S,
@@ -49,8 +48,6 @@ from repro_run.errors import (
 )
 from repro_run.execute import ResolvedCommand, resolve_command, run_process
 from repro_run.execute.terminal import want_pty
-from repro_run.fingerprint.manifest import encode_manifest
-from repro_run.fingerprint.tree import build_manifest, scan_tree
 from repro_run.hook import BOOT_DIR
 from repro_run.models import (
     ARCHIVE_FAILED,
@@ -60,6 +57,7 @@ from repro_run.models import (
     RUNNING,
     SUCCEEDED,
     TERMINATED,
+    ChildFacts,
     CommandInfo,
     ConfigFile,
     Determinism,
@@ -74,12 +72,14 @@ from repro_run.models import (
     to_json_dict,
 )
 from repro_run.project import load_project_settings
+from repro_run.record import Record, replace
 from repro_run.redaction import argv_secret_values, mask_argv, secret_values
 from repro_run.store import Store, find_store_dir, this_supervisor
 
+T = TypeVar("T")
 
-@dataclass(frozen=True, slots=True)
-class RunOptions:
+
+class RunOptions(Record):
     command: tuple[str, ...]
     cwd: Path
     seed: int | None = None
@@ -97,8 +97,7 @@ class RunOptions:
     group: str | None = None  # `repro run --repeat`: the group the run belongs to (issue 8)
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
+class _Plan(Record):
     """Everything decided before anything is written: each refusal happens while building it."""
 
     options: RunOptions
@@ -144,19 +143,26 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         reporter.info(
             f"run {run_id} started: {shlex.join(mask_argv(options.command, plan.secrets))}"
         )
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # Facets that cannot change what the child sees are captured while it runs, so a
-            # short command does not wait for them; the child's environment is already fixed.
-            initial = pool.submit(_write_initial_record, store, plan, launch, data)
-            start_error: CommandNotFoundError | CommandNotExecutableError | None = None
-            try:
-                result = _execute(plan, launch, run_dir)
-            except (CommandNotFoundError, CommandNotExecutableError) as exc:
-                start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
-                reporter.warn(str(exc))
-            except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
-                result = safeguards.interrupted_before_start()
-            record = initial.result()
+        # Facets that cannot change what the child sees are captured while it runs, so a
+        # short command does not wait for them; the child's environment is already fixed.
+        # Started once the child runs: its imports and work would compete with the launch.
+        capture = _Background(
+            "repro-capture", lambda: _write_initial_record(store, plan, launch, data)
+        )
+        start_error: CommandNotFoundError | CommandNotExecutableError | None = None
+        try:
+            result = _execute(plan, launch, run_dir, on_start=capture.start)
+        except (CommandNotFoundError, CommandNotExecutableError) as exc:
+            start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
+            reporter.warn(str(exc))
+        except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
+            result = safeguards.interrupted_before_start()
+        # The tree is re-checked (git status) while the outputs and metrics are collected.
+        taint = _Background(
+            "repro-recheck", lambda: safeguards.code_changes(plan.root, plan.status, run_dir)
+        )
+        taint.start()
+        record = capture.result()  # captured now if the child never started
         safeguards.warn_patch_findings(record, reporter)
         outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
         metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
@@ -170,11 +176,11 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             outputs=outputs,
             problems=(*problems, *unread),
             metrics=metrics,
-            facts=capture_child_facts(run_dir) if launch.determinism.hook else None,
+            facts=_child_facts(run_dir) if launch.determinism.hook else None,
         )
         if start_error is not None:
             final = replace(final, status=FAILED_TO_START)
-        final = safeguards.check_taint(final, plan.root, plan.status, run_dir, reporter)
+        final = safeguards.flag_taint(final, taint.result(), reporter)
         final = safeguards.write_final(store, final, reporter)
     return final
 
@@ -237,8 +243,7 @@ def _preflight(options: RunOptions) -> _Plan:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Launch:
+class _Launch(Record):
     """What is fixed before the child starts."""
 
     run_id: str
@@ -270,7 +275,9 @@ def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _L
     return _Launch(run_id, env, determinism, patch_object, _now())
 
 
-def _execute(plan: _Plan, launch: _Launch, run_dir: Path) -> ProcessResult:
+def _execute(
+    plan: _Plan, launch: _Launch, run_dir: Path, on_start: Callable[[], None]
+) -> ProcessResult:
     sampler = gpu.gpu_memory_sampler()
     try:
         return run_process(
@@ -283,10 +290,39 @@ def _execute(plan: _Plan, launch: _Launch, run_dir: Path) -> ProcessResult:
             kill_grace=_env_seconds(ENV_KILL_GRACE, DEFAULT_KILL_GRACE_S),
             drain_timeout=_env_seconds(ENV_DRAIN_TIMEOUT, DEFAULT_DRAIN_TIMEOUT_S),
             pty=want_pty(plan.options.pty),
+            on_start=on_start,
         )
     finally:
         if sampler is not None:
             sampler.close()
+
+
+class _Background(threading.Thread, Generic[T]):
+    """A call run in a thread (started at once, or later with `start`); `result` joins it and
+    returns its value or raises its error. What concurrent.futures does, without its ~10 ms
+    of imports (logging, traceback) on the launch path."""
+
+    def __init__(self, name: str, call: Callable[[], T]) -> None:
+        super().__init__(name=name)
+        self._call = call
+        self._outcome: tuple[bool, T | BaseException] | None = None
+
+    def run(self) -> None:
+        try:
+            self._outcome = (True, self._call())
+        except BaseException as exc:  # handed to the thread that asks for the result
+            self._outcome = (False, exc)
+
+    def result(self) -> T:
+        if self.ident is None:
+            self.start()
+        self.join()
+        assert self._outcome is not None
+        ok, value = self._outcome
+        if not ok:
+            assert isinstance(value, BaseException)
+            raise value
+        return value  # type: ignore[return-value]
 
 
 def _write_initial_record(
@@ -295,12 +331,13 @@ def _write_initial_record(
     """Capture every facet, then write the `running` record. Never raises for a facet."""
     from repro_run.capture import cuda, environ, packages, system
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        system_f = pool.submit(system.capture_system)
-        code_f = pool.submit(git.capture_code, plan.root, plan.status, launch.patch_object)
-        captured_packages = packages.capture_packages(plan.interpreter)
-        system_info = system_f.result()
-        code = code_f.result()
+    code = _Background(  # git describe and remotes wait on git: alongside the rest
+        "repro-capture-code",
+        lambda: git.capture_code(plan.root, plan.status, launch.patch_object),
+    )
+    code.start()
+    system_info = system.capture_system()
+    captured_packages = packages.capture_packages(plan.interpreter)
     package_list = None if isinstance(captured_packages, Unavailable) else captured_packages[0]
     record = RunRecord(
         id=launch.run_id,
@@ -308,7 +345,7 @@ def _write_initial_record(
         created=launch.started,
         repro_version=__version__,
         supervisor=this_supervisor(system_info.hostname, system_info.boot_id),
-        code=code,
+        code=code.result(),
         command=CommandInfo(
             argv=mask_argv(plan.options.command, plan.secrets),
             exec_argv=mask_argv(plan.command.exec_argv, plan.secrets),
@@ -339,6 +376,12 @@ def _write_initial_record(
     return record
 
 
+def _child_facts(run_dir: Path) -> ChildFacts:
+    from repro_run.capture.framework import capture_child_facts  # after the run, not before
+
+    return capture_child_facts(run_dir)
+
+
 def _status(result: ProcessResult) -> str:
     if result.stop_reason == "SIGINT":
         return INTERRUPTED
@@ -352,6 +395,10 @@ def _archive_outputs(
 ) -> tuple[tuple[TreeRef, ...], list[str]]:
     """Archive each output path into the object store; failures become problems, not raises."""
     refs: list[TreeRef] = []
+    if not paths:
+        return (), []
+    from repro_run.fingerprint.tree import build_manifest, scan_tree  # only with outputs
+
     problems: list[str] = []
     for path in paths:
         display = _display(path, root)
@@ -378,6 +425,8 @@ def _archive_outputs(
 def _tree_ref(
     store: Store, display: str, entries: tuple[ManifestEntry, ...], skipped: tuple[str, ...]
 ) -> TreeRef:
+    from repro_run.fingerprint.manifest import encode_manifest
+
     digest = store.put_bytes(encode_manifest(entries))  # content address == manifest digest
     return TreeRef(display, digest, len(entries), sum(e.size for e in entries), digest, skipped)
 

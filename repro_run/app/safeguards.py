@@ -5,7 +5,6 @@ a command that could not start, and a final record that could not be written.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
 from pathlib import Path
 
 from repro_run.app.reporting import Reporter
@@ -21,6 +20,7 @@ from repro_run.models import (
     RunRecord,
     TreeStatus,
 )
+from repro_run.record import replace
 from repro_run.store import Store, find_store_dir
 
 _FINDINGS_SHOWN = 5
@@ -50,17 +50,23 @@ def warn_patch_findings(record: RunRecord, reporter: Reporter) -> None:
     )
 
 
-def check_taint(
-    record: RunRecord, root: Path, before: TreeStatus, run_dir: Path, reporter: Reporter
-) -> RunRecord:
+def code_changes(root: Path, before: TreeStatus, run_dir: Path) -> list[DirtyPath] | ReproError:
     """Re-check the tree after the run: a tracked file edited (or HEAD moved) since the dirty
     check means the recorded code is not what ran (scenario E60). New untracked files are the
-    run's outputs, not code changes."""
+    run's outputs, not code changes. An error is returned, for `flag_taint` to record."""
     try:
         after = without_store(git.tree_status(root), root)
-        changed = _changed(before, after, root, run_dir)
+        return _changed(before, after, root, run_dir)
     except ReproError as exc:
-        return replace(record, problems=(*record.problems, f"tree not re-checked: {exc}"))
+        return exc
+
+
+def flag_taint(
+    record: RunRecord, changed: list[DirtyPath] | ReproError, reporter: Reporter
+) -> RunRecord:
+    """The record flagged `tainted` when `code_changes` found changes (a problem if it failed)."""
+    if isinstance(changed, ReproError):
+        return replace(record, problems=(*record.problems, f"tree not re-checked: {changed}"))
     if not changed:
         return record
     shown = ", ".join(entry.path for entry in changed[:_FINDINGS_SHOWN])

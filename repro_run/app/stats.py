@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.app.query import open_store
@@ -10,12 +9,12 @@ from repro_run.constants import RUN_RECORD_FILENAME
 from repro_run.errors import ReproError, RunNotFoundError, UsageError
 from repro_run.metrics.variance import metric_stats
 from repro_run.models import MetricStats, RunRecord
+from repro_run.record import Record
 from repro_run.store import Store
 from repro_run.store.records import read_record
 
 
-@dataclass(frozen=True, slots=True)
-class StatsResult:
+class StatsResult(Record):
     group: str | None  # the group asked for, or None for listed runs
     runs: tuple[str, ...]  # the runs summarised, oldest first
     seeds: tuple[int, ...]  # their seeds, in the same order

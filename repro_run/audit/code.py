@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from repro_run.models import Finding
+from repro_run.record import Record
 
 RANDOMNESS = "https://docs.pytorch.org/docs/stable/notes/randomness.html"
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(Record):
     code: str
     where: str  # "train.py:12: torch.backends.cudnn.benchmark = True"
 

@@ -17,20 +17,19 @@ import json
 import os
 import tarfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import blake3
 
 from repro_run.bundle.names import MANIFEST, check_member_name, member_order
+from repro_run.record import Record
 
 BUNDLE_VERSION = 1
 COPY_BUFFER = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(Record):
     """One bundle member, streamed from `path`, whose bytes must have this size and hash."""
 
     name: str

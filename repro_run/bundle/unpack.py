@@ -20,7 +20,6 @@ import os
 import tarfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import blake3
 from repro_run.bundle.archive import BUNDLE_VERSION, COPY_BUFFER
 from repro_run.bundle.names import MANIFEST, check_member_name
 from repro_run.errors import BundleError, StoreError
+from repro_run.record import Record
 
 _MANIFEST_MAX_BYTES = 16 * 1024 * 1024
 _RATIO_FLOOR_BYTES = 1024 * 1024  # tiny bundles compress well for honest reasons
@@ -44,15 +44,13 @@ _KINDS = {
 _READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(Record):
     max_bytes: int  # uncompressed, all members
     max_ratio: float  # uncompressed / compressed
     free_bytes: int  # on the file system `into` lies on
 
 
-@dataclass(frozen=True, slots=True)
-class Listed:
+class Listed(Record):
     size: int
     blake3: str
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from repro_run import tomlread
 from repro_run.constants import CONFIG_FLAGS, CONFIG_SUFFIXES
 from repro_run.errors import ConfigError
+from repro_run.record import Record
 
 # `-c` is also Python's "program passed in as string" flag, so a `-c` value is a config only
 # when it names an existing file; `--config`/`--cfg` values must exist.
@@ -19,8 +19,7 @@ _AMBIGUOUS_FLAGS = ("-c",)
 _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedConfig:
+class ParsedConfig(Record):
     path: str  # as given on the command line
     format: str  # "yaml" | "json" | "toml" | "text" (recorded by hash, not parsed)
     params: dict[str, Any]

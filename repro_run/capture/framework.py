@@ -13,6 +13,7 @@ from typing import Any
 
 from repro_run.constants import RUN_FACTS_DIRNAME
 from repro_run.models import ChildFacts, DecodeError, ProcessFacts, from_json_dict
+from repro_run.record import fields
 
 # Facts that differ between ranks by design (the hook's facts.PER_PROCESS).
 PER_PROCESS_FACTS = ("torch.cuda.current_device", "torch.distributed.rank")
@@ -44,7 +45,7 @@ def _read(path: Path) -> ProcessFacts:
     document = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict):
         raise ValueError("not a JSON object")
-    known = {k: v for k, v in document.items() if k in ProcessFacts.__dataclass_fields__}
+    known = {k: v for k, v in document.items() if k in fields(ProcessFacts)}
     for key in ("rank", "local_rank", "world_size"):
         if known.get(key) is not None:
             known[key] = str(known[key])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 
@@ -18,14 +17,22 @@ _SYSCTL_TIMEOUT_S = 2.0
 def capture_system() -> SystemInfo:
     """Describe this host; a field that cannot be read is left empty with its reason in `missing`."""
     missing: dict[str, str] = {}
-    system = platform.system()
+    if hasattr(os, "uname"):  # what platform reads on POSIX, without importing it (~2 ms)
+        uname = os.uname()
+        system, kernel, machine = uname.sysname, uname.release, uname.machine
+    else:
+        import platform
+
+        system, kernel, machine = platform.system(), platform.release(), platform.machine()
 
     hostname = host.hostname()
     if not hostname:
         missing["hostname"] = "platform.node() returned nothing"
     os_release = _os_release(system, missing)
     cpu_model = _cpu_model(system, missing)
-    logical, physical, memory = _psutil_counts(missing)
+    logical, physical, memory = (
+        _linux_counts(missing) if system == "Linux" else _psutil_counts(missing)
+    )
     boot = host.boot_id()
     if boot is None:
         missing["boot_id"] = (
@@ -38,9 +45,9 @@ def capture_system() -> SystemInfo:
         hostname=hostname,
         os=system,
         os_release=os_release,
-        kernel=platform.release(),
-        machine=platform.machine(),
-        python_version=platform.python_version(),
+        kernel=kernel,
+        machine=machine,
+        python_version=sys.version.split()[0],  # platform.python_version()
         python_implementation=sys.implementation.name,
         cpu_model=cpu_model,
         cpu_count_logical=logical,
@@ -53,12 +60,16 @@ def capture_system() -> SystemInfo:
 
 def _os_release(system: str, missing: dict[str, str]) -> str:
     if system == "Darwin":
+        import platform  # not on Linux's path
+
         version = platform.mac_ver()[0]
         if version:
             return f"macOS {version}"
         missing["os_release"] = "platform.mac_ver() returned nothing"
         return ""
     if system != "Linux":
+        import platform
+
         return platform.platform()
     for path in _OS_RELEASE_PATHS:
         try:
@@ -100,10 +111,47 @@ def _cpu_model(system: str, missing: dict[str, str]) -> str:
         except (OSError, subprocess.SubprocessError) as exc:
             missing["cpu_model"] = f"sysctl machdep.cpu.brand_string failed: {exc}"
             return ""
+    import platform
+
     model = platform.processor()
     if not model:
         missing["cpu_model"] = "platform.processor() returned nothing"
     return model
+
+
+def _linux_counts(missing: dict[str, str]) -> tuple[int, int | None, int]:
+    """CPU counts and memory from /proc and /sys, as psutil reads them, without its import."""
+    logical = os.cpu_count() or 0
+    if not logical:
+        missing["cpu_count_logical"] = "os.cpu_count() returned None"
+    cores: set[str] = set()
+    base = "/sys/devices/system/cpu"
+    try:
+        for name in os.listdir(base):
+            if name.startswith("cpu") and name[3:].isdigit():
+                for siblings in ("core_cpus_list", "thread_siblings_list"):
+                    try:
+                        with open(f"{base}/{name}/topology/{siblings}", encoding="ascii") as f:
+                            cores.add(f.read().strip())
+                        break
+                    except OSError:
+                        continue
+    except OSError as exc:
+        missing["cpu_count_physical"] = f"{base}: {exc.strerror}"
+    if not cores and "cpu_count_physical" not in missing:
+        missing["cpu_count_physical"] = f"no CPU topology under {base}"
+    memory = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    memory = int(line.split()[1]) * 1024  # kB
+                    break
+    except (OSError, ValueError, IndexError) as exc:
+        missing["memory_total"] = f"/proc/meminfo: {exc}"
+    if not memory and "memory_total" not in missing:
+        missing["memory_total"] = "no MemTotal in /proc/meminfo"
+    return logical, len(cores) or None, memory
 
 
 def _psutil_counts(missing: dict[str, str]) -> tuple[int, int | None, int]:

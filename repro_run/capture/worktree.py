@@ -14,7 +14,6 @@ import fcntl
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.capture.git import _first_line, _git, _git_env, _spawn
@@ -25,14 +24,14 @@ from repro_run.constants import (
     RERUN_TREE_DIRNAME,
 )
 from repro_run.errors import CommitNotFoundError, GitError, PatchApplyError, WorktreeError
+from repro_run.record import Record
 
 # The user's hooks (post-checkout runs on `worktree add`) must not run on our checkout.
 _NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")
 _GITLINK = b"160000"
 
 
-@dataclass(frozen=True, slots=True)
-class Worktree:
+class Worktree(Record):
     base: Path  # the temporary directory: tree/, lock, keep
     tree: Path  # the worktree itself
     lock_fd: int

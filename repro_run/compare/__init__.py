@@ -11,8 +11,6 @@ The API the CLI's `repro diff` and the rerun verdict share:
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from repro_run.compare.environment import env_section, gpu_section, packages_section, system_section
 from repro_run.compare.fields import not_compared
 from repro_run.compare.inputs import (
@@ -38,6 +36,7 @@ from repro_run.compare.snapshot import (
     tree_pairs,
 )
 from repro_run.comparison import CAUSE, SECTION_NAMES, RunComparison, SectionDiff
+from repro_run.record import replace
 
 __all__ = [
     "CodeHistory",

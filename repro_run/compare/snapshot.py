@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from repro_run.comparison import FileChanges, FileStat, Side
@@ -28,10 +27,10 @@ from repro_run.models import (
     TreeRef,
     Unavailable,
 )
+from repro_run.record import Record, field
 
 
-@dataclass(frozen=True, slots=True)
-class RunFacts:
+class RunFacts(Record):
     """What only a run has: the current environment has run nothing."""
 
     command: CommandInfo
@@ -43,8 +42,7 @@ class RunFacts:
     metrics: Mapping[str, float] = field(default_factory=dict)  # final value per metric
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
+class Snapshot(Record):
     side: Side
     code: CodeState
     configs: tuple[ConfigFile, ...]
@@ -57,8 +55,7 @@ class Snapshot:
     run: RunFacts | None  # None for the current environment
 
 
-@dataclass(frozen=True, slots=True)
-class CodeHistory:
+class CodeHistory(Record):
     """Commits between the two sides, from git (both commits must exist to have a stat)."""
 
     missing_commits: tuple[str, ...] = ()  # not in this repository (rebased, force-pushed)
@@ -66,8 +63,7 @@ class CodeHistory:
     unavailable: str | None = None  # why git could not be asked at all
 
 
-@dataclass(frozen=True, slots=True)
-class PairFacts:
+class PairFacts(Record):
     # (old manifest digest, new manifest digest) -> file changes, or why they are unknown
     trees: Mapping[tuple[str, str], FileChanges | str] = field(default_factory=dict)
     code: CodeHistory = field(default_factory=CodeHistory)

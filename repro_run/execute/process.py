@@ -41,8 +41,12 @@ def run_process(
     stdout: BinaryIO | None = None,
     stderr: BinaryIO | None = None,
     pty: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> ProcessResult:
-    """Run the command in its own session, tee its output, and return what happened."""
+    """Run the command in its own session, tee its output, and return what happened.
+
+    `on_start` is called once the command has started (not if it could not be started).
+    """
     if not exec_argv:
         raise UsageError("no command to run")
     terminals = (
@@ -70,6 +74,8 @@ def run_process(
         jobs.attach(proc.pid)
         sampler = ResourceSampler(proc.pid, gpu_memory)
         sampler.start()
+        if on_start is not None:
+            on_start()
         fds = _output_fds(proc, terminal)
         pipes = OutputTee(fds, terminals[: len(fds)], sink)
         waited = _wait_pumping(proc.pid, pipes, stops)
@@ -206,6 +212,8 @@ def _pdeathsig_setter() -> Callable[[], None] | None:
 
 def _kill_session(sid: int, grace: float) -> int:
     """Kill what is left of the run's session (SIGTERM, then SIGKILL); return how many."""
+    if not _session_may_have_members(sid):
+        return 0  # the usual case, decided without importing psutil (~15 ms)
     import psutil
 
     found: set[psutil.Process] = set()
@@ -223,6 +231,19 @@ def _kill_session(sid: int, grace: float) -> int:
             time.sleep(0.01)
             alive = [p for p in alive if _alive(p)]
     return len(found)
+
+
+def _session_may_have_members(sid: int) -> bool:
+    """Linux: whether any process (a zombie included) is still in the session; else True."""
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return True  # no /proc: psutil looks
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if os.getsid(pid) == sid:
+                return True
+    return False
 
 
 def _session_members(sid: int) -> list[Any]:

@@ -6,11 +6,11 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
+from repro_run.record import Record
 
 _PYTHON_NAME = re.compile(r"(?:python|pypy)(?:\d+(?:\.\d+)*)?[dmt]?", re.IGNORECASE)
 # pip writes this sh/python polyglot instead of a shebang when the interpreter path is too long.
@@ -18,8 +18,7 @@ _SH_EXEC_PYTHON = re.compile(rb"#!/bin/sh\n'''exec' (?:\"([^\"]+)\"|(\S+)) \"\$0
 _SHEBANG_BYTES = 256
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedCommand:
+class ResolvedCommand(Record):
     exec_argv: tuple[str, ...]  # what will be executed
     executable: str  # absolute path of exec_argv[0]
     interpreter: str | None  # the Python interpreter that runs the command, if any

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
 from repro_run.models import ManifestEntry
+from repro_run.record import Record
 
 
-@dataclass(frozen=True, slots=True)
-class DirectoryChange:
+class DirectoryChange(Record):
     """What changed under one directory (`""` for the tree's top level)."""
 
     directory: str
@@ -22,8 +21,7 @@ class DirectoryChange:
     bytes_removed: int  # sizes of removed files, plus shrinkage of modified ones
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestDiff:
+class ManifestDiff(Record):
     added: tuple[ManifestEntry, ...]
     removed: tuple[ManifestEntry, ...]
     modified: tuple[tuple[ManifestEntry, ManifestEntry], ...]  # (old, new), same path

@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +39,7 @@ from repro_run.fingerprint.workers import (
     default_workers,
     run_task,
 )
+from repro_run.record import Record
 
 PARALLEL_AFTER_S = 0.05  # walk in-process this long before starting workers
 POOL_LARGE_BYTES = 64 * 1024 * 1024  # less than this in large files: hashed here, unforked
@@ -61,8 +61,7 @@ class NoProgress:
         pass
 
 
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
+class Fingerprint(Record):
     root: str  # the resolved root
     digest: str  # BLAKE3 of `manifest`
     manifest: bytes  # the canonical manifest (`manifest.decode_manifest` reads it)

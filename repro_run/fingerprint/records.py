@@ -13,19 +13,18 @@ import marshal
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from repro_run.fingerprint.hashing import KEY, StatFilter
 from repro_run.fingerprint.manifest import MANIFEST_HEADER, encode_line, is_plain
+from repro_run.record import Record
 
 _FS_ENCODING = sys.getfilesystemencoding()  # name.encode(this, "surrogateescape") is fsencode
 _COARSE_GRANULARITIES_NS = (2_000_000_000, 1_000_000_000)  # FAT; HFS+, ext3, tar'd mtimes
 _TYPE_MASK = 0o170000  # stat.S_IFMT(mode) is mode & _TYPE_MASK
 
 
-@dataclass(frozen=True, slots=True)
-class WalkSettings:
+class WalkSettings(Record):
     now_ns: int  # the wall clock when the scan started
     racy_margin_ns: int  # added to the detected timestamp granularity to form the racy window
     large_file: int  # files this big are left to the engine (multi-threaded, mmap)

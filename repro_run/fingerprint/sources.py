@@ -12,7 +12,6 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,12 @@ from repro_run.constants import (
     AUTO_DATA_SYSTEM_DIRS,
     AUTO_DATA_VIRTUAL_ROOTS,
 )
+from repro_run.record import Record
 
 _MAX_VALUE_LENGTH = 4096
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(Record):
     path: Path  # absolute and normalised, not resolved (a symlinked dataset keeps its name)
     origin: str  # "argument --train-dir", "configs/a.yaml: data.root"
 

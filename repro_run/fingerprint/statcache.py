@@ -17,7 +17,6 @@ import marshal
 import os
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import blake3
 from repro_run import host
 from repro_run.constants import STAT_CACHE_DIRNAME, STAT_CACHE_MAX_ROOTS
 from repro_run.fingerprint.records import DirRecord
+from repro_run.record import Record
 
 _FORMAT = "repro-stat-cache"
 _VERSION = 1
@@ -34,15 +34,13 @@ _MAX_SHARDS = 256
 _SHARD_PREFIX = "shard-"
 
 
-@dataclass(frozen=True, slots=True)
-class RootIdentity:
+class RootIdentity(Record):
     path: str  # the resolved root
     dev: int
     ino: int
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedCache:
+class LoadedCache(Record):
     records: dict[str, DirRecord]
     shards: int  # how many shards the loaded scan was split into (0: nothing loaded)
     files: int  # the loaded scan's totals: the progress estimate before this scan ends

@@ -10,12 +10,12 @@ import os
 import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from repro_run.constants import STORE_DIRNAME
 from repro_run.errors import DataError
 from repro_run.models import ManifestEntry
+from repro_run.record import Record
 
 _SPECIAL_KINDS = {
     stat.S_IFIFO: "fifo",
@@ -25,8 +25,7 @@ _SPECIAL_KINDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class TreeFile:
+class TreeFile(Record):
     rel: str  # POSIX path relative to the scanned root (the file name for a single file)
     abspath: str
     size: int
@@ -34,8 +33,7 @@ class TreeFile:
     link: str | None  # the symlink's target text; the link is never followed
 
 
-@dataclass(frozen=True, slots=True)
-class TreeScan:
+class TreeScan(Record):
     root: Path  # resolved: a symlinked root is followed
     files: tuple[TreeFile, ...]
     skipped: tuple[str, ...]  # "fifo: a/b" — entries never opened, with why

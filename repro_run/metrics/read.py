@@ -6,7 +6,6 @@ metrics are read after the run and a bad line must not lose the run's record.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Mapping
@@ -60,6 +59,8 @@ def parse_jsonl(text: str, where: str) -> tuple[Series, list[str]]:
 
 def parse_csv(text: str) -> Series:
     series: Series = {}
+    import csv  # only for a CSV metrics file: not on every run's path
+
     for row in csv.DictReader(io.StringIO(text)):
         add_row(series, {k: _number(v) for k, v in row.items() if k is not None})
     return series

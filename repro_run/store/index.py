@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import random
 import shlex
 import sqlite3
 import time
@@ -215,6 +214,8 @@ class RunIndex:
             except sqlite3.OperationalError as exc:
                 message = str(exc)
                 if _is_busy(message) and time.monotonic() < deadline:
+                    import random  # only when busy
+
                     time.sleep(delay * random.uniform(0.5, 1.5))  # jitter: no lockstep retries
                     delay = min(delay * 2, 0.25)
                     continue

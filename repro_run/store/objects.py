@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +51,9 @@ class ObjectStore:
 
     def put_bytes(self, data: bytes) -> str:
         """Store `data`; returns its BLAKE3 hex digest. Storing the same bytes again is a no-op."""
+        digest = blake3(data).hexdigest()
+        if self._kept(digest, len(data)):
+            return digest  # already stored: no temporary copy, no fsync (every warm run)
         return self._put(iter((data,)))[0]
 
     def put_file(self, path: Path) -> tuple[str, int]:
@@ -85,6 +87,8 @@ class ObjectStore:
     def _put(self, chunks: Iterator[bytes]) -> tuple[str, int]:
         """Copy into a temp file while hashing, then: fsync(object) -> rename -> fsync(dir)."""
         try:
+            import tempfile  # ~3 ms (random, shutil): not needed for an object already stored
+
             fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="obj-")
         except OSError as exc:
             raise _write_error(exc) from exc
@@ -108,19 +112,23 @@ class ObjectStore:
             raise
         return digest, size
 
+    def _kept(self, digest: str, size: int) -> bool:
+        """Content-addressed: the object is already there, whole. Its mtime is refreshed so
+        `repro gc`'s grace period covers a run about to reference it."""
+        final = self.object_path(digest)
+        try:
+            existing_size: int | None = final.stat().st_size
+        except FileNotFoundError:
+            existing_size = None
+        return existing_size == size and _refresh(final)
+
     def _move_into_place(self, tmp: Path, digest: str, size: int) -> None:
         final = self.object_path(digest)
         shard = final.parent
         if not shard.is_dir():
             shard.mkdir(exist_ok=True)
             fsync_dir(self.root)  # the new shard's own entry must be durable too
-        try:
-            existing_size: int | None = final.stat().st_size
-        except FileNotFoundError:
-            existing_size = None
-        if existing_size == size and _refresh(final):
-            # Content-addressed: the object is already there; keep it and drop the copy. Its
-            # mtime is refreshed so `repro gc`'s grace period covers a run about to reference it.
+        if self._kept(digest, size):
             _discard(tmp)
         else:
             # Absent, or short after a crash on a filesystem that lost unsynced data: replace.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
 import os
 import shlex
@@ -21,6 +20,7 @@ from repro_run.constants import (
 )
 from repro_run.errors import StoreError
 from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, ManifestEntry, RunRecord, RunSummary
+from repro_run.record import replace
 from repro_run.store import processes
 from repro_run.store import resolve as refs
 from repro_run.store.crashpoint import durable_step
@@ -222,7 +222,7 @@ class Store:
         if record.status != RUNNING:
             self.index.upsert([(summary, mtime_ns)])  # the writer crashed before indexing it
             return summary
-        return dataclasses.replace(summary, status=effective_status(record, self.run_dir(row.id)))
+        return replace(summary, status=effective_status(record, self.run_dir(row.id)))
 
     # --- resolution ----------------------------------------------------------------------
     def resolve(self, ref: str) -> str:

@@ -8,7 +8,6 @@ the two records; `repro diff` ranks them the same way).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from repro_run.models import (
     SUCCEEDED,
@@ -18,12 +17,12 @@ from repro_run.models import (
     VERDICT_WITHIN_TOLERANCE,
     Verdict,
 )
+from repro_run.record import Record
 from repro_run.verdict.logs import LogComparison
 from repro_run.verdict.metrics import MetricComparison
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(Record):
     original_status: str
     original_exit: int | None
     rerun_status: str

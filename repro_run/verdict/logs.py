@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from repro_run.models import LogDifference
+from repro_run.record import Record
 from repro_run.verdict.metrics import within
 
 TIME_MASK = "<time>"
@@ -36,8 +36,7 @@ _TIMINGS = re.compile(
 _NUMBER_TOKEN = re.compile(rf"(?<![\w.]){_NUMBER}(?![\w])")
 
 
-@dataclass(frozen=True, slots=True)
-class LogComparison:
+class LogComparison(Record):
     equal: bool  # identical after masking
     within_tolerance: bool  # differs only in numbers within rtol/atol (true when equal)
     first: LogDifference | None

@@ -5,15 +5,14 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from repro_run.models import MetricDivergence
+from repro_run.record import Record
 
 Points = Sequence[tuple[int | None, float]]
 
 
-@dataclass(frozen=True, slots=True)
-class MetricComparison:
+class MetricComparison(Record):
     compared: int  # value pairs compared
     bitwise_equal: bool
     within_tolerance: bool  # every pair within rtol/atol (also true when bitwise equal)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from repro_run.record import Record
 
 
-@dataclass(frozen=True, slots=True)
-class MetricSpread:
+class MetricSpread(Record):
     metric: str
     runs: int  # runs that logged it
     minimum: float

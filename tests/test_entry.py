@@ -1,0 +1,81 @@
+"""The console script: a plain `repro run COMMAND...` skips click; everything else goes to it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from cli_helpers import record_of, repro
+from conftest import MakeRepo
+
+from repro_run.cli import cli
+from repro_run.entry import plain_run_command
+
+ARGVS = [
+    ["run", "train.py", "--config", "c.yaml"],
+    ["run", "--", "python", "-m", "pkg", "--lr", "0.1"],
+    ["run", "--", "-odd-name"],
+    ["run", "train.py", "--", "x"],
+    ["run", "python", "--seed", "3"],  # the command's own --seed
+    ["run", "--seed", "3", "train.py"],  # repro's --seed: click's
+    ["run", "-h"],
+    ["run", "--"],
+    ["run"],
+    ["list"],
+]
+
+
+@pytest.mark.parametrize("argv", ARGVS, ids=[" ".join(a) or "-" for a in ARGVS])
+def test_the_plain_form_is_read_as_click_reads_it(argv: list[str]) -> None:
+    """Where the shortcut takes a command line, click would have run that same command with
+    every option at its default; anything else is left to click."""
+    shortcut = plain_run_command(argv)
+    if shortcut is None:
+        return  # click parses it (and reports its errors)
+    parsed, defaults = _click_params(argv[1:]), _click_params(["--", "x"])
+    assert parsed.pop("command") == shortcut
+    defaults.pop("command")
+    assert parsed == defaults
+
+
+def _click_params(args: list[str]) -> dict[str, object]:
+    command = cli.commands["run"]
+    return dict(command.make_context("run", args, parent=click.Context(cli)).params)
+
+
+@pytest.fixture
+def project(make_repo: MakeRepo) -> Path:
+    return make_repo({"train.py": "print('hi')\n"})
+
+
+def test_a_plain_run_never_imports_click(project: Path) -> None:
+    probe = (
+        "import sys; from repro_run import entry\n"
+        "try:\n    entry.dispatch(['run', '--', 'true'])\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "print(code, 'click' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["0", "False"]
+    assert record_of(project)["status"] == "succeeded"
+
+
+def test_both_paths_record_the_same_command(project: Path) -> None:
+    repro(project, "run", "--", "python", "-c", "pass")
+    plain = record_of(project)
+    repro(project, "run", "--no-auto-data", "--", "python", "-c", "pass")
+    clicked = record_of(project)
+    assert plain["command"]["argv"] == clicked["command"]["argv"] == ["python", "-c", "pass"]
+    assert plain["determinism"]["injected"].keys() == clicked["determinism"]["injected"].keys()
+
+
+def test_exit_status_and_missing_command_errors_keep_their_codes(project: Path) -> None:
+    assert repro(project, "run", "--", "python", "-c", "raise SystemExit(3)").returncode == 3
+    missing = repro(project, "run", "no-such-command-xyz")
+    assert missing.returncode == 127 and "Traceback" not in missing.stderr
+    assert repro(project, "run", "--").returncode == 2  # click: the command is missing

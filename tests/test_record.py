@@ -1,0 +1,92 @@
+"""`Record`: what the records of every layer rely on (frozen, by value, defaults, copies)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+from repro_run.models import RunSummary, TreeRef, from_json_dict, to_json_dict
+from repro_run.record import FrozenRecordError, Record, field, fields, replace
+
+
+class Point(Record):
+    x: int
+    y: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def norm1(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+
+def test_built_positionally_or_by_keyword_with_defaults() -> None:
+    assert Point(1, 2) == Point(x=1, y=2) == Point(1, y=2)
+    assert Point(1).y == 0 and Point(1).norm1 == 1
+    assert fields(Point) == ("x", "y", "tags") == Point.__match_args__
+
+
+def test_each_record_gets_its_own_default_from_a_factory() -> None:
+    a, b = Point(1), Point(1)
+    a.tags["k"] = "v"
+    assert b.tags == {}
+
+
+def test_bad_arguments_are_type_errors_naming_the_field() -> None:
+    with pytest.raises(TypeError, match="missing argument 'x'"):
+        Point()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'x'"):
+        Point(1, x=2)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="'z'"):
+        Point(1, z=2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        Point(1, 2, {}, 4)  # type: ignore[call-arg]
+
+
+def test_frozen_and_slotted() -> None:
+    p = Point(1)
+    with pytest.raises(FrozenRecordError):
+        p.x = 2  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del p.x
+    with pytest.raises(AttributeError):
+        p.other = 1  # type: ignore[attr-defined]
+    assert not hasattr(p, "__dict__")
+
+
+def test_compared_and_hashed_by_value_and_type() -> None:
+    assert Point(1, 2) != Point(2, 1)
+    ref = TreeRef("data", "ab" * 32, 3, 10, "ab" * 32)
+    assert len({ref, replace(ref)}) == 1
+
+    class Other(Record):
+        x: int
+        y: int = 0
+        tags: dict[str, str] = field(default_factory=dict)
+
+    assert Other(1) != Point(1)
+
+
+def test_replace_copies_with_changes_and_refuses_unknown_fields() -> None:
+    p = Point(1, 2)
+    assert replace(p, y=5) == Point(1, 5) and p.y == 2
+    with pytest.raises(TypeError, match="no field z"):
+        replace(p, z=1)
+
+
+def test_a_field_without_default_after_one_with_is_refused_at_definition() -> None:
+    with pytest.raises(TypeError, match="'b' without a default"):
+
+        class Bad(Record):
+            a: int = 0
+            b: int  # type: ignore[misc]
+
+
+def test_survives_pickle_copy_and_the_json_codec() -> None:
+    ref = TreeRef("data", "ab" * 32, 3, 10, "ab" * 32, ("fifo skipped",))
+    assert pickle.loads(pickle.dumps(ref)) == ref  # forked workers hand records back
+    assert copy.deepcopy(ref) == ref and copy.copy(ref) == ref
+    summary = RunSummary("id", "now", "succeeded", 1.0, "true", "abc", 7, 0, False)
+    assert from_json_dict(RunSummary, to_json_dict(summary)) == summary
+    assert repr(Point(1)) == "Point(x=1, y=0, tags={})"
