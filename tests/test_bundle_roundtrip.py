@@ -266,3 +266,14 @@ def test_a_shallow_clone_without_the_recorded_commit_refuses_export_naming_the_f
     assert not bundle.exists()
     git(clone, "fetch", "-q", "--unshallow")
     assert repro(clone, "export", run_id, "-o", str(bundle), env=shared).returncode == 0
+
+
+def test_an_unwritable_bundle_path_is_exit_34_in_one_line(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    done = repro(root, "export", run_id, "-o", str(tmp_path / "missing" / "b.tar.gz"))
+    assert done.returncode == 34
+    assert done.stderr.count("\n") == 1 and "cannot write the bundle" in done.stderr
+    assert not (tmp_path / "missing").exists()
