@@ -410,21 +410,36 @@ def fingerprint_command(
 @click.argument("run_id", metavar="ID")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Bundle file to write.")
 @click.option("--with-outputs", is_flag=True, help="Include the archived output files.")
+@click.option(
+    "--with-data", is_flag=True, help="Include the run's data files (checked unchanged first)."
+)
 @click.option("--allow-secrets", is_flag=True, help="Export even if something looks secret.")
 def export_command(
-    run_id: str, output: Path | None, with_outputs: bool, allow_secrets: bool
+    run_id: str, output: Path | None, with_outputs: bool, with_data: bool, allow_secrets: bool
 ) -> None:
     """Write run ID, its code (no history) and its objects into one shareable bundle file."""
     from repro_run.app.export import export_run
 
     result = export_run(
-        Path.cwd(), run_id, output, with_outputs=with_outputs, allow_secrets=allow_secrets
+        Path.cwd(),
+        run_id,
+        output,
+        with_outputs=with_outputs,
+        with_data=with_data,
+        allow_secrets=allow_secrets,
     )
     for finding in result.findings:
         click.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
+    if result.unscanned:
+        click.echo(
+            f"repro: note: {result.unscanned} binary file(s) could not be scanned for secrets "
+            "(a NUL byte in their first 8000 bytes)",
+            err=True,
+        )
+    data = f", {result.data_files} data files" if with_data else ""
     click.echo(
         f"repro: exported run {result.run_id} to {result.path} "
-        f"({result.size} bytes, {result.objects} objects)"
+        f"({result.size} bytes, {result.objects} objects{data})"
     )
 
 

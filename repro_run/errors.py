@@ -183,3 +183,9 @@ class ImportClashError(ReproError):
     """`repro import`: a different run with the bundle's ID is already in the store."""
 
     exit_code = 33
+
+
+class BundleWriteError(ReproError):
+    """`repro export`: the bundle file cannot be written (unwritable directory, disk full)."""
+
+    exit_code = 34

@@ -157,3 +157,18 @@ def test_app_exports_are_the_verbs_not_their_modules() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "True"]
+
+
+def test_app_run_stays_the_verb_whichever_module_imported_it_first() -> None:
+    """`app.repeat` (and `app.rerun`) import the `app.run` module directly; `app.run` is still
+    the function afterwards, so a test or a library user never gets the module."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import inspect; import repro_run.app.repeat; from repro_run import app; "
+        "print(inspect.isfunction(app.run), inspect.isfunction(app.rerun), "
+        "inspect.isfunction(app.run), inspect.isfunction(app.doctor))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True"] * 4

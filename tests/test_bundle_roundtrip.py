@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 import subprocess
 import tarfile
 from pathlib import Path
 
-from cli_helpers import record_of, repro, store_bytes
+from cli_helpers import REPRO, record_of, repro, store_bytes
 from conftest import MakeRepo, commit_all, git, write_files
 
 # Seeds itself from REPRO_SEED (what repro injects), so a rerun of it is bitwise identical.
@@ -37,6 +40,17 @@ def _run(root: Path) -> str:
 def _elsewhere(make_repo: MakeRepo) -> Path:
     """Another repository that has never seen the original's history."""
     return make_repo({"NOTES.md": "unrelated\n"})
+
+
+def _exported_elsewhere(make_repo: MakeRepo, tmp_path: Path) -> tuple[Path, str, Path, Path]:
+    """(project, run ID, its bundle, another repository whose store exists but is empty)."""
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "list").returncode == 0  # the store exists: crash points are the import's
+    return root, run_id, bundle, other
 
 
 def test_export_import_rerun_round_trip_is_identical(make_repo: MakeRepo, tmp_path: Path) -> None:
@@ -154,12 +168,7 @@ def test_secret_in_dirty_patch_refuses_export(make_repo: MakeRepo, tmp_path: Pat
 def test_an_import_killed_midway_leaves_no_run_and_a_clean_store(
     make_repo: MakeRepo, tmp_path: Path
 ) -> None:
-    root = _project(make_repo)
-    run_id = _run(root)
-    bundle = tmp_path / "b.tar.gz"
-    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
-    other = _elsewhere(make_repo)
-    assert repro(other, "list").returncode == 0  # the store exists: crash points are the import's
+    _, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
     for step in ("1", "5"):  # abrupt exits while objects are being placed
         crashed = repro(other, "import", str(bundle), env={"REPRO_CRASH_AT": step})
         assert crashed.returncode == 99, crashed.stderr
@@ -170,14 +179,101 @@ def test_an_import_killed_midway_leaves_no_run_and_a_clean_store(
 
 
 def test_reimport_restores_code_that_git_gc_pruned(make_repo: MakeRepo, tmp_path: Path) -> None:
-    root = _project(make_repo)
-    run_id = _run(root)
-    bundle = tmp_path / "b.tar.gz"
-    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
-    other = _elsewhere(make_repo)
+    _, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
     assert repro(other, "import", str(bundle)).returncode == 0
     git(other, "prune", "--expire=now")  # the imported commit is unreachable: gc drops it
     again = repro(other, "import", str(bundle))
     assert again.returncode == 0, again.stderr
     assert "commit was restored" in again.stdout
     assert repro(other, "rerun", run_id).returncode == 0
+
+
+def test_a_sigkilled_import_leaves_staging_that_fsck_removes_once_no_importer_owns_it(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
+    # The importer stops itself right after placing its first object, then gets a real SIGKILL.
+    importer = subprocess.Popen(
+        [REPRO, "import", str(bundle)],
+        cwd=other,
+        env={**os.environ, "REPRO_CRASH_AT": "3:stop"},
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert importer.stderr is not None
+        ready, _, _ = select.select([importer.stderr], [], [], 60)
+        assert ready and b"stopped after rename object" in importer.stderr.readline()
+        (staging,) = (other / ".repro").glob("import-*")
+        alive = repro(other, "fsck")
+        assert alive.returncode == 0
+        assert f"{staging.name}/ belongs to import in progress (left alone)" in alive.stdout
+        assert staging.is_dir()
+    finally:
+        importer.kill()
+        importer.wait()
+    assert importer.returncode == -signal.SIGKILL
+    assert repro(other, "list", "--json").stdout.strip() == "[]"
+    dead = repro(other, "fsck")
+    assert dead.returncode == 0
+    assert f"removed {staging.name}/, left by an interrupted import" in dead.stdout
+    assert not staging.exists()
+    assert "0 repaired" in repro(other, "fsck").stdout
+    assert repro(other, "import", str(bundle)).returncode == 0
+    assert record_of(other, run_id) == record_of(root, run_id)
+
+
+def _shallow_clone(origin: Path, tmp_path: Path) -> Path:
+    """`git clone --depth 1` of `origin` (file://, so the depth is honoured)."""
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{origin}", str(clone))
+    assert git(clone, "rev-parse", "--is-shallow-repository").strip() == "true"
+    return clone
+
+
+def test_a_run_in_a_shallow_clone_exports_and_reruns_identical_elsewhere(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    origin = _project(make_repo)
+    write_files(origin, {"more.txt": "history the clone does not have\n"})
+    commit_all(origin, "second")
+    clone = _shallow_clone(origin, tmp_path)
+    run_id = _run(clone)
+    assert record_of(clone, run_id)["code"]["is_shallow"] is True
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(clone, "export", run_id, "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "import", str(bundle)).returncode == 0
+    rerun = repro(other, "rerun", run_id)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "IDENTICAL: rerun" in rerun.stdout
+
+
+def test_a_shallow_clone_without_the_recorded_commit_refuses_export_naming_the_fix(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    origin = _project(make_repo)
+    run_id = _run(origin)
+    write_files(origin, {"more.txt": "a later commit\n"})
+    commit_all(origin, "second")
+    clone = _shallow_clone(origin, tmp_path)  # holds only the later commit
+    shared = {"REPRO_HOME": str(origin / ".repro")}  # one store for both checkouts
+    bundle = tmp_path / "b.tar.gz"
+    refused = repro(clone, "export", run_id, "-o", str(bundle), env=shared)
+    assert refused.returncode == 23
+    assert refused.stderr.count("\n") == 1
+    assert "this shallow clone does not hold" in refused.stderr
+    assert "git fetch --unshallow" in refused.stderr
+    assert not bundle.exists()
+    git(clone, "fetch", "-q", "--unshallow")
+    assert repro(clone, "export", run_id, "-o", str(bundle), env=shared).returncode == 0
+
+
+def test_an_unwritable_bundle_path_is_exit_34_in_one_line(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    done = repro(root, "export", run_id, "-o", str(tmp_path / "missing" / "b.tar.gz"))
+    assert done.returncode == 34
+    assert done.stderr.count("\n") == 1 and "cannot write the bundle" in done.stderr
+    assert not (tmp_path / "missing").exists()

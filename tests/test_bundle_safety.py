@@ -15,7 +15,7 @@ from conftest import MakeRepo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repro_run.bundle import BundleContents, check_member_name, read_bundle, write_bundle
+from repro_run.bundle import Limits, Member, check_member_name, open_bundle, write_bundle
 from repro_run.errors import BundleError
 
 DATA = b"hello"
@@ -54,14 +54,21 @@ def _special(name: str, kind: bytes, linkname: str = "") -> tuple[tarfile.TarInf
     return info, b""
 
 
-def _read(path: Path) -> BundleContents:
-    return read_bundle(path, max_bytes=1 << 30, max_ratio=200.0, free_bytes=1 << 40)
+def _read(path: Path, free_bytes: int = 1 << 40) -> dict[str, bytes]:
+    """The members, extracted into a fresh directory beside the bundle, by name."""
+    into = path.with_name(path.name + ".unpacked")
+    into.mkdir()
+    with open_bundle(path, Limits(1 << 30, 200.0, free_bytes)) as reader:
+        names = list(reader.extract(into))
+    return {name: (into / name).read_bytes() for name in names}
 
 
 def test_a_written_bundle_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "ok.tar.gz"
-    write_bundle(path, {f"objects/{DIGEST}": DATA}, {"run": "x"})
-    assert _read(path).members == {f"objects/{DIGEST}": DATA}
+    source = tmp_path / "hello"
+    source.write_bytes(DATA)
+    write_bundle(path, [Member(f"objects/{DIGEST}", source, len(DATA), DIGEST)], {"run": "x"})
+    assert _read(path) == {f"objects/{DIGEST}": DATA}
 
 
 @pytest.mark.parametrize("name", ["../../evil", "/abs/evil", "C:\\evil", "objects/../../evil"])
@@ -114,7 +121,7 @@ def test_not_enough_free_space_refuses(tmp_path: Path) -> None:
     name = f"objects/{DIGEST}"
     path = _craft(tmp_path / "b.tar.gz", [_file(name)], _manifest({name: DATA}))
     with pytest.raises(BundleError, match="are free"):
-        read_bundle(path, max_bytes=1 << 30, max_ratio=200.0, free_bytes=2)
+        _read(path, free_bytes=2)
 
 
 def test_decompression_bomb_is_refused(tmp_path: Path) -> None:
@@ -207,3 +214,19 @@ def test_tampered_bundle_imports_nothing(make_repo: MakeRepo, tmp_path: Path) ->
     assert done.returncode == 32
     assert "hash mismatch" in done.stderr
     assert repro(target, "list", "--json").stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"not gzip at all", "not a readable repro bundle"), (None, "no bundle at")],
+)
+def test_a_file_that_is_no_bundle_is_one_line_exit_32(
+    make_repo: MakeRepo, tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    root = make_repo()
+    path = tmp_path / "b.tar.gz"
+    if content is not None:
+        path.write_bytes(content)
+    done = repro(root, "import", str(path))
+    assert done.returncode == 32
+    assert done.stderr.count("\n") == 1 and message in done.stderr

@@ -15,7 +15,8 @@ from conftest import MakeRepo
 from test_store import make_record
 
 from repro_run.app import maintenance
-from repro_run.models import RUNNING, TreeRef
+from repro_run.fingerprint.manifest import encode_manifest
+from repro_run.models import RUNNING, ManifestEntry, TreeRef
 from repro_run.record import replace
 from repro_run.store import Store
 from repro_run.store.records import encode_record
@@ -147,7 +148,7 @@ def test_gc_removes_only_old_unreferenced_objects(store: Store, project: Path) -
 
 
 def test_gc_keeps_what_a_running_run_references(store: Store, project: Path) -> None:
-    manifest = store.put_bytes(b"a data manifest")
+    manifest = store.put_bytes(encode_manifest([ManifestEntry("a.csv", 1, "0" * 64)]))
     age(store.object_path(manifest))
     run_id, _ = store.new_run()
     tree = TreeRef("data", manifest, 1, 1, manifest)

@@ -7,6 +7,7 @@ use (PEP 562), so `repro run` imports the run verb only, not rerun, diff or doct
 from __future__ import annotations
 
 import importlib
+import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -50,14 +51,26 @@ __all__ = [
 ]
 
 
+class _Verbs(ModuleType):
+    """This package, whose verbs keep their names: importing the submodule `app.run` (from
+    anywhere: `app.repeat` and `app.rerun` import it) makes importlib set the package's
+    attribute `run` to that module, and the verb of that name takes its place again, so
+    `app.run` is the function whichever import came first. A test's patch is kept as given."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if _EXPORTS.get(name) == name and isinstance(value, ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Verbs
+
+
 def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = importlib.import_module(f"{__name__}.{module_name}")
-    # Importing `app.run` set the package attribute `run` to the submodule: the verb of that
-    # name must win over it, but not over a value assigned here since (a test's patch).
-    for export, source in _EXPORTS.items():
-        if source == module_name and isinstance(globals().get(export, module), ModuleType):
-            globals()[export] = getattr(module, export)
-    return globals()[name]
+    value = getattr(module, name)
+    globals()[name] = value
+    return value

@@ -1,24 +1,25 @@
 """`repro import FILE`: add an exported run to this store, all or nothing (scenarios B11-B18, G72).
 
-The bundle is read and verified in memory before anything is written (`bundle.read_bundle`:
-names from an allow-list, regular members only, size and ratio limits, every hash). Then: the
-code's git objects go into this repository when its commit is missing, the objects into the
-store (each placed by a rename to its content hash), and the run's files into a fresh staging
-directory (`O_EXCL|O_NOFOLLOW`) that one rename makes `runs/<id>`: the commit point. Importing
-the same bundle again changes nothing; a different run under the same ID is never overwritten.
+The bundle is streamed once into a staging directory of the store, `.repro/import-XXXX/`,
+locked by this process (`repro fsck` removes one whose importer died), with every member
+checked as it comes (`bundle.open_bundle`: names from an allow-list, regular members only,
+size and ratio limits, every hash), so memory stays bounded whatever the bundle holds. The run
+record comes first: a run already here ends the import at once (nothing to do), a different one
+under the same ID is refused and never overwritten. Only once every member is in and verified:
+the code's git objects go into this repository when its commit is missing, the objects into the
+store (each renamed into place by its content hash), and one rename of the staged run files
+makes `runs/<id>`: the commit point.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from repro_run.app.maintenance import record_references
 from repro_run.app.query import open_store
-from repro_run.bundle import CODE_PACK, object_member, read_bundle
-from repro_run.bundle.names import RUN_FILES, run_member
+from repro_run.bundle import CODE_PACK, Limits, Listed, object_member, open_bundle, run_member
 from repro_run.capture import git
 from repro_run.capture.code_pack import has_commit, unpack_commit
 from repro_run.constants import (
@@ -32,10 +33,12 @@ from repro_run.errors import BundleError, ImportClashError, StoreError
 from repro_run.models import FINAL_STATUSES, RunRecord
 from repro_run.record import Record
 from repro_run.store import Store
-from repro_run.store.durable import fsync_dir, write_all
+from repro_run.store.durable import fsync_dir
 from repro_run.store.ids import is_run_id
 from repro_run.store.index import summarize
 from repro_run.store.records import decode_record
+
+_RECORD = run_member(RUN_RECORD_FILENAME)
 
 
 class ImportResult(Record):
@@ -48,32 +51,32 @@ class ImportResult(Record):
 def import_bundle(cwd: Path, bundle: Path) -> ImportResult:
     store = open_store(cwd)
     root = git.find_work_tree(cwd.resolve())
-    contents = read_bundle(
-        bundle,
-        max_bytes=_max_bytes(),
-        max_ratio=IMPORT_MAX_RATIO,
-        free_bytes=shutil.disk_usage(store.root).free,
-    )
-    members = contents.members
-    run_id = contents.meta.get("run")
-    raw = members.get(run_member(RUN_RECORD_FILENAME))
-    if not isinstance(run_id, str) or not is_run_id(run_id) or raw is None:
-        raise BundleError("the bundle names no valid run, or holds no run record")
-    record = _checked_record(raw, run_id, members)
-    existing = store.run_dir(run_id) / RUN_RECORD_FILENAME
-    if existing.exists():
-        _check_same(existing, raw, run_id)
-        # Imported before; its commit may since have been pruned by `git gc`: restore it.
-        return ImportResult(run_id, True, 0, _ensure_code(root, record, members))
-    code_added = _ensure_code(root, record, members)
-    objects = [
-        (name, data) for name, data in sorted(members.items()) if name.startswith("objects/")
-    ]
-    for name, data in objects:
-        if object_member(store.put_bytes(data)) != name:
-            raise StoreError(f"object {name} changed while it was stored")
-    _place_run(store, record, members)
-    return ImportResult(run_id, False, len(objects), code_added)
+    limits = Limits(_max_bytes(), IMPORT_MAX_RATIO, shutil.disk_usage(store.root).free)
+    with open_bundle(bundle, limits) as reader:
+        run_id = reader.meta.get("run")
+        if not isinstance(run_id, str) or not is_run_id(run_id) or _RECORD not in reader.listing:
+            raise BundleError("the bundle names no valid run, or holds no run record")
+        with store.staging(IMPORT_STAGING_PREFIX) as staging:
+            unpacked = staging / "bundle"
+            unpacked.mkdir()
+            record: RunRecord | None = None
+            present = False
+            for name in reader.extract(unpacked):
+                if name != _RECORD:
+                    continue
+                raw = (unpacked / name).read_bytes()
+                record = _checked_record(raw, run_id, reader.listing)
+                present = _is_present(store, raw, run_id)
+                if present and has_commit(root, record.code.commit):
+                    return ImportResult(run_id, True, 0, False)
+            assert record is not None  # listed, and every listed member came
+            # Imported before, and its commit since pruned by `git gc`: restore the commit.
+            code_added = _ensure_code(root, record, unpacked / CODE_PACK)
+            if present:
+                return ImportResult(run_id, True, 0, code_added)
+            objects = _adopt_objects(store, unpacked / "objects")
+            _place_run(store, record, unpacked / "run")
+    return ImportResult(run_id, False, objects, code_added)
 
 
 def _max_bytes() -> int:
@@ -81,7 +84,7 @@ def _max_bytes() -> int:
     return int(value) if value.isdigit() else DEFAULT_IMPORT_MAX_BYTES
 
 
-def _checked_record(raw: bytes, run_id: str, members: dict[str, bytes]) -> RunRecord:
+def _checked_record(raw: bytes, run_id: str, listing: dict[str, Listed]) -> RunRecord:
     try:
         record = decode_record(raw, run_id)
     except StoreError as exc:
@@ -91,23 +94,16 @@ def _checked_record(raw: bytes, run_id: str, members: dict[str, bytes]) -> RunRe
     if record.status not in FINAL_STATUSES:
         raise BundleError(f"the bundle's run {run_id} is {record.status}, not finished")
     for digest, what in sorted(record_references(record).items()):
-        if object_member(digest) not in members:
+        if object_member(digest) not in listing:
             raise BundleError(f"the bundle lacks object {digest} ({what}) of run {run_id}")
     return record
 
 
-def _ensure_code(root: Path, record: RunRecord, members: dict[str, bytes]) -> bool:
-    """Unpack the bundle's code when this repository lacks the commit; whether it did."""
-    if has_commit(root, record.code.commit):
+def _is_present(store: Store, raw: bytes, run_id: str) -> bool:
+    """Whether this very run is already in the store; ImportClashError for another one."""
+    existing = store.run_dir(run_id) / RUN_RECORD_FILENAME
+    if not existing.exists():
         return False
-    pack = members.get(CODE_PACK)
-    if pack is None:
-        raise BundleError(f"the bundle holds no code, and commit {record.code.commit} is not here")
-    unpack_commit(root, pack, record.code.commit)
-    return True
-
-
-def _check_same(existing: Path, raw: bytes, run_id: str) -> None:
     try:
         same = existing.read_bytes() == raw
     except OSError as exc:
@@ -117,38 +113,49 @@ def _check_same(existing: Path, raw: bytes, run_id: str) -> None:
             f"a different run {run_id} is already in this store: nothing was imported "
             "(it is never overwritten)"
         )
+    return True
 
 
-def _place_run(store: Store, record: RunRecord, members: dict[str, bytes]) -> None:
-    """Write the run's files into a fresh staging directory, then rename it into runs/."""
-    staging = Path(tempfile.mkdtemp(prefix=IMPORT_STAGING_PREFIX, dir=store.root))
+def _ensure_code(root: Path, record: RunRecord, pack: Path) -> bool:
+    """Unpack the bundle's code when this repository lacks the commit; whether it did."""
+    if has_commit(root, record.code.commit):
+        return False
+    if not pack.exists():
+        raise BundleError(f"the bundle holds no code, and commit {record.code.commit} is not here")
+    unpack_commit(root, pack, record.code.commit)
+    return True
+
+
+def _adopt_objects(store: Store, directory: Path) -> int:
+    """Move the verified objects into the store (each by its content hash); how many."""
+    paths = sorted(directory.iterdir()) if directory.is_dir() else []
+    for path in paths:
+        store.objects.adopt(path, path.name)
+    return len(paths)
+
+
+def _place_run(store: Store, record: RunRecord, staged: Path) -> None:
+    """Make the staged run files durable, then rename their directory to runs/<id>."""
     try:
-        for name in RUN_FILES:
-            data = members.get(run_member(name))
-            if data is not None:
-                _write_new(staging / name, data)
-        fsync_dir(staging)
-        target = store.run_dir(record.id)
-        try:
-            os.rename(staging, target)  # fails when runs/<id> appeared meanwhile: never merged
-        except OSError as exc:
-            raise ImportClashError(
-                f"run {record.id} appeared in this store during the import: nothing was imported"
-            ) from exc
-        fsync_dir(store.runs_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        for path in staged.iterdir():
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(staged)
+    except OSError as exc:
+        raise StoreError(f"cannot write the files of run {record.id}: {exc}") from exc
+    target = store.run_dir(record.id)
+    try:
+        os.rename(staged, target)  # fails when runs/<id> appeared meanwhile: never merged
+    except OSError as exc:
+        raise ImportClashError(
+            f"run {record.id} appeared in this store during the import: nothing was imported"
+        ) from exc
+    fsync_dir(store.runs_dir)
     try:
         mtime_ns = (target / RUN_RECORD_FILENAME).stat().st_mtime_ns
         store.index.upsert([(summarize(record), mtime_ns)])
     except (OSError, StoreError):
         pass  # the index is a cache: `repro list` reconciles it with runs/
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)

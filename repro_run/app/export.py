@@ -1,30 +1,48 @@
 """`repro export ID`: one self-contained, reproducible bundle file holding everything a run needs.
 
 The bundle holds the record, the run's log, metrics and patch, the objects the record names
-(configs, package list, manifests, metrics; with `--with-outputs` the output files), and the
-code as a git pack of the recorded commit without its history. Everything readable is scanned
-for secrets first (scenarios A9, A10): a finding refuses the export unless `--allow-secrets`.
+(configs, package list, manifests, metrics; with `--with-outputs` the output files, with
+`--with-data` the data files), and the code as a git pack of the recorded commit without its
+history. Everything readable is scanned for secrets first (scenarios A9, A10): a finding
+refuses the export unless `--allow-secrets`; binary output and data files (git's rule) are
+counted, not scanned. Every member is streamed from its file, hashed again on the way.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
+from repro_run.app.export_data import DataFile, data_files
 from repro_run.app.maintenance import record_references
 from repro_run.app.query import open_store
-from repro_run.bundle import CODE_PACK, object_member, write_bundle
-from repro_run.bundle.names import RUN_FILES, run_member
+from repro_run.bundle import (
+    CODE_PACK,
+    Member,
+    MemberChangedError,
+    file_member,
+    object_member,
+    run_member,
+    write_bundle,
+)
+from repro_run.bundle.names import RUN_FILES
 from repro_run.capture import git, worktree
 from repro_run.capture.code_pack import pack_commit
-from repro_run.capture.secretscan import classify_line, scan_patch
+from repro_run.capture.secretscan import is_binary, scan_file, scan_patch
 from repro_run.constants import (
     BUNDLE_SUFFIX,
     RUN_LOG_FILENAME,
     RUN_METRICS_FILENAME,
     RUN_PATCH_FILENAME,
 )
-from repro_run.errors import RunNotFinishedError, SecretInExportError
+from repro_run.errors import (
+    BundleWriteError,
+    DataDriftError,
+    RunNotFinishedError,
+    SecretInExportError,
+    StoreError,
+)
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, RunRecord
 from repro_run.record import Record
@@ -32,6 +50,7 @@ from repro_run.redaction import secret_values
 from repro_run.store import Store
 
 _FINDINGS_SHOWN = 5
+_SCANNED_RUN_FILES = (RUN_LOG_FILENAME, RUN_METRICS_FILENAME)  # the patch: `scan_patch`
 
 
 class ExportResult(Record):
@@ -39,7 +58,17 @@ class ExportResult(Record):
     path: Path
     size: int  # bytes of the bundle file
     objects: int
+    data_files: int  # with --with-data: the files of the run's datasets
     findings: tuple[str, ...]  # secret findings let through by --allow-secrets ("file:line")
+    unscanned: int  # binary output and data files, which the secret scan cannot read
+
+
+class _Text(Record):
+    """A file to scan for secrets, by the name findings give it."""
+
+    name: str
+    path: Path
+    sniff: bool  # output and data files: a binary one (git's rule) is counted, not scanned
 
 
 def export_run(
@@ -48,6 +77,7 @@ def export_run(
     output: Path | None = None,
     *,
     with_outputs: bool = False,
+    with_data: bool = False,
     allow_secrets: bool = False,
 ) -> ExportResult:
     store = open_store(cwd)
@@ -57,9 +87,19 @@ def export_run(
     root = git.find_work_tree(cwd.resolve())
     worktree.check_commit(root, record.code.commit, record.id)
     members = _run_files(store, record.id)
-    for digest in _objects(store, record, with_outputs):
-        members[object_member(digest)] = store.get_bytes(digest)  # hash verified on read
-    findings = secret_findings(record, members)
+    texts = [_Text(name, store.run_dir(record.id) / name, False) for name in _SCANNED_RUN_FILES]
+    texts = [text for text in texts if text.path.exists()]
+    texts += [_Text(c.path, store.object_path(c.object), False) for c in record.configs]
+    outputs = _output_files(store, record) if with_outputs else []
+    texts += [_Text(name, store.object_path(digest), True) for name, digest in outputs]
+    digests = set(record_references(record)) | {digest for _, digest in outputs}
+    for digest in sorted(digests):
+        members.setdefault(object_member(digest), _object(store, digest))
+    data = data_files(store, record, root) if with_data else []
+    for item in data:
+        members.setdefault(item.member.name, item.member)
+    texts += [_Text(item.name, item.member.path, True) for item in data]
+    findings, unscanned = _scan(record, store, texts)
     if findings and not allow_secrets:
         shown = ", ".join(findings[:_FINDINGS_SHOWN])
         more = (
@@ -71,51 +111,89 @@ def export_run(
             f"run {record.id} looks like it holds a secret ({shown}{more}): nothing was "
             "exported; remove it, or pass --allow-secrets if it is not one"
         )
-    members[CODE_PACK] = pack_commit(root, record.code.commit)
     path = output if output is not None else cwd / f"{record.id}{BUNDLE_SUFFIX}"
-    meta = {"run": record.id, "commit": record.code.commit, "with_outputs": with_outputs}
-    size = write_bundle(path, members, meta)
+    meta = {
+        "run": record.id,
+        "commit": record.code.commit,
+        "with_outputs": with_outputs,
+        "with_data": with_data,
+    }
+    with tempfile.TemporaryDirectory(prefix="repro-export-") as scratch:
+        pack = Path(scratch) / "commit.pack"
+        pack_commit(root, record.code.commit, pack)
+        members[CODE_PACK] = file_member(CODE_PACK, pack)
+        size = _write(path, list(members.values()), meta, data)
     count = sum(1 for name in members if name.startswith("objects/"))
-    return ExportResult(record.id, path, size, count, tuple(findings))
+    return ExportResult(record.id, path, size, count, len(data), tuple(findings), unscanned)
 
 
-def _run_files(store: Store, run_id: str) -> dict[str, bytes]:
+def _run_files(store: Store, run_id: str) -> dict[str, Member]:
     members = {}
     for name in RUN_FILES:
         try:
-            members[run_member(name)] = (store.run_dir(run_id) / name).read_bytes()
+            members[run_member(name)] = file_member(run_member(name), store.run_dir(run_id) / name)
         except FileNotFoundError:
             continue
     return members
 
 
-def _objects(store: Store, record: RunRecord, with_outputs: bool) -> list[str]:
-    digests = set(record_references(record))
-    if with_outputs:
-        for tree in record.outputs:
-            for entry in decode_manifest(store.get_bytes(tree.manifest_object)):
-                if entry.hash is not None:
-                    digests.add(entry.hash)
-    return sorted(digests)
+def _object(store: Store, digest: str) -> Member:
+    """A store object as a member; its hash is verified while the bundle is written."""
+    path = store.object_path(digest)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise StoreError(f"object {digest} is missing from the store ({path})") from None
+    return Member(object_member(digest), path, size, digest)
 
 
-def secret_findings(record: RunRecord, members: dict[str, bytes]) -> list[str]:
-    """ "file:line (kind)" for each line of the log, metrics, configs and patch that looks
-    secret; the run's own `secret_in_patch` findings first. Never the value."""
+def _output_files(store: Store, record: RunRecord) -> list[tuple[str, str]]:
+    """(name, digest) of each archived output file."""
+    files = []
+    for tree in record.outputs:
+        for entry in decode_manifest(store.get_bytes(tree.manifest_object)):
+            if entry.hash is not None:
+                files.append((f"{tree.path}/{entry.path}", entry.hash))
+    return files
+
+
+def _scan(record: RunRecord, store: Store, texts: list[_Text]) -> tuple[list[str], int]:
+    """ "file:line (kind)" for each line that looks secret, the run's own `secret_in_patch`
+    findings first (never the value); and how many binary files could not be scanned."""
     known = secret_values(os.environ)
     findings = [f"{f.path}:{f.line} ({f.kind})" for f in record.secret_findings]
     if SECRET_IN_PATCH in record.flags and not findings:
         findings.append(f"{RUN_PATCH_FILENAME} (flagged {SECRET_IN_PATCH})")
-    patch = members.get(run_member(RUN_PATCH_FILENAME))
-    if patch is not None and not record.secret_findings:
-        findings += [f"{f.path}:{f.line} ({f.kind})" for f in scan_patch(patch, known)]
-    texts = [
-        (name, members.get(run_member(name))) for name in (RUN_LOG_FILENAME, RUN_METRICS_FILENAME)
-    ]
-    texts += [(c.path, members.get(object_member(c.object))) for c in record.configs]
-    for name, data in texts:
-        for number, line in enumerate((data or b"").decode("utf-8", "replace").splitlines(), 1):
-            kind = classify_line(line, known)
-            if kind is not None:
-                findings.append(f"{name}:{number} ({kind})")
-    return findings
+    patch = store.run_dir(record.id) / RUN_PATCH_FILENAME
+    if patch.exists() and not record.secret_findings:
+        findings += [f"{f.path}:{f.line} ({f.kind})" for f in scan_patch(patch.read_bytes(), known)]
+    unscanned = 0
+    for text in texts:
+        if text.sniff and is_binary(text.path):
+            unscanned += 1
+            continue
+        findings += [
+            f"{f.path}:{f.line} ({f.kind})" for f in scan_file(text.path, text.name, known)
+        ]
+    return findings, unscanned
+
+
+def _write(path: Path, members: list[Member], meta: dict[str, object], data: list[DataFile]) -> int:
+    """Write the bundle; a member whose file changed on the way leaves no bundle behind."""
+    data_names = {item.member.path: item.name for item in data}
+    try:
+        return write_bundle(path, members, meta)
+    except MemberChangedError as exc:
+        if exc.member.path in data_names:
+            raise DataDriftError(
+                f"data file {data_names[exc.member.path]} changed while it was exported "
+                f"({exc.reason}): nothing was exported; stop what writes to it and export again"
+            ) from None
+        raise StoreError(
+            f"{exc.member.name} ({exc.member.path}) no longer matches its hash ({exc.reason}): nothing was "
+            "exported; run repro fsck"
+        ) from None
+    except OSError as exc:
+        raise BundleWriteError(
+            f"cannot write the bundle {path}: {exc.strerror or exc}; choose another -o FILE"
+        ) from None

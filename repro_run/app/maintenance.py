@@ -1,8 +1,9 @@
 """`repro fsck` and `repro gc`: check and repair the store; remove what no run references.
 
 Both read every record to learn which objects it references: its patch, configs, package list,
-data and output manifests, and the files an output manifest lists (data files are
-fingerprinted in place, never stored).
+data and output manifests, and the files an output manifest lists. Data files are
+fingerprinted in place and not stored, except for a run imported with its data: gc keeps
+those as long as a record names their manifest, and fsck does not require them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro_run.app.query import open_store
-from repro_run.constants import GC_GRACE_S, RUN_RECORD_FILENAME
+from repro_run.constants import (
+    DATA_STAGING_PREFIX,
+    GC_GRACE_S,
+    IMPORT_STAGING_PREFIX,
+    RUN_RECORD_FILENAME,
+)
 from repro_run.errors import ReproError, StoreDamagedError
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import CRASHED, FsckReport, GcReport, PackagesRef, RunRecord
@@ -18,6 +24,9 @@ from repro_run.store import Store
 from repro_run.store import fsck as repairs
 from repro_run.store import gc as collector
 from repro_run.store.records import read_record
+from repro_run.store.staging import staging_dirs
+
+_STAGING_OWNERS = {IMPORT_STAGING_PREFIX: "import", DATA_STAGING_PREFIX: "materialisation of data"}
 
 
 def record_references(record: RunRecord) -> dict[str, str]:
@@ -63,6 +72,13 @@ def fsck(cwd: Path) -> FsckReport:
     for temp in list(repairs.temp_files(store.root, store.runs_dir, store.objects)):
         if repairs.remove_orphan_temp(temp):
             repaired.append(f"removed temp file {temp.relative_to(store.root)}")
+    for staging in staging_dirs(store.root):
+        owner = next(o for p, o in _STAGING_OWNERS.items() if staging.name.startswith(p))
+        if repairs.owner_state(staging) == "abandoned":
+            repairs.remove_dir(staging)
+            repaired.append(f"removed {staging.name}/, left by an interrupted {owner}")
+        else:
+            notes.append(f"{staging.name}/ belongs to {owner} in progress (left alone)")
     valid: set[str] = set()
     checked = 0
     for name, path in repairs.object_files(store.objects):
@@ -80,7 +96,7 @@ def fsck(cwd: Path) -> FsckReport:
         run_dir = store.run_dir(run_id)
         state = repairs.run_dir_state(run_dir)
         if state == "abandoned":
-            repairs.remove_run_dir(run_dir)
+            repairs.remove_dir(run_dir)
             repaired.append(f"removed run directory {run_id}: its run never got a record")
             continue
         if state == "starting":
@@ -113,6 +129,7 @@ def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcRepo
     """Remove objects no run references (and older than `grace` seconds)."""
     store = open_store(cwd)
     referenced: set[str] = set()
+    manifests: set[str] = set()
     for run_id in store.run_ids():
         run_dir = store.run_dir(run_id)
         if repairs.run_dir_state(run_dir) != "record":
@@ -131,4 +148,20 @@ def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcRepo
                 "run repro fsck"
             )
         referenced.update(refs)
+        manifests.update(tree.manifest_object for tree in record.data)
+    for digest in sorted(manifests):
+        referenced.update(_data_files(store, digest))
     return collector.collect(store.objects, referenced, grace=grace, dry_run=dry_run)
+
+
+def _data_files(store: Store, manifest: str) -> set[str]:
+    """The files a data manifest lists: stored only for a run imported with its data (`repro
+    export --with-data`), and then kept as long as a run names the manifest."""
+    try:
+        entries = decode_manifest(store.objects.get_bytes(manifest))
+    except (ReproError, ValueError) as exc:
+        raise StoreDamagedError(
+            f"gc cannot tell which data files manifest {manifest} lists ({exc}); nothing was "
+            "removed: run repro fsck"
+        ) from exc
+    return {entry.hash for entry in entries if entry.hash is not None}

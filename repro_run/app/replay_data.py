@@ -3,6 +3,8 @@
 The worktree holds only what git tracks. A dataset inside the repository that git does not
 track (ignored, as it must have been for a clean run) is made visible at its recorded path by a
 directory of symlinks to its entries (a real directory, so a `data/` pattern still ignores it).
+A dataset missing from its recorded place, whose files a `--with-data` bundle brought into the
+store, is rebuilt under `.repro/data/<digest>/` and used from there (`--data OLD=NEW` wins).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from repro_run.cachedir import user_cache_dir
 from repro_run.errors import DataDriftError, DataError, StoreError, UnsafeRecordError, UsageError
 from repro_run.fingerprint.diff import diff_encoded, first_paths
 from repro_run.fingerprint.engine import fingerprint
+from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import RunRecord, TreeRef
 from repro_run.record import Record
 from repro_run.store import Store
@@ -27,6 +30,7 @@ class DataCheck(Record):
     drift: tuple[str, ...]  # one line per dataset that differs from the record
     links: tuple[tuple[str, Path], ...]  # (recorded relative path, where the data lies now)
     moved: dict[str, str]  # absolute recorded path -> new path (for the command's arguments)
+    notes: tuple[str, ...]  # one line per dataset taken from a bundle (`export --with-data`)
 
 
 def inside_relative(path: str, what: str, run_id: str) -> str:
@@ -57,7 +61,7 @@ def check_data(
         raise UsageError(
             f"--data {sorted(unknown)[0]}=...: run {record.id} recorded no such data path (recorded: {recorded})"
         )
-    refs, drift, links, moved = [], [], [], {}
+    refs, drift, links, moved, notes = [], [], [], {}, []
     for ref in record.data:
         absolute = os.path.isabs(ref.path)
         relative = None if absolute else inside_relative(ref.path, "data path", record.id)
@@ -71,6 +75,13 @@ def check_data(
             source = Path(os.path.normpath(cwd / os.path.expanduser(remap[ref.path])))
         else:
             source = Path(ref.path) if absolute else root / ref.path
+            bundled = None if os.path.lexists(source) else _bundled_copy(store, ref)
+            if bundled is not None:
+                notes.append(
+                    f"data {ref.path} is not at {source}: using the copy imported with run "
+                    f"{record.id}, {bundled}"
+                )
+                source = bundled
         if not os.path.lexists(source):
             raise DataError(
                 f"data path {ref.path} of run {record.id} is missing ({source}); "
@@ -80,17 +91,17 @@ def check_data(
         digest = store.put_bytes(fp.manifest)  # content address == manifest digest
         refs.append(TreeRef(ref.path, digest, fp.files, fp.bytes, digest, fp.skipped, ref.origin))
         if digest != ref.digest:
-            drift.append(_describe(store, ref, fp.manifest))
+            drift.append(describe_drift(store, ref, fp.manifest))
         if relative is not None and source != tree / relative:
             links.append((relative, source))
-        if absolute and ref.path in remap:
+        if absolute and source != Path(ref.path):
             moved[ref.path] = str(source)
     if drift and not allow_drift:
         raise DataDriftError(
             f"data changed since run {record.id}: {'; '.join(drift)}; "
             "pass --allow-data-drift to rerun anyway (the difference is recorded)"
         )
-    return DataCheck(tuple(refs), tuple(drift), tuple(links), moved)
+    return DataCheck(tuple(refs), tuple(drift), tuple(links), moved, tuple(notes))
 
 
 def link_data(tree: Path, check: DataCheck) -> None:
@@ -106,7 +117,24 @@ def link_data(tree: Path, check: DataCheck) -> None:
             os.symlink(source, target)
 
 
-def _describe(store: Store, ref: TreeRef, encoded: bytes) -> str:
+def _bundled_copy(store: Store, ref: TreeRef) -> Path | None:
+    """The dataset's copy that `repro import` of a `--with-data` bundle brought, rebuilt under
+    the store; None when the store lacks its files. A manifest of one file named like the
+    recorded path is a dataset that is that file."""
+    try:
+        entries = decode_manifest(store.get_bytes(ref.manifest_object))
+    except (StoreError, ValueError):
+        return None
+    tree = store.bundled_data(ref.digest, entries)
+    if tree is None:
+        return None
+    name = PurePosixPath(ref.path).name
+    single = len(entries) == 1 and entries[0].path == name and entries[0].link is None
+    return tree / name if single else tree
+
+
+def describe_drift(store: Store, ref: TreeRef, encoded: bytes) -> str:
+    """One line: how the data at `ref.path` (manifest `encoded`) differs from the record."""
     try:
         diff = diff_encoded(store.get_bytes(ref.manifest_object), encoded)
     except StoreError:

@@ -149,6 +149,8 @@ def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Rep
         target.store, original, target.root, tree, options.cwd.resolve(), remap,
         options.allow_data_drift,
     )  # fmt: skip
+    for line in data.notes:
+        reporter.info(line)
     for line in data.drift:
         reporter.warn(f"data differs from the record (--allow-data-drift): {line}")
     environ, _ = replay_environ(original, os.environ, target.root, tree)

@@ -1,24 +1,33 @@
-"""Run bundles: one deterministic `.tar.gz` file that `repro export` writes and `repro import`
-reads back, safely (scenarios B11-B18)."""
+"""Run bundles: one deterministic `.tar.gz` file that `repro export` writes (streaming each
+member from its file) and `repro import` reads back safely into a staging directory
+(scenarios B11-B18)."""
 
 from __future__ import annotations
 
-from repro_run.bundle.archive import BundleContents, read_bundle, write_bundle
+from repro_run.bundle.archive import Member, MemberChangedError, file_member, write_bundle
 from repro_run.bundle.names import (
     CODE_PACK,
     MANIFEST,
     RUN_FILES,
     check_member_name,
     object_member,
+    run_member,
 )
+from repro_run.bundle.unpack import BundleReader, Limits, Listed, open_bundle
 
 __all__ = [
     "CODE_PACK",
     "MANIFEST",
     "RUN_FILES",
-    "BundleContents",
+    "BundleReader",
+    "Limits",
+    "Listed",
+    "Member",
+    "MemberChangedError",
     "check_member_name",
+    "file_member",
     "object_member",
-    "read_bundle",
+    "open_bundle",
+    "run_member",
     "write_bundle",
 ]

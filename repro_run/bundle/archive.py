@@ -1,157 +1,139 @@
-"""Write a bundle byte-for-byte reproducibly; read one back without trusting it.
+"""Write a bundle byte-for-byte reproducibly, streaming each member from its file.
 
-Writing: members sorted by name, mtime 0, uid/gid 0, mode 0644, gzip header without a name or
-time, so the same run always gives the same bytes. Reading never extracts anything to disk: it
-streams the archive once, refuses a bad name, a non-regular member (symlink, hard link, device,
-FIFO, directory), a duplicate, or a size over the limits (declared total, running total,
-compression ratio, free disk space) as soon as it sees it, and returns the members in memory
-with every size and hash checked against the manifest, and every object against its name.
+Members are ordered by `names.member_order` (the run record first, objects last), with mtime 0,
+uid/gid 0, mode 0644, and a gzip header without a name or time, so the same run always gives
+the same bytes. The manifest, written first, lists each member's size and BLAKE3; the caller
+gives those up front, and each member is hashed again while it is copied: a file that no longer
+holds those bytes (data changed since the run, a corrupt object) stops the write
+(`MemberChangedError`) and leaves no bundle behind. Memory stays bounded by the copy buffer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
+import os
 import tarfile
-import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import blake3
 
-from repro_run.bundle.names import MANIFEST, check_member_name
-from repro_run.errors import BundleError
+from repro_run.bundle.names import MANIFEST, check_member_name, member_order
 from repro_run.record import Record
 
 BUNDLE_VERSION = 1
-_MANIFEST_MAX_BYTES = 16 * 1024 * 1024
-_RATIO_FLOOR_BYTES = 1024 * 1024  # tiny bundles compress well for honest reasons
-_KINDS = {
-    tarfile.SYMTYPE: "a symbolic link",
-    tarfile.LNKTYPE: "a hard link",
-    tarfile.CHRTYPE: "a character device",
-    tarfile.BLKTYPE: "a block device",
-    tarfile.FIFOTYPE: "a FIFO",
-    tarfile.DIRTYPE: "a directory",
-}
+COPY_BUFFER = 1 << 20
 
 
-class BundleContents(Record):
-    meta: dict[str, Any]  # the manifest's fields besides the member list
-    members: dict[str, bytes]  # name -> content, every one verified
+class Member(Record):
+    """One bundle member, streamed from `path`, whose bytes must have this size and hash."""
+
+    name: str
+    path: Path
+    size: int
+    blake3: str
 
 
-def _digest(data: bytes) -> str:
-    return blake3.blake3(data).hexdigest()
+class MemberChangedError(Exception):
+    """A member's file does not hold the bytes it was listed with; `reason` says how."""
+
+    def __init__(self, member: Member, reason: str) -> None:
+        super().__init__(f"{member.path}: {reason}")
+        self.member = member
+        self.reason = reason
 
 
-def write_bundle(path: Path, members: dict[str, bytes], meta: dict[str, Any]) -> int:
-    """Write `members` (plus the manifest) to `path` atomically; returns the bundle's size."""
-    listing = {name: {"size": len(data), "blake3": _digest(data)} for name, data in members.items()}
+def file_member(name: str, path: Path) -> Member:
+    """A member for a file whose hash is not known yet (read once to hash it)."""
+    hasher = blake3.blake3()
+    size = 0
+    with open(path, "rb") as file:
+        while chunk := file.read(COPY_BUFFER):
+            hasher.update(chunk)
+            size += len(chunk)
+    return Member(name, path, size, hasher.hexdigest())
+
+
+def write_bundle(path: Path, members: Sequence[Member], meta: dict[str, Any]) -> int:
+    """Write the bundle to `path` atomically; returns its size in bytes."""
+    ordered = sorted(members, key=lambda m: member_order(m.name))
+    listing = {m.name: {"size": m.size, "blake3": m.blake3} for m in ordered}
+    if len(listing) != len(ordered):
+        raise ValueError("a bundle member is listed twice")
     manifest = {
         "bundle_version": BUNDLE_VERSION,
         **meta,
-        "total_size": sum(len(data) for data in members.values()),
+        "total_size": sum(m.size for m in ordered),
         "members": dict(sorted(listing.items())),
     }
-    ordered = [(MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode() + b"\n")]
-    ordered += sorted(members.items())
-    buffer = io.BytesIO()
-    with (
-        gzip.GzipFile(filename="", fileobj=buffer, mode="wb", mtime=0) as zipped,
-        tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as tar,
-    ):
-        for name, data in ordered:
-            info = tarfile.TarInfo(check_member_name(name))
-            info.size, info.mode, info.mtime = len(data), 0o644, 0
-            tar.addfile(info, io.BytesIO(data))
-    data = buffer.getvalue()
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return len(data)
-
-
-def read_bundle(path: Path, *, max_bytes: int, max_ratio: float, free_bytes: int) -> BundleContents:
-    """The verified members of the bundle at `path`; BundleError on anything unsafe."""
+    head = json.dumps(manifest, indent=1, sort_keys=True).encode() + b"\n"
+    tmp = path.with_name(f".{path.name}.tmp-{os.urandom(4).hex()}")
     try:
-        compressed = max(path.stat().st_size, 1)
-        with path.open("rb") as raw, tarfile.open(fileobj=raw, mode="r|gz") as tar:
-            manifest, members = _read_members(tar, compressed, max_bytes, max_ratio, free_bytes)
-    except FileNotFoundError:
-        raise BundleError(f"no bundle at {path}") from None
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise BundleError(f"{path} is not a readable repro bundle: {exc}") from None
-    listing = manifest.get("members")
-    if not isinstance(listing, dict) or set(listing) != set(members):
-        raise BundleError("the bundle's manifest does not list exactly the members it holds")
-    for name, data in members.items():
-        entry = listing[name]
-        if not isinstance(entry, dict) or entry.get("size") != len(data):
-            raise BundleError(f"bundle member {name}: its size differs from the manifest")
-        digest = _digest(data)
-        expected = name.removeprefix("objects/") if name.startswith("objects/") else None
-        if entry.get("blake3") != digest or (expected is not None and expected != digest):
-            raise BundleError(f"bundle member {name}: hash mismatch (the bundle is damaged)")
-    meta = {k: v for k, v in manifest.items() if k != "members"}
-    return BundleContents(meta, members)
+        with open(tmp, "xb") as raw:
+            with (
+                gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as zipped,
+                tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as tar,
+            ):
+                tar.addfile(_info(MANIFEST, len(head)), io.BytesIO(head))
+                for member in ordered:
+                    _add(tar, member)
+            raw.flush()
+            os.fsync(raw.fileno())
+        size = tmp.stat().st_size
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return size
 
 
-def _read_members(
-    tar: tarfile.TarFile, compressed: int, max_bytes: int, max_ratio: float, free_bytes: int
-) -> tuple[dict[str, Any], dict[str, bytes]]:
-    manifest: dict[str, Any] | None = None
-    members: dict[str, bytes] = {}
-    total = 0
-    for info in tar:
-        name = check_member_name(info.name)
-        if not info.isreg():
-            kind = _KINDS.get(info.type, f"a special member (type {info.type!r})")
-            raise BundleError(f"bundle member {name} is {kind}: refused")
-        if name in members or (name == MANIFEST and manifest is not None):
-            raise BundleError(f"bundle member {name} appears twice: refused")
-        if manifest is None and name != MANIFEST:
-            raise BundleError(f"the bundle does not start with its manifest ({MANIFEST})")
-        total += info.size
-        if total > max_bytes:
-            raise BundleError(f"the bundle holds more than the limit of {max_bytes} bytes")
-        if total > _RATIO_FLOOR_BYTES and total / compressed > max_ratio:
-            raise BundleError(
-                f"the bundle expands more than {max_ratio:g} times its size: refused "
-                "(a decompression bomb?)"
-            )
-        if name == MANIFEST:
-            manifest = _manifest(_read(tar, info, _MANIFEST_MAX_BYTES), max_bytes, free_bytes)
-            continue
-        members[name] = _read(tar, info, info.size)
-    if manifest is None:
-        raise BundleError(f"the bundle has no manifest ({MANIFEST})")
-    return manifest, members
+def _info(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(check_member_name(name))
+    info.size, info.mode, info.mtime = size, 0o644, 0
+    return info
 
 
-def _read(tar: tarfile.TarFile, info: tarfile.TarInfo, limit: int) -> bytes:
-    if info.size > limit:
-        raise BundleError(f"bundle member {info.name} is too large ({info.size} bytes)")
-    handle = tar.extractfile(info)
-    data = handle.read(info.size) if handle is not None else b""
-    if len(data) != info.size:
-        raise BundleError(f"bundle member {info.name} is truncated")
-    return data
-
-
-def _manifest(data: bytes, max_bytes: int, free_bytes: int) -> dict[str, Any]:
+def _add(tar: tarfile.TarFile, member: Member) -> None:
     try:
-        manifest = json.loads(data)
-    except ValueError:
-        raise BundleError(f"the bundle's {MANIFEST} is not JSON") from None
-    if not isinstance(manifest, dict) or manifest.get("bundle_version") != BUNDLE_VERSION:
-        raise BundleError(f"unsupported bundle version (this repro reads {BUNDLE_VERSION})")
-    declared = manifest.get("total_size")
-    if not isinstance(declared, int) or declared < 0:
-        raise BundleError(f"the bundle's {MANIFEST} declares no total size")
-    if declared > max_bytes:
-        raise BundleError(f"the bundle declares {declared} bytes, over the limit of {max_bytes}")
-    if declared > free_bytes:
-        raise BundleError(f"the bundle needs {declared} bytes but only {free_bytes} are free")
-    return manifest
+        fd = os.open(member.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise MemberChangedError(member, exc.strerror or str(exc)) from None
+    try:
+        source = _HashingReader(member, fd)
+        tar.addfile(_info(member.name, member.size), source)
+    finally:
+        os.close(fd)
+    if source.hasher.hexdigest() != member.blake3:
+        raise MemberChangedError(member, "its content no longer matches its hash")
+
+
+class _HashingReader:
+    """What tarfile copies from: the file's first `size` bytes, hashed on the way, never short."""
+
+    def __init__(self, member: Member, fd: int) -> None:
+        self.member = member
+        self.fd = fd
+        self.left = member.size
+        self.hasher = blake3.blake3()
+
+    def read(self, size: int = -1, /) -> bytes:
+        wanted = self.left if size < 0 else min(size, self.left)
+        parts = []
+        while wanted:
+            try:
+                chunk = os.read(self.fd, wanted)
+            except OSError as exc:
+                raise MemberChangedError(self.member, exc.strerror or str(exc)) from None
+            if not chunk:
+                raise MemberChangedError(self.member, "it is shorter than it was")
+            parts.append(chunk)
+            wanted -= len(chunk)
+        data = b"".join(parts)
+        self.left -= len(data)
+        self.hasher.update(data)
+        return data

@@ -32,6 +32,16 @@ def object_member(digest: str) -> str:
     return f"objects/{digest}"
 
 
+def member_order(name: str) -> tuple[int, str]:
+    """Where a member goes in a bundle: the run record first (an import decides early whether
+    the run is already there), the other run files, the code, then the objects."""
+    if name == run_member(RUN_RECORD_FILENAME):
+        return (0, name)
+    if name.startswith(_RUN_PREFIX):
+        return (1, name)
+    return (2, name) if name == CODE_PACK else (3, name)
+
+
 def check_member_name(name: str) -> str:
     """`name` if a bundle may hold it, else BundleError (the name shown escaped)."""
     if name in _FIXED or _OBJECT.fullmatch(name):

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import IO
 
 from repro_run.capture.git import _first_line, _git, _git_env
 from repro_run.errors import BundleError, GitError
 
 
-def pack_commit(root: Path, commit: str) -> bytes:
-    """The pack of `commit` and everything in its tree (no parents, no history)."""
+def pack_commit(root: Path, commit: str, dest: Path) -> None:
+    """Write the pack of `commit` and everything in its tree (no parents, no history) to the
+    new file `dest`."""
     listing = _git(root, "rev-list", "--objects", f"{commit}^{{tree}}")
     names = [commit.encode()] + [line.split(b" ", 1)[0] for line in listing.splitlines()]
     command = ["-c", "pack.threads=1", "pack-objects", "--stdout", "-q"]
-    return _git_input(root, command, b"\n".join(names) + b"\n")
+    with open(dest, "xb") as out:
+        _git_io(root, command, out, data=b"\n".join(names) + b"\n")
 
 
 def has_commit(root: Path, commit: str) -> bool:
@@ -36,25 +39,40 @@ def has_commit(root: Path, commit: str) -> bool:
     return done.returncode == 0
 
 
-def unpack_commit(root: Path, pack: bytes, commit: str) -> None:
-    """Write the pack's objects into the repository at `root`; BundleError unless it then holds
-    `commit` (git verifies every object's hash while unpacking)."""
+def unpack_commit(root: Path, pack: Path, commit: str) -> None:
+    """Write the objects of the pack file `pack` into the repository at `root`; BundleError
+    unless it then holds `commit` (git verifies every object's hash while unpacking)."""
     try:
-        _git_input(root, ["unpack-objects", "-q"], pack)
+        with open(pack, "rb") as source:
+            _git_io(root, ["unpack-objects", "-q"], subprocess.DEVNULL, stdin=source)
     except GitError as exc:
         raise BundleError(f"the bundle's code cannot be unpacked: {exc}") from None
     if not has_commit(root, commit):
         raise BundleError(f"the bundle's code does not hold the recorded commit {commit}")
 
 
-def _git_input(root: Path, argv: list[str], data: bytes) -> bytes:
-    """Run git with `data` on its stdin; its stdout, or GitError."""
+def _git_io(
+    root: Path,
+    argv: list[str],
+    stdout: IO[bytes] | int,
+    *,
+    data: bytes | None = None,
+    stdin: IO[bytes] | None = None,
+) -> None:
+    """Run git with `data` (or the file `stdin`) on its stdin and its stdout into `stdout`;
+    GitError when it fails."""
     try:
         done = subprocess.run(
-            ["git", *argv], cwd=root, env=_git_env(), input=data, capture_output=True, check=False
+            ["git", *argv],
+            cwd=root,
+            env=_git_env(),
+            input=data,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            check=False,
         )
     except OSError as exc:
         raise GitError(f"cannot run git in {root}: {exc.strerror}") from exc
     if done.returncode != 0:
         raise GitError(f"git {' '.join(argv)} failed: {_first_line(done.stderr)}")
-    return done.stdout

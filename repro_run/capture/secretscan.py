@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import BinaryIO
 
 from repro_run.models import SecretFinding
 from repro_run.redaction import is_secret_name, looks_secret_value
@@ -24,6 +26,9 @@ _ASSIGNMENT = re.compile(
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)(?:,\d+)? @@")
 # Random tokens have ~4-6 bits of entropy per character; words and identifiers have less.
 MIN_ENTROPY_BITS = 3.5
+BINARY_SNIFF_BYTES = 8000  # git's FIRST_FEW_BYTES (xdiff-interface.c, buffer_is_binary)
+_PIECE_BYTES = 1 << 20  # a longer line is read in pieces...
+_PIECE_OVERLAP = 4096  # ...each repeating the previous one's tail, so no secret is cut in two
 
 
 def entropy(text: str) -> float:
@@ -67,3 +72,31 @@ def scan_patch(patch: bytes, known: Collection[str] = ()) -> tuple[SecretFinding
         elif raw.startswith(b" "):
             line_no += 1
     return tuple(findings)
+
+
+def is_binary(path: Path) -> bool:
+    """git's test: a NUL byte in the first 8000 bytes."""
+    with open(path, "rb") as file:
+        return b"\0" in file.read(BINARY_SNIFF_BYTES)
+
+
+def scan_file(path: Path, name: str, known: Collection[str] = ()) -> tuple[SecretFinding, ...]:
+    """Findings for each line of the text file at `path` (read in bounded pieces), which the
+    findings call `name`."""
+    findings: list[SecretFinding] = []
+    with open(path, "rb") as file:
+        for number, line in _numbered_lines(file):
+            kind = classify_line(line, known)
+            if kind is not None and (not findings or findings[-1].line != number):
+                findings.append(SecretFinding(name, number, kind))
+    return tuple(findings)
+
+
+def _numbered_lines(file: BinaryIO) -> Iterator[tuple[int, str]]:
+    number, carry = 1, b""
+    while piece := file.readline(_PIECE_BYTES):
+        yield number, (carry + piece).decode("utf-8", "replace")
+        if piece.endswith(b"\n"):
+            number, carry = number + 1, b""
+        else:
+            carry = piece[-_PIECE_OVERLAP:]

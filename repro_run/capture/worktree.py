@@ -41,6 +41,13 @@ def check_commit(root: Path, commit: str, run_id: str) -> None:
     """CommitNotFoundError unless `commit` is a commit in the repository at `root`."""
     code, _, _ = _run(root, "cat-file", "-e", f"{commit}^{{commit}}")
     if code != 0:
+        _, shallow, _ = _run(root, "rev-parse", "--is-shallow-repository")
+        if shallow.strip() == b"true":  # scenario E59: history cut off by `clone --depth`
+            raise CommitNotFoundError(
+                f"run {run_id} was recorded at commit {commit}, which this shallow clone does "
+                "not hold: fetch it (git fetch --unshallow, or git fetch --depth=1 origin "
+                f"{commit}) and try again"
+            )
         raise CommitNotFoundError(
             f"run {run_id} was recorded at commit {commit}, which is not in this repository "
             "(rebased or force-pushed away?): fetch it (git fetch origin " + commit + ") "

@@ -3,6 +3,8 @@
 Every fsync, rename and index commit of the store is a durable step. Crashing right after one,
 with `os._exit` (no cleanup, no finally), is what a power cut or a `kill -9` looks like to the
 store; the crash-point tests (reliability scenario C23) run a whole `repro run` once per k.
+`REPRO_CRASH_AT=k:stop` stops the process there instead (SIGSTOP, after a line on stderr), so
+a test can look at it alive mid-way and then deliver a real SIGKILL (scenario G72).
 Unset (always, outside tests), a step costs one cached environment lookup.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import signal
 import threading
 
 from repro_run.constants import CRASH_AT_EXIT_CODE, ENV_CRASH_AT
@@ -20,20 +23,27 @@ _lock = threading.Lock()
 
 
 @functools.cache
-def _target() -> int | None:
-    try:
-        return int(os.environ[ENV_CRASH_AT])
-    except (KeyError, ValueError):
+def _target() -> tuple[int, bool] | None:
+    """(k, whether to stop rather than exit), or None."""
+    value = os.environ.get(ENV_CRASH_AT, "")
+    step, _, mode = value.partition(":")
+    if not step.isdigit() or mode not in ("", "stop"):
         return None
+    return int(step), mode == "stop"
 
 
 def durable_step(what: str) -> None:
-    """Mark one durable step done; at the chosen one, die as a crash would."""
+    """Mark one durable step done; at the chosen one, die as a crash would (or stop)."""
     target = _target()
     if target is None:
         return
     with _lock:
         step = next(_counter)
-    if step == target:
-        os.write(2, f"repro: {ENV_CRASH_AT}={target}: crashing after {what}\n".encode())
-        os._exit(CRASH_AT_EXIT_CODE)
+    if step != target[0]:
+        return
+    if target[1]:
+        os.write(2, f"repro: {ENV_CRASH_AT}={step}:stop: stopped after {what}\n".encode())
+        os.kill(os.getpid(), signal.SIGSTOP)
+        return
+    os.write(2, f"repro: {ENV_CRASH_AT}={step}: crashing after {what}\n".encode())
+    os._exit(CRASH_AT_EXIT_CODE)

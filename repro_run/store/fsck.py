@@ -1,5 +1,6 @@
 """Store repairs that need no knowledge of what records mean: temp files left by a crash,
-objects whose bytes no longer match their name, run directories that never got a record.
+objects whose bytes no longer match their name, run directories that never got a record,
+staging directories an interrupted import left behind.
 
 Each step is idempotent: a second pass finds nothing left to do. What the records reference is
 the app's business (`app.maintenance`), which calls these.
@@ -110,20 +111,26 @@ def run_dir_state(run_dir: Path, now: float | None = None) -> str:
     """ "record", "starting" (no record yet, maybe alive) or "abandoned" (removable)."""
     if (run_dir / RUN_RECORD_FILENAME).exists():
         return "record"
-    if (run_dir / RUN_LOCK_FILENAME).exists():
-        # The lock is taken right after the directory is made: free means its supervisor died.
-        return "starting" if is_locked(run_dir) else "abandoned"
+    return owner_state(run_dir, now)
+
+
+def owner_state(directory: Path, now: float | None = None) -> str:
+    """ "starting" (its owner may be alive) or "abandoned", for a run directory without a
+    record or a staging directory: both are locked by their owner right after `mkdir`."""
+    if (directory / RUN_LOCK_FILENAME).exists():
+        # The lock is taken right after the directory is made: free means its owner died.
+        return "starting" if is_locked(directory) else "abandoned"
     try:
-        age = (time.time() if now is None else now) - run_dir.stat().st_mtime
+        age = (time.time() if now is None else now) - directory.stat().st_mtime
     except FileNotFoundError:
         return "abandoned"
     return "abandoned" if age > INCOMPLETE_RUN_GRACE_S else "starting"
 
 
-def remove_run_dir(run_dir: Path) -> None:
-    shutil.rmtree(run_dir, ignore_errors=True)
+def remove_dir(directory: Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
     with contextlib.suppress(OSError):
-        fsync_dir(run_dir.parent)
+        fsync_dir(directory.parent)
 
 
 def _subdirs(directory: Path) -> list[Path]:

@@ -68,6 +68,22 @@ class ObjectStore:
             except _SourceReadError as exc:
                 raise exc.error from None
 
+    def adopt(self, path: Path, digest: str) -> None:
+        """Make `path`, a file the caller wrote and hashed (`digest`) in a staging directory of
+        this store, object `digest`: fsync -> rename -> fsync(dir), as `_put` does."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                os.fchmod(fd, _OBJECT_MODE)
+                os.fsync(fd)
+                size = os.fstat(fd).st_size
+            finally:
+                os.close(fd)
+            durable_step("fsync object")
+            self._move_into_place(path, digest, size)
+        except OSError as exc:
+            raise _write_error(exc) from exc
+
     def _put(self, chunks: Iterator[bytes]) -> tuple[str, int]:
         """Copy into a temp file while hashing, then: fsync(object) -> rename -> fsync(dir)."""
         try:

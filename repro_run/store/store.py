@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import os
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from repro_run.constants import (
     TMP_DIRNAME,
 )
 from repro_run.errors import StoreError
-from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, RunRecord, RunSummary
+from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, ManifestEntry, RunRecord, RunSummary
 from repro_run.record import replace
 from repro_run.store import processes
 from repro_run.store import resolve as refs
@@ -28,8 +29,10 @@ from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
 from repro_run.store.index import RunIndex, summarize
 from repro_run.store.layout import ensure_layout, find_store_dir
 from repro_run.store.liveness import RunLock, effective_status
+from repro_run.store.materialise import has_files, materialise, materialised_path
 from repro_run.store.objects import ObjectStore
 from repro_run.store.records import encode_record, peek_record, read_record
+from repro_run.store.staging import staging_dir
 
 # Re-exported for callers that import from this module; `repro_run.store` is the public face.
 __all__ = ["Store", "find_store_dir"]
@@ -143,6 +146,20 @@ class Store:
 
     def has_object(self, digest: str) -> bool:
         return self.objects.has_object(digest)
+
+    def bundled_data(self, digest: str, entries: Sequence[ManifestEntry]) -> Path | None:
+        """Dataset `digest` (manifest `entries`) rebuilt from its files' objects under
+        `data/<digest>/`, as a run imported with its data has them; None when some are missing."""
+        if not materialised_path(self.root, digest).is_dir() and not has_files(
+            self.objects, entries
+        ):
+            return None
+        return materialise(self.root, self.objects, digest, entries)
+
+    # --- staging (see staging.py) -----------------------------------------------------------
+    def staging(self, prefix: str) -> contextlib.AbstractContextManager[Path]:
+        """A fresh directory under the store, locked by this process until the block ends."""
+        return staging_dir(self.root, prefix)
 
     # --- listing -------------------------------------------------------------------------
     def list_runs(self, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
