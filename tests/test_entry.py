@@ -79,3 +79,30 @@ def test_exit_status_and_missing_command_errors_keep_their_codes(project: Path) 
     missing = repro(project, "run", "no-such-command-xyz")
     assert missing.returncode == 127 and "Traceback" not in missing.stderr
     assert repro(project, "run", "--").returncode == 2  # click: the command is missing
+
+
+def test_a_plain_run_launches_the_command_before_loading_what_it_does_not_need(
+    project: Path,
+) -> None:
+    """The launch path's imports are the wrapper's overhead (bench/overhead.py): what only the
+    capture, the end of the run or other commands need must not be loaded before the child."""
+    probe = (
+        "import sys\n"
+        "seen = []\n"
+        "def hook(event, args):\n"
+        "    if event == 'subprocess.Popen' and args[1][0] == 'true' and not seen:\n"
+        "        seen.append(sorted(m for m in LATE if m in sys.modules))\n"
+        "LATE = ('click', 'psutil', 'concurrent.futures', 'logging', 'tempfile', 'csv',\n"
+        "        'tomllib', 'platform', 'yaml', 'rich', 'git', 'pynvml',\n"
+        "        'repro_run.capture.system', 'repro_run.capture.packages',\n"
+        "        'repro_run.capture.framework', 'repro_run.fingerprint.tree')\n"
+        "sys.addaudithook(hook)\n"
+        "from repro_run import entry\n"
+        "try:\n    entry.dispatch(['run', '--', 'true'])\n"
+        "except SystemExit:\n    pass\n"
+        "print(seen)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[[]]"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,8 @@ def staging_dir(store_root: Path, prefix: str) -> Iterator[Path]:
     if prefix not in STAGING_PREFIXES:
         raise ValueError(f"not a staging prefix fsck knows: {prefix!r}")
     try:
+        import tempfile  # not on `repro run`'s path (it imports random, ~2 ms)
+
         path = Path(tempfile.mkdtemp(prefix=prefix, dir=store_root))
     except OSError as exc:
         raise StoreError(f"cannot create a staging directory in {store_root}: {exc}") from exc
