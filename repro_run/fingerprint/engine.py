@@ -267,10 +267,19 @@ class _Walk:
     def _large_in_workers(
         self, jobs: list[tuple[Draft, int]], pool: WorkerPool
     ) -> list[tuple[Draft, int]]:
-        """Hash `jobs` in the workers; returns those left when a worker died (SIGBUS)."""
+        """Hash `jobs` in the workers; returns those left when a worker died (SIGBUS).
+
+        Largest first, one file per worker at a time, each on one core: BLAKE3's own threads
+        only when there are fewer files than workers (several threads per file on busy cores
+        cost more in coordination than they gain).
+        """
         from concurrent.futures.process import BrokenProcessPool
 
-        futures = {pool.hash_large(os.path.join(d.path, d.names[i])): (d, i) for d, i in jobs}
+        jobs = sorted(jobs, key=lambda job: -KEY.unpack_from(job[0].keys, job[1] * KEY.size)[1])
+        threads = len(jobs) < pool.workers
+        futures = {
+            pool.hash_large(os.path.join(d.path, d.names[i]), threads): (d, i) for d, i in jobs
+        }
         running = set(futures)
         try:
             while running:

@@ -67,6 +67,7 @@ class WorkerPool:
         context = multiprocessing.get_context("fork")
         # Bytes hashed inside workers, for progress; created before the fork that shares it.
         self._hashed: Synchronized[int] = context.Value("q", 0)
+        self.workers = workers
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
@@ -77,8 +78,10 @@ class WorkerPool:
     def walk(self, items: list[Item]) -> Future[TaskResult]:
         return self._pool.submit(_walk_task, items)
 
-    def hash_large(self, path: str) -> Future[LargeResult]:
-        return self._pool.submit(_large_task, path)
+    def hash_large(self, path: str, threads: bool) -> Future[LargeResult]:
+        """Hash one large file in a worker; `threads`: BLAKE3 also splits it across its own
+        threads (for when there are fewer files than workers: cores would idle)."""
+        return self._pool.submit(_large_task, path, threads)
 
     def take_hashed_bytes(self) -> int:
         """Bytes the workers hashed since the last call."""
@@ -106,7 +109,7 @@ def _walk_task(items: list[Item]) -> TaskResult:
     return run_task(items, TASK_BUDGET, settings, cached)
 
 
-def _large_task(path: str) -> LargeResult:
+def _large_task(path: str, threads: bool) -> LargeResult:
     assert _state is not None
     settings, _, hashed = _state
 
@@ -115,6 +118,6 @@ def _large_task(path: str) -> LargeResult:
             hashed.value += n
 
     try:
-        return hash_large_file(path, settings.stat_filter, advance, mapped=True, threads=True)
+        return hash_large_file(path, settings.stat_filter, advance, mapped=True, threads=threads)
     except OSError as exc:
         return exc  # the engine decides: an error naming the file, or an unreadable note
