@@ -9,7 +9,6 @@ from pathlib import Path
 
 from repro_run.app.reporting import Reporter
 from repro_run.capture import git
-from repro_run.capture.secretscan import scan_patch
 from repro_run.constants import RUN_PATCH_FILENAME
 from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, ReproError
 from repro_run.models import (
@@ -32,6 +31,8 @@ def with_patch_findings(record: RunRecord, run_dir: Path, secrets: Collection[st
         patch = (run_dir / RUN_PATCH_FILENAME).read_bytes()
     except FileNotFoundError:
         return record
+    from repro_run.capture.secretscan import scan_patch  # only a dirty run has a patch
+
     findings = scan_patch(patch, secrets)
     if not findings:
         return record

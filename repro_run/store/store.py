@@ -29,10 +29,8 @@ from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
 from repro_run.store.index import RunIndex, summarize
 from repro_run.store.layout import ensure_layout, find_store_dir
 from repro_run.store.liveness import RunLock, effective_status
-from repro_run.store.materialise import has_files, materialise, materialised_path
 from repro_run.store.objects import ObjectStore
 from repro_run.store.records import encode_record, peek_record, read_record
-from repro_run.store.staging import staging_dir
 
 # Re-exported for callers that import from this module; `repro_run.store` is the public face.
 __all__ = ["Store", "find_store_dir"]
@@ -150,6 +148,8 @@ class Store:
     def bundled_data(self, digest: str, entries: Sequence[ManifestEntry]) -> Path | None:
         """Dataset `digest` (manifest `entries`) rebuilt from its files' objects under
         `data/<digest>/`, as a run imported with its data has them; None when some are missing."""
+        from repro_run.store.materialise import has_files, materialise, materialised_path
+
         if not materialised_path(self.root, digest).is_dir() and not has_files(
             self.objects, entries
         ):
@@ -159,6 +159,8 @@ class Store:
     # --- staging (see staging.py) -----------------------------------------------------------
     def staging(self, prefix: str) -> contextlib.AbstractContextManager[Path]:
         """A fresh directory under the store, locked by this process until the block ends."""
+        from repro_run.store.staging import staging_dir  # import and rerun only
+
         return staging_dir(self.root, prefix)
 
     # --- listing -------------------------------------------------------------------------
