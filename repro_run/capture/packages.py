@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from repro_run.cachedir import user_cache_dir
+from repro_run.capture import pkgscan
 from repro_run.constants import SECRET_MASK
 from repro_run.models import (
     DecodeError,
@@ -41,69 +42,6 @@ _PATH_ENV_VARS = (
     "PYTHONSAFEPATH",
 )
 
-# One scanner for both cases: exec'd in-process for the current interpreter, or sent with `-c` to
-# another one. So it is stdlib only and Python 3.8 syntax. It records the mtimes of the sys.path
-# directories *before* reading them: installing or removing a distribution changes the mtime of
-# the directory holding its .dist-info, so an unchanged set of mtimes means an unchanged list.
-_SCAN_SCRIPT = r"""
-import json, os, platform, re, site, sys
-
-def watch_paths():
-    paths = list(sys.path)
-    if paths and not getattr(sys.flags, "safe_path", False):
-        paths = paths[1:]  # the launcher's own directory (or "" for -c), not the environment's
-    paths = [p for p in paths if p]
-    extra = [os.path.join(sys.prefix, "pyvenv.cfg")]
-    if getattr(site, "ENABLE_USER_SITE", False):
-        extra.append(site.getusersitepackages())  # watched even while absent: --user installs
-    return paths, paths + [p for p in extra if p not in paths]
-
-def stamp(path):
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
-
-def stamps():
-    return [[p, stamp(p)] for p in watch_paths()[1]]
-
-def name_version(dist):
-    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("") or ""
-    found = {}
-    for line in text.splitlines():  # the headers only: email.parser reads whole descriptions
-        if not line.strip():
-            break
-        key, sep, value = line.partition(":")
-        key = key.strip().lower()
-        if sep and key in ("name", "version") and key not in found:
-            found[key] = value.strip()
-    return found.get("name"), found.get("version")
-
-def scan():
-    paths = watch_paths()[0]
-    before = stamps()
-    from importlib import metadata
-    seen, dists = set(), []
-    for dist in metadata.distributions(path=paths):  # in sys.path order: first one wins
-        try:
-            name, version = name_version(dist)
-            if not name:
-                continue
-            key = re.sub(r"[-_.]+", "-", name).lower()
-            if key in seen:
-                continue
-            seen.add(key)
-            direct_url = dist.read_text("direct_url.json")
-        except Exception:
-            continue
-        dists.append({"name": name, "version": version or "", "direct_url": direct_url})
-    return {"python_version": platform.python_version(), "stamps": before, "dists": dists}
-
-if __name__ == "__main__":
-    json.dump(scan(), sys.stdout)
-"""
-_scanner: dict[str, Any] | None = None
-
 
 def capture_packages(interpreter: str) -> tuple[PackageList, str] | Unavailable:
     """The distributions `interpreter` can import, and where the list came from.
@@ -115,14 +53,14 @@ def capture_packages(interpreter: str) -> tuple[PackageList, str] | Unavailable:
     in_process = _is_current_interpreter(interp)
     env = {name: os.environ.get(name, "") for name in _PATH_ENV_VARS}
     cache_file = _cache_file(interp, env)
-    current_stamps = _in_process_scanner()["stamps"]() if in_process else None
+    current_stamps = pkgscan.stamps() if in_process else None
     cached = _load_cache(cache_file, interp, env, current_stamps)
     if cached is not None:
         return cached, "cache"
 
     if in_process:
         try:
-            raw: Any = _in_process_scanner()["scan"]()
+            raw: Any = pkgscan.scan()
         except Exception as exc:  # a broken distribution on sys.path must not stop the run
             return Unavailable(f"reading installed distributions failed: {exc!r}")
         source = "importlib"
@@ -153,19 +91,16 @@ def _is_current_interpreter(interp: str) -> bool:
     return same_dir and os.path.realpath(interp) == os.path.realpath(current)
 
 
-def _in_process_scanner() -> dict[str, Any]:
-    global _scanner
-    if _scanner is None:  # built whole, then published: safe to call from capture threads
-        namespace: dict[str, Any] = {"__name__": "repro_package_scanner"}
-        exec(compile(_SCAN_SCRIPT, "<repro package scanner>", "exec"), namespace)
-        _scanner = namespace
-    return _scanner
+def _scanner_source() -> str:
+    """pkgscan.py's text: one scanner, imported here and sent to other interpreters."""
+    with open(pkgscan.__file__, encoding="utf-8") as f:
+        return f.read()
 
 
 def _ask_interpreter(interp: str) -> dict[str, Any] | Unavailable:
     try:
         done = subprocess.run(
-            [interp, "-c", _SCAN_SCRIPT],
+            [interp, "-c", _scanner_source()],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=SUBPROCESS_TIMEOUT_S,

@@ -1,0 +1,86 @@
+"""The package scanner: imported by repro for its own interpreter, and its source sent with
+`python -c` to another one (`repro run -- /other/venv/bin/python train.py`).
+
+So it is stdlib only, Python 3.8 syntax, and cheap to import: the cache check needs only the
+mtimes of sys.path (`stamps`); a scan imports what it needs when it runs. It records the mtimes
+*before* reading the directories: installing or removing a distribution changes the mtime of
+the directory holding its .dist-info, so an unchanged set of mtimes means an unchanged list.
+"""
+
+from __future__ import annotations
+
+import os
+import site
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from importlib.metadata import Distribution
+    from typing import Any
+
+
+def watch_paths() -> tuple[list[str], list[str]]:
+    """(the sys.path entries to scan, those plus the files whose change means a rescan)."""
+    paths = list(sys.path)
+    if paths and not getattr(sys.flags, "safe_path", False):
+        paths = paths[1:]  # the launcher's own directory (or "" for -c), not the environment's
+    paths = [p for p in paths if p]
+    extra = [os.path.join(sys.prefix, "pyvenv.cfg")]
+    if getattr(site, "ENABLE_USER_SITE", False):
+        extra.append(site.getusersitepackages())  # watched even while absent: --user installs
+    return paths, paths + [p for p in extra if p not in paths]
+
+
+def stamp(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def stamps() -> list[list[Any]]:
+    return [[p, stamp(p)] for p in watch_paths()[1]]
+
+
+def name_version(dist: Distribution) -> tuple[str | None, str | None]:
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("") or ""
+    found: dict[str, str] = {}
+    for line in text.splitlines():  # the headers only: email.parser reads whole descriptions
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        key = key.strip().lower()
+        if sep and key in ("name", "version") and key not in found:
+            found[key] = value.strip()
+    return found.get("name"), found.get("version")
+
+
+def scan() -> dict[str, Any]:
+    import platform
+    import re
+    from importlib import metadata
+
+    paths = watch_paths()[0]
+    before = stamps()
+    seen: set[str] = set()
+    dists: list[dict[str, Any]] = []
+    for dist in metadata.distributions(path=paths):  # in sys.path order: first one wins
+        try:
+            name, version = name_version(dist)
+            if not name:
+                continue
+            key = re.sub(r"[-_.]+", "-", name).lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            direct_url = dist.read_text("direct_url.json")
+        except Exception:
+            continue
+        dists.append({"name": name, "version": version or "", "direct_url": direct_url})
+    return {"python_version": platform.python_version(), "stamps": before, "dists": dists}
+
+
+if __name__ == "__main__":
+    import json
+
+    json.dump(scan(), sys.stdout)
