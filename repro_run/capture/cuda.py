@@ -103,10 +103,10 @@ def _toolkit_roots(env: Mapping[str, str]) -> list[str]:
     return _unique([env.get("CUDA_HOME", ""), env.get("CUDA_PATH", ""), "/usr/local/cuda"])
 
 
-def _read(path: str, limit: int = 1 << 18) -> str | None:
+def _read(path: str, limit: int = 1 << 16) -> str | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read(limit)  # the version macros sit near the top of 1 MB headers
+            return f.read(limit)  # the version macros sit in the first KB of 1 MB headers
     except OSError:
         return None
 
