@@ -27,7 +27,6 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
-from repro_run.ui_facts import determinism_rows, facts_rows
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -181,6 +180,8 @@ def show_sections(
         config_rows += [(f"  {k}", json.dumps(v)) for k, v in list(c.params.items())[:20]]
         if len(c.params) > 20:
             config_rows.append(("  …", f"{len(c.params) - 20} more (repro show --json)"))
+    from repro_run.ui_facts import determinism_rows, facts_rows  # `repro show` only
+
     d = record.determinism
     seed_rows = [
         ("seed", f"{d.seed} ({d.seed_source})"),

@@ -106,3 +106,13 @@ def test_a_plain_run_launches_the_command_before_loading_what_it_does_not_need(
         [sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[[]]"
+
+
+def test_the_record_times_are_utc_iso_timestamps_in_order(project: Path) -> None:
+    import datetime as dt
+
+    repro(project, "run", "--", "python", "-c", "pass")
+    record = record_of(project)
+    times = [dt.datetime.fromisoformat(record[k]) for k in ("created", "started", "ended")]
+    assert all(t.utcoffset() == dt.timedelta(0) for t in times)
+    assert times[0] <= times[1] <= times[2] and record["started"][-10:-6].startswith(".")

@@ -7,22 +7,21 @@ implements.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shlex
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from repro_run import __version__
 from repro_run.app import safeguards
 from repro_run.app.datasets import DataSource, fingerprint_data, select_data
 from repro_run.app.metrics import check_metrics_file, collect_metrics
-from repro_run.app.replay import Replay
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
@@ -75,6 +74,9 @@ from repro_run.project import load_project_settings
 from repro_run.record import Record, replace
 from repro_run.redaction import argv_secret_values, mask_argv, secret_values
 from repro_run.store import Store, find_store_dir, this_supervisor
+
+if TYPE_CHECKING:  # only `repro rerun` builds one
+    from repro_run.app.replay import Replay
 
 T = TypeVar("T")
 
@@ -465,7 +467,10 @@ def _display(path: Path, root: Path) -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    """UTC now as `datetime.now(timezone.utc).isoformat(timespec="milliseconds")` writes it,
+    without importing datetime on the launch path."""
+    ms = time.time_ns() // 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}+00:00"
 
 
 def _env_seconds(name: str, default: float) -> float:
