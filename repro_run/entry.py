@@ -48,13 +48,13 @@ def dispatch(args: Sequence[str]) -> None:
 
         run_click(args)
         return
-    from repro_run.app.prefetch import start_dirty_check
+    from repro_run.app.prefetch import start_git_query
 
     cwd = Path.cwd()
-    dirty_check = start_dirty_check(cwd)  # git works while the rest of `repro run` is imported
+    git_query = start_git_query(cwd)  # git works while the rest of `repro run` is imported
     from repro_run import app
 
-    run_verb(app.RunOptions(command=command, cwd=cwd, dirty_check=dirty_check))
+    run_verb(app.RunOptions(command=command, cwd=cwd, git_query=git_query))
 
 
 def plain_run_command(args: Sequence[str]) -> tuple[str, ...] | None:

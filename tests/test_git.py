@@ -10,12 +10,12 @@ import pytest
 from conftest import GIT_ENV, MakeRepo, commit_all, git, write_files
 
 from repro_run.capture.git import (
+    WorkTreeQuery,
     capture_code,
     dirty_patch,
     dirty_refusal_message,
     ensure_excluded,
     find_work_tree,
-    start_work_tree_status,
     tree_status,
     work_tree_status,
 )
@@ -172,14 +172,15 @@ def test_from_a_subdirectory_the_whole_tree_is_checked(make_repo: MakeRepo) -> N
     }
 
 
-def test_a_started_dirty_check_answers_once_and_then_again(make_repo: MakeRepo) -> None:
-    """entry.py starts the check before importing the run verb; asking twice runs git once."""
-    root = make_repo({"train.py": "x = 1\n"})
+def test_a_started_query_answers_as_the_separate_calls_do(make_repo: MakeRepo) -> None:
+    """entry.py starts a run's git calls before importing the verb; asking twice runs git once."""
+    root = make_repo({"src/train.py": "x = 1\n"})
     write_files(root, {"notes.txt": "untracked\n"})
-    check = start_work_tree_status(root)
-    first = check()
-    assert first == check() == tree_status(root)
-    assert [(p.path, p.state) for p in first.dirty] == [("notes.txt", "untracked")]
+    query = WorkTreeQuery(root / "src")
+    status = query.status()
+    assert status == query.status() == tree_status(root)
+    assert [(p.path, p.state) for p in status.dirty] == [("notes.txt", "untracked")]
+    assert query.code(status, "abc") == capture_code(root, status, "abc")
 
 
 def test_clean_submodule_is_clean(make_repo: MakeRepo) -> None:

@@ -146,14 +146,14 @@ def test_an_ordinary_dirty_patch_is_not_flagged(project: Path) -> None:
 def test_an_edit_between_the_dirty_check_and_exec_taints_the_run(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_status = git_capture.work_tree_status
+    real_status = git_capture.WorkTreeQuery.status
 
-    def status_then_edit(cwd: Path) -> TreeStatus:
-        status = real_status(cwd)  # the preflight check: edit right after it, before exec
+    def status_then_edit(query: git_capture.WorkTreeQuery) -> TreeStatus:
+        status = real_status(query)  # the preflight check: edit right after it, before exec
         (project / "train.py").write_text("print('edited')\n")
         return status
 
-    monkeypatch.setattr(git_capture, "work_tree_status", status_then_edit)
+    monkeypatch.setattr(git_capture.WorkTreeQuery, "status", status_then_edit)
     record = app.run(app.RunOptions(command=("train.py",), cwd=project))
     assert "tainted" in record.flags
     assert [(p.path, p.state) for p in record.tainted_paths] == [("train.py", "modified")]

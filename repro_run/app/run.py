@@ -97,8 +97,8 @@ class RunOptions(Record):
     auto_data: bool = True  # also fingerprint untracked paths the arguments and configs name
     skip_unreadable: bool = False  # record unreadable data files instead of refusing
     group: str | None = None  # `repro run --repeat`: the group the run belongs to (issue 8)
-    # The dirty check, already started (app/prefetch.py); None: preflight starts it.
-    dirty_check: Callable[[], TreeStatus] | None = None
+    # The run's git calls, already started (app/prefetch.py); None: preflight starts them.
+    git_query: git.WorkTreeQuery | None = None
 
 
 class _Plan(Record):
@@ -117,6 +117,7 @@ class _Plan(Record):
     interpreter: str
     secrets: tuple[str, ...]  # values that must never reach disk: masked in argv and the log
     environ: Mapping[str, str]  # the environment the child's is built from
+    git_query: git.WorkTreeQuery  # describe and remotes, asked with the dirty check
 
 
 def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
@@ -193,8 +194,9 @@ def _preflight(options: RunOptions) -> _Plan:
     if not options.command:
         raise UsageError("no command given: repro run [OPTIONS] [--] COMMAND [ARGS]...")
     cwd = options.cwd.resolve()
-    # The root, and the dirty check, in one round of git.
-    status = options.dirty_check() if options.dirty_check else git.work_tree_status(cwd)
+    # The root, the dirty check and the code facet in one round of git.
+    git_query = options.git_query or git.WorkTreeQuery(cwd)
+    status = git_query.status()
     root = Path(status.root)
     status = safeguards.without_store(status, root)
     settings = load_project_settings(root)
@@ -246,6 +248,7 @@ def _preflight(options: RunOptions) -> _Plan:
         or sys.executable,
         secrets=env_secrets + argv_secret_values(options.command, env_secrets),
         environ=environ,
+        git_query=git_query,
     )
 
 
@@ -339,7 +342,7 @@ def _write_initial_record(
 
     code = _Background(  # git describe and remotes wait on git: alongside the rest
         "repro-capture-code",
-        lambda: git.capture_code(plan.root, plan.status, launch.patch_object),
+        lambda: plan.git_query.code(plan.status, launch.patch_object),
     )
     code.start()
     system_info = system.capture_system()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from repro_run.constants import DIRTY_PATHS_SHOWN
@@ -159,22 +159,34 @@ def find_work_tree(cwd: Path) -> Path:
 
 
 def work_tree_status(cwd: Path) -> TreeStatus:
-    """`tree_status(find_work_tree(cwd))` with the three git calls started together."""
-    return start_work_tree_status(cwd)()
+    """`tree_status(find_work_tree(cwd))` with the git calls started together."""
+    return WorkTreeQuery(cwd).status()
 
 
-def start_work_tree_status(cwd: Path) -> Callable[[], TreeStatus]:
-    """Start the git calls of `work_tree_status(cwd)` now; the function returned waits for
-    them and returns its result (or raises its error). Python can do other work meanwhile."""
-    running = _start_all(cwd, {"top": ("rev-parse", "--show-toplevel"), **_TREE_CALLS})
-    finished: list[dict[str, _Result]] = []
+class WorkTreeQuery:
+    """What `repro run` asks git, started at once from any directory of the work tree: the
+    root, the dirty check (`tree_status`) and the code facet (`capture_code`). Python can do
+    other work while git runs; each answer waits for the calls (git runs once)."""
 
-    def result() -> TreeStatus:  # may be asked more than once: git runs once
-        if not finished:
-            finished.append(_wait_all(running))
-        return _work_tree_status(cwd, dict(finished[0]))
+    def __init__(self, cwd: Path) -> None:
+        self._cwd = cwd
+        self._running = _start_all(
+            cwd, {"top": ("rev-parse", "--show-toplevel"), **_TREE_CALLS, **_CODE_CALLS}
+        )
+        self._results: dict[str, _Result] | None = None
 
-    return result
+    def _finished(self) -> dict[str, _Result]:
+        if self._results is None:
+            self._results = _wait_all(self._running)
+        return self._results
+
+    def status(self) -> TreeStatus:
+        results = self._finished()
+        return _work_tree_status(self._cwd, {k: results[k] for k in ("top", *_TREE_CALLS)})
+
+    def code(self, status: TreeStatus, patch_object: str | None) -> CodeState:
+        results = self._finished()
+        return _code_state(status, patch_object, {k: results[k] for k in _CODE_CALLS})
 
 
 def _work_tree_status(cwd: Path, results: dict[str, _Result]) -> TreeStatus:
@@ -324,14 +336,19 @@ def _unflag(root: Path, env: Mapping[str, str]) -> None:
 
 def capture_code(root: Path, status: TreeStatus, patch_object: str | None) -> CodeState:
     """The code facet of a run record; optional facts that fail are recorded in `missing`."""
-    results = _run_together(
-        root,
-        {
-            "describe": ("describe", "--always", "--tags"),
-            "remotes": ("config", "-z", "--get-regexp", r"^remote\..*\.url$"),
-            "is_shallow": ("rev-parse", "--is-shallow-repository"),
-        },
-    )
+    return _code_state(status, patch_object, _run_together(root, _CODE_CALLS))
+
+
+_CODE_CALLS = {
+    "describe": ("describe", "--always", "--tags"),
+    "remotes": ("config", "-z", "--get-regexp", r"^remote\..*\.url$"),
+    "is_shallow": ("rev-parse", "--is-shallow-repository"),
+}
+
+
+def _code_state(
+    status: TreeStatus, patch_object: str | None, results: Mapping[str, _Result]
+) -> CodeState:
     missing: dict[str, str] = {}
     described = _output(results["describe"], "describe", missing)
     # Our dirty check also counts untracked files, which `describe --dirty` would not.
