@@ -127,7 +127,8 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
     replay = options.replay
     # The work tree holds `.git`, so this is REPRO_HOME or <root>/.repro.
     store = Store.open(
-        replay.store_dir if replay else find_store_dir(plan.root) or plan.root / STORE_DIRNAME
+        replay.store_dir if replay else find_store_dir(plan.root) or plan.root / STORE_DIRNAME,
+        index=False,  # the first record write checks it, once the command runs
     )
     if _inside(store.root, plan.root):
         git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")

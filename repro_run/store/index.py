@@ -122,13 +122,17 @@ class RunIndex:
     def __init__(self, path: Path, lock_path: Path) -> None:
         self.path = path
         self.lock_path = lock_path  # serialises replacing a corrupted index file
+        self._schema_checked = False
 
     def ensure_schema(self) -> None:
         """Create the schema, or recreate it when its version is not ours; idempotent."""
         self._retry(self._ensure_schema)
+        self._schema_checked = True
 
     def upsert(self, items: Iterable[tuple[RunSummary, int]]) -> None:
         """Insert or refresh rows from (summary, run.json mtime_ns) pairs in one transaction."""
+        if not self._schema_checked:  # a store opened without its index (`repro run`)
+            self.ensure_schema()
         rows = [_row(summary, mtime_ns) for summary, mtime_ns in items]
         self._retry(lambda conn: _write(conn, lambda: conn.executemany(_UPSERT, rows)))
 

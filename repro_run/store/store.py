@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repro_run.constants import (
     INDEX_FILENAME,
@@ -26,7 +27,6 @@ from repro_run.store import resolve as refs
 from repro_run.store.crashpoint import durable_step
 from repro_run.store.durable import atomic_write_bytes, fsync_dir
 from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
-from repro_run.store.index import RunIndex, summarize
 from repro_run.store.layout import ensure_layout, find_store_dir
 from repro_run.store.liveness import RunLock, effective_status
 from repro_run.store.objects import ObjectStore
@@ -34,6 +34,9 @@ from repro_run.store.records import encode_record, peek_record, read_record
 
 # Re-exported for callers that import from this module; `repro_run.store` is the public face.
 __all__ = ["Store", "find_store_dir"]
+
+if TYPE_CHECKING:
+    from repro_run.store.index import RunIndex
 
 _LIVENESS_STATUSES = (RUNNING, CRASHED, UNKNOWN_REMOTE)
 
@@ -49,15 +52,26 @@ class Store:
         self.root = root
         self.runs_dir = root / RUNS_DIRNAME
         self.objects = ObjectStore(root / OBJECTS_DIRNAME, root / OBJECTS_DIRNAME / TMP_DIRNAME)
-        self.index = RunIndex(root / INDEX_FILENAME, root / INDEX_LOCK_FILENAME)
+
+    @functools.cached_property
+    def index(self) -> RunIndex:
+        """The SQLite index (a cache of runs/), imported and opened on first use."""
+        from repro_run.store.index import RunIndex
+
+        return RunIndex(self.root / INDEX_FILENAME, self.root / INDEX_LOCK_FILENAME)
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open the store at `path`, creating its layout and index if needed (concurrency-safe)."""
+    def open(cls, path: Path, *, index: bool = True) -> Store:
+        """Open the store at `path`, creating its layout and index if needed (concurrency-safe).
+
+        `index=False` leaves the index (a cache) to its first write: `repro run` starts the
+        command without importing SQLite, and a run never fails for its cache.
+        """
         root = path.absolute()
         ensure_layout(root)
         store = cls(root)
-        store.index.ensure_schema()
+        if index:
+            store.index.ensure_schema()
         return store
 
     # --- runs ----------------------------------------------------------------------------
@@ -93,7 +107,7 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot write the record of run {record.id}: {exc}") from exc
         try:
-            self.index.upsert([(summarize(record), mtime_ns)])
+            self.index.upsert([(_summarize(record), mtime_ns)])
         except StoreError:
             # run.json is durable and is the truth; `list` re-indexes what the index missed,
             # and reports the index's trouble itself. A run never fails for its cache.
@@ -211,7 +225,7 @@ class Store:
             with contextlib.suppress(OSError, StoreError):
                 # Not yet written, unreadable or from a newer schema: fsck reports those.
                 record, mtime_ns = read_record(self.runs_dir / run_id / RUN_RECORD_FILENAME, run_id)
-                items.append((summarize(record), mtime_ns))
+                items.append((_summarize(record), mtime_ns))
         return items
 
     def _refresh_running(self, row: RunSummary) -> RunSummary:
@@ -220,7 +234,7 @@ class Store:
             record, mtime_ns = read_record(self.runs_dir / row.id / RUN_RECORD_FILENAME, row.id)
         except (OSError, StoreError):
             return row
-        summary = summarize(record)
+        summary = _summarize(record)
         if record.status != RUNNING:
             self.index.upsert([(summary, mtime_ns)])  # the writer crashed before indexing it
             return summary
@@ -281,3 +295,9 @@ def _command_of(peek: dict[str, Any]) -> str:
     if isinstance(argv, list) and all(isinstance(arg, str) for arg in argv):
         return shlex.join(argv)
     return "(record unreadable)"
+
+
+def _summarize(record: RunRecord) -> RunSummary:
+    from repro_run.store.index import summarize  # sqlite3: not on `repro run`'s launch path
+
+    return summarize(record)
