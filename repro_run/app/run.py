@@ -155,19 +155,19 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         capture = _Background(
             "repro-capture", lambda: _write_initial_record(store, plan, launch, data)
         )
+        # The tree is re-checked (git status) from the moment the child exits, while its
+        # output drains and the outputs, metrics and facts are collected.
+        taint = _Background(
+            "repro-recheck", lambda: safeguards.code_changes(plan.root, plan.status, run_dir)
+        )
         start_error: CommandNotFoundError | CommandNotExecutableError | None = None
         try:
-            result = _execute(plan, launch, run_dir, on_start=capture.start)
+            result = _execute(plan, launch, run_dir, on_start=capture.start, on_exit=taint.start)
         except (CommandNotFoundError, CommandNotExecutableError) as exc:
             start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
             reporter.warn(str(exc))
         except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
             result = safeguards.interrupted_before_start()
-        # The tree is re-checked (git status) while the outputs and metrics are collected.
-        taint = _Background(
-            "repro-recheck", lambda: safeguards.code_changes(plan.root, plan.status, run_dir)
-        )
-        taint.start()
         record = capture.result()  # captured now if the child never started
         safeguards.warn_patch_findings(record, reporter)
         outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
@@ -286,7 +286,11 @@ def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _L
 
 
 def _execute(
-    plan: _Plan, launch: _Launch, run_dir: Path, on_start: Callable[[], None]
+    plan: _Plan,
+    launch: _Launch,
+    run_dir: Path,
+    on_start: Callable[[], None],
+    on_exit: Callable[[], None],
 ) -> ProcessResult:
     sampler = gpu.gpu_memory_sampler()
     try:
@@ -301,6 +305,7 @@ def _execute(
             drain_timeout=_env_seconds(ENV_DRAIN_TIMEOUT, DEFAULT_DRAIN_TIMEOUT_S),
             pty=want_pty(plan.options.pty),
             on_start=on_start,
+            on_exit=on_exit,
         )
     finally:
         if sampler is not None:

@@ -42,10 +42,12 @@ def run_process(
     stderr: BinaryIO | None = None,
     pty: bool = False,
     on_start: Callable[[], None] | None = None,
+    on_exit: Callable[[], None] | None = None,
 ) -> ProcessResult:
     """Run the command in its own session, tee its output, and return what happened.
 
-    `on_start` is called once the command has started (not if it could not be started).
+    `on_start` is called once the command has started (not if it could not be started);
+    `on_exit` once it has exited, before its output is drained and its session swept.
     """
     if not exec_argv:
         raise UsageError("no command to run")
@@ -83,6 +85,8 @@ def run_process(
         proc.returncode = os.waitstatus_to_exitcode(waited[0])  # reaped here, not by Popen
         stops.exited = True
         sampler.stop()
+        if on_exit is not None:
+            on_exit()
         # A descendant may hold the pipes open (`(sleep 100 &)`): drain for a bounded time.
         drain_end = time.monotonic() + drain_timeout
         while pipes.open and not stops.stop_now and time.monotonic() < drain_end:
