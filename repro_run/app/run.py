@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import sys
 import threading
 import time
@@ -45,7 +44,7 @@ from repro_run.errors import (
     StoreError,
     UsageError,
 )
-from repro_run.execute import ResolvedCommand, resolve_command, run_process
+from repro_run.execute import ResolvedCommand, resolve_command, run_process, which
 from repro_run.execute.terminal import want_pty
 from repro_run.hook import BOOT_DIR
 from repro_run.models import (
@@ -144,6 +143,8 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         try:
             launch = _prepare_launch(store, plan, run_id, run_dir)
         except BaseException:
+            import shutil
+
             shutil.rmtree(run_dir, ignore_errors=True)  # never leave a half-written run
             raise
         reporter.info(
@@ -244,9 +245,7 @@ def _preflight(options: RunOptions) -> _Plan:
         seed_source=seed_source,
         # Packages are those of the Python that runs the command; for a non-Python command
         # (a shell script, say) the `python` its PATH finds is the best guess.
-        interpreter=command.interpreter
-        or shutil.which("python", path=child_path)
-        or sys.executable,
+        interpreter=command.interpreter or which("python", child_path) or sys.executable,
         secrets=env_secrets + argv_secret_values(options.command, env_secrets),
         environ=environ,
         git_query=git_query,
