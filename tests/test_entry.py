@@ -51,17 +51,24 @@ def project(make_repo: MakeRepo) -> Path:
     return make_repo({"train.py": "print('hi')\n"})
 
 
-def test_a_plain_run_never_imports_click(project: Path) -> None:
+def _plain_run(project: Path, before: str = "", after: str = "") -> str:
+    """Run `repro run -- true` through entry.py in a fresh interpreter; what `after` prints."""
     probe = (
-        "import sys; from repro_run import entry\n"
+        f"import sys\n{before}from repro_run import entry\n"
         "try:\n    entry.dispatch(['run', '--', 'true'])\n"
-        "except SystemExit as exc:\n    code = exc.code\n"
-        "print(code, 'click' in sys.modules)\n"
+        f"except SystemExit as exc:\n    code = exc.code\n{after}"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=True
     )
-    assert done.stdout.split() == ["0", "False"]
+    return done.stdout
+
+
+def test_a_plain_run_never_imports_click(project: Path) -> None:
+    assert _plain_run(project, after="print(code, 'click' in sys.modules)\n").split() == [
+        "0",
+        "False",
+    ]
     assert record_of(project)["status"] == "succeeded"
 
 
@@ -86,8 +93,7 @@ def test_a_plain_run_launches_the_command_before_loading_what_it_does_not_need(
 ) -> None:
     """The launch path's imports are the wrapper's overhead (bench/overhead.py): what only the
     capture, the end of the run or other commands need must not be loaded before the child."""
-    probe = (
-        "import sys\n"
+    hook = (
         "seen = []\n"
         "def hook(event, args):\n"
         "    if event == 'subprocess.Popen' and args[1][0] == 'true' and not seen:\n"
@@ -98,15 +104,8 @@ def test_a_plain_run_launches_the_command_before_loading_what_it_does_not_need(
         "        'repro_run.capture.system', 'repro_run.capture.packages',\n"
         "        'repro_run.capture.framework', 'repro_run.fingerprint.tree')\n"
         "sys.addaudithook(hook)\n"
-        "from repro_run import entry\n"
-        "try:\n    entry.dispatch(['run', '--', 'true'])\n"
-        "except SystemExit:\n    pass\n"
-        "print(seen)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "[[]]"
+    assert _plain_run(project, before=hook, after="print(seen)\n").strip() == "[[]]"
 
 
 def test_the_record_times_are_utc_iso_timestamps_in_order(project: Path) -> None:
