@@ -7,20 +7,20 @@ implements.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from repro_run import __version__
 from repro_run.app import safeguards
+from repro_run.app.background import Background
 from repro_run.app.datasets import DataSource, fingerprint_data, select_data
+from repro_run.app.initial_record import write_initial_record
 from repro_run.app.metrics import check_metrics_file, collect_metrics
+from repro_run.app.outputs import archive_outputs, inside
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
@@ -39,9 +39,7 @@ from repro_run.determinism import child_environment, resolve_seed
 from repro_run.errors import (
     CommandNotExecutableError,
     CommandNotFoundError,
-    DataError,
     DirtyTreeError,
-    StoreError,
     UsageError,
 )
 from repro_run.execute import ResolvedCommand, resolve_command, run_process, which
@@ -52,27 +50,18 @@ from repro_run.models import (
     FAILED,
     FAILED_TO_START,
     INTERRUPTED,
-    RUNNING,
     SUCCEEDED,
     TERMINATED,
     ChildFacts,
-    CommandInfo,
-    ConfigFile,
     Determinism,
-    ManifestEntry,
-    PackageList,
-    PackagesRef,
     ProcessResult,
     RunRecord,
-    TreeRef,
     TreeStatus,
-    Unavailable,
-    to_json_dict,
 )
 from repro_run.project import load_project_settings
 from repro_run.record import Record, replace
 from repro_run.redaction import argv_secret_values, mask_argv, secret_values
-from repro_run.store import Store, find_store_dir, this_supervisor
+from repro_run.store import Store, find_store_dir
 
 if TYPE_CHECKING:  # only `repro rerun` builds one
     from repro_run.app.replay import Replay
@@ -100,7 +89,7 @@ class RunOptions(Record):
     git_query: git.WorkTreeQuery | None = None
 
 
-class _Plan(Record):
+class Plan(Record):
     """Everything decided before anything is written: each refusal happens while building it."""
 
     options: RunOptions
@@ -129,7 +118,7 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         replay.store_dir if replay else find_store_dir(plan.root) or plan.root / STORE_DIRNAME,
         index=False,  # the first record write checks it, once the command runs
     )
-    if _inside(store.root, plan.root):
+    if inside(store.root, plan.root):
         git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")
     data = (
         replay.data
@@ -153,12 +142,12 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         # Facets that cannot change what the child sees are captured while it runs, so a
         # short command does not wait for them; the child's environment is already fixed.
         # Started once the child runs: its imports and work would compete with the launch.
-        capture = _Background(
-            "repro-capture", lambda: _write_initial_record(store, plan, launch, data)
+        capture = Background(
+            "repro-capture", lambda: write_initial_record(store, plan, launch, data)
         )
         # The tree is re-checked (git status) from the moment the child exits, while its
         # output drains and the outputs, metrics and facts are collected.
-        taint = _Background(
+        taint = Background(
             "repro-recheck", lambda: safeguards.code_changes(plan.root, plan.status, run_dir)
         )
         start_error: CommandNotFoundError | CommandNotExecutableError | None = None
@@ -171,7 +160,7 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             result = safeguards.interrupted_before_start()
         record = capture.result()  # captured now if the child never started
         safeguards.warn_patch_findings(record, reporter)
-        outputs, problems = _archive_outputs(store, plan.output_paths, plan.root, reporter)
+        outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
         metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
         for problem in unread:
             reporter.warn(problem)
@@ -192,7 +181,7 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
     return final
 
 
-def _preflight(options: RunOptions) -> _Plan:
+def _preflight(options: RunOptions) -> Plan:
     if not options.command:
         raise UsageError("no command given: repro run [OPTIONS] [--] COMMAND [ARGS]...")
     cwd = options.cwd.resolve()
@@ -232,7 +221,7 @@ def _preflight(options: RunOptions) -> _Plan:
     if options.replay:
         seed_source = "rerun"  # the replayed run's seed
     env_secrets = secret_values(environ)
-    return _Plan(
+    return Plan(
         options=options,
         root=root,
         cwd=cwd,
@@ -252,7 +241,7 @@ def _preflight(options: RunOptions) -> _Plan:
     )
 
 
-class _Launch(Record):
+class Launch(Record):
     """What is fixed before the child starts."""
 
     run_id: str
@@ -262,7 +251,7 @@ class _Launch(Record):
     started: str
 
 
-def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _Launch:
+def _prepare_launch(store: Store, plan: Plan, run_id: str, run_dir: Path) -> Launch:
     patch_object = None
     if plan.status.is_dirty:
         patch = git.dirty_patch(plan.root)  # the tree as launched, before anyone edits it
@@ -281,12 +270,12 @@ def _prepare_launch(store: Store, plan: _Plan, run_id: str, run_dir: Path) -> _L
     metrics_path = str(run_dir / RUN_METRICS_FILENAME)  # what repro_run.log_metrics appends to
     env[ENV_METRICS] = metrics_path
     determinism = replace(determinism, injected={**determinism.injected, ENV_METRICS: metrics_path})
-    return _Launch(run_id, env, determinism, patch_object, _now())
+    return Launch(run_id, env, determinism, patch_object, _now())
 
 
 def _execute(
-    plan: _Plan,
-    launch: _Launch,
+    plan: Plan,
+    launch: Launch,
     run_dir: Path,
     on_start: Callable[[], None],
     on_exit: Callable[[], None],
@@ -311,85 +300,6 @@ def _execute(
             sampler.close()
 
 
-class _Background(threading.Thread, Generic[T]):
-    """A call run in a thread (started at once, or later with `start`); `result` joins it and
-    returns its value or raises its error. What concurrent.futures does, without its ~10 ms
-    of imports (logging, traceback) on the launch path."""
-
-    def __init__(self, name: str, call: Callable[[], T]) -> None:
-        super().__init__(name=name)
-        self._call = call
-        self._outcome: tuple[bool, T | BaseException] | None = None
-
-    def run(self) -> None:
-        try:
-            self._outcome = (True, self._call())
-        except BaseException as exc:  # handed to the thread that asks for the result
-            self._outcome = (False, exc)
-
-    def result(self) -> T:
-        if self.ident is None:
-            self.start()
-        self.join()
-        assert self._outcome is not None
-        ok, value = self._outcome
-        if not ok:
-            assert isinstance(value, BaseException)
-            raise value
-        return value  # type: ignore[return-value]
-
-
-def _write_initial_record(
-    store: Store, plan: _Plan, launch: _Launch, data: tuple[TreeRef, ...]
-) -> RunRecord:
-    """Capture every facet, then write the `running` record. Never raises for a facet."""
-    from repro_run.capture import cuda, environ, packages, system
-
-    code = _Background(  # git describe and remotes wait on git: alongside the rest
-        "repro-capture-code",
-        lambda: plan.git_query.code(plan.status, launch.patch_object),
-    )
-    code.start()
-    system_info = system.capture_system()
-    captured_packages = packages.capture_packages(plan.interpreter)
-    package_list = None if isinstance(captured_packages, Unavailable) else captured_packages[0]
-    record = RunRecord(
-        id=launch.run_id,
-        status=RUNNING,
-        created=launch.started,
-        repro_version=__version__,
-        supervisor=this_supervisor(system_info.hostname, system_info.boot_id),
-        code=code.result(),
-        command=CommandInfo(
-            argv=mask_argv(plan.options.command, plan.secrets),
-            exec_argv=mask_argv(plan.command.exec_argv, plan.secrets),
-            cwd=plan.cwd.relative_to(plan.root).as_posix(),
-            executable=plan.command.executable,
-            interpreter=plan.command.interpreter,
-        ),
-        determinism=launch.determinism,
-        env=environ.capture_env(plan.environ),
-        system=system_info,
-        packages=_store_packages(store, captured_packages),
-        gpu=gpu.capture_gpu(),
-        # pip-installed cuDNN/NCCL wheels (what PyTorch loads) are found in the package list.
-        cuda=cuda.capture_cuda_libraries(package_list),
-        configs=tuple(
-            ConfigFile(c.path, c.format, store.put_bytes(c.content), c.params) for c in plan.configs
-        ),
-        data=data,
-        output_paths=tuple(_display(p, plan.root) for p in plan.output_paths),
-        started=launch.started,
-        metrics_file=plan.options.metrics_file,
-        rerun_of=plan.options.replay.of if plan.options.replay else None,
-        rerun=plan.options.replay.info if plan.options.replay else None,
-        group=plan.options.group,
-    )
-    record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
-    store.write_record(record)
-    return record
-
-
 def _child_facts(run_dir: Path) -> ChildFacts:
     from repro_run.capture.framework import capture_child_facts  # after the run, not before
 
@@ -404,74 +314,9 @@ def _status(result: ProcessResult) -> str:
     return SUCCEEDED if result.exit_code == 0 else FAILED
 
 
-def _archive_outputs(
-    store: Store, paths: Sequence[Path], root: Path, reporter: Reporter
-) -> tuple[tuple[TreeRef, ...], list[str]]:
-    """Archive each output path into the object store; failures become problems, not raises."""
-    refs: list[TreeRef] = []
-    if not paths:
-        return (), []
-    from repro_run.fingerprint.tree import build_manifest, scan_tree  # only with outputs
-
-    problems: list[str] = []
-    for path in paths:
-        display = _display(path, root)
-        if not os.path.lexists(path):
-            reporter.warn(f"output path not found after the run: {display}")
-            continue
-        try:
-            scan = scan_tree(path)
-            entries = build_manifest(scan, lambda f: store.put_file(Path(f.abspath)))
-        except (OSError, DataError, StoreError) as exc:  # StoreError: disk full, say
-            problems.append(f"outputs {display} not archived: {exc}")
-            reporter.warn(problems[-1])
-            continue
-        for item in scan.skipped:
-            reporter.warn(f"output entry skipped ({item})")
-        try:
-            refs.append(_tree_ref(store, display, entries, scan.skipped))
-        except StoreError as exc:  # the manifest itself could not be stored
-            problems.append(f"outputs {display} not archived: {exc}")
-            reporter.warn(problems[-1])
-    return tuple(refs), problems
-
-
-def _tree_ref(
-    store: Store, display: str, entries: tuple[ManifestEntry, ...], skipped: tuple[str, ...]
-) -> TreeRef:
-    from repro_run.fingerprint.manifest import encode_manifest
-
-    digest = store.put_bytes(encode_manifest(entries))  # content address == manifest digest
-    return TreeRef(display, digest, len(entries), sum(e.size for e in entries), digest, skipped)
-
-
-def _store_packages(
-    store: Store, captured: tuple[PackageList, str] | Unavailable
-) -> PackagesRef | Unavailable:
-    if isinstance(captured, Unavailable):
-        return captured
-    package_list, source = captured
-    blob = json.dumps(to_json_dict(package_list), sort_keys=True).encode()
-    return PackagesRef(
-        package_list.interpreter,
-        package_list.python_version,
-        len(package_list.packages),
-        store.put_bytes(blob),
-        source,
-    )
-
-
 # --- small helpers -------------------------------------------------------------------------
 def _paths(values: Sequence[str], base: Path) -> tuple[Path, ...]:
     return tuple(Path(os.path.normpath(base / os.path.expanduser(v))) for v in values)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
-def _display(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix() if _inside(path, root) else str(path)
 
 
 def _now() -> str:

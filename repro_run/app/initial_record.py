@@ -1,0 +1,90 @@
+"""The `running` record: every facet captured while the command runs (none can change what it
+sees), written once captured. Started by `app.run` from `run_process(on_start=...)`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from repro_run import __version__
+from repro_run.app import safeguards
+from repro_run.app.outputs import display
+from repro_run.capture import gpu
+from repro_run.models import (
+    RUNNING,
+    CommandInfo,
+    ConfigFile,
+    PackageList,
+    PackagesRef,
+    RunRecord,
+    TreeRef,
+    Unavailable,
+    to_json_dict,
+)
+from repro_run.redaction import mask_argv
+from repro_run.store import Store, this_supervisor
+
+if TYPE_CHECKING:
+    from repro_run.app.run import Launch, Plan
+
+
+def write_initial_record(
+    store: Store, plan: Plan, launch: Launch, data: tuple[TreeRef, ...]
+) -> RunRecord:
+    """Capture every facet, then write the `running` record. Never raises for a facet."""
+    from repro_run.capture import cuda, environ, packages, system
+
+    system_info = system.capture_system()
+    captured_packages = packages.capture_packages(plan.interpreter)
+    package_list = None if isinstance(captured_packages, Unavailable) else captured_packages[0]
+    record = RunRecord(
+        id=launch.run_id,
+        status=RUNNING,
+        created=launch.started,
+        repro_version=__version__,
+        supervisor=this_supervisor(system_info.hostname, system_info.boot_id),
+        code=plan.git_query.code(plan.status, launch.patch_object),  # asked with the dirty check
+        command=CommandInfo(
+            argv=mask_argv(plan.options.command, plan.secrets),
+            exec_argv=mask_argv(plan.command.exec_argv, plan.secrets),
+            cwd=plan.cwd.relative_to(plan.root).as_posix(),
+            executable=plan.command.executable,
+            interpreter=plan.command.interpreter,
+        ),
+        determinism=launch.determinism,
+        env=environ.capture_env(plan.environ),
+        system=system_info,
+        packages=_store_packages(store, captured_packages),
+        gpu=gpu.capture_gpu(),
+        # pip-installed cuDNN/NCCL wheels (what PyTorch loads) are found in the package list.
+        cuda=cuda.capture_cuda_libraries(package_list),
+        configs=tuple(
+            ConfigFile(c.path, c.format, store.put_bytes(c.content), c.params) for c in plan.configs
+        ),
+        data=data,
+        output_paths=tuple(display(p, plan.root) for p in plan.output_paths),
+        started=launch.started,
+        metrics_file=plan.options.metrics_file,
+        rerun_of=plan.options.replay.of if plan.options.replay else None,
+        rerun=plan.options.replay.info if plan.options.replay else None,
+        group=plan.options.group,
+    )
+    record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
+    store.write_record(record)
+    return record
+
+
+def _store_packages(
+    store: Store, captured: tuple[PackageList, str] | Unavailable
+) -> PackagesRef | Unavailable:
+    if isinstance(captured, Unavailable):
+        return captured
+    package_list, source = captured
+    blob = json.dumps(to_json_dict(package_list), sort_keys=True).encode()
+    return PackagesRef(
+        package_list.interpreter,
+        package_list.python_version,
+        len(package_list.packages),
+        store.put_bytes(blob),
+        source,
+    )
