@@ -11,26 +11,38 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
 
-LEAVES = {"models", "errors", "constants", "redaction", "cachedir", "logsink", "host", "tomlread"}
+# Every top-level unit of repro_run and its layer; `_allowed` says what each layer may import.
+LEAVES = {
+    "record",  # the frozen record base every record class derives from
+    "models",
+    "comparison",  # what `compare` builds and `ui_diff` renders
+    "errors",
+    "constants",
+    "redaction",
+    "cachedir",
+    "logsink",
+    "host",
+    "tomlread",
+}
 # Level 1: each may import leaves and modules of its own package, never another level-1 unit.
-LEVEL1 = {"capture", "fingerprint", "execute", "store", "determinism", "project"}
-LEAVES |= {"comparison"}  # what `compare` builds and `ui_diff` renders
-LEAVES |= {"record"}  # the frozen record base every record class derives from
-LEVEL1 |= {"compare"}
-LEVEL1 |= {"metrics", "verdict"}  # metrics read after a run; the pure judging of a rerun
-LEVEL1 |= {"bundle"}  # issue 8: writing and safely reading export bundles
-RENDERERS = {
-    "ui",
-    "ui_diff",
-    "ui_stats",
-    "report_html",
-}  # render records: they import the leaves only
-# Runs inside the user's script (`repro_run.log_metrics`): stdlib and these leaves only.
-USER_API_IMPORTS = {"constants"}
-LEVEL1 |= {"audit"}  # repro doctor's checks
-RENDERERS |= {"ui_facts", "ui_doctor"}  # repro show's facts rows; the doctor report
-USER_API_IMPORTS |= {"hook"}  # seed_everything shares the stdlib-only hook's state
+LEVEL1 = {
+    "capture",
+    "fingerprint",
+    "execute",
+    "store",
+    "determinism",
+    "project",
+    "compare",
+    "metrics",  # read after a run
+    "verdict",  # the pure judging of a rerun
+    "bundle",  # writing and safely reading export bundles
+    "audit",  # repro doctor's checks
+}
+# Render records: they import the leaves only.
+RENDERERS = {"ui", "ui_diff", "ui_stats", "report_html", "ui_facts", "ui_doctor"}
 UI_SCREENS = {"ui_rerun", "ui_data"}  # screens built on ui's formatting: import ui and leaves
+# Runs inside the user's script (`repro_run.log_metrics`, `seed_everything`): stdlib, these.
+USER_API_IMPORTS = {"constants", "hook"}
 
 
 def _module_name(path: Path) -> str:
