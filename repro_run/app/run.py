@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from repro_run.app import safeguards
 from repro_run.app.background import Background
@@ -65,8 +65,6 @@ from repro_run.store import Store, find_store_dir
 
 if TYPE_CHECKING:  # only `repro rerun` builds one
     from repro_run.app.replay import Replay
-
-T = TypeVar("T")
 
 
 class RunOptions(Record):
