@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from results import write_section
+from results import GIT_ENV, REPRO, write_section
 
 from repro_run.capture.environ import capture_env
 from repro_run.capture.system import capture_system
@@ -46,13 +46,6 @@ from repro_run.models import (
 from repro_run.record import replace
 from repro_run.store import Store
 
-REPRO = str(Path(sys.executable).with_name("repro"))
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-}
 PACKAGES = 500
 
 

@@ -29,10 +29,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from results import write_section
+from results import REPRO, write_section
 
 PYTHON = sys.executable
-REPRO = str(Path(PYTHON).with_name("repro"))
 LARGE_FILES, LARGE_SIZE = 20, 100 * 1000 * 1000
 SMALL_DIRS, SMALL_PER_DIR, SMALL_SIZE = 100, 1000, 4096
 RACY_WAIT_S = 2.5  # files younger than the racy window are (rightly) never trusted

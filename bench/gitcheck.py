@@ -22,18 +22,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from results import write_section
+from results import GIT_ENV, write_section
 
 from repro_run.capture.git import tree_status
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 TARGET_RATIO = 1.5
 
 

@@ -19,15 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from results import write_section
-
-REPRO = str(Path(sys.executable).with_name("repro"))
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-}
+from results import GIT_ENV, REPRO, write_section
 
 
 def _time(argv: list[str], cwd: Path, env: dict[str, str]) -> float:

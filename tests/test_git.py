@@ -17,7 +17,6 @@ from repro_run.capture.git import (
     ensure_excluded,
     find_work_tree,
     tree_status,
-    work_tree_status,
 )
 from repro_run.errors import GitError, NoCommitsError, NotAGitRepositoryError
 from repro_run.models import DirtyPath, Remote, TreeStatus
@@ -163,7 +162,7 @@ def test_from_a_subdirectory_the_whole_tree_is_checked(make_repo: MakeRepo) -> N
     root = make_repo({"src/train.py": "x = 1\n", "config.py": "a = 1\n", "lib.py": "b = 1\n"})
     git(root, "update-index", "--assume-unchanged", "lib.py")
     write_files(root, {"config.py": "a = 2\n", "lib.py": "b = 2\n", "notes.txt": "new\n"})
-    status = work_tree_status(root / "src")
+    status = WorkTreeQuery(root / "src").status()
     assert status == tree_status(root) and Path(status.root) == root
     assert {(p.path, p.state) for p in status.dirty} == {
         ("config.py", "modified"),

@@ -158,11 +158,6 @@ def find_work_tree(cwd: Path) -> Path:
     return Path(os.fsdecode(top))
 
 
-def work_tree_status(cwd: Path) -> TreeStatus:
-    """`tree_status(find_work_tree(cwd))` with the git calls started together."""
-    return WorkTreeQuery(cwd).status()
-
-
 class WorkTreeQuery:
     """What `repro run` asks git, started at once from any directory of the work tree: the
     root, the dirty check (`tree_status`) and the code facet (`capture_code`). Python can do
