@@ -95,6 +95,10 @@ def test_a_seeded_run_reruns_identical_and_records_lineage(project: Path) -> Non
     listed = repro(project, "list").stdout
     assert f"rerun of {original}: IDENTICAL" in listed and "loss=" in listed
     assert worktrees(project) == [str(project)]
+    # The rerun ran the same commit on a detached HEAD: told, but not a difference in code.
+    diffed = repro(project, "diff", "--all", original, record["id"]).stdout
+    assert "No differences in the compared sections." in diffed
+    assert "note: branch: main → (detached HEAD)" in diffed
 
 
 def test_an_unseeded_rng_diverges_at_its_step(project: Path) -> None:

@@ -14,17 +14,10 @@ from repro_run.compare.fields import summarize
 from repro_run.models import RunRecord
 from repro_run.store import Store
 
-# A rerun runs on a detached worktree: its branch and `git describe` say nothing about results.
-_NOT_A_CAUSE = frozenset({("code", "branch"), ("code", "describe")})
-
 
 def likely_causes(
     store: Store, original: RunRecord, rerun: RunRecord, root: Path
 ) -> tuple[str, ...]:
     """ "section: what differs" for each differing cause section, most likely first."""
-    causes = []
-    for section in ranked_causes(compare_records(store, original, rerun, root=root)):
-        kept = [f for f in section.differences if (section.name, f.key) not in _NOT_A_CAUSE]
-        if kept:
-            causes.append(f"{section.name}: {summarize(kept)}")
-    return tuple(causes)
+    comparison = compare_records(store, original, rerun, root=root)
+    return tuple(f"{s.name}: {summarize(s.differences)}" for s in ranked_causes(comparison))

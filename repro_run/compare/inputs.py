@@ -56,9 +56,12 @@ def code_section(old: Snapshot, new: Snapshot, history: CodeHistory) -> SectionD
             none_text="none (clean tree)",
             details=patch_details if a.patch_object != b.patch_object else (),
         ),
-        change("branch", a.branch or "(detached HEAD)", b.branch or "(detached HEAD)"),
     ]
-    return section("code", fields)
+    # The commit names the code; a branch only names where it was checked out (a rerun runs
+    # its commit on a detached HEAD). A different branch is told, never counted as a cause.
+    branches = (a.branch or "(detached HEAD)", b.branch or "(detached HEAD)")
+    notes = [f"branch: {branches[0]} → {branches[1]}"] if branches[0] != branches[1] else []
+    return section("code", fields, notes=notes)
 
 
 def stat_lines(stat: Sequence[FileStat]) -> list[str]:
