@@ -67,7 +67,9 @@ def test_facts_are_recorded_when_the_run_is_stopped(project: Path, sig: str, eve
 
 
 def test_no_auto_seed_leaves_the_child_alone_and_show_says_so(project: Path) -> None:
-    probe = "import os, sys; print(os.environ.get('PYTHONPATH'), 'random' in sys.modules)"
+    probe = "import os, sys; print(os.environ.get('PYTHONPATH'), '_repro_hook' in sys.modules)"
+    hooked = repro(project, "run", "--", sys.executable, "-c", probe)
+    assert hooked.stdout.split()[1] == "True"  # the probe tells the hook's presence
     done = repro(project, "run", "--no-auto-seed", "--", sys.executable, "-c", probe)
     assert done.stdout.split()[:2] == ["None", "False"]
     shown = repro(project, "show", "@").stdout

@@ -59,11 +59,13 @@ def _add_dist(
     return info
 
 
-def _pip_freeze(interpreter: str, cwd: Path) -> dict[str, str | None]:
-    """name -> version from `pip freeze --all`; None where pip prints no version.
+def _pip_freeze(interpreter: str, cwd: Path) -> tuple[dict[str, str | None], dict[str, str]]:
+    """name -> version from `pip freeze --all`, None where pip prints no version; and
+    name -> URL of each direct reference that is not editable.
 
     An editable install appears as a comment "(name==version)" followed by "-e <location>",
-    or, when its checkout has a remote, as "-e git+<url>@<sha>#egg=<name>" with no version.
+    or, when its checkout has a remote, as "-e git+<url>@<sha>#egg=<name>" with no version;
+    one installed from an archive file or URL as "name @ <url>#sha256=...", with no version.
     """
     out = subprocess.run(
         [interpreter, "-m", "pip", "freeze", "--all"],
@@ -73,6 +75,7 @@ def _pip_freeze(interpreter: str, cwd: Path) -> dict[str, str | None]:
         text=True,
     ).stdout
     found: dict[str, str | None] = {}
+    urls: dict[str, str] = {}
     for line in out.splitlines():
         match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$", line) or re.search(
             r"\((\S+)==(\S+)\)", line
@@ -82,17 +85,24 @@ def _pip_freeze(interpreter: str, cwd: Path) -> dict[str, str | None]:
             found[_normalise(match.group(1))] = match.group(2)
         elif line.startswith("-e ") and egg:
             found.setdefault(_normalise(egg.group(1)), None)
+        elif direct := re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*) @ ([^#\s]+)", line):
+            found[_normalise(direct.group(1))] = None
+            urls[_normalise(direct.group(1))] = direct.group(2)
         elif " @ " in line:
             pytest.fail(f"unexpected direct reference in pip freeze: {line}")
-    return found
+    return found, urls
 
 
-def _assert_agrees(captured: PackageList, frozen: dict[str, str | None]) -> None:
+def _assert_agrees(
+    captured: PackageList, frozen: tuple[dict[str, str | None], dict[str, str]]
+) -> None:
+    versions, urls = frozen
     ours = {_normalise(p.name): p.version for p in captured.packages}
-    assert ours.keys() == frozen.keys()
-    assert {k: v for k, v in ours.items() if frozen[k] is not None} == {
-        k: v for k, v in frozen.items() if v is not None
+    assert ours.keys() == versions.keys()
+    assert {k: v for k, v in ours.items() if versions[k] is not None} == {
+        k: v for k, v in versions.items() if v is not None
     }
+    assert {_normalise(p.name): p.url or p.vcs for p in captured.packages if p.url or p.vcs} == urls
 
 
 def test_current_interpreter_agrees_with_pip_freeze(tmp_path: Path) -> None:

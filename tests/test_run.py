@@ -14,6 +14,8 @@ import pytest
 from cli_helpers import REPRO, record_of, repro, run_dirs, start_long_run, store_bytes
 from conftest import MakeRepo, commit_all, git
 
+from repro_run.capture import gpu
+
 SCRIPT = """\
 import json, os, sys
 print("args", json.dumps(sys.argv[1:]))
@@ -204,8 +206,10 @@ def test_environment_facets_are_captured(project: Path) -> None:
     assert record["packages"]["interpreter"] == sys.executable
     assert record["system"]["hostname"] and record["system"]["cpu_count_logical"] >= 1
     assert record["system"]["memory_total"] > 0
-    # No NVIDIA driver on the test machines: recorded as unavailable, with the reason.
-    assert "unavailable" in record["gpu"] and "driver" in record["gpu"]["unavailable"]
+    if gpu.nvidia_driver_absent() is not None:  # CI: no driver, recorded with the reason
+        assert "unavailable" in record["gpu"] and "driver" in record["gpu"]["unavailable"]
+    else:  # a GPU machine: the driver and its devices
+        assert record["gpu"]["driver_version"] and record["gpu"]["devices"]
     assert record["process"]["wall_time"] > 0 and record["process"]["cpu_time"] >= 0
 
 
