@@ -61,8 +61,7 @@ def remove_orphan_temp(path: Path, now: float | None = None) -> bool:
         except BlockingIOError:
             return False  # a live writer
         info = os.fstat(fd)
-        age = (time.time() if now is None else now) - info.st_mtime
-        if info.st_size == 0 and age < TEMP_GRACE_S:
+        if info.st_size == 0 and age(info.st_mtime, now) < TEMP_GRACE_S:
             return False
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
@@ -121,10 +120,15 @@ def owner_state(directory: Path, now: float | None = None) -> str:
         # The lock is taken right after the directory is made: free means its owner died.
         return "starting" if is_locked(directory) else "abandoned"
     try:
-        age = (time.time() if now is None else now) - directory.stat().st_mtime
+        mtime = directory.stat().st_mtime
     except FileNotFoundError:
         return "abandoned"
-    return "abandoned" if age > INCOMPLETE_RUN_GRACE_S else "starting"
+    return "abandoned" if age(mtime, now) > INCOMPLETE_RUN_GRACE_S else "starting"
+
+
+def age(mtime: float, now: float | None = None) -> float:
+    """Seconds since `mtime`, at `now` (tests) or the current time."""
+    return (time.time() if now is None else now) - mtime
 
 
 def remove_dir(directory: Path) -> None:

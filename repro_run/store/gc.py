@@ -13,12 +13,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import time
 from collections.abc import Collection
 from pathlib import Path
 
 from repro_run.models import GcReport
-from repro_run.store.fsck import is_digest, object_files
+from repro_run.store.fsck import age, is_digest, object_files
 from repro_run.store.objects import ObjectStore
 
 
@@ -42,7 +41,7 @@ def collect(
             info = path.stat()
         except FileNotFoundError:
             continue
-        if _age(info.st_mtime, now) < grace:
+        if age(info.st_mtime, now) < grace:
             kept_recent += 1
             continue
         if dry_run or _remove_unless_refreshed(objects, name, path, grace, now):
@@ -67,7 +66,7 @@ def _remove_unless_refreshed(
             os.rename(path, trash)
         except FileNotFoundError:
             return False
-        if _age(os.fstat(fd).st_mtime, now) < grace:
+        if age(os.fstat(fd).st_mtime, now) < grace:
             os.replace(trash, path)  # refreshed by a writer in the meantime: keep it
             return False
         with contextlib.suppress(FileNotFoundError):
@@ -75,7 +74,3 @@ def _remove_unless_refreshed(
         return True
     finally:
         os.close(fd)
-
-
-def _age(mtime: float, now: float | None) -> float:
-    return (time.time() if now is None else now) - mtime
