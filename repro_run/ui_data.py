@@ -11,32 +11,18 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from repro_run.formatting import count, file_change_lines, format_bytes
 from repro_run.models import FingerprintReport, TreeRef, to_json_dict
-from repro_run.ui import TerminalReporter, format_bytes
+from repro_run.ui import TerminalReporter
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from repro_run.comparison import FileChanges
+
 PROGRESS_AFTER_S = 1.0
-
-
-class DirectoryChangeLike(Protocol):
-    """What `fingerprint.diff.DirectoryChange` holds (renderers import no level-1 module)."""
-
-    @property
-    def directory(self) -> str: ...
-    @property
-    def added(self) -> int: ...
-    @property
-    def removed(self) -> int: ...
-    @property
-    def modified(self) -> int: ...
-    @property
-    def bytes_added(self) -> int: ...
-    @property
-    def bytes_removed(self) -> int: ...
 
 
 class HashProgress:
@@ -121,19 +107,12 @@ class DataReporter(TerminalReporter):
     def dataset(self, ref: TreeRef, seconds: float, cached_files: int) -> None:
         self.info(dataset_line(ref, seconds, cached_files))
 
-    def data_changed(
-        self,
-        ref: TreeRef,
-        since_run: str,
-        changes: Sequence[DirectoryChangeLike],
-        first: Sequence[str],
-        total: int,
-    ) -> None:
-        lines = manifest_diff_lines(changes, first, total)
+    def data_changed(self, ref: TreeRef, since_run: str, changes: FileChanges) -> None:
+        total = changes.added + changes.removed + changes.modified
         self.warn(
-            f"data {ref.path} changed since run {since_run}: {_count(total, 'file')} "
+            f"data {ref.path} changed since run {since_run}: {count(total, 'file')} "
             + ("differs" if total == 1 else "differ")
-            + "".join(f"\n    {line}" for line in lines)
+            + "".join(f"\n    {line}" for line in file_change_lines(changes))
         )
 
 
@@ -142,43 +121,16 @@ def dataset_line(ref: TreeRef, seconds: float, cached_files: int) -> str:
     origin = f" ({ref.origin})" if ref.origin else ""
     cache = f", {cached_files:,} unchanged, not re-read" if cached_files else ""
     return (
-        f"data {ref.path}{origin}: {_count(ref.files, 'file')}, {format_bytes(ref.bytes)}, "
+        f"data {ref.path}{origin}: {count(ref.files, 'file')}, {format_bytes(ref.bytes)}, "
         f"blake3 {ref.digest[:16]} in {seconds:.2f}s{cache}"
     )
-
-
-def manifest_diff_lines(
-    changes: Sequence[DirectoryChangeLike], first: Sequence[str], total: int | None = None
-) -> list[str]:
-    """`train/: +3,201 files (+412.0 MB)` per directory, then the first changed paths."""
-    lines = []
-    for c in changes:
-        counts = [
-            f"+{_count(c.added, 'file')}" if c.added else "",
-            f"-{_count(c.removed, 'file')}" if c.removed else "",
-            f"~{c.modified:,} modified" if c.modified else "",
-        ]
-        sizes = [
-            f"+{format_bytes(c.bytes_added)}" if c.bytes_added else "",
-            f"-{format_bytes(c.bytes_removed)}" if c.bytes_removed else "",
-        ]
-        size_text = ", ".join(s for s in sizes if s)
-        where = f"{c.directory}/" if c.directory else "./"
-        lines.append(
-            f"{where}: {', '.join(s for s in counts if s)}"
-            + (f" ({size_text})" if size_text else "")
-        )
-    lines += list(first)
-    if total is not None and total > len(first):
-        lines.append(f"… and {total - len(first):,} more")
-    return lines
 
 
 def render_fingerprints(reports: Sequence[FingerprintReport], stream: TextIO | None = None) -> None:
     """`<digest>  <path>  (3,201 files, 412.0 MB, 0.84s)`: one line per path, sha256sum-like."""
     out = stream or sys.stdout
     for r in reports:
-        notes = [_count(r.files, "file"), format_bytes(r.bytes), f"{r.seconds:.2f}s"]
+        notes = [count(r.files, "file"), format_bytes(r.bytes), f"{r.seconds:.2f}s"]
         if r.cached_files:
             notes.append(f"{r.cached_files:,} unchanged, not re-read")
         if r.skipped:
@@ -192,7 +144,3 @@ def fingerprints_json(reports: Sequence[FingerprintReport], stream: TextIO | Non
     """The reports with their manifests; ASCII-escaped, so any file name prints."""
     document: list[Any] = [to_json_dict(r) for r in reports]
     (stream or sys.stdout).write(json.dumps(document, indent=2, ensure_ascii=True) + "\n")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")

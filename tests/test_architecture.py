@@ -23,6 +23,7 @@ LEAVES = {
     "logsink",
     "host",
     "tomlread",
+    "formatting",  # how sizes, counts and file-level changes read, in every view
 }
 # Level 1: each may import leaves and modules of its own package, never another level-1 unit.
 LEVEL1 = {

@@ -168,7 +168,8 @@ def test_changed_dataset_shows_digests_counts_directories_and_first_paths() -> N
     data = differences(c, "data")["data"]
     assert (data.old_text, data.new_text) == ("aaaaaaaaaaaa", "bbbbbbbbbbbb")
     assert data.details[0] == "1,000 → 4,201 files, 4.0 MB → 416.0 MB"
-    assert "train/: +3,201 ~2 files (+412.0 MB)" in data.details
+    assert "+3,201 added, -0 removed, ~2 modified" in data.details
+    assert "train/: +3,201 files, ~2 modified (+412.0 MB)" in data.details
     assert "+ train/img_0001.png" in data.details
     assert data.extra["files"]["added"] == 3201
     assert c.section("data").summary == "1 dataset changed: data (+3,201 -0 ~2 files)"
@@ -204,7 +205,7 @@ def test_outputs_list_the_files_that_differ() -> None:
     weights = FileChanges(0, 0, 1, 0, 0, (DirectoryCount("", 0, 0, 1, 0, 0),), ("~ model.bin",))
     c = compare(snap(), snap(b), PairFacts(trees={(DIGEST_A, DIGEST_B): weights}))
     assert "~ model.bin" in differences(c, "outputs")["out"].details
-    assert "(top level): ~1 file" in differences(c, "outputs")["out"].details
+    assert "./: ~1 modified" in differences(c, "outputs")["out"].details
 
 
 # --- code, config, command, seed, determinism ------------------------------------------------------

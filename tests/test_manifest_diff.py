@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repro_run.fingerprint import diff as diff_module
-from repro_run.fingerprint.diff import diff_encoded, diff_manifests, first_paths
+from repro_run.fingerprint.diff import diff_encoded, diff_manifests, file_changes, first_paths
 from repro_run.fingerprint.manifest import encode_manifest
+from repro_run.formatting import file_change_lines
 from repro_run.models import ManifestEntry
-from repro_run.ui_data import manifest_diff_lines
 
 
 def _e(path: str, size: int = 4, digest: str = "aa", executable: bool = False) -> ManifestEntry:
@@ -99,12 +99,13 @@ def test_directory_changes_render_as_one_line_each() -> None:
     new = [_e("train/a.png", 100), _e("top.csv", 3, "bb")]
     new += [_e(f"train/new{i}.png", 128_700) for i in range(3201)]
     result = diff_manifests(old, new)
-    lines = manifest_diff_lines(result.by_directory(), first_paths(result, 2), 3203)
+    lines = file_change_lines(file_changes(result, 2), directories_shown=2)
     assert lines == [
         "train/: +3,201 files (+412.0 MB)",
         "./: ~1 modified (+2 B)",
-        "val/: -1 file (-5 B)",
+        "… and 1 more directories",
         "~ top.csv",
         "+ train/new0.png",
-        "… and 3,201 more",
+        "… and 3,201 more files",
     ]
+    assert file_change_lines(file_changes(result, 2))[2] == "val/: -1 file (-5 B)"

@@ -144,17 +144,14 @@ def _report_change(store: Store, ref: TreeRef, manifest: bytes, reporter: Report
     previous = _previous_dataset(store, ref.path)
     if previous is None or previous[1].digest == ref.digest:
         return
-    from repro_run.fingerprint.diff import diff_encoded, first_paths
+    from repro_run.fingerprint.diff import diff_encoded, file_changes
 
     run_id, old = previous
     try:
         diff = diff_encoded(store.get_bytes(old.manifest_object), manifest)
     except (ReproError, ValueError):
         return  # the old manifest is gone or damaged: nothing to compare with
-    total = len(diff.added) + len(diff.removed) + len(diff.modified)
-    reporter.data_changed(
-        ref, run_id, diff.by_directory(), first_paths(diff, _CHANGED_PATHS_SHOWN), total
-    )
+    reporter.data_changed(ref, run_id, file_changes(diff, _CHANGED_PATHS_SHOWN))
 
 
 def _previous_dataset(store: Store, path: str) -> tuple[str, TreeRef] | None:

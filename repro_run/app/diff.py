@@ -22,9 +22,9 @@ from repro_run.compare import (
     snapshot_of_record,
     tree_pairs,
 )
-from repro_run.comparison import SECTION_NAMES, DirectoryCount, FileChanges, RunComparison
+from repro_run.comparison import SECTION_NAMES, FileChanges, RunComparison
 from repro_run.errors import ReproError, StoreError
-from repro_run.fingerprint.diff import ManifestDiff, diff_encoded, first_paths
+from repro_run.fingerprint.diff import diff_encoded, file_changes
 from repro_run.models import (
     DecodeError,
     PackageList,
@@ -34,8 +34,6 @@ from repro_run.models import (
     from_json_dict,
 )
 from repro_run.store import Store
-
-FIRST_PATHS = 10
 
 
 def diff(
@@ -126,25 +124,6 @@ def _tree_changes(
         except (StoreError, ValueError) as exc:  # a missing or corrupted manifest object
             changes[(a.digest, b.digest)] = f"file-level changes unknown: {exc}"
     return changes
-
-
-def file_changes(diff: ManifestDiff, limit: int = FIRST_PATHS) -> FileChanges:
-    grown = sum(max(n.size - o.size, 0) for o, n in diff.modified)
-    shrunk = sum(max(o.size - n.size, 0) for o, n in diff.modified)
-    return FileChanges(
-        added=len(diff.added),
-        removed=len(diff.removed),
-        modified=len(diff.modified),
-        bytes_added=sum(e.size for e in diff.added) + grown,
-        bytes_removed=sum(e.size for e in diff.removed) + shrunk,
-        by_directory=tuple(
-            DirectoryCount(
-                d.directory, d.added, d.removed, d.modified, d.bytes_added, d.bytes_removed
-            )
-            for d in diff.by_directory()
-        ),
-        first_paths=tuple(first_paths(diff, limit)),
-    )
 
 
 def _code_history(root: Path | None, old: str, new: str) -> CodeHistory:

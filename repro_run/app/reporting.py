@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from repro_run.models import TreeRef
 
 if TYPE_CHECKING:  # the fingerprint engine is imported only when there is data to hash
-    from repro_run.fingerprint.diff import DirectoryChange
+    from repro_run.comparison import FileChanges
 
 
 class ProgressDisplay(Protocol):
@@ -32,14 +31,7 @@ class Reporter(Protocol):
     def dataset(self, ref: TreeRef, seconds: float, cached_files: int) -> None:
         """A dataset was fingerprinted: what was picked, why, and its digest."""
 
-    def data_changed(
-        self,
-        ref: TreeRef,
-        since_run: str,
-        changes: Sequence[DirectoryChange],
-        first: Sequence[str],
-        total: int,
-    ) -> None:
+    def data_changed(self, ref: TreeRef, since_run: str, changes: FileChanges) -> None:
         """The dataset differs from the one the last run over the same path recorded."""
 
 
@@ -67,12 +59,5 @@ class NullReporter:
     def dataset(self, ref: TreeRef, seconds: float, cached_files: int) -> None:
         pass
 
-    def data_changed(
-        self,
-        ref: TreeRef,
-        since_run: str,
-        changes: Sequence[DirectoryChange],
-        first: Sequence[str],
-        total: int,
-    ) -> None:
+    def data_changed(self, ref: TreeRef, since_run: str, changes: FileChanges) -> None:
         pass

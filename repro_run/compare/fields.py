@@ -20,20 +20,12 @@ from repro_run.comparison import (
     rank_of,
     section_info,
 )
+from repro_run.formatting import format_bytes
 
 _HEX_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a git commit or a BLAKE3 digest
 SHORT_ID = 12
 _SUMMARY_ITEMS = 3
 _SUMMARY_VALUE = 28
-
-
-def format_bytes(size: float) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def format_seconds(seconds: float) -> str:
@@ -150,7 +142,3 @@ def describe(f: FieldChange) -> str:
 
 def _clip(value: str) -> str:
     return value if len(value) <= _SUMMARY_VALUE else value[: _SUMMARY_VALUE - 1] + "…"
-
-
-def count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")

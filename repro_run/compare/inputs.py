@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
-from repro_run.compare.fields import change, count, mapping_changes, section
+from repro_run.compare.fields import change, mapping_changes, section
 from repro_run.compare.snapshot import CodeHistory, Snapshot, pair_up
 from repro_run.comparison import FieldChange, FileStat, SectionDiff
 from repro_run.constants import (
@@ -18,6 +18,7 @@ from repro_run.constants import (
     ENV_SEED,
     ENV_THREADS,
 )
+from repro_run.formatting import count
 from repro_run.models import CommandInfo, Determinism, DirtyPath
 
 _STAT_LINES = 10

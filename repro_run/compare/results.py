@@ -7,12 +7,11 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from repro_run.compare.fields import change, count, format_bytes, mapping_changes, section
+from repro_run.compare.fields import change, mapping_changes, section
 from repro_run.compare.snapshot import PairFacts, pair_up
 from repro_run.comparison import CHANGED, EQUAL, FieldChange, FileChanges, SectionDiff
+from repro_run.formatting import count, file_change_lines, format_bytes
 from repro_run.models import ProcessResult, TreeRef
-
-_DIRECTORIES_SHOWN = 5
 
 # Measurements vary from run to run: within max(absolute, relative) they count as equal.
 RELATIVE_TOLERANCE = 0.10
@@ -33,6 +32,9 @@ def trees_section(
             extra: dict[str, Any] = {}
             found = facts.trees.get((a.digest, b.digest))
             if isinstance(found, FileChanges):
+                details.append(
+                    f"+{found.added:,} added, -{found.removed:,} removed, ~{found.modified:,} modified"
+                )
                 details += file_change_lines(found)
                 extra["files"] = _files_json(found)
             elif found is not None:
@@ -66,30 +68,6 @@ def _headline(f: FieldChange) -> str:
     if isinstance(files, dict):
         return f" (+{files['added']:,} -{files['removed']:,} ~{files['modified']:,} files)"
     return f" ({f.change})" if f.change != CHANGED else ""
-
-
-def file_change_lines(c: FileChanges) -> list[str]:
-    """`+3,201 added, -0 removed, ~2 modified`, then per directory, then the first paths."""
-    lines = [f"+{c.added:,} added, -{c.removed:,} removed, ~{c.modified:,} modified"]
-    for d in c.by_directory[:_DIRECTORIES_SHOWN]:
-        marks = " ".join(
-            f"{mark}{n:,}" for mark, n in (("+", d.added), ("-", d.removed), ("~", d.modified)) if n
-        )
-        sizes = ", ".join(
-            f"{mark}{format_bytes(n)}"
-            for mark, n in (("+", d.bytes_added), ("-", d.bytes_removed))
-            if n
-        )
-        files = "file" if d.added + d.removed + d.modified == 1 else "files"
-        where = f"{d.directory}/" if d.directory else "(top level)"
-        lines.append(f"{where}: {marks} {files}" + (f" ({sizes})" if sizes else ""))
-    if len(c.by_directory) > _DIRECTORIES_SHOWN:
-        lines.append(f"… and {len(c.by_directory) - _DIRECTORIES_SHOWN} more directories")
-    lines += list(c.first_paths)
-    total = c.added + c.removed + c.modified
-    if total > len(c.first_paths):
-        lines.append(f"… and {total - len(c.first_paths):,} more files")
-    return lines
 
 
 def _files_json(c: FileChanges) -> dict[str, Any]:

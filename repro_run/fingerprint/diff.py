@@ -5,20 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
+from repro_run.comparison import DirectoryCount, FileChanges
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
 from repro_run.models import ManifestEntry
 from repro_run.record import Record
-
-
-class DirectoryChange(Record):
-    """What changed under one directory (`""` for the tree's top level)."""
-
-    directory: str
-    added: int
-    removed: int
-    modified: int
-    bytes_added: int  # sizes of added files, plus growth of modified ones
-    bytes_removed: int  # sizes of removed files, plus shrinkage of modified ones
 
 
 class ManifestDiff(Record):
@@ -30,8 +20,9 @@ class ManifestDiff(Record):
     def is_empty(self) -> bool:
         return not (self.added or self.removed or self.modified)
 
-    def by_directory(self, depth: int = 1) -> list[DirectoryChange]:
-        """Counts grouped by the first `depth` path components, most files changed first."""
+    def by_directory(self, depth: int = 1) -> list[DirectoryCount]:
+        """Counts grouped by the first `depth` path components, most files changed first; bytes
+        added count added files and the growth of modified ones (removed: likewise)."""
         groups: dict[str, list[int]] = {}
 
         def bump(path: str, index: int, size: int, grew: int, shrank: int) -> None:
@@ -48,7 +39,7 @@ class ManifestDiff(Record):
         for old, new in self.modified:
             delta = new.size - old.size
             bump(new.path, 2, new.size, max(delta, 0), max(-delta, 0))
-        changes = [DirectoryChange(k, *v) for k, v in groups.items()]
+        changes = [DirectoryCount(k, *v) for k, v in groups.items()]
         return sorted(changes, key=lambda c: (-(c.added + c.removed + c.modified), c.directory))
 
 
@@ -138,3 +129,19 @@ def first_paths(diff: ManifestDiff, limit: int = 10) -> Sequence[str]:
     marked += [f"- {e.path}" for e in diff.removed]
     marked += [f"~ {new.path}" for _, new in diff.modified]
     return sorted(marked, key=lambda m: m[2:])[:limit]
+
+
+def file_changes(diff: ManifestDiff, limit: int = 10) -> FileChanges:
+    """The summary `repro diff` and `repro run`'s data-changed warning show: counts, bytes,
+    changes by directory and the first `limit` changed paths."""
+    grown = sum(max(n.size - o.size, 0) for o, n in diff.modified)
+    shrunk = sum(max(o.size - n.size, 0) for o, n in diff.modified)
+    return FileChanges(
+        added=len(diff.added),
+        removed=len(diff.removed),
+        modified=len(diff.modified),
+        bytes_added=sum(e.size for e in diff.added) + grown,
+        bytes_removed=sum(e.size for e in diff.removed) + shrunk,
+        by_directory=tuple(diff.by_directory()),
+        first_paths=tuple(first_paths(diff, limit)),
+    )

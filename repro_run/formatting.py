@@ -1,0 +1,58 @@
+"""How sizes, counts and file-level changes read: one wording for every view.
+
+A leaf: `repro diff` (through `compare`), the data-changed warning of `repro run` and the
+other screens all import it, so `train/: +3,201 files (+412.0 MB)` reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # an annotation only: `repro run` imports this module before the child starts
+    from repro_run.comparison import FileChanges
+
+DIRECTORIES_SHOWN = 5
+
+
+def format_bytes(size: float) -> str:
+    """Decimal units, as `ls -h --si` and disk vendors count: 412.0 MB."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def count(n: int, noun: str) -> str:
+    """`1 file`, `3,201 files`."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def file_change_lines(c: FileChanges, directories_shown: int = DIRECTORIES_SHOWN) -> list[str]:
+    """`train/: +3,201 files (+412.0 MB)` for the directories with the most changes, then the
+    first changed paths (`+ train/a.png`), each list ending in how many more there are."""
+    lines = []
+    for d in c.by_directory[:directories_shown]:
+        counts = [
+            f"+{count(d.added, 'file')}" if d.added else "",
+            f"-{count(d.removed, 'file')}" if d.removed else "",
+            f"~{d.modified:,} modified" if d.modified else "",
+        ]
+        sizes = [
+            f"+{format_bytes(d.bytes_added)}" if d.bytes_added else "",
+            f"-{format_bytes(d.bytes_removed)}" if d.bytes_removed else "",
+        ]
+        size_text = ", ".join(s for s in sizes if s)
+        where = f"{d.directory}/" if d.directory else "./"
+        lines.append(
+            f"{where}: {', '.join(s for s in counts if s)}"
+            + (f" ({size_text})" if size_text else "")
+        )
+    if len(c.by_directory) > directories_shown:
+        lines.append(f"… and {len(c.by_directory) - directories_shown} more directories")
+    lines += list(c.first_paths)
+    total = c.added + c.removed + c.modified
+    if total > len(c.first_paths):
+        lines.append(f"… and {total - len(c.first_paths):,} more files")
+    return lines
