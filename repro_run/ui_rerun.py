@@ -11,6 +11,7 @@ from repro_run.models import (
     VERDICT_DIVERGED,
     VERDICT_FAILED,
     VERDICT_IDENTICAL,
+    VERDICT_WITHIN_TOLERANCE,
     RunRecord,
     Verdict,
 )
@@ -19,6 +20,11 @@ from repro_run.ui import format_duration
 NONDETERMINISTIC = (
     "Nothing differs between the two records: the program is nondeterministic under these "
     "settings — see `repro doctor`."
+)
+DETERMINISM_OFF = (
+    "Nothing differs between the two records, and determinism was off (--no-deterministic): "
+    "nondeterministic kernels (GPU atomics such as index_add_, autotuned cuDNN algorithms) "
+    "change the bits from run to run; run with determinism on (the default) to get the same bits."
 )
 UNDECLARED_DATA = (
     "note: a rerun's worktree holds what git tracks at the recorded commit (and its patch) "
@@ -68,12 +74,13 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
         lines.append(f"  the rerun's last log line: {v.last_log_line}")
         if any(marker in v.last_log_line for marker in _MISSING_FILE):
             lines.append(f"  {UNDECLARED_DATA}")
-    if v.outcome in (VERDICT_DIVERGED, VERDICT_FAILED):
-        if v.causes:
-            lines.append("  likely causes, most likely first:")
-            lines += [f"    {i}. {cause}" for i, cause in enumerate(v.causes, 1)]
-        elif v.outcome == VERDICT_DIVERGED:
-            lines.append(f"  {NONDETERMINISTIC}")
+    if v.causes:
+        lines.append("  likely causes, most likely first:")
+        lines += [f"    {i}. {cause}" for i, cause in enumerate(v.causes, 1)]
+    elif v.outcome in (VERDICT_DIVERGED, VERDICT_WITHIN_TOLERANCE):
+        lines.append(
+            f"  {NONDETERMINISTIC if original.determinism.deterministic else DETERMINISM_OFF}"
+        )
     return lines
 
 

@@ -112,6 +112,26 @@ def test_an_unseeded_rng_diverges_at_its_step(project: Path) -> None:
     assert verdict["first_divergence"]["step"] == 3 and verdict["causes"] == []
 
 
+def test_with_determinism_off_the_verdict_names_it(project: Path) -> None:
+    original = run_ok(project, "--no-deterministic", "noisy.py")
+    done = repro(project, "rerun", original)
+    assert done.returncode == 21 and "DIVERGED" in done.stdout
+    assert "determinism was off (--no-deterministic)" in done.stdout
+    assert "nondeterministic under these settings" not in done.stdout
+
+
+def test_a_rerun_within_tolerance_says_why_it_is_not_bit_for_bit(project: Path) -> None:
+    (project / "jitter.py").write_text(
+        "import random, repro_run\n"
+        "repro_run.log_metrics(step=1, loss=1.0 + random.Random().random() * 1e-12)\n"
+    )
+    commit_all(project)
+    original = run_ok(project, "jitter.py")
+    done = repro(project, "rerun", original)
+    assert done.returncode == 20 and "WITHIN TOLERANCE" in done.stdout
+    assert "nondeterministic under these settings" in done.stdout
+
+
 def test_an_unseeded_global_rng_under_no_auto_seed_diverges_at_its_step(project: Path) -> None:
     (project / "global.py").write_text(
         "import random, repro_run\n"

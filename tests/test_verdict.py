@@ -121,9 +121,11 @@ def test_outcomes() -> None:
         assert decide(case, ["seed: 1 -> 2"], RTOL, ATOL).outcome == outcome, case
 
 
-def test_causes_are_kept_only_when_the_rerun_did_not_reproduce() -> None:
+def test_causes_are_kept_only_when_the_rerun_did_not_reproduce_bit_for_bit() -> None:
     same = metrics([(1, 1.0)], [(1, 1.0)])
     assert decide(evidence(metrics=same), ["data: x"], RTOL, ATOL).causes == ()
+    close = metrics([(1, 1.0)], [(1, 1.0 + 1e-9)])
+    assert decide(evidence(metrics=close), ["packages: x"], RTOL, ATOL).causes == ("packages: x",)
     far = metrics([(1, 1.0)], [(1, 2.0)])
     verdict = decide(evidence(metrics=far), ["data: x", "seed: 1 -> 2"], RTOL, ATOL)
     assert verdict.causes == ("data: x", "seed: 1 -> 2")

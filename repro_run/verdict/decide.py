@@ -56,7 +56,7 @@ def decide(evidence: Evidence, causes: Sequence[str], rtol: float, atol: float) 
         outputs_differ=e.outputs_differ,
         logs_equal=e.log.equal if e.log else None,
         log_difference=e.log.first if e.log else None,
-        causes=tuple(causes) if outcome in (VERDICT_DIVERGED, VERDICT_FAILED) else (),
+        causes=tuple(causes) if outcome != VERDICT_IDENTICAL else (),  # why not bit for bit
         last_log_line=e.log.rerun_last_line if e.log and outcome == VERDICT_FAILED else None,
     )
 
