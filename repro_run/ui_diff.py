@@ -30,7 +30,7 @@ JSON_VERSION = 1  # bump on any change that is not an added key (docs/diff.md)
 
 _MARKS = {ADDED: ("+", "green"), REMOVED: ("-", "red"), EQUAL: ("=", "dim")}
 _CHANGED_MARK = ("~", "yellow")
-_KEY_WIDTH = 28  # keys wider than this fold onto a second line
+_KEY_WIDTH = 28  # the key column may always be this wide, and up to 40% of the screen
 _INDENT = 2
 
 
@@ -98,7 +98,7 @@ def _table(fields: tuple[FieldChange, ...], width: int) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    key_width = min(_KEY_WIDTH, max(len(f.key) for f in fields))
+    key_width = min(max(_KEY_WIDTH, width * 2 // 5), max(len(f.key) for f in fields))
     value_width = max(width - (_INDENT + 1) - 2 - key_width, 20)  # 2: one blank between columns
     table = Table.grid(padding=(0, 1))
     table.add_column(width=_INDENT + 1, no_wrap=True)

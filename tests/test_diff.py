@@ -222,6 +222,12 @@ def test_plain_text_off_a_terminal_fits_80_columns(runs: Runs) -> None:
     assert all(line == line.rstrip() for line in done.stdout.splitlines())
 
 
+def test_long_keys_are_not_broken_where_the_screen_has_room(runs: Runs) -> None:
+    done = repro(runs.root, "diff", "--all", runs.a, runs.c, env={"COLUMNS": "100"})
+    (line,) = [line for line in done.stdout.splitlines() if "NVTE_ALLOW" in line]
+    assert line.split()[:3] == ["=", "NVTE_ALLOW_NONDETERMINISTIC_ALGO", "0"]
+
+
 def on_terminal(cwd: Path, *args: str, env: dict[str, str]) -> str:
     """What `repro ARGS` writes to a pseudo-terminal."""
     master, slave = pty.openpty()
