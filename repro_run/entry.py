@@ -3,7 +3,7 @@
 `repro run [--] COMMAND [ARGS]...` with no option of repro's before the command (the common
 form; `[tool.repro]` holds the defaults) starts the run without importing click or any other
 command's code: ~25 ms of the wrapper's 60 ms budget on a 2-core VM. Every other command line
-goes through click (`cli.py`). Either way every error becomes one line and a documented exit
+goes through click (`cli/`). Either way every error becomes one line and a documented exit
 code, and the process ends without the interpreter's teardown.
 """
 

@@ -15,7 +15,7 @@ import pytest
 from cli_helpers import REPRO, repro
 from conftest import GIT_ENV, MakeRepo, commit_all, git, write_files
 
-from repro_run.cli import DIFF_SECTIONS_HELP
+from repro_run.cli.views import DIFF_SECTIONS_HELP
 from repro_run.comparison import SECTION_NAMES
 from repro_run.store import Store
 

@@ -1,0 +1,217 @@
+"""`repro run` and `repro rerun`: start a run, replay one and judge it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from repro_run.cli.group import cli
+from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, VERDICT_EXIT_CODES
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    short_help="Run a command and record everything needed to reproduce it.",
+)
+@click.option("--seed", type=int, help="Seed to inject (default: [tool.repro] seed, else random).")
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    metavar="PATH",
+    help="Dataset path to fingerprint (repeatable).",
+)
+@click.option(
+    "--outputs",
+    "outputs",
+    multiple=True,
+    metavar="PATH",
+    help="Output path to archive after the run (repeatable).",
+)
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Run from a dirty tree; the run is marked dirty and the patch stored.",
+)
+@click.option(
+    "--metrics-file",
+    metavar="PATH",
+    help="A metrics file the command writes (JSON, JSON lines or CSV), read after the run.",
+)
+@click.option(
+    "--pty/--no-pty",
+    "pty",
+    default=None,
+    help="Give the command a pseudo-terminal (default: when repro's output is a terminal).",
+)
+@click.option(
+    "--deterministic/--no-deterministic",
+    default=True,
+    show_default=True,
+    help="Set the frameworks' determinism switches (environment and hook).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Fix every thread pool (OpenMP, MKL, OpenBLAS, torch, TF) at N threads.",
+)
+@click.option(
+    "--no-auto-seed",
+    "no_auto_seed",
+    is_flag=True,
+    help="Turn the seeding hook off: Python children are not seeded or observed.",
+)
+@click.option(
+    "--no-auto-data",
+    "no_auto_data",
+    is_flag=True,
+    help="Fingerprint only --data / [tool.repro] data, not paths the arguments and configs name.",
+)
+@click.option(
+    "--skip-unreadable",
+    is_flag=True,
+    help="Record unreadable data files as unreadable instead of refusing to run.",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Start N runs as one group (seeds 0..N-1, or --seed S: S..S+N-1); see repro stats.",
+)
+@click.option("--seeds", metavar="LIST", help="Seeds of the repeated runs, e.g. 0-4 or 1,5,9.")
+@click.option("--same-seed", is_flag=True, help="Repeat with one seed (implementation noise).")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(
+    seed: int | None,
+    data: tuple[str, ...],
+    outputs: tuple[str, ...],
+    allow_dirty: bool,
+    metrics_file: str | None,
+    command: tuple[str, ...],
+    pty: bool | None = None,
+    deterministic: bool = True,
+    threads: int | None = None,
+    no_auto_seed: bool = False,
+    no_auto_data: bool = False,
+    skip_unreadable: bool = False,
+    repeat: int | None = None,
+    seeds: str | None = None,
+    same_seed: bool = False,
+) -> None:
+    """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
+
+    Options before the command are repro's; everything from the command on is passed to it
+    unchanged. `--` ends repro's options. repro exits with the command's exit status.
+    """
+    from repro_run import app, entry
+
+    options = app.RunOptions(
+        command=command,
+        cwd=Path.cwd(),
+        seed=seed,
+        data=data,
+        outputs=outputs,
+        allow_dirty=allow_dirty,
+        metrics_file=metrics_file,
+        pty=pty,
+        deterministic=deterministic,
+        threads=threads,
+        auto_seed=not no_auto_seed,
+        auto_data=not no_auto_data,
+        skip_unreadable=skip_unreadable,
+    )
+    entry.run_verb(options, repeat, seeds, same_seed)
+
+
+@cli.command(short_help="Replay a run exactly, then say whether it reproduced and why not.")
+@click.argument("run_id", metavar="ID")
+@click.option(
+    "--times",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="N",
+    help="Rerun N times under identical conditions; report the spread per metric.",
+)
+@click.option("--keep-worktree", is_flag=True, help="Keep the temporary worktree afterwards.")
+@click.option(
+    "--allow-data-drift", is_flag=True, help="Rerun even if recorded data changed (recorded)."
+)
+@click.option(
+    "--data",
+    "data_remap",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Recorded data path OLD now lies at NEW (repeatable).",
+)
+@click.option("--strict", is_flag=True, help="Refuse if the environment differs from the record.")
+@click.option(
+    "--rtol",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_RTOL,
+    show_default=True,
+    help="Relative tolerance for metrics.",
+)
+@click.option(
+    "--atol",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_ATOL,
+    show_default=True,
+    help="Absolute tolerance for metrics.",
+)
+@click.option(
+    "--secret-arg",
+    "secret_args",
+    multiple=True,
+    metavar="NAME=ENV_VAR",
+    help="Take the masked argument NAME (e.g. hub_token) from ENV_VAR (repeatable).",
+)
+def rerun(
+    run_id: str,
+    times: int,
+    keep_worktree: bool,
+    allow_data_drift: bool,
+    data_remap: tuple[str, ...],
+    strict: bool,
+    rtol: float,
+    atol: float,
+    secret_args: tuple[str, ...],
+) -> None:
+    """Replay run ID in a pristine worktree at its commit and judge the result.
+
+    Exit codes: 0 IDENTICAL, 20 WITHIN TOLERANCE, 21 DIVERGED, 22 FAILED (with --times N, the
+    worst of the N).
+    """
+    from repro_run import app, entry, ui, ui_data, ui_rerun
+
+    options = app.RerunOptions(
+        ref=run_id,
+        cwd=Path.cwd(),
+        times=times,
+        keep_worktree=keep_worktree,
+        allow_data_drift=allow_data_drift,
+        data_remap=data_remap,
+        strict=strict,
+        rtol=rtol,
+        atol=atol,
+        secret_args=secret_args,
+    )
+    reporter = ui_data.DataReporter()
+    result = app.rerun(options, reporter)
+    for record in result.reruns:
+        reporter.info(ui.run_summary_line(record))
+    last = result.reruns[-1]
+    lines = ui_rerun.verdict_lines(result.original, last)
+    if times > 1:
+        spreads = [(s.metric, s.runs, s.minimum, s.maximum) for s in result.spreads]
+        lines = ui_rerun.times_lines(result.original, result.reruns, spreads)
+    click.echo("\n".join(lines))
+    process = last.process
+    assert process is not None
+    entry.die_like_an_interrupted_child(process.stop_reason)
+    if last.verdict is None:  # terminated before a verdict: the child's own status
+        sys.exit(process.exit_code)
+    outcomes = [r.verdict.outcome for r in result.reruns if r.verdict is not None]
+    sys.exit(max(VERDICT_EXIT_CODES[outcome] for outcome in outcomes))

@@ -1,0 +1,146 @@
+"""Commands that read runs: `list`, `show`, `log`, `diff`, `stats`, `report`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from repro_run.cli.group import cli
+
+STATUS_CHOICES = (
+    "running",
+    "succeeded",
+    "failed",
+    "interrupted",
+    "terminated",
+    "archive_failed",
+    "crashed",
+    "failed_to_start",
+    "presumed dead",
+)
+
+
+@cli.command("list")
+@click.option("--status", type=click.Choice(STATUS_CHOICES), help="Only runs with this status.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many runs (newest first).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_command(status: str | None, limit: int | None, as_json: bool) -> None:
+    """List runs, newest first."""
+    from repro_run import app, ui
+
+    runs = app.list_runs(Path.cwd(), status=status, limit=limit)
+    if as_json:
+        ui.print_json(runs)
+    else:
+        ui.render_list(runs, ui.make_console())
+
+
+@cli.command()
+@click.argument("run_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole run record as JSON.")
+def show(run_id: str, as_json: bool) -> None:
+    """Show a run: any unique prefix of its ID, `latest` or `@` (newest), `@~N`."""
+    from repro_run import app, ui
+
+    record, status = app.show(Path.cwd(), run_id)
+    reruns = app.reruns_of(Path.cwd(), record.id)
+    if as_json:
+        ui.print_json(ui.show_json(record, status, reruns))
+    else:
+        ui.render_show(record, status, ui.make_console(), reruns)
+
+
+# Kept in step with comparison.SECTIONS by a test; not imported here so `repro run` stays fast.
+
+
+@cli.command()
+@click.argument("run_id", metavar="ID")
+@click.option("--plain", is_flag=True, help="Final state of each line: replay \\r, drop escapes.")
+def log(run_id: str, plain: bool) -> None:
+    """Print a run's stored output (secret values masked)."""
+    from repro_run.app import logview
+
+    data = logview.read_log(Path.cwd(), run_id)
+    sys.stdout.buffer.write(logview.plain(data) if plain else data)
+    sys.stdout.buffer.flush()
+
+
+DIFF_SECTIONS_HELP = (
+    "Only these sections, comma-separated (repeatable), from: data, code, config, command, "
+    "seed, packages, framework, gpu, determinism, env, system, metrics, outputs, resources."
+)
+
+
+@cli.command("diff")
+@click.argument("ref_a", metavar="A")
+@click.argument("ref_b", metavar="[B]", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Show equal fields too.")
+@click.option("--section", "sections", multiple=True, metavar="NAMES", help=DIFF_SECTIONS_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema: docs/diff.md).")
+def diff_command(
+    ref_a: str, ref_b: str | None, show_all: bool, sections: tuple[str, ...], as_json: bool
+) -> None:
+    """Show what differs between runs A and B, the most likely causes first.
+
+    A and B are run IDs, unique prefixes, `@` (newest) or `@~N`. With A alone, run A is
+    compared with the current environment and working tree. Exits 0 when the compared
+    sections are equal and 1 when they differ, like diff(1).
+    """
+    from repro_run import ui, ui_diff
+    from repro_run.app.diff import diff
+    from repro_run.comparison import SECTION_NAMES
+    from repro_run.errors import UsageError
+
+    wanted = [name.strip() for value in sections for name in value.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in SECTION_NAMES]
+    if unknown:
+        raise UsageError(
+            f"unknown section {', '.join(map(repr, unknown))}: choose from {', '.join(SECTION_NAMES)}"
+        )
+    comparison = diff(Path.cwd(), ref_a, ref_b, sections=tuple(wanted) or None)
+    if as_json:
+        ui.print_json(ui_diff.diff_json(comparison, show_all))
+    else:
+        ui_diff.render_diff(comparison, ui_diff.make_console(), show_all)
+    sys.exit(1 if comparison.differs else 0)
+
+
+@cli.command("stats")
+@click.argument("refs", nargs=-1, required=True, metavar="GROUP|ID...")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
+    """Per final metric over a group of runs (or the runs given): n, mean, std, min, max, 95% CI."""
+    from repro_run import ui, ui_stats
+    from repro_run.app.stats import stats
+
+    result = stats(Path.cwd(), refs)
+    parts = (result.group, result.runs, result.seeds, result.metrics)
+    if as_json:
+        ui.print_json(ui_stats.stats_json(*parts))
+    else:
+        click.echo("\n".join(ui_stats.stats_lines(*parts)))
+
+
+@cli.command("report")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML file to write.",
+)
+def report_command(refs: tuple[str, ...], output: Path) -> None:
+    """Write one static, self-contained HTML report of the runs (no network needed to view it)."""
+    from repro_run import report_html
+    from repro_run.app.report import build_report
+
+    data = build_report(Path.cwd(), refs)
+    page = report_html.render_report(
+        data.records, data.statuses, data.reruns, data.comparisons, data.curves, data.stats
+    )
+    output.write_text(page, encoding="utf-8")
+    click.echo(f"repro: wrote {output} ({len(data.records)} run(s))")
