@@ -1,0 +1,123 @@
+"""Where a run ran: env vars, packages, system, GPU and CUDA, the seed and determinism
+settings, and the facts the hook recorded inside the child."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from repro_run.record import Record, field
+
+
+# --- environment ------------------------------------------------------------------------
+class EnvCapture(Record):
+    values: dict[str, str]  # allow-listed names with their (non-secret) values
+    names_only: tuple[str, ...]  # present, value not recorded (not on the allow-list)
+    redacted: tuple[str, ...]  # allow-listed or not, the name or value looked secret
+
+
+class Package(Record):
+    name: str
+    version: str
+    editable: str | None = None  # source directory of an editable install
+    vcs: str | None = None  # "git+https://host/repo@<commit>" (credentials stripped)
+    url: str | None = None  # direct URL of a non-VCS direct reference (credentials stripped)
+
+
+class PackageList(Record):
+    """Installed distributions of one interpreter (stored as an object, not in run.json)."""
+
+    interpreter: str
+    python_version: str
+    packages: tuple[Package, ...]
+
+
+class PackagesRef(Record):
+    interpreter: str
+    python_version: str
+    count: int
+    object: str  # the PackageList, stored as an object
+    source: str  # "importlib" | "cache" | "subprocess"
+
+
+class SystemInfo(Record):
+    hostname: str
+    os: str  # platform.system()
+    os_release: str  # e.g. "Debian GNU/Linux 12 (bookworm)"
+    kernel: str
+    machine: str
+    python_version: str
+    python_implementation: str
+    cpu_model: str
+    cpu_count_logical: int
+    cpu_count_physical: int | None
+    memory_total: int  # bytes
+    boot_id: str | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+class GpuDevice(Record):
+    index: int
+    name: str
+    uuid: str
+    memory_total: int  # bytes
+    compute_capability: str  # "9.0"
+    sm_count: int | None = None
+    mig_mode: str | None = None  # "enabled" | "disabled" | None (not supported)
+    pci_bus_id: str | None = None
+
+
+class GpuInfo(Record):
+    driver_version: str
+    cuda_driver_version: str  # the CUDA version the driver supports, e.g. "12.4"
+    devices: tuple[GpuDevice, ...]
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+class CudaLibraries(Record):
+    """CUDA toolkit, cuDNN and NCCL versions found without importing a framework."""
+
+    cuda_toolkit: str | None
+    cudnn: str | None
+    nccl: str | None
+    sources: dict[str, str] = field(default_factory=dict)  # library -> where it was found
+    missing: dict[str, str] = field(default_factory=dict)  # library -> why not found
+
+
+# --- seed and determinism ------------------------------------------------------------------
+class Determinism(Record):
+    seed: int
+    seed_source: str  # "cli" | "pyproject" | "random" | "env"
+    injected: dict[str, str]  # variables repro put into the child's environment
+    user_set: dict[str, str]  # variables repro would set but the user already had (theirs win)
+    deterministic: bool = False  # --deterministic: framework switches set (older records: off)
+    threads: int | None = None  # --threads N
+    hook: bool = False  # the seeding hook was on the child's PYTHONPATH (off: --no-auto-seed)
+
+
+# --- facts recorded inside the child (the hook, issue 4) -----------------------------------
+class ProcessFacts(Record):
+    """What one Python process of the run had in effect, written by the hook as it exited."""
+
+    file: str  # its file under runs/<id>/facts/
+    pid: int
+    ppid: int
+    rank: str | None = None  # RANK, else SLURM_PROCID
+    local_rank: str | None = None  # LOCAL_RANK
+    world_size: str | None = None  # WORLD_SIZE, else SLURM_NTASKS
+    event: str = "exit"  # "exit" | "SIGTERM" | "KeyboardInterrupt" | "uncaught <Type>"
+    seed: int | None = None
+    seeded: tuple[str, ...] = ()  # what the hook seeded: "random", "numpy", "torch", ...
+    switches: tuple[str, ...] = ()  # determinism switches the hook applied
+    facts: dict[str, Any] = field(default_factory=dict)  # flat: "torch.version" -> "2.13.0"
+    errors: tuple[str, ...] = ()  # what failed inside the hook (never raised into the script)
+
+    @property
+    def label(self) -> str:
+        return f"rank {self.rank} (pid {self.pid})" if self.rank is not None else f"pid {self.pid}"
+
+
+class ChildFacts(Record):
+    processes: tuple[ProcessFacts, ...] = ()  # the run's first process first
+    # fact -> {process label: value}, for facts on which the ranks disagree
+    disagreements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()  # facts files that could not be read

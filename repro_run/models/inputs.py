@@ -1,0 +1,97 @@
+"""What went into a run: code (git state), command, config files, data and output trees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from repro_run.record import Record, field
+
+
+# --- code --------------------------------------------------------------------------------
+class Remote(Record):
+    name: str
+    url: str  # credentials stripped
+
+
+class DirtyPath(Record):
+    path: str  # POSIX, relative to the repository root
+    state: str  # "modified" | "staged" | "deleted" | "untracked" | "submodule" | "renamed" | ...
+
+
+class TreeStatus(Record):
+    """What the dirty check found: the result of one `git status` call."""
+
+    root: str  # absolute path of the work tree
+    commit: str
+    branch: str | None  # None on a detached HEAD
+    dirty: tuple[DirtyPath, ...]
+
+    @property
+    def is_dirty(self) -> bool:
+        return bool(self.dirty)
+
+
+class CodeState(Record):
+    commit: str
+    branch: str | None
+    describe: str | None
+    remotes: tuple[Remote, ...]
+    dirty: bool
+    dirty_paths: tuple[DirtyPath, ...] = ()
+    patch_object: str | None = None  # BLAKE3 of the binary patch (also runs/<id>/patch.diff)
+    is_shallow: bool = False
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+# --- command and config ----------------------------------------------------------------
+class CommandInfo(Record):
+    argv: tuple[str, ...]  # as the user typed it after repro's options; secrets masked
+    exec_argv: tuple[str, ...]  # what was executed (interpreter prepended for *.py); masked
+    cwd: str  # POSIX, relative to the repository root ("." at the root)
+    executable: str  # resolved absolute path of exec_argv[0]
+    interpreter: str | None  # the Python that runs the command, when there is one
+
+
+class ConfigFile(Record):
+    path: str  # as given on the command line
+    format: str  # "yaml" | "json" | "toml"
+    object: str  # BLAKE3 of the file's bytes; the bytes are in the object store
+    params: dict[str, Any]  # flattened to dotted keys
+
+
+# --- data and outputs --------------------------------------------------------------------
+class ManifestEntry(Record):
+    path: str  # POSIX, relative to the tree root
+    size: int
+    hash: str | None  # BLAKE3 hex of the content; None for a symlink
+    executable: bool = False
+    link: str | None = None  # symlink target text, never followed
+
+
+class TreeRef(Record):
+    """A fingerprinted directory or file: a dataset, or an archived output."""
+
+    path: str  # as given (relative to the repository root when inside it)
+    digest: str  # BLAKE3 of the canonical manifest
+    files: int
+    bytes: int
+    manifest_object: str  # the manifest, stored as an object
+    skipped: tuple[str, ...] = ()  # entries not recorded, with the reason ("fifo: a/b")
+    origin: str = ""  # datasets: how repro found it ("--data", "argument --data-dir", ...)
+
+
+class FingerprintReport(Record):
+    """`repro fingerprint PATH`: a dataset's digest and counts (and, for --json, its manifest)."""
+
+    path: str  # as given
+    root: str  # resolved: a symlinked root is followed
+    digest: str
+    files: int
+    bytes: int
+    seconds: float
+    hashed_files: int  # read this time
+    hashed_bytes: int
+    cached_files: int  # vouched for by the stat cache: unchanged since they were hashed
+    skipped: tuple[str, ...] = ()
+    unreadable: tuple[str, ...] = ()
+    entries: tuple[ManifestEntry, ...] = ()

@@ -1,0 +1,179 @@
+"""The run record and what it ends with: the process, metrics, the rerun verdict, a summary."""
+
+from __future__ import annotations
+
+from repro_run.models.base import (
+    SCHEMA_VERSION,
+    Unavailable,
+)
+from repro_run.models.environment import (
+    ChildFacts,
+    CudaLibraries,
+    Determinism,
+    EnvCapture,
+    GpuInfo,
+    PackagesRef,
+    SystemInfo,
+)
+from repro_run.models.inputs import (
+    CodeState,
+    CommandInfo,
+    ConfigFile,
+    DirtyPath,
+    TreeRef,
+)
+from repro_run.record import Record, field
+
+
+# --- the process ---------------------------------------------------------------------------
+class ProcessResult(Record):
+    exit_code: int  # the child's code; 128+N when a signal N ended it
+    signal: str | None  # "SIGSEGV" when a signal ended it
+    wall_time: float  # seconds
+    cpu_time: float  # user + system seconds of the child and its reaped descendants
+    peak_rss: int | None  # bytes, whole process tree, sampled
+    peak_gpu_memory: int | None  # bytes, sampled through NVML when a GPU is present
+    stdout_bytes: int
+    stderr_bytes: int
+    stop_reason: str | None = None  # "SIGINT" | "SIGTERM" | ... when repro was asked to stop
+    orphans_killed: int = 0  # descendants still alive after the child exited
+
+
+class Supervisor(Record):
+    """Who is running the run: enough to tell a live run from a crashed one."""
+
+    pid: int
+    start_time: float  # process start time (psutil create_time)
+    hostname: str
+    boot_id: str | None
+    # Seconds between touches of runs/<id>/lock: a reader on another host (a shared store)
+    # presumes the run dead once the lock's mtime is older than 3 intervals.
+    heartbeat_interval: float = 30.0
+    # Linux: start time in clock ticks since boot (/proc/<pid>/stat); unlike start_time it does
+    # not move when the wall clock is stepped, so pid reuse is told apart exactly.
+    start_ticks: int | None = None
+
+
+class SecretFinding(Record):
+    """Where something secret-looking was found (never the value itself)."""
+
+    path: str  # the file, as named in the patch
+    line: int  # 1-based line number in the patched file
+    kind: str  # what it looks like: "assignment", "credential shape", "known secret value"
+
+
+# --- metrics --------------------------------------------------------------------------------
+class MetricsRef(Record):
+    """The metrics a run logged: every point stored as an object, final values in the record."""
+
+    source: str  # "REPRO_METRICS" (logged through the protocol) or the --metrics-file path
+    object: str  # the canonical series (see metrics.series), stored as an object
+    points: int
+    final: dict[str, float]  # the last value of each metric
+
+
+# --- rerun -----------------------------------------------------------------------------------
+VERDICT_IDENTICAL = "IDENTICAL"
+VERDICT_WITHIN_TOLERANCE = "WITHIN TOLERANCE"
+VERDICT_DIVERGED = "DIVERGED"
+VERDICT_FAILED = "FAILED"
+
+
+class RerunInfo(Record):
+    """How a rerun was launched: what it accepted or changed to run at all."""
+
+    data_drift: tuple[str, ...] = ()  # data that differed from the record (--allow-data-drift)
+    data_remap: dict[str, str] = field(default_factory=dict)  # recorded path -> path used
+    environment_drift: tuple[str, ...] = ()  # "numpy: 1.26.4 -> 2.0.0"
+    worktree: str | None = None  # kept with --keep-worktree
+
+
+class MetricDivergence(Record):
+    """Where two metric curves part: the first step (in step order) beyond tolerance."""
+
+    metric: str
+    step: int | None
+    original: float | None  # None: the original has no value there
+    rerun: float | None
+
+
+class LogDifference(Record):
+    line: int  # 1-based, in the log after masking
+    original: str
+    rerun: str
+
+
+class Verdict(Record):
+    """Whether a rerun reproduced its original, on what evidence, and if not, why."""
+
+    outcome: str  # VERDICT_*
+    reason: str  # one line
+    judged_on: tuple[str, ...]  # "outputs", "metrics", "log"
+    rtol: float
+    atol: float
+    metrics_compared: int = 0  # values compared
+    metrics_differ: tuple[str, ...] = ()  # metrics with any value not bitwise equal
+    first_divergence: MetricDivergence | None = None
+    outputs_compared: int = 0  # files compared
+    outputs_differ: tuple[str, ...] = ()  # "+ out/new.bin", "- out/gone.bin", "~ out/model.npz"
+    logs_equal: bool | None = None  # after masking timings; None: a log is missing
+    log_difference: LogDifference | None = None
+    causes: tuple[str, ...] = ()  # what differs between the two records, most likely first
+    last_log_line: str | None = None  # FAILED: the rerun's last words (its error, usually)
+
+
+# --- the run record ----------------------------------------------------------------------
+class RunRecord(Record):
+    id: str
+    status: str
+    created: str  # ISO 8601 UTC
+    repro_version: str
+    supervisor: Supervisor
+    code: CodeState
+    command: CommandInfo
+    determinism: Determinism
+    env: EnvCapture
+    system: SystemInfo
+    packages: PackagesRef | Unavailable
+    gpu: GpuInfo | Unavailable
+    cuda: CudaLibraries | Unavailable
+    configs: tuple[ConfigFile, ...] = ()
+    data: tuple[TreeRef, ...] = ()
+    outputs: tuple[TreeRef, ...] = ()
+    output_paths: tuple[str, ...] = ()  # what --outputs asked for (archived at the end)
+    started: str | None = None
+    ended: str | None = None
+    process: ProcessResult | None = None
+    problems: tuple[str, ...] = ()  # what went wrong around the run (e.g. archiving)
+    metrics_file: str | None = None  # --metrics-file, as given (relative to the run's cwd)
+    metrics: MetricsRef | None = None
+    rerun_of: str | None = None  # the run this one replays
+    rerun: RerunInfo | None = None
+    verdict: Verdict | None = None  # a rerun's verdict against `rerun_of`
+    schema_version: int = SCHEMA_VERSION
+    flags: tuple[str, ...] = ()  # SECRET_IN_PATCH, TAINTED
+    secret_findings: tuple[SecretFinding, ...] = ()  # where the patch looks secret
+    tainted_paths: tuple[DirtyPath, ...] = ()  # tracked files changed while the run ran
+    facts: ChildFacts | None = None  # recorded inside the child by the hook (None: hook off)
+    group: str | None = None  # `repro run --repeat N`: the runs started together (issue 8)
+
+    @property
+    def duration(self) -> float | None:
+        return self.process.wall_time if self.process else None
+
+
+class RunSummary(Record):
+    """One line of `repro list`."""
+
+    id: str
+    created: str
+    status: str  # effective: a `running` run whose supervisor is gone is `crashed`
+    duration: float | None
+    command: str  # shlex-joined argv, secrets already masked in the record
+    commit: str
+    seed: int
+    exit_code: int | None
+    dirty: bool
+    rerun_of: str | None = None
+    verdict: str | None = None  # the outcome of a rerun's verdict
+    metrics: dict[str, float] = field(default_factory=dict)  # final values
