@@ -1,6 +1,8 @@
 """Wrapper overhead: median wall time of `repro run -- python -c pass` vs `python -c pass`.
 
 Run with `make bench` (or `.venv/bin/python bench/overhead.py [--runs N] [--write]`).
+`--against DIR` compares this checkout with another one (say `git worktree add DIR OLD`):
+both run as `python -m repro_run`, interleaved with the baseline, warm only.
 Both commands run in the same clean git repository, interleaved, in one process, so the
 difference is measured against a baseline taken under the same machine load.
 - warm: repro's caches (package list) populated, store already initialised;
@@ -73,13 +75,46 @@ def measure(runs: int) -> dict[str, float]:
     }
 
 
+def compare(runs: int, other: Path) -> str:
+    """Warm overhead of this checkout and of `other`, interleaved: an A/B of a change."""
+    here = Path(__file__).resolve().parent.parent
+    for checkout in (here, other):
+        compileall.compile_dir(checkout / "repro_run", quiet=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        repo.mkdir()
+        env = {**os.environ, **GIT_ENV, "REPRO_CACHE_DIR": str(Path(tmp) / "cache")}
+        for cmd in (["git", "init", "-q"], ["git", "commit", "-q", "--allow-empty", "-m", "x"]):
+            subprocess.run(cmd, cwd=repo, env=env, check=True)
+        baseline_argv = [sys.executable, "-c", "pass"]
+        repro_argv = [sys.executable, "-m", "repro_run", "run", "--", *baseline_argv]
+        sides = {"this checkout": here, str(other): other}
+        times: dict[str, list[float]] = {"baseline": [], **{name: [] for name in sides}}
+        for i in range(runs + 3):  # the first three warm the caches
+            measured = {"baseline": _time(baseline_argv, repo, env)}
+            for name, checkout in sides.items():
+                measured[name] = _time(repro_argv, repo, {**env, "PYTHONPATH": str(checkout)})
+            if i >= 3:
+                for name, seconds in measured.items():
+                    times[name].append(seconds)
+    base = statistics.median(times["baseline"])
+    lines = [f"baseline `python -c pass`: {base * 1000:.1f} ms"]
+    for name in sides:
+        lines.append(f"{name}: +{(statistics.median(times[name]) - base) * 1000:.1f} ms warm")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument(
         "--write", action="store_true", help="record the figures in bench/RESULTS.md"
     )
+    parser.add_argument("--against", type=Path, help="another checkout to compare with (A/B)")
     args = parser.parse_args()
+    if args.against is not None:
+        print(compare(args.runs, args.against.resolve()), end="")
+        return
     r = measure(args.runs)
     report = (
         f"| `python -c pass` (baseline) | {r['baseline_ms']:.1f} ms | |\n"
