@@ -61,14 +61,14 @@ step "sed 's/lr: 0.1/lr: 0.05/' configs/demo.yaml > configs/lower_lr.yaml && git
 sed 's/lr: 0.1/lr: 0.05/' configs/demo.yaml > configs/lower_lr.yaml
 git add configs/lower_lr.yaml && git commit -q -m "a config with a lower learning rate"
 
-step repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
-repro run --seed 7 --data data --outputs checkpoints train.py --config configs/demo.yaml
+step repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/demo.yaml
+repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/demo.yaml
 
 step "head -n 64 data/train.csv >> data/train.csv   # new rows under the same path"
 head -n 64 data/train.csv > rows.tmp && cat rows.tmp >> data/train.csv && rm rows.tmp
 
-step repro run --seed 7 --data data --outputs checkpoints train.py --config configs/lower_lr.yaml
-repro run --seed 7 --data data --outputs checkpoints train.py --config configs/lower_lr.yaml
+step repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/lower_lr.yaml
+repro run --seed 7 --data data --outputs checkpoints $metrics train.py --config configs/lower_lr.yaml
 
 step "repro diff @~1 @   # everything that differs, most likely cause first"
 repro diff @~1 @ || echo "(exit code $?: the runs differ, like diff(1))"
