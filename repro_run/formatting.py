@@ -29,6 +29,16 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
+def distinct_numbers(a: float, b: float, digits: int = 6) -> tuple[str, str]:
+    """`a` and `b` to `digits` significant digits, or to as many more as it takes to tell them
+    apart (`0.00422673 → 0.00451669`, `1976.788 → 1976.79`); the exact values are in the JSON."""
+    for precision in range(digits, 18):
+        shown = f"{a:.{precision}g}", f"{b:.{precision}g}"
+        if shown[0] != shown[1] or a == b:
+            return shown
+    return repr(a), repr(b)
+
+
 def file_change_lines(c: FileChanges, directories_shown: int = DIRECTORIES_SHOWN) -> list[str]:
     """`train/: +3,201 files (+412.0 MB)` for the directories with the most changes, then the
     first changed paths (`+ train/a.png`), each list ending in how many more there are."""

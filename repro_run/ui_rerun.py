@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from repro_run.formatting import distinct_numbers
 from repro_run.models import (
     VERDICT_DIVERGED,
     VERDICT_FAILED,
@@ -48,9 +49,13 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
     if v.first_divergence is not None and v.outcome != VERDICT_IDENTICAL:
         d = v.first_divergence
         step = f"step {d.step}" if d.step is not None else "first value without a step"
+        if d.original is not None and d.rerun is not None:
+            was, now = distinct_numbers(d.original, d.rerun)
+        else:
+            was, now = _num(d.original), _num(d.rerun)
         lines.append(
-            f"  first divergence: {d.metric} at {step}: original {_num(d.original)}, "
-            f"rerun {_num(d.rerun)} (rtol {v.rtol:g}, atol {v.atol:g})"
+            f"  first divergence: {d.metric} at {step}: original {was}, "
+            f"rerun {now} (rtol {v.rtol:g}, atol {v.atol:g})"
         )
     if v.metrics_differ and v.outcome != VERDICT_IDENTICAL:
         lines.append(f"  metrics that differ: {', '.join(v.metrics_differ)}")

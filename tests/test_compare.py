@@ -417,6 +417,19 @@ def test_metrics_final_values_and_deltas() -> None:
     assert loss.extra["delta"] == pytest.approx(-0.1)
 
 
+def test_metric_values_read_with_the_digits_that_tell_them_apart() -> None:
+    a = {"loss": 0.004226727357769632, "total": 1976.7880859375, "acc": 0.912345678}
+    b = {"loss": 0.004516690888080384, "total": 1976.78955078125, "acc": 0.912345678}
+    section = compare(snap(metrics=a), snap(metrics=b)).section("metrics")
+    shown = {f.key: (f.old_text, f.new_text) for f in section.fields}
+    assert shown["loss"] == ("0.00422673", "0.00451669")
+    assert shown["total"] == ("1976.788", "1976.79")  # equal to six digits: one more is shown
+    assert shown["acc"] == ("0.912346", "0.912346")
+    assert "acc" not in {f.key for f in section.differences}
+    loss = {f.key: f for f in section.fields}["loss"]
+    assert (loss.old, loss.new) == (a["loss"], b["loss"])  # the JSON keeps every digit
+
+
 def test_resources_within_measurement_noise_are_equal() -> None:
     noisy = replace(PROCESS, wall_time=105.0, peak_rss=2 * 10**9 + 10**6)
     assert not compare(snap(), snap(record(process=noisy))).section("resources").differs

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from repro_run.compare.fields import change, mapping_changes, section
 from repro_run.compare.snapshot import PairFacts, pair_up
 from repro_run.comparison import CHANGED, EQUAL, FieldChange, FileChanges, SectionDiff
-from repro_run.formatting import count, file_change_lines, format_bytes
+from repro_run.formatting import count, distinct_numbers, file_change_lines, format_bytes
 from repro_run.models import ProcessResult, TreeRef
+from repro_run.record import replace
 
 # Measurements vary from run to run: within max(absolute, relative) they count as equal.
 RELATIVE_TOLERANCE = 0.10
@@ -96,15 +97,26 @@ def metrics_section(old: Mapping[str, float], new: Mapping[str, float]) -> Secti
     """Final values; a metric differs when its value is not bitwise equal."""
     fields = []
     for f in mapping_changes(old, new):
-        if f.differs and isinstance(f.old, (int, float)) and isinstance(f.new, (int, float)):
-            delta = f.new - f.old
-            relative = f" ({delta / abs(f.old):+.2%})" if f.old else ""
-            f = change(
-                f.key, f.old, f.new, details=[f"Δ {delta:+.6g}{relative}"], extra={"delta": delta}
-            )
+        if _is_number(f.old) and _is_number(f.new):
+            old_text, new_text = distinct_numbers(f.old, f.new)
+            if f.differs:
+                delta = f.new - f.old
+                relative = f" ({delta / abs(f.old):+.2%})" if f.old else ""
+                f = change(
+                    f.key,
+                    f.old,
+                    f.new,
+                    details=[f"Δ {delta:+.6g}{relative}"],
+                    extra={"delta": delta},
+                )
+            f = replace(f, old_text=old_text, new_text=new_text)
         fields.append(f)
     notes = () if fields else ("no metrics recorded on either side",)
     return section("metrics", fields, notes=notes)
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def framework_section(old: Mapping[str, str], new: Mapping[str, str]) -> SectionDiff:
