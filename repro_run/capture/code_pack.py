@@ -13,14 +13,14 @@ import subprocess
 from pathlib import Path
 from typing import IO
 
-from repro_run.capture.git import _first_line, _git, _git_env
+from repro_run.capture.gitexec import first_line, git_env, run_git
 from repro_run.errors import BundleError, GitError
 
 
 def pack_commit(root: Path, commit: str, dest: Path) -> None:
     """Write the pack of `commit` and everything in its tree (no parents, no history) to the
     new file `dest`."""
-    listing = _git(root, "rev-list", "--objects", f"{commit}^{{tree}}")
+    listing = run_git(root, "rev-list", "--objects", f"{commit}^{{tree}}")
     names = [commit.encode()] + [line.split(b" ", 1)[0] for line in listing.splitlines()]
     command = ["-c", "pack.threads=1", "pack-objects", "--stdout", "-q"]
     with open(dest, "xb") as out:
@@ -31,7 +31,7 @@ def has_commit(root: Path, commit: str) -> bool:
     done = subprocess.run(
         ["git", "cat-file", "-e", f"{commit}^{{commit}}"],
         cwd=root,
-        env=_git_env(),
+        env=git_env(),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         check=False,
@@ -65,7 +65,7 @@ def _git_io(
         done = subprocess.run(
             ["git", *argv],
             cwd=root,
-            env=_git_env(),
+            env=git_env(),
             input=data,
             stdin=stdin,
             stdout=stdout,
@@ -75,4 +75,4 @@ def _git_io(
     except OSError as exc:
         raise GitError(f"cannot run git in {root}: {exc.strerror}") from exc
     if done.returncode != 0:
-        raise GitError(f"git {' '.join(argv)} failed: {_first_line(done.stderr)}")
+        raise GitError(f"git {' '.join(argv)} failed: {first_line(done.stderr)}")

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from repro_run.capture.gitexec import (
+    GIT_PATH_VARS,
+    NOT_A_REPOSITORY,
+    Result,
+    failure,
+    first_line,
+    git_env,
+    run_git,
+    run_together,
+    start_all,
+    wait_all,
+)
 from repro_run.constants import DIRTY_PATHS_SHOWN
-from repro_run.errors import GitError, NoCommitsError, NotAGitRepositoryError, ReproError
+from repro_run.errors import GitError, NoCommitsError, NotAGitRepositoryError
 from repro_run.models import CodeState, DirtyPath, Remote, TreeStatus
 from repro_run.redaction import strip_url_credentials
 
 _DIRTY_PATHS_RECORDED = 1000
-
-# Git resolves these relative to the cwd it starts in; a hook exports GIT_DIR=.git, so they are
-# made absolute against our cwd to keep naming the same repository when git runs in the root.
-_GIT_PATH_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
 
 # The command-line options override status.showUntrackedFiles, diff.ignoreSubmodules and
 # submodule.<name>.ignore (git-status(1)), so repository config cannot hide a change.
@@ -41,10 +48,6 @@ _PATCH_ARGV = (
 _FLAGGED_ENTRY = re.compile(rb"\0([a-zS]) (\d+) ([0-9a-f]+) \d\t([^\0]*)")
 _REGULAR_FILE_MODES = (b"100644", b"100755")
 
-NOT_A_REPOSITORY = (
-    "not inside a git repository ({}): repro records the commit it runs; "
-    "run `git init` and commit your code first"
-)
 NO_COMMITS = "repository has no commits: commit your code first (git add -A && git commit)"
 DIRTY_ADVICE = (
     "commit or stash them (git stash -u), add them to .gitignore, or pass --allow-dirty "
@@ -52,107 +55,9 @@ DIRTY_ADVICE = (
 )
 
 
-def _git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in _GIT_PATH_VARS:
-        value = env.get(name)
-        if value and not os.path.isabs(value):
-            env[name] = os.path.abspath(value)
-    env["LC_ALL"] = "C"  # the stderr we match ("not a git repository") must not be translated
-    env.update(extra or {})
-    return env
-
-
-def _spawn(
-    cwd: Path, argv: Sequence[str | bytes], env: Mapping[str, str]
-) -> subprocess.Popen[bytes]:
-    try:
-        return subprocess.Popen(
-            ["git", *argv],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except OSError as exc:
-        import shutil  # only on failure: keeps the import cost off the hot path
-
-        if shutil.which("git", path=env.get("PATH")) is None:
-            raise GitError("git was not found on PATH: install git, or add it to PATH") from exc
-        raise GitError(f"cannot run git in {cwd}: {exc.strerror}") from exc
-
-
-def _finish(proc: subprocess.Popen[bytes]) -> tuple[int, bytes, bytes]:
-    out, err = proc.communicate()
-    return proc.returncode, out, err
-
-
-_Result = tuple[int, bytes, bytes] | GitError
-
-
-def _run_together(root: Path, commands: Mapping[str, Sequence[str]]) -> dict[str, _Result]:
-    """Start every command before waiting on any: several answers for the wall time of one."""
-    return _wait_all(_start_all(root, commands))
-
-
-def _start_all(
-    cwd: Path, commands: Mapping[str, Sequence[str]]
-) -> dict[str, subprocess.Popen[bytes] | GitError]:
-    env = _git_env()
-    running: dict[str, subprocess.Popen[bytes] | GitError] = {}
-    for name, argv in commands.items():
-        try:
-            running[name] = _spawn(cwd, argv, env)
-        except GitError as exc:
-            running[name] = exc
-    return running
-
-
-def _wait_all(running: Mapping[str, subprocess.Popen[bytes] | GitError]) -> dict[str, _Result]:
-    return {
-        name: proc if isinstance(proc, GitError) else _finish(proc)
-        for name, proc in running.items()
-    }
-
-
-def _git(cwd: Path, *argv: str | bytes, env: Mapping[str, str] | None = None) -> bytes:
-    """Run git and return its stdout; a failure becomes a repro error."""
-    returncode, out, err = _finish(_spawn(cwd, argv, env or _git_env()))
-    if returncode != 0:
-        raise _failure(cwd, _subcommand(argv), err)
-    return out
-
-
-def _subcommand(argv: Sequence[str | bytes]) -> str:
-    words = iter(argv)
-    for word in words:
-        if word == "-c":
-            next(words, None)  # the config value that follows
-        elif not str(word).startswith("-"):
-            return str(word)
-    return "git"
-
-
-def _first_line(err: bytes) -> str:
-    for line in err.decode("utf-8", "replace").splitlines():
-        if line.strip():
-            return line.removeprefix("fatal: ").removeprefix("error: ").strip()
-    return "no error message"
-
-
-def _failure(cwd: Path, command: str, err: bytes) -> ReproError:
-    reason = _first_line(err)
-    if "not a git repository" in reason or "must be run in a work tree" in reason:
-        return NotAGitRepositoryError(NOT_A_REPOSITORY.format(cwd))
-    return GitError(
-        f"git {command} failed in {cwd}: {reason} (run `git {command}` there to see why)"
-    )
-
-
 def find_work_tree(cwd: Path) -> Path:
     """The absolute root of the work tree that contains `cwd` (git's own discovery and env)."""
-    top = _git(cwd, "rev-parse", "--show-toplevel").rstrip(b"\n")
+    top = run_git(cwd, "rev-parse", "--show-toplevel").rstrip(b"\n")
     if not top:
         raise NotAGitRepositoryError(NOT_A_REPOSITORY.format(cwd))
     return Path(os.fsdecode(top))
@@ -165,14 +70,14 @@ class WorkTreeQuery:
 
     def __init__(self, cwd: Path) -> None:
         self._cwd = cwd
-        self._running = _start_all(
+        self._running = start_all(
             cwd, {"top": ("rev-parse", "--show-toplevel"), **_TREE_CALLS, **_CODE_CALLS}
         )
-        self._results: dict[str, _Result] | None = None
+        self._results: dict[str, Result] | None = None
 
-    def _finished(self) -> dict[str, _Result]:
+    def _finished(self) -> dict[str, Result]:
         if self._results is None:
-            self._results = _wait_all(self._running)
+            self._results = wait_all(self._running)
         return self._results
 
     def status(self) -> TreeStatus:
@@ -184,12 +89,12 @@ class WorkTreeQuery:
         return _code_state(status, patch_object, {k: results[k] for k in _CODE_CALLS})
 
 
-def _work_tree_status(cwd: Path, results: dict[str, _Result]) -> TreeStatus:
+def _work_tree_status(cwd: Path, results: dict[str, Result]) -> TreeStatus:
     top = results.pop("top")
     if isinstance(top, GitError):
         raise top
     if top[0] != 0:
-        raise _failure(cwd, "rev-parse", top[2])
+        raise failure(cwd, "rev-parse", top[2])
     if not top[1].rstrip(b"\n"):
         raise NotAGitRepositoryError(NOT_A_REPOSITORY.format(cwd))
     return _tree_status(Path(os.fsdecode(top[1].rstrip(b"\n"))), results)
@@ -197,7 +102,7 @@ def _work_tree_status(cwd: Path, results: dict[str, _Result]) -> TreeStatus:
 
 def tree_status(root: Path) -> TreeStatus:
     """Commit, branch and every uncommitted change (untracked and submodules included)."""
-    return _tree_status(root, _run_together(root, _TREE_CALLS))
+    return _tree_status(root, run_together(root, _TREE_CALLS))
 
 
 # Run from any directory of the work tree: status paths are relative to the root anyway, and
@@ -208,13 +113,13 @@ _TREE_CALLS = {
 }
 
 
-def _tree_status(root: Path, results: Mapping[str, _Result]) -> TreeStatus:
+def _tree_status(root: Path, results: Mapping[str, Result]) -> TreeStatus:
     outputs = {}
     for name, result in results.items():
         if isinstance(result, GitError):
             raise result
         if result[0] != 0:
-            raise _failure(root, name, result[2])
+            raise failure(root, name, result[2])
         outputs[name] = result[1]
     commit, branch, dirty = _parse_status(outputs["status"])
     if commit == "(initial)":
@@ -274,7 +179,7 @@ def _flagged_changes(root: Path, listing: bytes) -> list[DirtyPath]:
         elif tag not in (b"S", b"s"):  # an absent skip-worktree file is a sparse checkout
             changes.append(DirtyPath(os.fsdecode(raw), "deleted"))
     if to_hash:
-        hashes = _git(root, "hash-object", "--", *(raw for raw, _ in to_hash)).split()
+        hashes = run_git(root, "hash-object", "--", *(raw for raw, _ in to_hash)).split()
         for (raw, oid), current in zip(to_hash, hashes, strict=True):
             if current != oid:
                 changes.append(DirtyPath(os.fsdecode(raw), "modified"))
@@ -301,7 +206,7 @@ def dirty_patch(root: Path) -> bytes:
     import shutil  # only --allow-dirty needs these: their import cost stays off the hot path
     import tempfile
 
-    real_index = root / os.fsdecode(_git(root, "rev-parse", "--git-path", "index").rstrip(b"\n"))
+    real_index = root / os.fsdecode(run_git(root, "rev-parse", "--git-path", "index").rstrip(b"\n"))
     with tempfile.TemporaryDirectory(prefix="repro-index-") as scratch:
         index = Path(scratch, "index")
         try:
@@ -310,15 +215,15 @@ def dirty_patch(root: Path) -> bytes:
             pass  # no index yet: `git add -A` below builds one from scratch
         except OSError as exc:
             raise GitError(f"cannot copy the git index {real_index}: {exc.strerror}") from exc
-        env = _git_env({"GIT_INDEX_FILE": str(index)})
+        env = git_env({"GIT_INDEX_FILE": str(index)})
         _unflag(root, env)
-        _git(root, "-c", "core.splitIndex=false", "add", "-A", env=env)
-        return _git(root, *_PATCH_ARGV, env=env)
+        run_git(root, "-c", "core.splitIndex=false", "add", "-A", env=env)
+        return run_git(root, *_PATCH_ARGV, env=env)
 
 
 def _unflag(root: Path, env: Mapping[str, str]) -> None:
     """Clear assume-unchanged/skip-worktree in the scratch index so `git add -A` sees the files."""
-    listing = _git(root, "ls-files", "-v", "-s", "-z", env=env)
+    listing = run_git(root, "ls-files", "-v", "-s", "-z", env=env)
     paths = [
         raw
         for tag, _, _, raw in _FLAGGED_ENTRY.findall(b"\0" + listing)
@@ -326,12 +231,12 @@ def _unflag(root: Path, env: Mapping[str, str]) -> None:
     ]
     if paths:
         clear = ("--no-assume-unchanged", "--no-skip-worktree")
-        _git(root, "update-index", *clear, "--", *paths, env=env)
+        run_git(root, "update-index", *clear, "--", *paths, env=env)
 
 
 def capture_code(root: Path, status: TreeStatus, patch_object: str | None) -> CodeState:
     """The code facet of a run record; optional facts that fail are recorded in `missing`."""
-    return _code_state(status, patch_object, _run_together(root, _CODE_CALLS))
+    return _code_state(status, patch_object, run_together(root, _CODE_CALLS))
 
 
 _CODE_CALLS = {
@@ -342,7 +247,7 @@ _CODE_CALLS = {
 
 
 def _code_state(
-    status: TreeStatus, patch_object: str | None, results: Mapping[str, _Result]
+    status: TreeStatus, patch_object: str | None, results: Mapping[str, Result]
 ) -> CodeState:
     missing: dict[str, str] = {}
     described = _output(results["describe"], "describe", missing)
@@ -379,7 +284,7 @@ def _parse_remotes(config: bytes) -> tuple[Remote, ...]:
     return tuple(remotes)
 
 
-def _output(result: _Result, name: str, missing: dict[str, str], *ok: int) -> bytes | None:
+def _output(result: Result, name: str, missing: dict[str, str], *ok: int) -> bytes | None:
     """The stdout of an optional command, or None with the reason put in `missing`."""
     if isinstance(result, GitError):
         missing[name] = str(result)
@@ -387,7 +292,7 @@ def _output(result: _Result, name: str, missing: dict[str, str], *ok: int) -> by
     code, out, err = result
     if code in (0, *ok):
         return out
-    missing[name] = _first_line(err)
+    missing[name] = first_line(err)
     return None
 
 
@@ -410,10 +315,10 @@ def ensure_excluded(root: Path, entry: str = ".repro/") -> None:
 
 def _exclude_file(root: Path) -> Path:
     dot_git = root / ".git"
-    if not any(os.environ.get(name) for name in _GIT_PATH_VARS) and dot_git.is_dir():
+    if not any(os.environ.get(name) for name in GIT_PATH_VARS) and dot_git.is_dir():
         return dot_git / "info" / "exclude"
     # A linked worktree (.git is a file) or a hook's GIT_DIR: let git resolve the common dir.
-    out = _git(root, "rev-parse", "--git-path", "info/exclude").rstrip(b"\n")
+    out = run_git(root, "rev-parse", "--git-path", "info/exclude").rstrip(b"\n")
     return root / os.fsdecode(out)
 
 
@@ -426,5 +331,5 @@ def tracked_paths(root: Path, paths: Sequence[str]) -> list[str]:
     """Files git tracks at or under each of `paths` (relative to `root`): one `ls-files`."""
     if not paths:
         return []
-    out = _git(root, "--literal-pathspecs", "ls-files", "-z", "--", *paths)
+    out = run_git(root, "--literal-pathspecs", "ls-files", "-z", "--", *paths)
     return [os.fsdecode(p) for p in out.split(b"\0") if p]

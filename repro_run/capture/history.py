@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from repro_run.capture.git import _git, _run_together
+from repro_run.capture.gitexec import run_git, run_together
 from repro_run.comparison import FileStat
 
 # Pinned like the --allow-dirty patch: no user config may change what is counted.
@@ -20,7 +20,7 @@ _NUMSTAT_ARGV = (
 def missing_commits(root: Path, commits: Sequence[str]) -> tuple[str, ...]:
     """Those of `commits` that this repository does not have (rebased away, never fetched)."""
     unique = list(dict.fromkeys(commits))
-    results = _run_together(
+    results = run_together(
         root,
         {
             c: ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{c}^{{commit}}")
@@ -37,7 +37,7 @@ def missing_commits(root: Path, commits: Sequence[str]) -> tuple[str, ...]:
 
 def numstat(root: Path, old: str, new: str | None) -> tuple[FileStat, ...]:
     """Lines added and deleted per file from commit `old` to `new` (None: the work tree)."""
-    out = _git(root, *_NUMSTAT_ARGV, old, *((new,) if new else ()), "--")
+    out = run_git(root, *_NUMSTAT_ARGV, old, *((new,) if new else ()), "--")
     stats = []
     for record in filter(None, out.split(b"\0")):
         added, deleted, path = record.split(b"\t", 2)

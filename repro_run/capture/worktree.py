@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from repro_run.capture.git import _first_line, _git, _git_env, _spawn
+from repro_run.capture.gitexec import first_line, git_env, run_git, spawn
 from repro_run.constants import (
     RERUN_KEEP_FILENAME,
     RERUN_LOCK_FILENAME,
@@ -75,7 +75,7 @@ def create_worktree(root: Path, commit: str, run_id: str) -> Worktree:
             root, *_NO_HOOKS, "worktree", "add", "--detach", "--quiet", str(tree), commit
         )
         if code != 0:
-            raise WorktreeError(f"git worktree add failed in {root}: {_first_line(err)}")
+            raise WorktreeError(f"git worktree add failed in {root}: {first_line(err)}")
         worktree = Worktree(base, tree, lock_fd)
         _checkout_submodules(root, tree)
     except BaseException:
@@ -94,7 +94,7 @@ def apply_patch(worktree: Worktree, patch: bytes, run_id: str) -> None:
         if code != 0:
             raise PatchApplyError(
                 f"the patch recorded with run {run_id} does not apply to its commit: "
-                f"{_first_line(err)}"
+                f"{first_line(err)}"
             )
 
 
@@ -166,7 +166,7 @@ def _checkout_submodules(source: Path, tree: Path) -> None:
     (no network, nothing written to the user's repository config), else from its URL."""
     if not (tree / ".gitmodules").exists():
         return
-    listing = _git(tree, "ls-files", "--stage", "-z")
+    listing = run_git(tree, "ls-files", "--stage", "-z")
     for entry in filter(None, listing.split(b"\0")):
         meta, _, raw = entry.partition(b"\t")
         mode, sha, _ = meta.split(b" ")
@@ -184,7 +184,7 @@ def _checkout_submodules(source: Path, tree: Path) -> None:
             code, _, err = _run(target, *_NO_HOOKS, "checkout", "-q", "--detach", sha.decode())
         if code != 0:
             raise WorktreeError(
-                f"submodule {path} cannot be checked out at {sha.decode()}: {_first_line(err)}"
+                f"submodule {path} cannot be checked out at {sha.decode()}: {first_line(err)}"
             )
         _checkout_submodules(origin if origin.is_dir() else target, target)
 
@@ -195,14 +195,14 @@ def _submodule_url(tree: Path, path: str) -> str:
         key, _, value = item.decode("utf-8", "surrogateescape").partition("\n")
         if value == path:
             name = key.removeprefix("submodule.").removesuffix(".path")
-            url = _git(tree, "config", "-f", ".gitmodules", f"submodule.{name}.url")
+            url = run_git(tree, "config", "-f", ".gitmodules", f"submodule.{name}.url")
             return url.decode("utf-8", "surrogateescape").strip()
     raise WorktreeError(f"submodule {path} has no URL in .gitmodules")
 
 
 def _run(cwd: Path, *argv: str) -> tuple[int, bytes, bytes]:
     try:
-        proc = _spawn(cwd, argv, _git_env())
+        proc = spawn(cwd, argv, git_env())
     except GitError as exc:
         raise WorktreeError(str(exc)) from None
     out, err = proc.communicate()
