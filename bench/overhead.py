@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from results import GIT_ENV, REPRO, write_section
@@ -32,16 +34,23 @@ def _time(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def measure(runs: int) -> dict[str, float]:
-    # What a normal install has: bytecode on disk (pip compiles; an editable checkout run
-    # with PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module on every run).
-    compileall.compile_dir(Path(__file__).resolve().parent.parent / "repro_run", quiet=1)
+@contextlib.contextmanager
+def _clean_repo() -> Iterator[tuple[Path, Path, dict[str, str]]]:
+    """A temporary directory, a clean git repository in it, and the environment to run in."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
         repo.mkdir()
         env = {**os.environ, **GIT_ENV, "REPRO_CACHE_DIR": str(Path(tmp) / "cache")}
         for cmd in (["git", "init", "-q"], ["git", "commit", "-q", "--allow-empty", "-m", "x"]):
             subprocess.run(cmd, cwd=repo, env=env, check=True)
+        yield Path(tmp), repo, env
+
+
+def measure(runs: int) -> dict[str, float]:
+    # What a normal install has: bytecode on disk (pip compiles; an editable checkout run
+    # with PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module on every run).
+    compileall.compile_dir(Path(__file__).resolve().parent.parent / "repro_run", quiet=1)
+    with _clean_repo() as (tmp, repo, env):
         baseline_argv = [sys.executable, "-c", "pass"]
         repro_argv = [REPRO, "run", "--", sys.executable, "-c", "pass"]
         for _ in range(3):  # warm the page cache, the package cache and the store
@@ -59,8 +68,8 @@ def measure(runs: int) -> dict[str, float]:
         for i in range(runs):
             cold_env = {
                 **env,
-                "REPRO_CACHE_DIR": str(Path(tmp) / f"cold-cache-{i}"),
-                "REPRO_HOME": str(Path(tmp) / f"cold-store-{i}"),
+                "REPRO_CACHE_DIR": str(tmp / f"cold-cache-{i}"),
+                "REPRO_HOME": str(tmp / f"cold-store-{i}"),
             }
             cold_base.append(_time(baseline_argv, repo, env))
             cold.append(_time(repro_argv, repo, cold_env))
@@ -80,12 +89,7 @@ def compare(runs: int, other: Path) -> str:
     here = Path(__file__).resolve().parent.parent
     for checkout in (here, other):
         compileall.compile_dir(checkout / "repro_run", quiet=1)
-    with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp) / "repo"
-        repo.mkdir()
-        env = {**os.environ, **GIT_ENV, "REPRO_CACHE_DIR": str(Path(tmp) / "cache")}
-        for cmd in (["git", "init", "-q"], ["git", "commit", "-q", "--allow-empty", "-m", "x"]):
-            subprocess.run(cmd, cwd=repo, env=env, check=True)
+    with _clean_repo() as (_, repo, env):
         baseline_argv = [sys.executable, "-c", "pass"]
         repro_argv = [sys.executable, "-m", "repro_run", "run", "--", *baseline_argv]
         sides = {"this checkout": here, str(other): other}
