@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from click.decorators import FC
 
 from repro_run.cli.group import cli
 from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, VERDICT_EXIT_CODES
@@ -126,6 +128,16 @@ def run(
     entry.run_verb(options, repeat, seeds, same_seed)
 
 
+def _tolerance(name: str, default: float, kind: str) -> Callable[[FC], FC]:
+    return click.option(
+        name,
+        type=click.FloatRange(min=0),
+        default=default,
+        show_default=True,
+        help=f"{kind} tolerance for metrics.",
+    )
+
+
 @cli.command(short_help="Replay a run exactly, then say whether it reproduced and why not.")
 @click.argument("run_id", metavar="ID")
 @click.option(
@@ -147,20 +159,8 @@ def run(
     help="Recorded data path OLD now lies at NEW (repeatable).",
 )
 @click.option("--strict", is_flag=True, help="Refuse if the environment differs from the record.")
-@click.option(
-    "--rtol",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_RTOL,
-    show_default=True,
-    help="Relative tolerance for metrics.",
-)
-@click.option(
-    "--atol",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_ATOL,
-    show_default=True,
-    help="Absolute tolerance for metrics.",
-)
+@_tolerance("--rtol", DEFAULT_RTOL, "Relative")
+@_tolerance("--atol", DEFAULT_ATOL, "Absolute")
 @click.option(
     "--secret-arg",
     "secret_args",
