@@ -96,7 +96,8 @@ def compare(runs: int, other: Path) -> str:
         times: dict[str, list[float]] = {"baseline": [], **{name: [] for name in sides}}
         for i in range(runs + 3):  # the first three warm the caches
             measured = {"baseline": _time(baseline_argv, repo, env)}
-            for name, checkout in sides.items():
+            order = list(sides.items())[:: 1 if i % 2 else -1]  # each side goes first in turn
+            for name, checkout in order:
                 measured[name] = _time(repro_argv, repo, {**env, "PYTHONPATH": str(checkout)})
             if i >= 3:
                 for name, seconds in measured.items():
@@ -117,6 +118,8 @@ def main() -> None:
     parser.add_argument("--against", type=Path, help="another checkout to compare with (A/B)")
     args = parser.parse_args()
     if args.against is not None:
+        if not (args.against / "repro_run" / "__init__.py").is_file():
+            parser.error(f"{args.against} holds no repro_run package: give a checkout of repro")
         print(compare(args.runs, args.against.resolve()), end="")
         return
     r = measure(args.runs)

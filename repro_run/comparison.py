@@ -7,6 +7,7 @@ rerun verdict lists its likely causes by.
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from repro_run.record import Record, field
@@ -68,6 +69,12 @@ def section_info(name: str) -> SectionInfo:
 def rank_of(name: str) -> int:
     """1 for the section most likely to change results."""
     return SECTION_NAMES.index(name) + 1
+
+
+def bitwise_equal(a: float, b: float) -> bool:
+    """Same IEEE-754 bits, the rule for metric values everywhere: NaN equals the same NaN,
+    0.0 differs from -0.0."""
+    return struct.pack("<d", a) == struct.pack("<d", b)
 
 
 # --- inputs that only a look at both sides can give ----------------------------------------

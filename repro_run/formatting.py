@@ -60,9 +60,10 @@ def file_change_lines(c: FileChanges, directories_shown: int = DIRECTORIES_SHOWN
             + (f" ({size_text})" if size_text else "")
         )
     if len(c.by_directory) > directories_shown:
-        lines.append(f"… and {len(c.by_directory) - directories_shown} more directories")
+        more = len(c.by_directory) - directories_shown
+        lines.append(f"… and {more:,} more director{'y' if more == 1 else 'ies'}")
     lines += list(c.first_paths)
     total = c.added + c.removed + c.modified
     if total > len(c.first_paths):
-        lines.append(f"… and {total - len(c.first_paths):,} more files")
+        lines.append(f"… and {count(total - len(c.first_paths), 'more file')}")
     return lines

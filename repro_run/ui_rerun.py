@@ -23,9 +23,9 @@ NONDETERMINISTIC = (
     "settings — see `repro doctor`."
 )
 DETERMINISM_OFF = (
-    "Nothing differs between the two records, and determinism was off (--no-deterministic): "
-    "nondeterministic kernels (GPU atomics such as index_add_, autotuned cuDNN algorithms) "
-    "change the bits from run to run; run with determinism on (the default) to get the same bits."
+    "Determinism was off (--no-deterministic): nondeterministic kernels (GPU atomics such as "
+    "index_add_, autotuned cuDNN algorithms) may also change the bits from run to run; "
+    "determinism on is the default."
 )
 UNDECLARED_DATA = (
     "note: a rerun's worktree holds what git tracks at the recorded commit (and its patch) "
@@ -83,9 +83,9 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
         lines.append("  likely causes, most likely first:")
         lines += [f"    {i}. {cause}" for i, cause in enumerate(v.causes, 1)]
     elif v.outcome in (VERDICT_DIVERGED, VERDICT_WITHIN_TOLERANCE):
-        lines.append(
-            f"  {NONDETERMINISTIC if original.determinism.deterministic else DETERMINISM_OFF}"
-        )
+        lines.append(f"  {NONDETERMINISTIC}")
+        if not original.determinism.deterministic:
+            lines.append(f"  {DETERMINISM_OFF}")
     return lines
 
 

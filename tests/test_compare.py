@@ -428,6 +428,16 @@ def test_metric_values_read_with_the_digits_that_tell_them_apart() -> None:
     assert "acc" not in {f.key for f in section.differences}
     loss = {f.key: f for f in section.fields}["loss"]
     assert (loss.old, loss.new) == (a["loss"], b["loss"])  # the JSON keeps every digit
+    added = compare(snap(), snap(metrics={"acc": 0.98765432101})).section("metrics").fields[0]
+    assert (added.change, added.new_text) == ("added", "0.987654")
+
+
+def test_metric_values_are_compared_bit_for_bit() -> None:
+    nan, zero = float("nan"), 0.0
+    same_nan = compare(snap(metrics={"x": nan}), snap(metrics={"x": nan})).section("metrics")
+    assert not same_nan.differs  # the same NaN is the same result
+    zeros = compare(snap(metrics={"x": zero}), snap(metrics={"x": -zero})).section("metrics")
+    assert zeros.differs and (zeros.fields[0].old_text, zeros.fields[0].new_text) == ("0", "-0")
 
 
 def test_resources_within_measurement_noise_are_equal() -> None:

@@ -103,7 +103,7 @@ def test_directory_changes_render_as_one_line_each() -> None:
     assert lines == [
         "train/: +3,201 files (+412.0 MB)",
         "./: ~1 modified (+2 B)",
-        "… and 1 more directories",
+        "… and 1 more directory",
         "~ top.csv",
         "+ train/new0.png",
         "… and 3,201 more files",

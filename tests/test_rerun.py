@@ -96,9 +96,12 @@ def test_a_seeded_run_reruns_identical_and_records_lineage(project: Path) -> Non
     assert f"rerun of {original}: IDENTICAL" in listed and "loss=" in listed
     assert worktrees(project) == [str(project)]
     # The rerun ran the same commit on a detached HEAD: told, but not a difference in code.
-    diffed = repro(project, "diff", "--all", original, record["id"]).stdout
-    assert "No differences in the compared sections." in diffed
-    assert "note: branch: main → (detached HEAD)" in diffed
+    diffed = repro(project, "diff", "--all", original, record["id"])
+    assert diffed.returncode == 0, diffed.stdout
+    assert "No differences in the compared sections." in diffed.stdout
+    assert "note: branch: main → (detached HEAD)" in diffed.stdout
+    as_json = json.loads(repro(project, "diff", "--json", original, record["id"]).stdout)
+    assert as_json["differs"] is False
 
 
 def test_an_unseeded_rng_diverges_at_its_step(project: Path) -> None:
@@ -116,8 +119,10 @@ def test_with_determinism_off_the_verdict_names_it(project: Path) -> None:
     original = run_ok(project, "--no-deterministic", "noisy.py")
     done = repro(project, "rerun", original)
     assert done.returncode == 21 and "DIVERGED" in done.stdout
-    assert "determinism was off (--no-deterministic)" in done.stdout
-    assert "nondeterministic under these settings" not in done.stdout
+    assert "nondeterministic under these settings" in done.stdout
+    assert "Determinism was off (--no-deterministic)" in done.stdout
+    seeded = run_ok(project, "noisy.py")  # determinism on: not named as a possible cause
+    assert "Determinism was off" not in repro(project, "rerun", seeded).stdout
 
 
 def test_a_rerun_within_tolerance_says_why_it_is_not_bit_for_bit(project: Path) -> None:
@@ -130,6 +135,13 @@ def test_a_rerun_within_tolerance_says_why_it_is_not_bit_for_bit(project: Path) 
     done = repro(project, "rerun", original)
     assert done.returncode == 20 and "WITHIN TOLERANCE" in done.stdout
     assert "nondeterministic under these settings" in done.stdout
+    # With a recorded input that differs, the verdict names it, as for DIVERGED.
+    with_data = run_ok(project, "--data", "data", "jitter.py")
+    (project / "data" / "train.csv").write_text("1\n2\n4\n")
+    drifted = repro(project, "rerun", "--allow-data-drift", with_data)
+    assert drifted.returncode == 20 and "likely causes, most likely first:" in drifted.stdout
+    assert "    1. data: " in drifted.stdout
+    assert "nondeterministic under these settings" not in drifted.stdout
 
 
 def test_an_unseeded_global_rng_under_no_auto_seed_diverges_at_its_step(project: Path) -> None:

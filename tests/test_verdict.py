@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from repro_run.comparison import bitwise_equal
 from repro_run.models import FAILED, SUCCEEDED
 from repro_run.record import replace
 from repro_run.verdict.decide import Evidence, decide
 from repro_run.verdict.logs import compare_logs, normalize_log
-from repro_run.verdict.metrics import bitwise_equal, compare_series, within
+from repro_run.verdict.metrics import compare_series, within
 from repro_run.verdict.spread import metric_spreads
 
 RTOL, ATOL = 1e-5, 1e-8

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeGuard
+from typing import Any
 
 from repro_run.compare.fields import change, mapping_changes, section
 from repro_run.compare.snapshot import PairFacts, pair_up
-from repro_run.comparison import CHANGED, EQUAL, FieldChange, FileChanges, SectionDiff
+from repro_run.comparison import (
+    CHANGED,
+    EQUAL,
+    FieldChange,
+    FileChanges,
+    SectionDiff,
+    bitwise_equal,
+)
 from repro_run.formatting import count, distinct_numbers, file_change_lines, format_bytes
 from repro_run.models import ProcessResult, TreeRef
 from repro_run.record import replace
@@ -94,29 +101,30 @@ def _files_json(c: FileChanges) -> dict[str, Any]:
 
 
 def metrics_section(old: Mapping[str, float], new: Mapping[str, float]) -> SectionDiff:
-    """Final values; a metric differs when its value is not bitwise equal."""
+    """Final values; a metric differs when its value is not bitwise equal. Shown to the digits
+    that tell the two values apart (`distinct_numbers`); the JSON keeps every digit."""
     fields = []
-    for f in mapping_changes(old, new):
-        if _is_number(f.old) and _is_number(f.new):
-            old_text, new_text = distinct_numbers(f.old, f.new)
-            if f.differs:
-                delta = f.new - f.old
-                relative = f" ({delta / abs(f.old):+.2%})" if f.old else ""
-                f = change(
-                    f.key,
-                    f.old,
-                    f.new,
-                    details=[f"Δ {delta:+.6g}{relative}"],
-                    extra={"delta": delta},
-                )
-            f = replace(f, old_text=old_text, new_text=new_text)
-        fields.append(f)
+    for key in sorted({*old, *new}):
+        a, b = old.get(key), new.get(key)
+        if a is None or b is None:
+            only = change(key, a, b)
+            fields.append(replace(only, old_text=_six(a), new_text=_six(b)))
+            continue
+        if bitwise_equal(a, b):
+            f = change(key, a, b, kind=EQUAL)
+        else:
+            delta = b - a
+            relative = f" ({delta / abs(a):+.2%})" if a else ""
+            details = [f"Δ {delta:+.6g}{relative}"]
+            f = change(key, a, b, kind=CHANGED, details=details, extra={"delta": delta})
+        was, now = distinct_numbers(a, b)
+        fields.append(replace(f, old_text=was, new_text=now))
     notes = () if fields else ("no metrics recorded on either side",)
     return section("metrics", fields, notes=notes)
 
 
-def _is_number(value: object) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _six(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
 
 
 def framework_section(old: Mapping[str, str], new: Mapping[str, str]) -> SectionDiff:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Mapping, Sequence
 
+from repro_run.comparison import bitwise_equal
 from repro_run.models import MetricDivergence
 from repro_run.record import Record
 
@@ -18,11 +18,6 @@ class MetricComparison(Record):
     within_tolerance: bool  # every pair within rtol/atol (also true when bitwise equal)
     differ: tuple[str, ...]  # metrics with any pair not bitwise equal
     first: MetricDivergence | None  # the earliest point beyond tolerance
-
-
-def bitwise_equal(a: float, b: float) -> bool:
-    """Same IEEE-754 bits: NaN equals the same NaN, 0.0 differs from -0.0."""
-    return struct.pack("<d", a) == struct.pack("<d", b)
 
 
 def within(original: float, rerun: float, rtol: float, atol: float) -> bool:
