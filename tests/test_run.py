@@ -262,6 +262,15 @@ def test_allow_dirty_runs_and_stores_a_binary_patch_with_untracked_files(project
     assert b"GIT binary patch" in patch and b"extra.bin" in patch and b"# edit" in patch
 
 
+def test_a_program_given_with_python_c_longer_than_a_file_name_runs(project: Path) -> None:
+    """Arguments are checked as possible config and data paths: one over NAME_MAX (255 bytes)
+    is no path, not an error."""
+    program = "x = 1  # " + "a long comment " * 30 + "\nprint('ran', len(__doc__ or ''))"
+    done = repro(project, "run", "--", sys.executable, "-c", program)
+    assert done.returncode == 0, done.stderr
+    assert "ran 0" in done.stdout and "internal error" not in done.stderr
+
+
 def test_sigint_is_forwarded_and_the_run_is_interrupted(project: Path) -> None:
     script = (
         "import signal, sys, time\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -32,7 +33,8 @@ def find_config_paths(argv: Sequence[str], cwd: Path) -> list[str]:
     for value, flag in _candidates(argv):
         if value in found:
             continue
-        if (cwd / value).is_file():
+        # os.path: an argument too long for a file name (a `python -c` program) is not a file
+        if os.path.isfile(cwd / value):
             if flag is not None or value.endswith(CONFIG_SUFFIXES):
                 found.append(value)
         elif flag is not None and flag not in _AMBIGUOUS_FLAGS:

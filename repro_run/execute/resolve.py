@@ -32,7 +32,7 @@ def resolve_command(
     first = argv[0]
     search = path if path is not None else os.defpath
     if first.endswith(".py"):
-        if not (cwd / first).exists():
+        if not os.path.exists(cwd / first):  # never raises, unlike Path.exists (ENAMETOOLONG)
             raise CommandNotFoundError(f"script not found: {first} (looked in {cwd})")
         python = os.path.abspath(python)  # never resolved: a venv's python is a symlink
         return ResolvedCommand((python, *argv), python, python)
