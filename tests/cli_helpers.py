@@ -54,26 +54,26 @@ def store_bytes(root: Path) -> bytes:
     return b"\n".join(chunks)
 
 
+def start_run(cwd: Path, script: str, ready: bytes, **env: str) -> subprocess.Popen[bytes]:
+    """`repro run -- python -c SCRIPT` in `cwd`; returns once the child printed `ready`."""
+    proc = subprocess.Popen(
+        [REPRO, "run", "--", sys.executable, "-c", script],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == ready + b"\n"
+    return proc
+
+
 def start_long_run(cwd: Path) -> subprocess.Popen[bytes]:
     """`repro run` of a child that prints "up" then sleeps 30 s; returns once it is up.
 
     "Up" means the child printed and its `running` record is on disk: repro captures the
     environment and writes that record while the child starts, so the child may print first.
     """
-    proc = subprocess.Popen(
-        [
-            REPRO,
-            "run",
-            "--",
-            sys.executable,
-            "-c",
-            "import time; print('up', flush=True); time.sleep(30)",
-        ],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+    proc = start_run(cwd, "import time; print('up', flush=True); time.sleep(30)", b"up")
     deadline = time.monotonic() + 10
     while not any((d / "run.json").exists() for d in run_dirs(cwd)):
         assert time.monotonic() < deadline, "the running record was never written"

@@ -30,12 +30,17 @@ WRITE_OUTPUTS = (
 )
 
 
-@pytest.fixture
-def project(make_repo: MakeRepo) -> Path:
+def make_project(make_repo: MakeRepo) -> Path:
+    """A repository with a config and a dataset, whose runs write outputs (WRITE_OUTPUTS)."""
     root = make_repo({".gitignore": "out/\ndata/\n", "cfg.yaml": "lr: 0.1\n"})
     (root / "data").mkdir()
     (root / "data" / "x.csv").write_text("1,2\n")
     return root
+
+
+@pytest.fixture
+def project(make_repo: MakeRepo) -> Path:
+    return make_project(make_repo)
 
 
 def check_store(root: Path) -> dict[str, str]:

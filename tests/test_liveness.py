@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, repro
+from cli_helpers import REPRO, repro, start_run
 from conftest import MakeRepo
-from test_store import CHILD_ENV, add_run, make_record
+from test_store import add_run, hold_lock, make_record
 
 from repro_run import host
 from repro_run.models import CRASHED, PRESUMED_DEAD, RUNNING, UNKNOWN_REMOTE, RunRecord, Supervisor
@@ -28,15 +28,6 @@ from repro_run.store import RunLock, Store, find_store_dir, liveness, processes
 from repro_run.store.records import read_record
 
 LINUX = sys.platform.startswith("linux")
-
-HOLD_LOCK = """
-import sys
-from pathlib import Path
-from repro_run.store import RunLock
-lock = RunLock.acquire(Path(sys.argv[1]))
-print("locked", flush=True)
-sys.stdin.read()
-"""
 
 
 @pytest.fixture
@@ -77,15 +68,8 @@ def test_unrelated_live_pid_with_another_start_time_is_crashed(
 
 def test_matching_pid_start_time_and_boot_with_lock_held_is_running(store: Store) -> None:
     record = add_run(store, status=RUNNING)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(store.run_dir(record.id))],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=CHILD_ENV,
-    )
-    assert holder.stdout is not None
+    holder = hold_lock(store.run_dir(record.id))
     try:
-        assert holder.stdout.readline() == b"locked\n"
         record = replace(record, supervisor=identity(holder.pid))
         store.write_record(record)
         assert store.effective_status(record) == RUNNING
@@ -141,26 +125,14 @@ def project(make_repo: MakeRepo) -> Path:
     return make_repo({"README.md": "x\n"})
 
 
-def _start(project: Path, script: str, **env: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [REPRO, "run", "--", sys.executable, "-c", script],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **env},
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().startswith(b"up")
-    return proc
-
-
 def test_a_run_read_from_another_host_goes_from_unknown_to_presumed_dead(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """C37: host B reads host A's run from a shared store: the heartbeat is all it has."""
-    proc = _start(
+    proc = start_run(
         project,
         "import time; print('up', flush=True); time.sleep(60)",
+        b"up",
         REPRO_HEARTBEAT_INTERVAL="0.2",
     )
     try:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from conftest import MakeRepo
-from test_crash_points import WRITE_OUTPUTS, check_store
+from test_crash_points import WRITE_OUTPUTS, check_store, make_project
 
 from repro_run import app
 from repro_run.app import maintenance
@@ -193,10 +193,7 @@ class Shim:
 
 @pytest.fixture
 def project(make_repo: MakeRepo) -> Path:
-    root = make_repo({".gitignore": "out/\ndata/\n", "cfg.yaml": "lr: 0.1\n"})
-    (root / "data").mkdir()
-    (root / "data" / "x.csv").write_text("1,2\n")
-    return root
+    return make_project(make_repo)
 
 
 def crash_states(log: list[Op], root: str) -> Iterator[tuple[int, Model]]:

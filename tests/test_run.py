@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, record_of, repro, run_dirs, start_long_run, store_bytes
+from cli_helpers import record_of, repro, run_dirs, start_long_run, start_run, store_bytes
 from conftest import MakeRepo, commit_all, git
 
 from repro_run.capture import gpu
@@ -277,14 +277,7 @@ def test_sigint_is_forwarded_and_the_run_is_interrupted(project: Path) -> None:
         "def stop(*_):\n    print('child got SIGINT', flush=True); sys.exit(130)\n"
         "signal.signal(signal.SIGINT, stop)\nprint('ready', flush=True)\ntime.sleep(30)\n"
     )
-    proc = subprocess.Popen(
-        [REPRO, "run", "--", sys.executable, "-c", script],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline() == b"ready\n"
+    proc = start_run(project, script, b"ready")
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == -signal.SIGINT  # repro re-raises SIGINT so shell loops stop

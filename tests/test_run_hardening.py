@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import REPRO, record_of, repro, run_dirs, store_bytes
+from cli_helpers import record_of, repro, run_dirs, start_run, store_bytes
 from conftest import MakeRepo, commit_all
 
 from repro_run import app
@@ -191,19 +191,6 @@ def test_a_secret_printed_by_the_child_never_reaches_the_store(project: Path) ->
 
 
 # --- D39, D40: stop signals end in a complete record -------------------------------------------
-def start(project: Path, child: str, **env: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [REPRO, "run", "--", sys.executable, "-c", child],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **env},
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline() == b"ready\n"
-    return proc
-
-
 def complete(record: dict[str, Any]) -> bool:
     return bool(record["ended"] and record["process"] and record["status"] != "running")
 
@@ -215,7 +202,7 @@ def test_sigterm_ignored_by_the_child_ends_in_sigkill_and_a_complete_record(
         "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "print('ready', flush=True)\ntime.sleep(60)\n"
     )
-    proc = start(project, child, REPRO_KILL_GRACE="0.5")
+    proc = start_run(project, child, b"ready", REPRO_KILL_GRACE="0.5")
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=20)
@@ -231,7 +218,7 @@ def test_a_second_ctrl_c_kills_at_once_and_the_record_is_final(project: Path) ->
         "signal.signal(signal.SIGINT, lambda *_: print('ignoring', flush=True))\n"
         "print('ready', flush=True)\ntime.sleep(60)\n"
     )
-    proc = start(project, child)
+    proc = start_run(project, child, b"ready")
     assert proc.stdout is not None
     proc.send_signal(signal.SIGINT)
     assert proc.stdout.readline() == b"ignoring\n"

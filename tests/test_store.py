@@ -7,6 +7,7 @@ import os
 import platform
 import shlex
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,26 @@ from repro_run.store.ids import ALPHABET, EPOCH, encode_time, is_run_id, new_run
 from repro_run.store.records import encode_record
 
 CHILD_ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+_HOLD_LOCK = """
+import sys
+from pathlib import Path
+from repro_run.store import RunLock
+lock = RunLock.acquire(Path(sys.argv[1]))
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def hold_lock(run_dir: Path) -> subprocess.Popen[bytes]:
+    """Another process that holds `run_dir`'s liveness lock, as a live supervisor does."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(run_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=CHILD_ENV,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+    return holder
 
 
 # --- helpers -------------------------------------------------------------------------------

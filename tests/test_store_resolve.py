@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_store import CHILD_ENV, add_run, add_run_with_id
+from test_store import add_run, add_run_with_id, hold_lock
 
 from repro_run.errors import AmbiguousRunIdError, RunNotFoundError
 from repro_run.host import boot_id
@@ -81,17 +79,6 @@ def test_resolve_latest_in_empty_store(store: Store) -> None:
 
 
 # --- liveness ------------------------------------------------------------------------------
-HOLD_LOCK = """
-import sys
-from pathlib import Path
-from pathlib import Path
-from repro_run.store import RunLock
-lock = RunLock.acquire(Path(sys.argv[1]))
-print("locked", flush=True)
-sys.stdin.read()
-"""
-
-
 def test_running_record_without_lock_holder_is_crashed(store: Store) -> None:
     record = add_run(store, status=RUNNING)
     RunLock.acquire(store.run_dir(record.id)).release()
@@ -108,15 +95,8 @@ def test_running_record_without_lock_file_is_crashed(store: Store) -> None:
 
 def test_lock_held_by_live_process_is_running_until_it_dies(store: Store) -> None:
     record = add_run(store, status=RUNNING)
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(store.run_dir(record.id))],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=CHILD_ENV,
-    )
-    assert child.stdout is not None and child.stdin is not None
+    child = hold_lock(store.run_dir(record.id))
     try:
-        assert child.stdout.readline() == b"locked\n"
         assert store.effective_status(record) == RUNNING
         assert [s.status for s in store.list_runs(status=RUNNING)] == [RUNNING]
         assert store.effective_status(record) == RUNNING  # probing left it held

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import REPRO, record_of, repro, run_dirs
 from conftest import MakeRepo
+from test_execute import SIGINT_CHILD  # counts the SIGINTs it gets, then exits 130
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux PTYs")
 
@@ -206,24 +207,11 @@ def test_ctrl_z_stops_repro_and_the_child_and_fg_resumes_both(
     assert ticks == list(range(1, len(ticks) + 1))  # none lost, none repeated
 
 
-CTRL_C = """
-import signal, sys, time
-got = []
-signal.signal(signal.SIGINT, lambda *_: got.append(1))
-print("ready", flush=True)
-while not got:
-    time.sleep(0.01)
-time.sleep(0.3)
-print(f"stopping after {len(got)} SIGINT", flush=True)
-sys.exit(130)
-"""
-
-
 def test_ctrl_c_on_the_terminal_reaches_the_child_once(
     project: Path, terminals: list[Terminal]
 ) -> None:
     """D38 in a PTY harness: the terminal signals its foreground group (repro)."""
-    terminal = start(terminals, project, CTRL_C)
+    terminal = start(terminals, project, SIGINT_CHILD)
     terminal.read_until(b"\nready\r\n")  # the child's line, not the command repro echoes
     terminal.type(b"\x03")
     assert terminal.wait() == -signal.SIGINT
