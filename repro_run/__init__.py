@@ -6,9 +6,10 @@ API itself loads on first use (PEP 562), so the `repro` command never pays for i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any
+
     from repro_run.userapi import current_seed, log_metrics, seed_everything, worker_init_fn
 
 __version__ = "0.1.0"

@@ -15,13 +15,15 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
 
 from repro_run import __version__
 from repro_run.constants import ENV_DEBUG
 from repro_run.errors import INTERNAL_ERROR_EXIT_CODE, ReproError
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     from repro_run.app.reporting import Reporter
     from repro_run.app.run import RunOptions
 

@@ -6,8 +6,7 @@ other screens all import it, so `train/: +3,201 files (+412.0 MB)` reads the sam
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:  # an annotation only: `repro run` imports this module before the child starts
     from repro_run.comparison import FileChanges
 

@@ -7,9 +7,12 @@ import os
 import selectors
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from repro_run.constants import SECRET_MASK
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 _MASK = SECRET_MASK.encode()
 _CHUNK = 64 * 1024

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from repro_run import tomlread
 from repro_run.constants import PYPROJECT_FILENAME, TOOL_TABLE
 from repro_run.errors import ConfigError
 from repro_run.record import Record
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ProjectSettings(Record):

@@ -11,7 +11,6 @@ import json
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
 
 from repro_run.formatting import format_bytes
 from repro_run.models import (
@@ -29,7 +28,10 @@ from repro_run.models import (
     to_json_dict,
 )
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any, TextIO
+
     from rich.console import Console
 
 

@@ -11,13 +11,15 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
 
 from repro_run.formatting import count, file_change_lines, format_bytes
 from repro_run.models import FingerprintReport, TreeRef, to_json_dict
 from repro_run.ui import TerminalReporter
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any, TextIO
+
     from rich.progress import Progress, TaskID
 
     from repro_run.comparison import FileChanges

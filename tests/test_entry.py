@@ -101,7 +101,7 @@ def test_a_plain_run_launches_the_command_before_loading_what_it_does_not_need(
         "        seen.append(sorted(m for m in LATE if m in sys.modules and m not in AT_START))\n"
         "LATE = ('click', 'psutil', 'concurrent.futures', 'logging', 'tempfile', 'csv',\n"
         "        'tomllib', 'platform', 'yaml', 'rich', 'git', 'pynvml', 'sqlite3', 'datetime',\n"
-        "        'shutil', 'bz2', 'lzma',\n"
+        "        'shutil', 'bz2', 'lzma', 'typing',\n"
         "        'repro_run.capture.system', 'repro_run.capture.packages',\n"
         "        'repro_run.capture.framework', 'repro_run.fingerprint.tree')\n"
         "sys.addaudithook(hook)\n"

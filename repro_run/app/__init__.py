@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any
+
     from repro_run.app.datasets import fingerprint_paths
     from repro_run.app.doctor import doctor
     from repro_run.app.query import list_runs, open_store, reruns_of, show

@@ -4,34 +4,38 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
-class Background(threading.Thread, Generic[T]):
-    """A call run in a thread (started at once, or later with `start`); `result` joins it and
-    returns its value or raises its error. What concurrent.futures does, without its ~10 ms
-    of imports (logging, traceback) on the launch path."""
+def in_background(name: str, call: Callable[[], T]) -> tuple[Callable[[], None], Callable[[], T]]:
+    """`call`, to run in a thread named `name`: returns `start` and `result`. `result` starts
+    the thread if `start` was not called, waits for it, and returns the call's value or raises
+    its error. What concurrent.futures does, without its ~10 ms of imports (logging,
+    traceback) on the launch path; a function, not a generic class, so that `typing` is not
+    imported either."""
+    outcome: list[tuple[bool, T | BaseException]] = []
 
-    def __init__(self, name: str, call: Callable[[], T]) -> None:
-        super().__init__(name=name)
-        self._call = call
-        self._outcome: tuple[bool, T | BaseException] | None = None
-
-    def run(self) -> None:
+    def run() -> None:
         try:
-            self._outcome = (True, self._call())
+            outcome.append((True, call()))
         except BaseException as exc:  # handed to the thread that asks for the result
-            self._outcome = (False, exc)
+            outcome.append((False, exc))
 
-    def result(self) -> T:
-        if self.ident is None:
-            self.start()
-        self.join()
-        assert self._outcome is not None
-        ok, value = self._outcome
+    thread = threading.Thread(target=run, name=name)
+
+    def result() -> T:
+        if thread.ident is None:
+            thread.start()
+        thread.join()
+        ok, value = outcome[0]
         if not ok:
             assert isinstance(value, BaseException)
             raise value
         return value  # type: ignore[return-value]
+
+    return thread.start, result

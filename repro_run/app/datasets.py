@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.cachedir import user_cache_dir
@@ -25,6 +24,7 @@ from repro_run.models import FingerprintReport, TreeRef
 from repro_run.record import Record, replace
 from repro_run.store import Store
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:  # the engine is imported when there is data: a run without any stays quick
     from repro_run.fingerprint.engine import Fingerprint
 

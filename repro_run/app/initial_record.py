@@ -4,7 +4,6 @@ sees), written once captured. Started by `app.run` from `run_process(on_start=..
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from repro_run import __version__
 from repro_run.app import safeguards
@@ -24,6 +23,7 @@ from repro_run.models import (
 from repro_run.redaction import mask_argv
 from repro_run.store import Store, this_supervisor
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     from repro_run.app.run import Launch, Plan
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
-
 from repro_run.models import TreeRef
 
-if TYPE_CHECKING:  # the fingerprint engine is imported only when there is data to hash
-    from repro_run.comparison import FileChanges
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from repro_run.comparison import FileChanges  # hashing code, imported only to hash
+else:  # interfaces for type checkers only: nothing checks them at run time
+    Protocol = object
 
 
 class ProgressDisplay(Protocol):

@@ -13,10 +13,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from repro_run.app import safeguards
-from repro_run.app.background import Background
+from repro_run.app.background import in_background
 from repro_run.app.datasets import DataSource, fingerprint_data, select_data
 from repro_run.app.initial_record import write_initial_record
 from repro_run.app.metrics import check_metrics_file, collect_metrics
@@ -63,6 +62,7 @@ from repro_run.record import Record, replace
 from repro_run.redaction import argv_secret_values, mask_argv, secret_values
 from repro_run.store import Store, find_store_dir
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:  # only `repro rerun` builds one
     from repro_run.app.replay import Replay
 
@@ -140,23 +140,23 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         # Facets that cannot change what the child sees are captured while it runs, so a
         # short command does not wait for them; the child's environment is already fixed.
         # Started once the child runs: its imports and work would compete with the launch.
-        capture = Background(
+        start_capture, captured = in_background(
             "repro-capture", lambda: write_initial_record(store, plan, launch, data)
         )
         # The tree is re-checked (git status) from the moment the child exits, while its
         # output drains and the outputs, metrics and facts are collected.
-        taint = Background(
+        start_recheck, rechecked = in_background(
             "repro-recheck", lambda: safeguards.code_changes(plan.root, plan.status, run_dir)
         )
         start_error: CommandNotFoundError | CommandNotExecutableError | None = None
         try:
-            result = _execute(plan, launch, run_dir, on_start=capture.start, on_exit=taint.start)
+            result = _execute(plan, launch, run_dir, on_start=start_capture, on_exit=start_recheck)
         except (CommandNotFoundError, CommandNotExecutableError) as exc:
             start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
             reporter.warn(str(exc))
         except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
             result = safeguards.interrupted_before_start()
-        record = capture.result()  # captured now if the child never started
+        record = captured()  # captured now if the child never started
         safeguards.warn_patch_findings(record, reporter)
         outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
         metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
@@ -174,7 +174,7 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         )
         if start_error is not None:
             final = replace(final, status=FAILED_TO_START)
-        final = safeguards.flag_taint(final, taint.result(), reporter)
+        final = safeguards.flag_taint(final, rechecked(), reporter)
         final = safeguards.write_final(store, final, reporter)
     return final
 

@@ -7,12 +7,15 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from repro_run import tomlread
 from repro_run.constants import CONFIG_FLAGS, CONFIG_SUFFIXES
 from repro_run.errors import ConfigError
 from repro_run.record import Record
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # `-c` is also Python's "program passed in as string" flag, so a `-c` value is a config only
 # when it names an existing file; `--config`/`--cfg` values must exist.

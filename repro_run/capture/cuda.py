@@ -8,9 +8,9 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
 
 from repro_run.models import CudaLibraries, PackageList
+from repro_run.record import Record
 
 _NVCC_TIMEOUT_S = 5.0
 # Where distribution packages (libcudnn9-dev, libnccl-dev) put headers and libraries; Debian
@@ -20,7 +20,7 @@ SYSTEM_INCLUDE_DIRS = ("/usr/include", *([f"/usr/include/{_MULTIARCH}"] if _MULT
 SYSTEM_LIB_DIRS = (*([f"/usr/lib/{_MULTIARCH}"] if _MULTIARCH else []), "/usr/lib64", "/usr/lib")
 
 
-class _Library(NamedTuple):
+class _Library(Record):
     key: str  # the CudaLibraries field
     dist_prefix: str  # pip wheels: nvidia-cudnn-cu12, nvidia-nccl-cu12
     headers: tuple[str, ...]

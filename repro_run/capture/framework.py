@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from repro_run.constants import RUN_FACTS_DIRNAME
 from repro_run.models import ChildFacts, DecodeError, ProcessFacts, from_json_dict
 from repro_run.record import fields
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Facts that differ between ranks by design (the hook's facts.PER_PROCESS).
 PER_PROCESS_FACTS = ("torch.cuda.current_device", "torch.distributed.rank")

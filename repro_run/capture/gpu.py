@@ -7,9 +7,12 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Collection
-from typing import Any
 
 from repro_run.models import GpuDevice, GpuInfo, Unavailable
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # The kernel module creates the first, the device nodes the second; WSL2 exposes GPUs via /dev/dxg.
 # Checking them costs microseconds; importing pynvml and a failing nvmlInit cost ~50 ms.

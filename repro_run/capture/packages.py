@@ -13,7 +13,6 @@ import time
 import urllib.parse
 import zlib
 from collections.abc import Mapping
-from typing import Any
 
 from repro_run.cachedir import user_cache_dir
 from repro_run.capture import pkgscan
@@ -27,6 +26,10 @@ from repro_run.models import (
     to_json_dict,
 )
 from repro_run.redaction import looks_secret_value, redact_url
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 SUBPROCESS_TIMEOUT_S = 10.0
 _CACHE_FORMAT = 1

@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
 
 from repro_run.constants import DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_KILL_GRACE_S
 from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
@@ -22,6 +21,10 @@ from repro_run.execute.signals import StopForwarder, signal_group, signal_name
 from repro_run.execute.terminal import JobControl, Pty, combine
 from repro_run.logsink import LogSink, OutputTee
 from repro_run.models import ProcessResult
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 _TICK_S = 0.05  # select timeout: how soon a child exit is noticed while its pipes stay open
 _ORPHAN_GRACE_S = 0.5

@@ -6,10 +6,13 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
 from repro_run.record import Record
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 _PYTHON_NAME = re.compile(r"(?:python|pypy)(?:\d+(?:\.\d+)*)?[dmt]?", re.IGNORECASE)
 # pip writes this sh/python polyglot instead of a shebang when the interpreter path is too long.

@@ -8,7 +8,10 @@ import signal
 import threading
 import time
 from types import FrameType
-from typing import Any
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 

@@ -24,9 +24,12 @@ import termios
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 from repro_run.execute.signals import signal_group
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 _DEFAULT_SIZE = struct.pack("HHHH", 24, 80, 0, 0)  # rows, columns, xpixel, ypixel
 

@@ -13,7 +13,6 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from repro_run.constants import (
     AUTO_DATA_OUTPUT_WORDS,
@@ -21,6 +20,10 @@ from repro_run.constants import (
     AUTO_DATA_VIRTUAL_ROOTS,
 )
 from repro_run.record import Record
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 _MAX_VALUE_LENGTH = 4096
 

@@ -1,16 +1,21 @@
 """The one JSON codec of every record: `to_json_dict` / `from_json_dict`, driven by the type
-hints, so a new field needs no hand-written conversion."""
+hints, so a new field needs no hand-written conversion.
+
+Decoding reads the hints with `typing`, imported on first use: `repro run` only encodes, and
+starts the command without importing typing (see record.py)."""
 
 from __future__ import annotations
 
 import types
-import typing
-from typing import Any, TypeVar, Union
 
 from repro_run.models.base import Unavailable
 from repro_run.record import Record, fields, has_default, is_record, items
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 _UNAVAILABLE_KEY = "unavailable"
 
 
@@ -33,7 +38,8 @@ def to_json_dict(obj: Any) -> Any:
 
 def from_json_dict(cls: type[T], data: Any) -> T:
     """Build a `cls` record from what `to_json_dict` produced; raises DecodeError."""
-    return typing.cast(T, _decode(cls, data, cls.__name__))
+    decoded: T = _decode(cls, data, cls.__name__)
+    return decoded
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -41,15 +47,21 @@ _HINTS: dict[type, dict[str, Any]] = {}
 
 def _hints(cls: type) -> dict[str, Any]:
     if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
+        import typing
+
+        # The records' modules import Any and ClassVar for type checkers only.
+        names = {"Any": typing.Any, "ClassVar": typing.ClassVar}
+        _HINTS[cls] = typing.get_type_hints(cls, localns=names)
     return _HINTS[cls]
 
 
 def _decode(tp: Any, value: Any, where: str) -> Any:
-    if tp is Any or tp is object:
+    import typing  # imported once; after that a lookup
+
+    if tp is typing.Any or tp is object:
         return value
     origin = typing.get_origin(tp)
-    if origin in (Union, types.UnionType):
+    if origin in (typing.Union, types.UnionType):
         return _decode_union(typing.get_args(tp), value, where)
     if isinstance(tp, type) and is_record(tp):
         return _decode_record(tp, value, where)

@@ -3,9 +3,11 @@ settings, and the facts the hook recorded inside the child."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from repro_run.record import Record, field
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # --- environment ------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from repro_run.record import Record, field
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # --- code --------------------------------------------------------------------------------

@@ -15,15 +15,19 @@ import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 from repro_run.errors import StoreError
 from repro_run.models import RunRecord, RunSummary
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
 INDEX_VERSION = 2  # 2: rerun_of, verdict, metrics
 BUSY_TIMEOUT_MS = 15_000
 RETRY_WINDOW_S = 60.0
-T = TypeVar("T")
 
 _RUNS_TABLE = """CREATE TABLE runs (
     id TEXT PRIMARY KEY,

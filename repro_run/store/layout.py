@@ -6,7 +6,6 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from repro_run.constants import (
     ENV_HOME,
@@ -19,6 +18,10 @@ from repro_run.constants import (
 )
 from repro_run.errors import SchemaVersionError, StoreError
 from repro_run.store.durable import atomic_write_bytes
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 STORE_VERSION = 1
 _GITIGNORE = b"*\n"  # the store never dirties the work tree it lives in

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from repro_run.errors import SchemaVersionError, StoreError
 from repro_run.models import SCHEMA_VERSION, DecodeError, RunRecord, from_json_dict, to_json_dict
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def encode_record(record: RunRecord) -> bytes:

@@ -9,7 +9,6 @@ import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from repro_run.constants import (
     INDEX_FILENAME,
@@ -35,7 +34,10 @@ from repro_run.store.records import encode_record, peek_record, read_record
 # Re-exported for callers that import from this module; `repro_run.store` is the public face.
 __all__ = ["Store", "find_store_dir"]
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any
+
     from repro_run.store.index import RunIndex
 
 _LIVENESS_STATUSES = (RUNNING, CRASHED, UNKNOWN_REMOTE)
