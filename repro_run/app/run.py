@@ -144,13 +144,18 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             "repro-capture", lambda: write_initial_record(store, plan, launch, data)
         )
         # The tree is re-checked (git status) from the moment the child exits, while its
-        # output drains and the outputs, metrics and facts are collected.
-        start_recheck, rechecked = in_background(
-            "repro-recheck", lambda: safeguards.code_changes(plan.root, plan.status, run_dir)
-        )
+        # output drains and the outputs, metrics and facts are collected: git is started
+        # there and then, in this thread (a new thread could take milliseconds to start).
+        recheck: list[Callable[[], TreeStatus]] = []
         start_error: CommandNotFoundError | CommandNotExecutableError | None = None
         try:
-            result = _execute(plan, launch, run_dir, on_start=start_capture, on_exit=start_recheck)
+            result = _execute(
+                plan,
+                launch,
+                run_dir,
+                on_start=start_capture,
+                on_exit=lambda: recheck.append(git.start_tree_status(plan.root)),
+            )
         except (CommandNotFoundError, CommandNotExecutableError) as exc:
             start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
             reporter.warn(str(exc))
@@ -174,7 +179,9 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         )
         if start_error is not None:
             final = replace(final, status=FAILED_TO_START)
-        final = safeguards.flag_taint(final, rechecked(), reporter)
+        after = recheck[0] if recheck else git.start_tree_status(plan.root)  # never started
+        changed = safeguards.code_changes(plan.root, plan.status, after, run_dir)
+        final = safeguards.flag_taint(final, changed, reporter)
         final = safeguards.write_final(store, final, reporter)
     return final
 

@@ -4,7 +4,7 @@ a command that could not start, and a final record that could not be written.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from repro_run.app.reporting import Reporter
@@ -51,13 +51,15 @@ def warn_patch_findings(record: RunRecord, reporter: Reporter) -> None:
     )
 
 
-def code_changes(root: Path, before: TreeStatus, run_dir: Path) -> list[DirtyPath] | ReproError:
-    """Re-check the tree after the run: a tracked file edited (or HEAD moved) since the dirty
-    check means the recorded code is not what ran (scenario E60). New untracked files are the
-    run's outputs, not code changes. An error is returned, for `flag_taint` to record."""
+def code_changes(
+    root: Path, before: TreeStatus, after: Callable[[], TreeStatus], run_dir: Path
+) -> list[DirtyPath] | ReproError:
+    """Re-check the tree after the run (`after`: its status, from `git.start_tree_status` as
+    the command exited): a tracked file edited (or HEAD moved) since the dirty check means the
+    recorded code is not what ran (scenario E60). New untracked files are the run's outputs,
+    not code changes. An error is returned, for `flag_taint` to record."""
     try:
-        after = without_store(git.tree_status(root), root)
-        return _changed(before, after, root, run_dir)
+        return _changed(before, without_store(after(), root), root, run_dir)
     except ReproError as exc:
         return exc
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from repro_run.capture.gitexec import (
@@ -102,7 +102,14 @@ def _work_tree_status(cwd: Path, results: dict[str, Result]) -> TreeStatus:
 
 def tree_status(root: Path) -> TreeStatus:
     """Commit, branch and every uncommitted change (untracked and submodules included)."""
-    return _tree_status(root, run_together(root, _TREE_CALLS))
+    return start_tree_status(root)()
+
+
+def start_tree_status(root: Path) -> Callable[[], TreeStatus]:
+    """`tree_status(root)` with its git calls started now (never raises): Python can do other
+    work while git runs. Call the result once: it waits for git, then parses (or raises)."""
+    running = start_all(root, _TREE_CALLS)
+    return lambda: _tree_status(root, wait_all(running))
 
 
 # Run from any directory of the work tree: status paths are relative to the root anyway, and
