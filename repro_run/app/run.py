@@ -17,7 +17,6 @@ from pathlib import Path
 from repro_run.app import safeguards
 from repro_run.app.background import in_background
 from repro_run.app.datasets import DataSource, fingerprint_data, select_data
-from repro_run.app.initial_record import write_initial_record
 from repro_run.app.metrics import check_metrics_file, collect_metrics
 from repro_run.app.outputs import archive_outputs, inside
 from repro_run.app.reporting import NullReporter, Reporter
@@ -55,6 +54,7 @@ from repro_run.models import (
     Determinism,
     ProcessResult,
     RunRecord,
+    TreeRef,
     TreeStatus,
 )
 from repro_run.project import load_project_settings
@@ -141,7 +141,7 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         # short command does not wait for them; the child's environment is already fixed.
         # Started once the child runs: its imports and work would compete with the launch.
         start_capture, captured = in_background(
-            "repro-capture", lambda: write_initial_record(store, plan, launch, data)
+            "repro-capture", lambda: _write_initial_record(store, plan, launch, data)
         )
         # The tree is re-checked (git status) from the moment the child exits, while its
         # output drains and the outputs, metrics and facts are collected: git is started
@@ -303,6 +303,14 @@ def _execute(
     finally:
         if sampler is not None:
             sampler.close()
+
+
+def _write_initial_record(
+    store: Store, plan: Plan, launch: Launch, data: tuple[TreeRef, ...]
+) -> RunRecord:
+    from repro_run.app.initial_record import write_initial_record  # imported by the capture
+
+    return write_initial_record(store, plan, launch, data)
 
 
 def _child_facts(run_dir: Path) -> ChildFacts:
