@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -417,6 +418,26 @@ def test_dirty_patch_reproduces_the_tree_on_a_clean_checkout(
         ["git", "apply", "-"], cwd=clone, input=patch, check=True, env={**os.environ, **GIT_ENV}
     )
     assert files_of(clone) == files_of(root)
+
+
+def test_dirty_patch_keeps_a_same_size_edit_git_sees_only_by_content(
+    make_repo: MakeRepo,
+) -> None:
+    """A "racily clean" entry: the edit keeps the size and the recorded mtime (with ctime not
+    trusted, the stat data all match), so git finds it only by reading the file, which it does
+    because the entry is not older than the index. A scratch copy of the index with a newer
+    mtime would make git trust the stat data and leave the edit out of the patch."""
+    root = make_repo({"README.md": "hello\n"})
+    git(root, "config", "core.trustctime", "false")
+    past = time.time_ns() - 10 * 10**9  # a second git's timestamps can tell from now
+    write_files(root, {"train.py": "print(1)\n"})
+    os.utime(root / "train.py", ns=(past, past))
+    commit_all(root, "train")
+    (root / "train.py").write_text("print(2)\n")
+    os.utime(root / "train.py", ns=(past, past))
+    os.utime(root / ".git" / "index", ns=(past, past))  # the entry is as new as the index
+    assert b"+print(2)" in dirty_patch(root)
+    assert dirty_of(root) == {("train.py", "modified")}  # what git status sees too
 
 
 def test_dirty_patch_leaves_the_real_index_untouched(make_repo: MakeRepo) -> None:

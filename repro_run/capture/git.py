@@ -217,7 +217,10 @@ def dirty_patch(root: Path) -> bytes:
     with tempfile.TemporaryDirectory(prefix="repro-index-") as scratch:
         index = Path(scratch, "index")
         try:
-            shutil.copyfile(real_index, index)
+            # copy2 keeps the mtime: git trusts an entry's stat data only when the entry is
+            # older than the index file, so a fresher copy would hide a same-size edit made
+            # in the index's last second (a "racily clean" entry), and the patch would miss it.
+            shutil.copy2(real_index, index)
         except FileNotFoundError:
             pass  # no index yet: `git add -A` below builds one from scratch
         except OSError as exc:
