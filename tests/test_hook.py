@@ -85,6 +85,34 @@ def test_a_script_importing_no_framework_loads_none_even_at_exit(tmp_path: Path)
     assert not [k for k in document["facts"] if k.split(".")[0] in FRAMEWORKS]
 
 
+def test_the_hook_loads_only_its_own_modules(tmp_path: Path) -> None:
+    """Every Python process of a run pays for what the hook imports, at start and at exit:
+    nothing but its own modules, `atexit`, `__future__` and json's C helper."""
+
+    def imported(env: dict[str, str]) -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "pass"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lines = done.stderr.splitlines()
+        return {
+            line.rsplit("|", 1)[-1].strip() for line in lines if line.startswith("import time:")
+        }
+
+    without = {k: v for k, v in os.environ.items() if not k.startswith(("REPRO_", "PYTHON"))}
+    added = imported(_child_env(tmp_path, None, "")) - imported(without)
+    assert {name for name in added if not name.startswith("_repro_hook")} <= {
+        "atexit",
+        "__future__",
+        "_json",
+    }
+    assert "_repro_hook.runtime" in added
+
+
 def test_numpy_is_seeded_when_imported_and_torch_is_not_loaded(tmp_path: Path) -> None:
     code = "import sys, numpy; print(numpy.random.rand(), 'torch' in sys.modules)"
     done = python(tmp_path, code)

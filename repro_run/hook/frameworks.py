@@ -9,10 +9,9 @@ TensorFlow https://www.tensorflow.org/api_docs/python/tf/config/experimental/ena
 
 from __future__ import annotations
 
-from types import ModuleType
-
 TYPE_CHECKING = False  # `typing` costs milliseconds at every interpreter start
 if TYPE_CHECKING:
+    from types import ModuleType
     from typing import Any
 
 # The modules the hook acts on when imported. NumPy's global RNG lives in numpy.random, which

@@ -9,13 +9,13 @@ running it, so nothing of the hook is left on the module afterwards.
 from __future__ import annotations
 
 import sys
-from types import ModuleType
 
 # `typing` costs milliseconds at every interpreter start: annotations only.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     # annotations only: collections.abc generics fail at run time on Python 3.8
     from collections.abc import Callable, Sequence
+    from types import ModuleType
     from typing import Any
 
     Callback = Callable[[ModuleType], None]

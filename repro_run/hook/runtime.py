@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-from types import ModuleType
 
 from . import ENV_DETERMINISTIC, ENV_RUN_DIR, ENV_SEED, ENV_THREADS, FACTS_DIRNAME, frameworks
 from . import facts as facts_module
@@ -19,6 +18,7 @@ TYPE_CHECKING = False  # `typing` costs milliseconds at every interpreter start
 if TYPE_CHECKING:
     import signal
     from collections.abc import Callable, Mapping
+    from types import ModuleType
     from typing import Any
 else:
     try:  # the C module: `signal` itself imports enum, ~2 ms at every interpreter start
