@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import copy
 import pickle
+import typing
 
 import pytest
 
-from repro_run.models import RunSummary, TreeRef, from_json_dict, to_json_dict
+from repro_run.models import (
+    PackageList,
+    ProcessFacts,
+    RunRecord,
+    RunSummary,
+    TreeRef,
+    from_json_dict,
+    to_json_dict,
+)
+from repro_run.models.codec import _hints
 from repro_run.record import FrozenRecordError, Record, field, fields, replace
 
 
@@ -90,3 +100,34 @@ def test_survives_pickle_copy_and_the_json_codec() -> None:
     summary = RunSummary("id", "now", "succeeded", 1.0, "true", "abc", 7, 0, False)
     assert from_json_dict(RunSummary, to_json_dict(summary)) == summary
     assert repr(Point(1)) == "Point(x=1, y=0, tags={})"
+
+
+def _record_classes() -> list[type[Record]]:
+    found: list[type[Record]] = []
+    pending: list[type[Record]] = [Record]
+    while pending:
+        cls = pending.pop()
+        for sub in cls.__subclasses__():
+            if sub.__module__.startswith("repro_run.models") and sub not in found:
+                found.append(sub)
+            pending.append(sub)
+    return found
+
+
+def test_the_codec_reads_every_model_field_as_typing_would() -> None:
+    """The codec evaluates annotations itself (no `typing` on `repro run`'s path): for every
+    record it decodes, its hints are what typing.get_type_hints gives."""
+    classes = _record_classes()
+    assert RunRecord in classes and PackageList in classes and ProcessFacts in classes
+    for cls in classes:
+        expected = typing.get_type_hints(cls, localns={"Any": object, "ClassVar": typing.ClassVar})
+        assert _hints(cls) == {name: expected[name] for name in fields(cls)}, cls.__name__
+
+
+class _Optional(Record):
+    value: typing.Optional[int]  # noqa: UP045 - the form the codec refuses
+
+
+def test_an_annotation_the_codec_cannot_read_is_a_loud_error() -> None:
+    with pytest.raises(TypeError, match="cannot decode the annotation"):
+        from_json_dict(_Optional, {"value": 1})

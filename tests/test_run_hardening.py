@@ -166,6 +166,37 @@ def test_an_edit_while_the_child_runs_taints_the_run(project: Path) -> None:
     assert record_of(project)["flags"] == ["tainted"]
 
 
+def test_ctrl_c_cutting_the_drain_short_still_rechecks_a_large_tree(
+    make_repo: MakeRepo,
+) -> None:
+    """The re-check's git starts as the command exits and is read after the drain. A
+    grandchild holding the output pipes makes the drain wait; the user's Ctrl-C (to the whole
+    process group) ends it. With ~1500 tracked files, git's listing fills its pipe and git
+    waits: it must not die of that Ctrl-C, or the edit below would go unflagged."""
+    files = {f"src/m{i}.py": f"x = {i}\n" for i in range(1500)}
+    project = make_repo({**files, "train.py": "print('hi')\n"})
+    script = (
+        "import subprocess, sys\n"
+        "open('train.py', 'a').write('# changed during the run\\n')\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+        "print('exiting', flush=True)\n"
+    )
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("repro")), "run", "--", sys.executable, "-c", script],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own group, as a shell job is: Ctrl-C reaches the group
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == b"exiting\n"
+    time.sleep(1.5)  # the command has exited; repro drains the grandchild's pipes
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.communicate(timeout=60)
+    record = record_of(project)
+    assert record["flags"] == ["tainted"], record["problems"]
+    assert [p["path"] for p in record["tainted_paths"]] == ["train.py"]
+
+
 def test_new_untracked_outputs_do_not_taint(project: Path) -> None:
     done = repro(project, "run", "--", sys.executable, "-c", "open('result.txt', 'w').write('1')")
     assert done.returncode == 0

@@ -161,10 +161,15 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             reporter.warn(str(exc))
         except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
             result = safeguards.interrupted_before_start()
-        record = captured()  # captured now if the child never started
-        safeguards.warn_patch_findings(record, reporter)
-        outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
-        metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
+        after = recheck[0] if recheck else git.start_tree_status(plan.root)  # never started
+        try:
+            record = captured()  # captured now if the child never started
+            safeguards.warn_patch_findings(record, reporter)
+            outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
+            metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
+        except BaseException:
+            safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
+            raise
         for problem in unread:
             reporter.warn(problem)
         final = replace(
@@ -179,7 +184,6 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         )
         if start_error is not None:
             final = replace(final, status=FAILED_TO_START)
-        after = recheck[0] if recheck else git.start_tree_status(plan.root)  # never started
         changed = safeguards.code_changes(plan.root, plan.status, after, run_dir)
         final = safeguards.flag_taint(final, changed, reporter)
         final = safeguards.write_final(store, final, reporter)

@@ -107,8 +107,12 @@ def tree_status(root: Path) -> TreeStatus:
 
 def start_tree_status(root: Path) -> Callable[[], TreeStatus]:
     """`tree_status(root)` with its git calls started now (never raises): Python can do other
-    work while git runs. Call the result once: it waits for git, then parses (or raises)."""
-    running = start_all(root, _TREE_CALLS)
+    work while git runs. Call the result once: it waits for git, then parses (or raises).
+
+    git runs in a session of its own: `repro run` starts it as the command exits and reads it
+    after the drain, which Ctrl-C may cut short, and with more than ~900 tracked files git
+    waits on a full pipe until then. The terminal's Ctrl-C must not kill it meanwhile."""
+    running = start_all(root, _TREE_CALLS, own_session=True)
     return lambda: _tree_status(root, wait_all(running))
 
 

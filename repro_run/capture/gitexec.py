@@ -36,9 +36,10 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def spawn(
-    cwd: Path, argv: Sequence[str | bytes], env: Mapping[str, str]
+    cwd: Path, argv: Sequence[str | bytes], env: Mapping[str, str], own_session: bool = False
 ) -> subprocess.Popen[bytes]:
-    """`git ARGV` started in `cwd`, its output piped; GitError when git cannot be run."""
+    """`git ARGV` started in `cwd`, its output piped; GitError when git cannot be run.
+    `own_session`: out of repro's process group, so the terminal's Ctrl-C does not reach it."""
     try:
         return subprocess.Popen(
             ["git", *argv],
@@ -47,6 +48,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            start_new_session=own_session,
         )
     except OSError as exc:
         import shutil  # only on failure: keeps the import cost off the hot path
@@ -71,13 +73,13 @@ def run_together(root: Path, commands: Mapping[str, Sequence[str]]) -> dict[str,
 
 
 def start_all(
-    cwd: Path, commands: Mapping[str, Sequence[str]]
+    cwd: Path, commands: Mapping[str, Sequence[str]], own_session: bool = False
 ) -> dict[str, subprocess.Popen[bytes] | GitError]:
     env = git_env()
     running: dict[str, subprocess.Popen[bytes] | GitError] = {}
     for name, argv in commands.items():
         try:
-            running[name] = spawn(cwd, argv, env)
+            running[name] = spawn(cwd, argv, env, own_session)
         except GitError as exc:
             running[name] = exc
     return running

@@ -5,7 +5,8 @@ The hints are read without `typing` (~2 ms to import, see record.py): each field
 (a string, PEP 563) is evaluated in its module, as `typing.get_type_hints` does, and what
 that gives is plain runtime objects: classes, `X | Y` (types.UnionType) and `tuple[X, ...]` or
 `dict[K, V]` (types.GenericAlias). `Any`, which the models import for type checkers only,
-evaluates to a marker that accepts anything."""
+evaluates to `object`, which accepts anything. Any other form (typing's `Optional[X]`,
+`Literal`, `list[X]`) is a TypeError: write it as one of those."""
 
 from __future__ import annotations
 
@@ -47,7 +48,6 @@ def from_json_dict(cls: type[T], data: Any) -> T:
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
-_ANY = object()  # what the annotation `Any` evaluates to here
 
 
 def _hints(cls: type[Record]) -> dict[str, Any]:
@@ -60,14 +60,14 @@ def _hints(cls: type[Record]) -> dict[str, Any]:
             for name, hint in vars(base).get("__annotations__", {}).items():
                 if name in wanted:
                     hints[name] = (
-                        eval(hint, namespace, {"Any": _ANY}) if isinstance(hint, str) else hint
+                        eval(hint, namespace, {"Any": object}) if isinstance(hint, str) else hint
                     )
         _HINTS[cls] = hints
     return _HINTS[cls]
 
 
 def _decode(tp: Any, value: Any, where: str) -> Any:
-    if tp is _ANY or tp is object:
+    if tp is object:  # Any
         return value
     if isinstance(tp, types.UnionType):
         return _decode_union(tp.__args__, value, where)
@@ -86,7 +86,9 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
         return {k: _decode(item, v, f"{where}.{k}") for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if origin is None and isinstance(tp, type) and not isinstance(value, tp):
+    if origin is not None or not isinstance(tp, type):
+        raise TypeError(f"{where}: the codec cannot decode the annotation {tp!r}")
+    if not isinstance(value, tp):
         raise DecodeError(f"{where}: expected {tp.__name__}, got {type(value).__name__}")
     return value
 
