@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from repro_run.comparison import FileChanges
 
 PROGRESS_AFTER_S = 1.0
+REDRAW_EVERY_S = 0.1
 
 
 class HashProgress:
@@ -39,6 +40,7 @@ class HashProgress:
         self._total_files = self._total_bytes = 0
         self._bar: Progress | None = None
         self._task: TaskID | None = None
+        self._drawn = 0.0
 
     def estimate(self, files: int, size: int) -> None:
         self._total_files, self._total_bytes = files, size
@@ -70,6 +72,10 @@ class HashProgress:
             total=self._total_bytes if known else None,  # unknown: a pulsing bar, no ETA
             files=f"{files} files",
         )
+        now = time.monotonic()
+        if now - self._drawn >= REDRAW_EVERY_S:  # stop() draws the last state
+            self._drawn = now
+            self._bar.refresh()
 
     def _start(self) -> None:
         from rich.console import Console
@@ -91,6 +97,10 @@ class HashProgress:
             TimeRemainingColumn(),
             console=Console(file=self._stream),
             transient=True,  # the result line replaces it
+            # Redrawn on progress, not by rich's refresh thread: the engine forks its workers
+            # while the bar is up, and a thread holding the stream's lock at a fork leaves
+            # that lock held in the workers.
+            auto_refresh=False,
         )
         self._task = self._bar.add_task(self._label, total=None, files="")
         self._bar.start()

@@ -6,6 +6,7 @@ import io
 import os
 import pty
 import select
+import threading
 from collections.abc import Iterator
 from typing import TextIO
 
@@ -77,3 +78,18 @@ def test_json_output_asks_for_no_progress(
     assert isinstance(display, ui_data.HashProgress)
     _hash(display)
     assert _drain(controller) == b""
+
+
+def test_the_bar_starts_no_thread(
+    terminal: tuple[TextIO, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fingerprint engine forks its workers while the bar is up: no thread may run then."""
+    stream, controller = terminal
+    monkeypatch.setattr(ui_data, "PROGRESS_AFTER_S", 0.0)
+    progress = ui_data.HashProgress(stream, "hashing data/train")
+    before = threading.active_count()
+    progress.estimate(10, 4000)
+    progress.advance(4, 1000)
+    assert threading.active_count() == before
+    progress.close()  # draws the last state
+    assert "4/10 files" in _drain(controller).decode(errors="replace")
