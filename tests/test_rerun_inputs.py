@@ -101,6 +101,19 @@ def test_a_masked_secret_argument_is_refused_naming_it_then_taken_from_the_env(
     assert canary.encode() not in store_bytes(project)
 
 
+def test_a_positional_secret_given_back_for_a_rerun_is_masked_again(project: Path) -> None:
+    """An argument masked because it held an env secret's value (no flag names it): the value
+    given back with `--secret-arg '#2=VAR'` is a secret of the rerun too, and is never stored."""
+    canary = "rpr_CANARY_pos_5f2c9e"
+    run_id = run_ok(project, "job.py", canary, env={"HF_TOKEN": canary})
+    assert record_of(project)["command"]["argv"] == ["job.py", "***"]
+    done = repro(project, "rerun", "--secret-arg", "#1=MYVAL", run_id, env={"MYVAL": canary})
+    assert done.returncode == 0, done.stderr
+    assert f"args ['{canary}']" in done.stdout
+    assert record_of(project)["command"]["argv"] == ["job.py", "***"]
+    assert canary.encode() not in store_bytes(project)
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [

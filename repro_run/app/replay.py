@@ -16,3 +16,4 @@ class Replay(Record):
     python: str  # the interpreter that runs a `.py` command
     data: tuple[TreeRef, ...]  # fingerprinted before launch, where the worktree links to
     info: RerunInfo
+    secrets: tuple[str, ...] = ()  # values given with --secret-arg: never stored, as at first

@@ -66,6 +66,7 @@ class _Replayable(Record):
     root: Path  # the user's work tree
     store: Store
     argv: tuple[str, ...]  # secrets filled in
+    secrets: tuple[str, ...]  # the values filled in (--secret-arg): masked again when stored
     cwd: str  # relative to the repository root
     patch: bytes | None
 
@@ -128,17 +129,14 @@ def _resolve(options: RerunOptions) -> _Replayable:
                 "a rerun would write over them"
             )
         inside_relative(path, "output path", original.id)
-    argv = fill_masked_argv(
-        original.command.argv,
-        original.id,
-        parse_pairs(options.secret_args, "--secret-arg"),
-        os.environ,
-    )
+    secret_args = parse_pairs(options.secret_args, "--secret-arg")
+    argv = fill_masked_argv(original.command.argv, original.id, secret_args, os.environ)
+    filled = tuple(os.environ[variable] for variable in secret_args.values())
     parse_pairs(options.data_remap, "--data")  # malformed: refused before any work
     worktree.check_commit(root, original.code.commit, original.id)
     # Read with its hash verified: a corrupted patch is never applied.
     patch = store.get_bytes(original.code.patch_object) if original.code.patch_object else None
-    return _Replayable(original, root, store, argv, rel_cwd, patch)
+    return _Replayable(original, root, store, argv, filled, rel_cwd, patch)
 
 
 def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Reporter) -> _Checked:
@@ -194,6 +192,7 @@ def _launch(
         python=_python(original),
         data=checked.data.refs,
         info=info,
+        secrets=target.secrets,
     )
     run_options = RunOptions(
         command=rewrite_paths(target.argv, checked.data.moved),

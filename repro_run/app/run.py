@@ -244,7 +244,11 @@ def _preflight(options: RunOptions) -> Plan:
         # Packages are those of the Python that runs the command; for a non-Python command
         # (a shell script, say) the `python` its PATH finds is the best guess.
         interpreter=command.interpreter or which("python", child_path) or sys.executable,
-        secrets=env_secrets + argv_secret_values(options.command, env_secrets),
+        secrets=(
+            *env_secrets,
+            *argv_secret_values(options.command, env_secrets),
+            *(options.replay.secrets if options.replay else ()),
+        ),
         environ=environ,
         git_query=git_query,
     )
