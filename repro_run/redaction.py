@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
 from repro_run.constants import SECRET_MASK
@@ -10,6 +12,11 @@ from repro_run.constants import SECRET_MASK
 _URL_USERINFO = re.compile(
     r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@]*@)(?P<rest>.*)$"
 )
+
+# Random tokens have ~4-6 bits of entropy per character; words and identifiers have less.
+MIN_ENTROPY_BITS = 3.5
+# A URL's user alone (`https://NAME@host`) is a token only when it looks like one.
+_MIN_TOKEN_USER_LEN = 16
 
 # Shorter values are not scrubbed by value: masking every "1" or "true" in a log would destroy
 # it. Such values are still never stored as env values (the name decides that).
@@ -20,10 +27,10 @@ MIN_SECRET_VALUE_LEN = 6
 # Plurals TOKENS and KEYS are left out on purpose: --max_tokens and --sort_keys are settings.
 _SECRET_WORDS = frozenset(
     {
-        "TOKEN", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASS",
+        "TOKEN", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PW",
         "PASSPHRASE", "PWD", "KEY", "APIKEY", "ACCESSKEY", "PRIVATEKEY", "SECRETKEY",
         "CREDENTIAL", "CREDENTIALS", "CREDS", "AUTH", "AUTHORIZATION", "COOKIE", "COOKIES",
-        "SESSION", "SIGNATURE", "DSN", "WEBHOOK", "JWT", "BEARER", "PAT", "SALT",
+        "SESSION", "SIGNATURE", "SIG", "DSN", "WEBHOOK", "JWT", "BEARER", "PAT", "SALT",
     }
 )  # fmt: skip
 # Glued spellings (APIKEY, MYSQLPASSWORD) match anywhere inside one word; these are long and
@@ -32,6 +39,8 @@ _SECRET_INFIXES = (
     "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "CREDENTIAL", "APIKEY", "ACCESSKEY",
     "PRIVATEKEY", "AUTHTOKEN", "APITOKEN", "ACCESSTOKEN", "REFRESHTOKEN",
 )  # fmt: skip
+# A word ending in TOKEN is one glued to its owner (HUBTOKEN, MYTOKEN); TOKENIZERS is not.
+_SECRET_SUFFIXES = ("TOKEN",)
 # PWD alone is the shell's working directory, not a password (MYSQL_PWD is one).
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -57,10 +66,17 @@ _SECRET_VALUE_SHAPES = re.compile(
             r"\b[sr]k_live_[A-Za-z0-9]{20,}",  # Stripe
             r"\bAIza[0-9A-Za-z_-]{35}",  # Google API key
             r"\bnpm_[A-Za-z0-9]{36}",  # npm
+            r"(?:(?<=Bearer )|(?<=bearer ))[A-Za-z0-9._~+/=-]{8,}",  # a bearer token (header)
         )
     )
 )
-_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:(?P<password>[^\s/@]+)@")
+# A URL inside a longer text (an argument, an env value): its credentials are checked apart.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+# `name = "value"`, `name: value`, `"name": "value"`, `NAME=value` inside a longer text (JSON,
+# YAML or Hydra given as one argument, a line of code): a secret name's value is a secret.
+INLINE_ASSIGNMENT = re.compile(
+    r"""(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*[rbuf]?["']?(?P<value>[^\s"',;{}\[\]]+)"""
+)
 _ASSIGNMENT = re.compile(r"^(?P<name>[-+~]*[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
 
 
@@ -99,14 +115,57 @@ def is_secret_name(name: str) -> bool:
     if stripped.upper() in _NOT_SECRET_NAMES:
         return False
     words = _name_words(stripped)
-    if any(word in _SECRET_WORDS for word in words):
+    if any(word in _SECRET_WORDS or word.endswith(_SECRET_SUFFIXES) for word in words):
         return True
     return any(infix in word for word in words for infix in _SECRET_INFIXES)
 
 
 def looks_secret_value(value: str) -> bool:
-    """Whether a value has the shape of a well-known credential (token prefix, URL password, PEM)."""
-    return _SECRET_VALUE_SHAPES.search(value) is not None
+    """Whether a value holds a credential: the shape of a well-known one (token prefix, URL
+    password, PEM, bearer token), or a URL's user or secret-named query parameter."""
+    return _SECRET_VALUE_SHAPES.search(value) is not None or bool(url_secrets(value))
+
+
+def url_secrets(text: str) -> list[str]:
+    """The credentials in the URLs of `text`: a password, an http(s) user that looks like a
+    token (`https://TOKEN@host`; `https://alice@host` and `ssh://git@host` are names), and
+    the values of secret-named query parameters (`?token=`, a signed URL's `sig=`)."""
+    found: list[str] = []
+    for url in _URL.findall(text):
+        scheme, _, rest = url.partition("://")
+        userinfo, at, _ = rest.partition("/")[0].rpartition("@")
+        if at and userinfo:
+            user, colon, password = userinfo.partition(":")
+            if colon and password:
+                found.append(password)
+            elif scheme.lower() in ("http", "https") and _looks_random(user):
+                found.append(user)
+        query = url.partition("?")[2].partition("#")[0]
+        for param in query.split("&") if query else ():
+            name, eq, value = param.partition("=")
+            if eq and value and is_secret_name(name):
+                found.append(value)
+    return found
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(text)
+    total = len(text)
+    return -sum(n / total * math.log2(n / total) for n in counts.values())
+
+
+def _looks_random(text: str) -> bool:
+    return len(text) >= _MIN_TOKEN_USER_LEN and entropy(text) >= MIN_ENTROPY_BITS
+
+
+def inline_secret_values(text: str) -> list[str]:
+    """The values of secret-named keys assigned inside `text` (`{"api_key": "X"}`)."""
+    return [
+        m.group("value")
+        for m in INLINE_ASSIGNMENT.finditer(text)
+        if is_secret_name(m.group("name"))
+    ]
 
 
 def secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -118,10 +177,13 @@ def secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
     for name, value in env.items():
         if is_secret_name(name) or looks_secret_value(value):
             found.add(value)
-            # The password inside a URL may be printed on its own.
-            found.update(m.group("password") for m in _URL_PASSWORD.finditer(value))
+            found.update(url_secrets(value))  # a URL's password or token may be printed alone
+    return _longest_first(found)
+
+
+def _longest_first(values: Collection[str]) -> tuple[str, ...]:
     return tuple(
-        sorted((v for v in found if len(v) >= MIN_SECRET_VALUE_LEN), key=lambda v: (-len(v), v))
+        sorted((v for v in values if len(v) >= MIN_SECRET_VALUE_LEN), key=lambda v: (-len(v), v))
     )
 
 
@@ -164,6 +226,9 @@ def argv_secret_values(argv: Sequence[str], secret_values: Collection[str]) -> t
             hidden.append(original[len(name) + 1 :])
         else:
             hidden.append(original)
+        # What the element holds may be printed on its own: `{"api_key": "X"}` prints X.
+        hidden += inline_secret_values(original) + url_secrets(original)
+        hidden += [m.group() for m in _SECRET_VALUE_SHAPES.finditer(original)]
     return tuple(v for v in hidden if len(v) >= MIN_SECRET_VALUE_LEN)
 
 
@@ -176,7 +241,7 @@ def _mask_element(arg: str, known: Sequence[str]) -> str:
         arg = arg.replace(value, SECRET_MASK)
     if any(value in arg for value in known):  # a value overlapping the mask itself
         return SECRET_MASK
-    if looks_secret_value(arg):
+    if looks_secret_value(arg) or inline_secret_values(arg):
         assignment = _ASSIGNMENT.match(arg)
         return f"{assignment.group('name')}={SECRET_MASK}" if assignment else SECRET_MASK
     return arg

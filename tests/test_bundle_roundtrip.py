@@ -154,6 +154,18 @@ def test_secret_in_log_refuses_export_naming_file_and_line(
     assert "output.log:2" in allowed.stderr
 
 
+def test_a_secret_in_the_record_itself_refuses_export(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """A record from an older repro (or edited by hand) may hold what masking now removes."""
+    root = _project(make_repo)
+    run_id = _run(root)
+    record = root / ".repro" / "runs" / run_id / "run.json"
+    record.chmod(0o644)
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    record.write_text(record.read_text().replace('"train.py"', f'"train.py", "{token}"', 1))
+    done = repro(root, "export", run_id, "-o", str(tmp_path / "b.tar.gz"))
+    assert done.returncode == 31 and "run.json:" in done.stderr, done.stderr
+
+
 def test_secret_in_dirty_patch_refuses_export(make_repo: MakeRepo, tmp_path: Path) -> None:
     root = _project(make_repo)
     write_files(root, {"train.py": TRAIN + 'api_key = "Zq8xW3vR7tY2uP9sK4mN6bL1"\n'})

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from repro_run.constants import SECRET_MASK
 from repro_run.redaction import (
     MIN_SECRET_VALUE_LEN,
+    argv_secret_values,
     is_secret_name,
     looks_secret_value,
     mask_argv,
@@ -42,6 +43,11 @@ SECRET_NAMES = [
     "--hub_token",
     "--api-key",
     "X-Amz-Signature",
+    "TF_VAR_admin_pw",
+    "SLURM_JOB_PW",
+    "--pw",
+    "HF_HUBTOKEN",
+    "sig",
 ]
 SAFE_NAMES = [
     "TOKENIZERS_PARALLELISM",
@@ -57,6 +63,8 @@ SAFE_NAMES = [
     "PYTHON_KEYRING_BACKEND",
     "--learning-rate",
     "max_tokens_per_batch",
+    "SIGMA",
+    "GPU_PWR_LIMIT",
 ]
 
 SECRET_SHAPED = {
@@ -70,6 +78,10 @@ SECRET_SHAPED = {
     "hf": "hf_" + "a" * 34,
     "openai": "sk-proj-" + "Ab1" * 10,
     "gitlab": "glpat-" + "x1Y2z3" * 4,
+    "url query": f"https://hub.example.com/api?token={CANARY}",
+    "signed url": f"https://acct.blob.core.windows.net/w.whl?sv=2021-08-06&sig={CANARY}",
+    "url token user": "https://Zq8Zk2LmN4CANrr1xP0@hf.co/x",
+    "bearer": f"Authorization: Bearer {CANARY}",
 }
 ORDINARY_VALUES = [
     "/home/user/.cache/huggingface/hub",
@@ -78,6 +90,8 @@ ORDINARY_VALUES = [
     "https://huggingface.co/meta-llama/Llama-3-8B",
     "git@github.com:o/r.git",
     "https://user@example.com/repo.git",
+    "ssh://git@github.com/o/r.git",
+    "https://example.com/search?q=tokenizers&page=2",
     "0.0001",
     "1e-5",
     "123456789012345678901234567890",
@@ -244,3 +258,23 @@ def test_mask_argv_never_leaves_a_known_secret(data: st.DataObject, secrets: lis
 def test_paths_and_numbers_never_look_secret(parts: list[str], number: float) -> None:
     assert not looks_secret_value("/" + "/".join(parts))
     assert not looks_secret_value(str(number))
+
+
+@pytest.mark.parametrize(
+    ("argv", "masked"),
+    [
+        (["--extra", f'{{"api_key": "{CANARY}"}}'], ["--extra", SECRET_MASK]),
+        ([f"db={{password: {CANARY}}}"], [f"db={SECRET_MASK}"]),
+        (["--url", f"https://h/x?access_token={CANARY}"], ["--url", SECRET_MASK]),
+        (["-H", f"Authorization: Bearer {CANARY}"], ["-H", SECRET_MASK]),
+        (["--pw", CANARY], ["--pw", SECRET_MASK]),
+    ],
+    ids=["json", "hydra dict", "url query", "bearer header", "pw flag"],
+)
+def test_secrets_inside_an_argument_are_masked_and_scrubbed(
+    argv: list[str], masked: list[str]
+) -> None:
+    """A secret inside a longer argument (JSON, a Hydra dict, a URL, a header) is masked in
+    the record, and the secret alone is scrubbed from the log: the child may print it."""
+    assert list(mask_argv(["train.py", *argv], ())) == ["train.py", *masked]
+    assert CANARY in argv_secret_values(["train.py", *argv], ())

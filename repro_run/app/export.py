@@ -35,6 +35,7 @@ from repro_run.constants import (
     RUN_LOG_FILENAME,
     RUN_METRICS_FILENAME,
     RUN_PATCH_FILENAME,
+    RUN_RECORD_FILENAME,
 )
 from repro_run.errors import (
     BundleWriteError,
@@ -50,7 +51,9 @@ from repro_run.redaction import secret_values
 from repro_run.store import Store
 
 _FINDINGS_SHOWN = 5
-_SCANNED_RUN_FILES = (RUN_LOG_FILENAME, RUN_METRICS_FILENAME)  # the patch: `scan_patch`
+# The record too: it is masked when written, but a record from an older repro, or one edited
+# by hand, may hold what today's masking would have removed. The patch: `scan_patch`.
+_SCANNED_RUN_FILES = (RUN_RECORD_FILENAME, RUN_LOG_FILENAME, RUN_METRICS_FILENAME)
 
 
 class ExportResult(Record):

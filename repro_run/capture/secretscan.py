@@ -9,33 +9,26 @@ literal to a secret-sounding name (`api_key = "…"`). Findings never carry the 
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from repro_run.models import SecretFinding
-from repro_run.redaction import is_secret_name, looks_secret_value
-
-# `name = "value"`, `name: value`, `"name": "value"`, `NAME=value`: a name, then a literal.
-_ASSIGNMENT = re.compile(
-    r"""(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*[rbuf]?["']?(?P<value>[A-Za-z0-9+/=_\-.~]{16,})"""
+from repro_run.redaction import (
+    MIN_ENTROPY_BITS,
+    entropy,
+    inline_secret_values,
+    looks_secret_value,
 )
+
+# A literal assigned to a secret name is flagged when it is long and random enough to be a
+# credential (`api_key = "…"`), not a placeholder (`password = "changeme"`).
+_MIN_LITERAL_LEN = 16
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)(?:,\d+)? @@")
-# Random tokens have ~4-6 bits of entropy per character; words and identifiers have less.
-MIN_ENTROPY_BITS = 3.5
 BINARY_SNIFF_BYTES = 8000  # git's FIRST_FEW_BYTES (xdiff-interface.c, buffer_is_binary)
 _PIECE_BYTES = 1 << 20  # a longer line is read in pieces...
 _PIECE_OVERLAP = 4096  # ...each repeating the previous one's tail, so no secret is cut in two
-
-
-def entropy(text: str) -> float:
-    """Shannon entropy in bits per character."""
-    counts = Counter(text)
-    total = len(text)
-    return -sum(n / total * math.log2(n / total) for n in counts.values())
 
 
 def classify_line(line: str, known: Collection[str]) -> str | None:
@@ -44,9 +37,8 @@ def classify_line(line: str, known: Collection[str]) -> str | None:
         return "known secret value"
     if looks_secret_value(line):
         return "credential shape"
-    for match in _ASSIGNMENT.finditer(line):
-        value = match.group("value")
-        if is_secret_name(match.group("name")) and entropy(value) >= MIN_ENTROPY_BITS:
+    for value in inline_secret_values(line):
+        if len(value) >= _MIN_LITERAL_LEN and entropy(value) >= MIN_ENTROPY_BITS:
             return "assignment"
     return None
 
