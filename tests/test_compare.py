@@ -263,6 +263,21 @@ def test_a_value_that_changes_type_is_a_change() -> None:
     assert differences(compare(snap(a), snap(b)), "config")["amp"].change == "changed"
 
 
+def test_config_content_that_differs_with_equal_parameters_is_a_difference() -> None:
+    # `a: {b: 1}` and `a.b: 1`, or a comment: other bytes, the same flattened parameters.
+    b = record(configs=(replace(record().configs[0], object=DIGEST_B),))
+    c = compare(snap(), snap(b))
+    assert c.differs and c.section("config").differs
+    content = differences(c, "config")["file content"]
+    assert (content.change, content.old, content.new) == ("changed", DIGEST_A, DIGEST_B)
+    assert content.details == ("cfg.yaml: content differs (no parameter changed)",)
+
+
+def test_config_with_the_same_content_is_equal() -> None:
+    same = record(configs=(replace(record().configs[0]),))
+    assert not compare(snap(), snap(same)).section("config").differs
+
+
 def test_two_config_files_are_told_apart_by_path() -> None:
     two = (*record().configs, ConfigFile("model.yaml", "yaml", DIGEST_A, {"depth": 4}))
     b = record(

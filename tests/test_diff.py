@@ -357,6 +357,17 @@ def test_one_run_whose_config_file_is_gone_says_so(one_run: Path) -> None:
     assert changes(document, "config")["optim.lr"]["change"] == "removed"
 
 
+def test_one_run_whose_config_was_reformatted_differs_in_config(one_run: Path) -> None:
+    write_files(one_run, {"cfg.yaml": "optim: {lr: 0.1, epochs: 3}\n"})  # the same parameters
+    document = diff_json(one_run, "--section", "config", "@")
+    assert document["differs"] is True
+    (content,) = changes(document, "config").values()
+    assert (content["key"], content["change"]) == ("file content", "changed")
+    done = repro(one_run, "diff", "--section", "config", "@")
+    assert done.returncode == 1
+    assert "cfg.yaml: content differs (no parameter changed)" in flat(done.stdout)
+
+
 def test_diff_outside_a_repository_is_exit_3(tmp_path: Path) -> None:
     done = repro(tmp_path, "diff", "@")
     assert done.returncode == 3 and "not inside a git repository" in done.stderr

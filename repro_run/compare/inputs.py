@@ -19,7 +19,7 @@ from repro_run.constants import (
     ENV_THREADS,
 )
 from repro_run.formatting import count
-from repro_run.models import CommandInfo, Determinism, DirtyPath
+from repro_run.models import CommandInfo, ConfigFile, Determinism, DirtyPath
 
 _STAT_LINES = 10
 _DIRTY_SHOWN = 5
@@ -94,9 +94,21 @@ def config_section(old: Snapshot, new: Snapshot) -> SectionDiff:
         prefix = f"{key}: " if len(pairs) > 1 else ""
         if a is None or b is None or a.path != b.path:
             fields.append(change(f"{prefix}file", a.path if a else None, b.path if b else None))
-        fields += mapping_changes(a.params if a else {}, b.params if b else {}, prefix=prefix)
+        params = mapping_changes(a.params if a else {}, b.params if b else {}, prefix=prefix)
+        if a and b and a.path == b.path and not any(f.differs for f in params):
+            fields += _content_changes(prefix, a, b)
+        fields += params
     notes = () if pairs else ("no config file among the arguments of either side",)
     return section("config", fields, notes=notes)
+
+
+def _content_changes(prefix: str, a: ConfigFile, b: ConfigFile) -> list[FieldChange]:
+    """The file's digest when its bytes differ but no parameter does: `a: {b: 1}` and `a.b: 1`
+    flatten alike, and comments are dropped, yet the two files are not the same input."""
+    if a.object == b.object:
+        return []
+    details = [f"{a.path}: content differs (no parameter changed)"]
+    return [change(f"{prefix}file content", a.object, b.object, details=details)]
 
 
 def command_section(a: CommandInfo, b: CommandInfo) -> SectionDiff:
