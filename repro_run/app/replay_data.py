@@ -2,7 +2,8 @@
 
 The worktree holds only what git tracks. A dataset inside the repository that git does not
 track (ignored, as it must have been for a clean run) is made visible at its recorded path by a
-directory of symlinks to its entries (a real directory, so a `data/` pattern still ignores it).
+mirror of its directories (real ones, so a `data/` pattern still ignores it and `os.walk` descends)
+whose files are symlinks to the dataset's: no byte of data is copied.
 A dataset missing from its recorded place, whose files a `--with-data` bundle brought into the
 store, is rebuilt under `.repro/data/<digest>/` and used from there (`--data OLD=NEW` wins).
 """
@@ -109,12 +110,51 @@ def link_data(tree: Path, check: DataCheck) -> None:
     for relative, source in check.links:
         target = tree / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            target.mkdir()
-            for entry in os.scandir(source):
-                os.symlink(entry.path, target / entry.name)
+        if source.is_dir():  # a symlinked root is followed, as the fingerprint follows it
+            _mirror_directory(source, target)
         else:
             os.symlink(source, target)
+
+
+def _mirror_directory(source: Path, target: Path) -> None:
+    """`target` made a tree of real directories like `source`'s, its files symlinks to them.
+
+    A symlinked directory would hide its files from `os.walk` and `Path.rglob`, which do not
+    follow links: a program walking the data would see less than in the recorded run.
+    """
+    root = os.stat(source)
+    pending = [(str(source), str(target), frozenset({(root.st_dev, root.st_ino)}))]
+    while pending:
+        here, there, ancestors = pending.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError:  # unreadable: the program meets the same error through a link
+            os.symlink(here, there)
+            continue
+        os.mkdir(there)
+        for entry in entries:
+            mirrored = os.path.join(there, entry.name)
+            if entry.is_symlink():
+                os.symlink(_link_target(entry.path, str(source)), mirrored)
+            elif entry.is_dir(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                if (st.st_dev, st.st_ino) in ancestors:  # a bind mount's loop: not walked again
+                    os.symlink(entry.path, mirrored)
+                else:
+                    pending.append((entry.path, mirrored, ancestors | {(st.st_dev, st.st_ino)}))
+            else:
+                os.symlink(entry.path, mirrored)
+
+
+def _link_target(link: str, root: str) -> str:
+    """What a symlink of the dataset points to in the mirror: its own target, as the manifest
+    records it, when that resolves the same way there (absolute, or within the dataset);
+    otherwise the link itself, so that it still leads where it did and does not dangle."""
+    recorded = os.readlink(link)
+    if os.path.isabs(recorded):
+        return recorded
+    within = os.path.normpath(os.path.join(os.path.relpath(os.path.dirname(link), root), recorded))
+    return link if within == ".." or within.startswith("../") else recorded
 
 
 def _bundled_copy(store: Store, ref: TreeRef) -> Path | None:
