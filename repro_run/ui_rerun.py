@@ -20,7 +20,7 @@ from repro_run.ui import format_duration
 
 NONDETERMINISTIC = (
     "Nothing differs between the two records: the program is nondeterministic under these "
-    "settings — see `repro doctor`."
+    "settings — see `repro doctor`"
 )
 DETERMINISM_OFF = (
     "Determinism was off (--no-deterministic): nondeterministic kernels (GPU atomics such as "
@@ -83,10 +83,21 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
         lines.append("  likely causes, most likely first:")
         lines += [f"    {i}. {cause}" for i, cause in enumerate(v.causes, 1)]
     elif v.outcome in (VERDICT_DIVERGED, VERDICT_WITHIN_TOLERANCE):
-        lines.append(f"  {NONDETERMINISTIC}")
+        lines.append(f"  {NONDETERMINISTIC}{_unrecorded(rerun)}")
         if not original.determinism.deterministic:
             lines.append(f"  {DETERMINISM_OFF}")
     return lines
+
+
+def _unrecorded(rerun: RunRecord) -> str:
+    """What the records cannot compare: variables kept by name only may have changed value."""
+    names = rerun.env.names_only
+    if not names:
+        return "."
+    return (
+        f" — or it reads one of the {len(names)} environment variables recorded by name only "
+        "(their values are not stored, so a changed value cannot show here)."
+    )
 
 
 def times_lines(

@@ -115,6 +115,23 @@ def test_an_unseeded_rng_diverges_at_its_step(project: Path) -> None:
     assert verdict["first_divergence"]["step"] == 3 and verdict["causes"] == []
 
 
+def test_a_variable_recorded_by_name_only_is_named_as_what_records_cannot_compare(
+    make_repo: MakeRepo,
+) -> None:
+    """The script reads a variable outside the allow-list, whose value repro never stores: a
+    rerun with another value diverges, and the verdict says such variables cannot be compared."""
+    script = (
+        "import os, repro_run\nrepro_run.log_metrics(step=0, value=float(os.environ['MY_SCALE']))\n"
+    )
+    root = make_repo({"scaled.py": script})
+    done = repro(root, "run", "scaled.py", env={"MY_SCALE": "1"})
+    assert done.returncode == 0, done.stderr
+    original = str(record_of(root)["id"])
+    rerun = repro(root, "rerun", original, env={"MY_SCALE": "2"})
+    assert rerun.returncode == 21 and "DIVERGED" in rerun.stdout
+    assert "environment variables recorded by name only" in rerun.stdout
+
+
 def test_with_determinism_off_the_verdict_names_it(project: Path) -> None:
     original = run_ok(project, "--no-deterministic", "noisy.py")
     done = repro(project, "rerun", original)
