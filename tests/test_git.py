@@ -331,10 +331,12 @@ def test_remote_credentials_are_stripped(make_repo: MakeRepo) -> None:
     root = make_repo()
     git(root, "remote", "add", "origin", "https://x-access-token:SECRET@github.com/o/r.git")
     git(root, "remote", "add", "mirror", "git@github.com:o/r.git")
+    git(root, "remote", "add", "lab", "https://gitlab.example.com/o/r.git?private_token=SECRET")
     code = capture_code(root, tree_status(root), None)
     assert code.remotes == (
         Remote("origin", "https://github.com/o/r.git"),
         Remote("mirror", "git@github.com:o/r.git"),
+        Remote("lab", "https://gitlab.example.com/o/r.git?private_token=***"),
     )
 
 

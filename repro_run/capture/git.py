@@ -22,7 +22,7 @@ from repro_run.capture.gitexec import (
 from repro_run.constants import DIRTY_PATHS_SHOWN
 from repro_run.errors import GitError, NoCommitsError, NotAGitRepositoryError
 from repro_run.models import CodeState, DirtyPath, Remote, TreeStatus
-from repro_run.redaction import strip_url_credentials
+from repro_run.redaction import redact_url
 
 _DIRTY_PATHS_RECORDED = 1000
 
@@ -294,7 +294,7 @@ def _parse_remotes(config: bytes) -> tuple[Remote, ...]:
     for entry in filter(None, config.split(b"\0")):  # `-z`: "remote.<name>.url\n<url>\0"
         key, _, url = entry.decode("utf-8", "replace").partition("\n")
         name = key.removeprefix("remote.").removesuffix(".url")
-        remotes.append(Remote(name=name, url=strip_url_credentials(url)))
+        remotes.append(Remote(name=name, url=redact_url(url)))  # userinfo, ?private_token=
     return tuple(remotes)
 
 
