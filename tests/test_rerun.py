@@ -132,6 +132,30 @@ def test_a_variable_recorded_by_name_only_is_named_as_what_records_cannot_compar
     assert "environment variables recorded by name only" in rerun.stdout
 
 
+def test_an_editable_install_in_the_checkout_is_replayed_from_the_commit(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """The command's Python finds the project through a .pth file naming `<repo>/src` (an
+    editable install): the rerun must import the recorded commit's copy, not the checkout's."""
+    script = (
+        "import json, os, mypkg\n"
+        "with open(os.environ['REPRO_METRICS'], 'a') as f:\n"
+        "    f.write(json.dumps({'step': 0, 'version': mypkg.VERSION}) + '\\n')\n"
+    )
+    root = make_repo({"t.py": script, "src/mypkg/__init__.py": "VERSION = 1\n"})
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = venv.glob("lib/python*/site-packages")
+    (site / "mypkg.pth").write_text(f"{root / 'src'}\n")
+    python = str(venv / "bin" / "python")
+    original = run_ok(root, "--", python, "t.py")
+    (root / "src" / "mypkg" / "__init__.py").write_text("VERSION = 2\n")
+    commit_all(root, "version 2")
+    done = repro(root, "rerun", original)
+    assert done.returncode == 0 and "IDENTICAL" in done.stdout, done.stdout + done.stderr
+    assert "PYTHONPATH starts with" in done.stderr
+
+
 def test_with_determinism_off_the_verdict_names_it(project: Path) -> None:
     original = run_ok(project, "--no-deterministic", "noisy.py")
     done = repro(project, "rerun", original)

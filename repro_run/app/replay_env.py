@@ -9,7 +9,9 @@ keep their current values. Secrets were never recorded: they come from the curre
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,10 +31,44 @@ def replayed(name: str) -> bool:
     return is_allowed(name) and name not in _LAUNCH_NAMES and not name.startswith(_LAUNCH_PREFIXES)
 
 
+_PROBE_TIMEOUT_S = 30.0
+
+
+def checkout_paths(python: str | None, root: Path, tree: Path) -> tuple[str, ...]:
+    """The worktree's copies of the directories of the user's checkout that the command's
+    Python puts on sys.path by itself: an editable install's .pth file names `<root>/src`, and
+    the rerun would import the checkout's code, not the recorded commit's. Asked of that
+    interpreter (`-I`: no PYTHONPATH, which `replay_environ` remaps already)."""
+    if not python or not os.path.exists(python):
+        return ()
+    try:
+        probe = subprocess.run(
+            [python, "-I", "-c", "import sys; print('\\0'.join(sys.path))"],
+            capture_output=True,
+            text=True,
+            timeout=_PROBE_TIMEOUT_S,
+            cwd=tree,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    found: list[str] = []
+    for entry in probe.stdout.rstrip("\n").split("\0") if probe.returncode == 0 else ():
+        if entry and (entry == str(root) or entry.startswith(f"{root}/")):
+            mapped = str(tree / os.path.relpath(entry, root))
+            if os.path.isdir(mapped) and mapped not in found:  # tracked: in the worktree
+                found.append(mapped)
+    return tuple(found)
+
+
 def replay_environ(
-    record: RunRecord, current: Mapping[str, str], root: Path, tree: Path
+    record: RunRecord,
+    current: Mapping[str, str],
+    root: Path,
+    tree: Path,
+    checkout: Sequence[str] = (),
 ) -> tuple[dict[str, str], list[str]]:
-    """(the child's base environment, what differs from the current one, for the user)."""
+    """(the child's base environment, what differs from the current one, for the user).
+    `checkout`: directories (from `checkout_paths`) put first on PYTHONPATH."""
     env = dict(current)
     notes: list[str] = []
     # PYTHONPATH=/repo/src must name the worktree's copy, not the user's checkout.
@@ -49,6 +85,14 @@ def replay_environ(
         if replayed(name) and name not in known:
             notes.append(f"{name} unset (the original run did not have it)")
             del env[name]
+    if checkout:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [*checkout, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
+        )
+        notes.append(
+            f"PYTHONPATH starts with {os.pathsep.join(checkout)}: the interpreter's .pth files "
+            "(an editable install) name the checkout, and the rerun imports the commit's copy"
+        )
     missing = [name for name in record.env.redacted if name not in current]
     if missing:
         notes.append(f"secret variables of the original run not set here: {', '.join(missing)}")

@@ -16,7 +16,13 @@ from repro_run.app.judge import judge
 from repro_run.app.query import open_store
 from repro_run.app.replay import Replay
 from repro_run.app.replay_data import DataCheck, check_data, inside_relative, link_data
-from repro_run.app.replay_env import fill_masked_argv, parse_pairs, replay_environ, rewrite_paths
+from repro_run.app.replay_env import (
+    checkout_paths,
+    fill_masked_argv,
+    parse_pairs,
+    replay_environ,
+    rewrite_paths,
+)
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.app.rerun_drift import environment_drift
 from repro_run.app.run import RunOptions, run
@@ -74,6 +80,7 @@ class _Replayable(Record):
 class _Checked(Record):
     data: DataCheck
     drift: tuple[str, ...]
+    checkout: tuple[str, ...]  # the worktree's copies of checkout dirs on the Python's sys.path
 
 
 def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResult:
@@ -151,7 +158,8 @@ def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Rep
         reporter.info(line)
     for line in data.drift:
         reporter.warn(f"data differs from the record (--allow-data-drift): {line}")
-    environ, _ = replay_environ(original, os.environ, target.root, tree)
+    checkout = checkout_paths(original.command.interpreter, target.root, tree)
+    environ, _ = replay_environ(original, os.environ, target.root, tree, checkout)
     drift = tuple(
         environment_drift(target.store, original, environ, _python(original), tree / target.cwd)
     )
@@ -162,7 +170,7 @@ def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Rep
         if options.strict:
             raise EnvironmentDriftError(message + " (--strict)")
         reporter.warn(message)
-    return _Checked(data, drift)
+    return _Checked(data, drift, checkout)
 
 
 def _launch(
@@ -176,7 +184,7 @@ def _launch(
 ) -> RunRecord:
     """One rerun through `app.run`, then its verdict written into its record."""
     original, store = target.original, target.store
-    environ, notes = replay_environ(original, os.environ, target.root, tree)
+    environ, notes = replay_environ(original, os.environ, target.root, tree, checked.checkout)
     for note in notes if not quiet else ():
         reporter.info(f"environment: {note}")
     info = RerunInfo(
