@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import faulthandler
 import os
 import signal
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from test_fingerprint import reference_digest
@@ -84,15 +85,67 @@ def test_a_worker_killed_while_mapping_a_file_leaves_the_engine_to_read_it(
     """A file truncated under a worker's mapping kills it with SIGBUS; simulated here."""
     root = _tree(tmp_path / "d", dirs=2, files=4)
     expected = fingerprint(root, workers=1).digest
+    _large_files_in_workers(monkeypatch)
+    # inherited by the forked workers
+    monkeypatch.setattr(workers, "hash_large_file", lambda *args, **kwargs: _sigbus())
+    assert fingerprint(root, workers=2).digest == expected
+
+
+def _large_files_in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "LARGE_FILE_BYTES", 8)
     monkeypatch.setattr(engine, "POOL_LARGE_BYTES", 0)
 
-    def die(*args: object, **kwargs: object) -> NoReturn:
-        faulthandler.disable()  # pytest's handler would print the worker's stacks
-        os.kill(os.getpid(), signal.SIGBUS)
-        raise AssertionError("unreachable")
 
-    monkeypatch.setattr(workers, "hash_large_file", die)  # inherited by the forked workers
+def _sigbus() -> NoReturn:
+    faulthandler.disable()  # pytest's handler would print the worker's stacks
+    os.kill(os.getpid(), signal.SIGBUS)
+    raise AssertionError("unreachable")
+
+
+def test_files_submitted_after_a_worker_died_are_read_by_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool breaks while the engine is still submitting (a loaded machine): the files not
+    yet submitted are read in-process, not lost to an exception."""
+    root = _tree(tmp_path / "d", dirs=2, files=4)
+    expected = fingerprint(root, workers=1).digest
+    _large_files_in_workers(monkeypatch)
+    monkeypatch.setattr(workers, "hash_large_file", lambda *args, **kwargs: _sigbus())
+    real_submit = workers.WorkerPool.hash_large
+
+    def late_submit(pool: workers.WorkerPool, *args: Any) -> Any:
+        time.sleep(0.2)  # the first worker dies meanwhile
+        return real_submit(pool, *args)
+
+    monkeypatch.setattr(workers.WorkerPool, "hash_large", late_submit)
+    assert fingerprint(root, workers=2).digest == expected
+
+
+def test_hashes_that_arrived_before_a_worker_died_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other workers finished their files, then one died before the engine looked: their
+    hashes are recorded (a hashless manifest entry would change the digest), the dead
+    worker's file is read again."""
+    root = _tree(tmp_path / "d", dirs=2, files=4)
+    expected = fingerprint(root, workers=1).digest
+    _large_files_in_workers(monkeypatch)
+    real_hash = hashing.hash_large_file
+
+    def die_on_one(path: str, *args: Any, **kwargs: Any) -> Any:
+        if path.endswith(os.path.join("d01", "f3.bin")):
+            time.sleep(0.3)
+            _sigbus()
+        return real_hash(path, *args, **kwargs)
+
+    monkeypatch.setattr(workers, "hash_large_file", die_on_one)
+    real_wait = concurrent.futures.wait
+
+    def late_wait(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.6)  # the engine's thread descheduled for a moment
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "wait", late_wait)
     assert fingerprint(root, workers=2).digest == expected
 
 

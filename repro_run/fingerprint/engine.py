@@ -277,24 +277,36 @@ class _Walk:
 
         jobs = sorted(jobs, key=lambda job: -KEY.unpack_from(job[0].keys, job[1] * KEY.size)[1])
         threads = len(jobs) < pool.workers
-        futures = {
-            pool.hash_large(os.path.join(d.path, d.names[i]), threads): (d, i) for d, i in jobs
-        }
-        running = set(futures)
+        futures: dict[Future[LargeResult], tuple[Draft, int]] = {}
+        submitted = 0
         try:
+            for d, i in jobs:  # a worker may die before the last is submitted
+                futures[pool.hash_large(os.path.join(d.path, d.names[i]), threads)] = (d, i)
+                submitted += 1
+            running = set(futures)
             while running:
                 done, running = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
                 self.progress.advance(0, pool.take_hashed_bytes())
                 for future in done:
-                    draft, i = futures[future]
-                    try:
-                        self._complete(draft, i, future.result())
-                    except FileChanged:
-                        raise _changed_while_hashed(draft.path + "/" + draft.names[i]) from None
+                    self._take(futures[future], future)
+                    del futures[future]  # taken (a BrokenProcessPool above leaves it to re-read)
         except BrokenProcessPool:
             self.close()  # a file shrank under a worker's mapping: read what is left instead
-            return [futures[f] for f in futures if not f.done() or f.exception() is not None]
+            left = jobs[submitted:]
+            for future, job in futures.items():  # not yet taken: results kept, failures re-read
+                if not future.done() or future.cancelled() or future.exception() is not None:
+                    left.append(job)
+                else:
+                    self._take(job, future)
+            return left
         return []
+
+    def _take(self, job: tuple[Draft, int], future: Future[LargeResult]) -> None:
+        draft, i = job
+        try:
+            self._complete(draft, i, future.result())
+        except FileChanged:
+            raise _changed_while_hashed(draft.path + "/" + draft.names[i]) from None
 
     def _complete(self, draft: Draft, i: int, outcome: LargeResult) -> None:
         if isinstance(outcome, OSError):

@@ -23,6 +23,7 @@ from repro_run.fingerprint.walk import DirId, DirResult, scan_directory
 if TYPE_CHECKING:  # multiprocessing is imported when a pool starts: `repro run` stays quick
     from multiprocessing.sharedctypes import Synchronized
 
+_COUNTER_WAIT_S = 0.5
 FORKS = sys.platform.startswith("linux")  # macOS: fork is unsafe with system frameworks loaded
 TASK_BUDGET = 2048  # entries a task lists before handing back its unvisited directories
 _MAX_WORKERS = 8
@@ -84,9 +85,16 @@ class WorkerPool:
         return self._pool.submit(_large_task, path, threads)
 
     def take_hashed_bytes(self) -> int:
-        """Bytes the workers hashed since the last call."""
-        with self._hashed.get_lock():
+        """Bytes the workers hashed since the last call (progress only). 0 when the counter's
+        lock stays taken: a worker killed while adding to it (the pool ends the others when
+        one dies) would hold it for ever."""
+        lock = self._hashed.get_lock()
+        if not lock.acquire(timeout=_COUNTER_WAIT_S):
+            return 0
+        try:
             done, self._hashed.value = self._hashed.value, 0
+        finally:
+            lock.release()
         return done
 
     def close(self) -> None:
