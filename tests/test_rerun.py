@@ -156,6 +156,24 @@ def test_an_editable_install_in_the_checkout_is_replayed_from_the_commit(
     assert "PYTHONPATH starts with" in done.stderr
 
 
+def test_a_tool_of_the_repository_found_on_path_is_replayed_from_the_commit(
+    make_repo: MakeRepo,
+) -> None:
+    """`PATH=$repo/bin:$PATH repro run tool`: the rerun runs the commit's bin/tool."""
+    tool = '#!/bin/sh\necho \'{"step": 0, "version": 1}\' >> "$REPRO_METRICS"\n'
+    root = make_repo({"bin/tool": tool})
+    (root / "bin" / "tool").chmod(0o755)
+    commit_all(root, "executable")
+    path = {"PATH": f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    done = repro(root, "run", "tool", env=path)
+    assert done.returncode == 0, done.stderr
+    original = str(record_of(root)["id"])
+    (root / "bin" / "tool").write_text(tool.replace("1}", "2}"))
+    commit_all(root, "version 2")
+    rerun = repro(root, "rerun", original, env=path)
+    assert rerun.returncode == 0 and "IDENTICAL" in rerun.stdout, rerun.stdout + rerun.stderr
+
+
 def test_with_determinism_off_the_verdict_names_it(project: Path) -> None:
     original = run_ok(project, "--no-deterministic", "noisy.py")
     done = repro(project, "rerun", original)

@@ -53,11 +53,26 @@ def checkout_paths(python: str | None, root: Path, tree: Path) -> tuple[str, ...
         return ()
     found: list[str] = []
     for entry in probe.stdout.rstrip("\n").split("\0") if probe.returncode == 0 else ():
-        if entry and (entry == str(root) or entry.startswith(f"{root}/")):
-            mapped = str(tree / os.path.relpath(entry, root))
-            if os.path.isdir(mapped) and mapped not in found:  # tracked: in the worktree
-                found.append(mapped)
+        mapped = _worktree_copy(entry, root, tree)
+        if mapped is not None and mapped not in found:
+            found.append(mapped)
     return tuple(found)
+
+
+def _worktree_copy(directory: str, root: Path, tree: Path) -> str | None:
+    """The worktree's copy of a directory of the checkout, when the commit has it (an
+    untracked `.venv/bin` has none); None for a directory outside the checkout."""
+    if directory != str(root) and not directory.startswith(f"{root}/"):
+        return None
+    mapped = str(tree / os.path.relpath(directory, root))
+    return mapped if os.path.isdir(mapped) else None
+
+
+def _checkout_entries(search_path: str, root: Path, tree: Path) -> str:
+    """`search_path` with each directory inside the checkout replaced by the worktree's copy,
+    where the commit has one (an untracked .venv/bin stays the checkout's)."""
+    entries = search_path.split(os.pathsep) if search_path else []
+    return os.pathsep.join(_worktree_copy(entry, root, tree) or entry for entry in entries)
 
 
 def replay_environ(
@@ -85,6 +100,10 @@ def replay_environ(
         if replayed(name) and name not in known:
             notes.append(f"{name} unset (the original run did not have it)")
             del env[name]
+    path = _checkout_entries(env.get("PATH", ""), root, tree)
+    if path != env.get("PATH", ""):  # a tool of the repository found on PATH: the commit's copy
+        notes.append(f"PATH: the repository's directories as the worktree's ({tree})")
+        env["PATH"] = path
     if checkout:
         env["PYTHONPATH"] = os.pathsep.join(
             [*checkout, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
