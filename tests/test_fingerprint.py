@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import blake3
@@ -46,6 +48,39 @@ def _dataset(root: Path) -> Path:
     (root / "run.sh").write_text("#!/bin/sh\n")
     (root / "run.sh").chmod(0o755)
     return root
+
+
+def test_the_digest_does_not_depend_on_the_locale(tmp_path: Path) -> None:
+    """`café`, a name that is not UTF-8 and a link to `café`: the same manifest whether the
+    file system encoding is UTF-8 or, in a C locale without UTF-8 mode, ASCII. The
+    manifest's names map back to the file's own bytes in either."""
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / os.fsdecode(b"caf\xc3\xa9")).write_bytes(b"x")
+    (root / os.fsdecode(b"bad\xff")).write_bytes(b"y")
+    os.symlink(b"caf\xc3\xa9", os.path.join(os.fsencode(root), b"link\xc3\xa9"))
+    probe = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from repro_run.fingerprint.engine import fingerprint\n"
+        "from repro_run.fingerprint.manifest import decode_manifest\n"
+        "from repro_run.models import local_name\n"
+        "result = fingerprint(Path(sys.argv[1]))\n"
+        "names = sorted(os.fsencode(local_name(e.path)) for e in decode_manifest(result.manifest))\n"
+        "assert names == sorted(os.listdir(os.fsencode(sys.argv[1]))), names\n"
+        "print(sys.getfilesystemencoding(), result.digest)\n"
+    )
+    c_locale = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    outputs = []
+    for extra in ({"LC_ALL": "C.UTF-8"}, c_locale):
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **extra}
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(root)], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout.split())
+    (utf8, digest), (ascii_, same) = outputs
+    assert (utf8, ascii_) == ("utf-8", "ascii") and same == digest
 
 
 def test_golden_digest_is_pinned(tmp_path: Path) -> None:

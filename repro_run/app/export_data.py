@@ -19,7 +19,7 @@ from repro_run.cachedir import user_cache_dir
 from repro_run.errors import DataDriftError, DataNotFoundError, DataUnreadableError
 from repro_run.fingerprint.engine import fingerprint
 from repro_run.fingerprint.manifest import decode_manifest
-from repro_run.models import RunRecord
+from repro_run.models import RunRecord, local_name
 from repro_run.record import Record
 from repro_run.store import Store
 
@@ -58,7 +58,7 @@ def data_files(store: Store, record: RunRecord, root: Path) -> list[DataFile]:
                     "fingerprinted it (--skip-unreadable), so it cannot be exported: export "
                     "without --with-data"
                 )
-            path = base if single else base / entry.path
+            path = base if single else base / local_name(entry.path)
             files.append(
                 DataFile(Member(object_member(entry.hash), path, entry.size, entry.hash), name)
             )

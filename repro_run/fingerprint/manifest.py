@@ -1,15 +1,15 @@
 """The canonical manifest: one byte encoding for a tree's entries, and its digest.
 
 The manifest is JSON lines behind a header line, sorted by the path's bytes, with
-`ensure_ascii` so that non-UTF-8 names (held as surrogate escapes) encode the same on every
-machine and locale. The digest is the BLAKE3 of those bytes, so the manifest stored in the
+`ensure_ascii`. Paths and link targets are held as their bytes read as UTF-8, non-UTF-8 bytes
+as surrogate escapes (`models.canonical_name`), whatever the locale's file system encoding: the same
+names give the same manifest on every machine and locale. The digest is the BLAKE3 of those bytes, so the manifest stored in the
 object store is addressed by the dataset digest itself.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 
 import blake3
@@ -20,7 +20,7 @@ MANIFEST_HEADER = b'{"format":"repro-manifest","version":1}\n'
 
 
 def _sort_key(entry: ManifestEntry) -> bytes:
-    return os.fsencode(entry.path)
+    return entry.path.encode("utf-8", "surrogateescape")  # the name's bytes
 
 
 def encode_manifest(entries: Iterable[ManifestEntry]) -> bytes:

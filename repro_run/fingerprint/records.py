@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from repro_run.fingerprint.hashing import KEY, StatFilter
 from repro_run.fingerprint.manifest import MANIFEST_HEADER, encode_line, is_plain
+from repro_run.models import canonical_name
 from repro_run.record import Record
 
 _FS_ENCODING = sys.getfilesystemencoding()  # name.encode(this, "surrogateescape") is fsencode
@@ -76,14 +77,17 @@ def finish(draft: Draft, settings: WalkSettings) -> DirRecord:
         draft.names, KEY.iter_unpack(draft.keys), draft.digests, strict=True
     ):
         if mode & _TYPE_MASK == stat.S_IFLNK:
-            line = encode_line(rel + name, 0, None, False, digest)
+            link = canonical_name(digest) if digest is not None else None
+            line = encode_line(canonical_name(rel + name), 0, None, False, link)
         else:
             total += size
             if digest is not None and plain_rel and is_plain(name):
                 executable = "true" if mode & 0o111 else "false"
                 line = f'["{rel}{name}",{size},"{digest}",{executable},null]\n'.encode()
             else:
-                line = encode_line(rel + name, size, digest, bool(mode & 0o111), None)
+                line = encode_line(
+                    canonical_name(rel + name), size, digest, bool(mode & 0o111), None
+                )
         lines.append((name.encode(_FS_ENCODING, "surrogateescape"), line))
         # Racy: a write in the same tick as this stat would leave the key unchanged.
         stored.append(digest if max(mtime, ctime) < trusted_before else None)

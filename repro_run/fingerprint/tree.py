@@ -14,7 +14,7 @@ from pathlib import Path
 
 from repro_run.constants import STORE_DIRNAME
 from repro_run.errors import DataError
-from repro_run.models import ManifestEntry
+from repro_run.models import ManifestEntry, canonical_name
 from repro_run.record import Record
 
 _SPECIAL_KINDS = {
@@ -105,8 +105,10 @@ def build_manifest(
     entries = []
     for f in scan.files:
         if f.link is not None:
-            entries.append(ManifestEntry(f.rel, 0, None, False, f.link))
+            entries.append(
+                ManifestEntry(canonical_name(f.rel), 0, None, False, canonical_name(f.link))
+            )
         else:
             digest, size = results[f.rel]
-            entries.append(ManifestEntry(f.rel, size, digest, f.executable, None))
+            entries.append(ManifestEntry(canonical_name(f.rel), size, digest, f.executable, None))
     return tuple(entries)

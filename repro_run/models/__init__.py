@@ -56,6 +56,8 @@ from repro_run.models.inputs import (
     Remote,
     TreeRef,
     TreeStatus,
+    canonical_name,
+    local_name,
 )
 from repro_run.models.reports import (
     FACTORS,
@@ -141,6 +143,8 @@ __all__ = [
     "TreeStatus",
     "Unavailable",
     "Verdict",
+    "canonical_name",
     "from_json_dict",
+    "local_name",
     "to_json_dict",
 ]

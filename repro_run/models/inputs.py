@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
+import os
+import sys
+
 from repro_run.record import Record, field
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
@@ -63,11 +67,26 @@ class ConfigFile(Record):
 
 # --- data and outputs --------------------------------------------------------------------
 class ManifestEntry(Record):
-    path: str  # POSIX, relative to the tree root
+    path: str  # POSIX, relative to the tree root; its bytes as UTF-8 (canonical_name)
     size: int
     hash: str | None  # BLAKE3 hex of the content; None for a symlink
     executable: bool = False
-    link: str | None = None  # symlink target text, never followed
+    link: str | None = None  # symlink target text (canonical_name), never followed
+
+
+_FS_IS_UTF8 = codecs.lookup(sys.getfilesystemencoding()).name == "utf-8"
+
+
+def canonical_name(name: str) -> str:
+    """A name as the file system encoding decoded it (`os.scandir`, `os.readlink`), as the
+    manifest holds it. The identity where names decode as UTF-8, as nearly everywhere; in a C
+    or Latin-1 locale `café` would otherwise be held as other characters."""
+    return name if _FS_IS_UTF8 else os.fsencode(name).decode("utf-8", "surrogateescape")
+
+
+def local_name(name: str) -> str:
+    """A manifest path or link target as this machine's file system names it."""
+    return name if _FS_IS_UTF8 else os.fsdecode(name.encode("utf-8", "surrogateescape"))
 
 
 class TreeRef(Record):

@@ -19,7 +19,7 @@ from blake3 import blake3
 
 from repro_run.constants import DATA_DIRNAME, DATA_STAGING_PREFIX
 from repro_run.errors import StoreError, UnsafeRecordError
-from repro_run.models import ManifestEntry
+from repro_run.models import ManifestEntry, local_name
 from repro_run.store.durable import fsync_dir
 from repro_run.store.objects import ObjectStore
 from repro_run.store.staging import staging_dir
@@ -69,9 +69,9 @@ def _build(tree: Path, objects: ObjectStore, digest: str, entries: Sequence[Mani
     links: set[str] = set()
     for entry in entries:
         _make_parents(tree, entry.path, links, digest)
-        target = tree / entry.path
+        target = tree / local_name(entry.path)
         if entry.link is not None:
-            os.symlink(entry.link, target)
+            os.symlink(local_name(entry.link), target)
             links.add(entry.path)
         else:
             assert entry.hash is not None  # `has_files` said so
@@ -96,7 +96,7 @@ def _make_parents(tree: Path, path: str, links: set[str], digest: str) -> None:
                 f"data manifest {digest} holds {path!r} below its symlink {prefix!r}: the "
                 "bundled data is not used"
             )
-        (tree / prefix).mkdir(exist_ok=True)
+        (tree / local_name(prefix)).mkdir(exist_ok=True)
 
 
 def _copy(objects: ObjectStore, digest: str, target: Path, executable: bool) -> None:
