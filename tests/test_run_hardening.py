@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib
 import json
 import os
 import signal
@@ -140,6 +141,27 @@ def test_an_ordinary_dirty_patch_is_not_flagged(project: Path) -> None:
     (project / "train.py").write_text("print('hi')\nlearning_rate = 0.001\nkey_dim = 64\n")
     assert repro(project, "run", "--allow-dirty", "train.py").returncode == 0
     assert record_of(project)["flags"] == []
+
+
+# --- D40: a stop signal after the command ended ----------------------------------------------
+def test_a_stop_signal_after_the_command_ended_still_finalises_the_record(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while repro archives outputs or reads metrics (the command has ended): the run's
+    final record is written first, then repro stops; the record is not left `running`."""
+    run_module = importlib.import_module("repro_run.app.run")
+    real_archive = run_module.archive_outputs
+
+    def archive_interrupted(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)  # the terminal's Ctrl-C, mid-archive
+        return real_archive(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "archive_outputs", archive_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        app.run(app.RunOptions(command=("train.py",), cwd=project))
+    record = record_of(project)
+    assert (record["status"], record["process"]["exit_code"]) == ("succeeded", 0)
+    assert record["ended"] is not None
 
 
 # --- E60: code edited between the check and the end of the run -------------------------------

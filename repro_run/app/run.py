@@ -41,6 +41,7 @@ from repro_run.errors import (
     UsageError,
 )
 from repro_run.execute import ResolvedCommand, resolve_command, run_process, which
+from repro_run.execute.signals import DeferredStops
 from repro_run.execute.terminal import want_pty
 from repro_run.hook import BOOT_DIR
 from repro_run.models import (
@@ -65,6 +66,9 @@ from repro_run.store import Store, find_store_dir
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:  # only `repro rerun` builds one
     from repro_run.app.replay import Replay
+
+
+_STOP_AFTER_EXIT = "{} received after the command ended: repro writes the run's record, then stops"
 
 
 class RunOptions(Record):
@@ -161,32 +165,34 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             reporter.warn(str(exc))
         except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
             result = safeguards.interrupted_before_start()
-        after = recheck[0] if recheck else git.start_tree_status(plan.root)  # never started
-        try:
-            record = captured()  # captured now if the child never started
-            safeguards.warn_patch_findings(record, reporter)
-            outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
-            metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
-        except BaseException:
-            safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
-            raise
-        for problem in unread:
-            reporter.warn(problem)
-        final = replace(
-            record,
-            status=ARCHIVE_FAILED if problems else _status(result),
-            ended=_now(),
-            process=result,
-            outputs=outputs,
-            problems=(*problems, *unread),
-            metrics=metrics,
-            facts=_child_facts(run_dir) if launch.determinism.hook else None,
-        )
-        if start_error is not None:
-            final = replace(final, status=FAILED_TO_START)
-        changed = safeguards.code_changes(plan.root, plan.status, after, run_dir)
-        final = safeguards.flag_taint(final, changed, reporter)
-        final = safeguards.write_final(store, final, reporter)
+        # The command has ended: a stop signal now must not lose its record (D40).
+        with DeferredStops(lambda name: reporter.warn(_STOP_AFTER_EXIT.format(name))):
+            after = recheck[0] if recheck else git.start_tree_status(plan.root)  # never started
+            try:
+                record = captured()  # captured now if the child never started
+                safeguards.warn_patch_findings(record, reporter)
+                outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
+                metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
+            except BaseException:
+                safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
+                raise
+            for problem in unread:
+                reporter.warn(problem)
+            final = replace(
+                record,
+                status=ARCHIVE_FAILED if problems else _status(result),
+                ended=_now(),
+                process=result,
+                outputs=outputs,
+                problems=(*problems, *unread),
+                metrics=metrics,
+                facts=_child_facts(run_dir) if launch.determinism.hook else None,
+            )
+            if start_error is not None:
+                final = replace(final, status=FAILED_TO_START)
+            changed = safeguards.code_changes(plan.root, plan.status, after, run_dir)
+            final = safeguards.flag_taint(final, changed, reporter)
+            final = safeguards.write_final(store, final, reporter)
     return final
 
 

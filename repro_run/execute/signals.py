@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
@@ -73,6 +74,36 @@ class StopForwarder:
             signal_group(self._pgid, signal.SIGTERM)
             self._kill_at = time.monotonic() + self._grace
         self._stopping = True
+
+
+class DeferredStops:
+    """Stop signals held while repro finishes a run whose command has ended: the final record
+    is written whatever arrives (scenario D40: also on a second Ctrl-C), then the first one
+    held is raised again, as if it had come just after."""
+
+    def __init__(self, on_first: Callable[[str], None]) -> None:
+        self._on_first = on_first  # told the signal's name, once
+        self._previous: dict[int, Any] = {}
+        self.received: int | None = None
+
+    def __enter__(self) -> DeferredStops:
+        if threading.current_thread() is threading.main_thread():
+            for signum in _STOP_SIGNALS:
+                if signal.getsignal(signum) is not signal.SIG_IGN:
+                    self._previous[signum] = signal.signal(signum, self._hold)
+        return self
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+        if self.received is not None and kind is None:
+            signal.raise_signal(self.received)
+
+    def _hold(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signum
+            self._on_first(signal_name(signum))
 
 
 def signal_group(pgid: int | None, sig: signal.Signals) -> None:
