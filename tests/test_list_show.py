@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import repro, run_dirs
+from cli_helpers import repro, run_dirs, start_run
 from conftest import MakeRepo
 
 
@@ -55,12 +55,28 @@ def test_list_json_filters_by_status_and_limit(project: Path) -> None:
     assert len(json.loads(repro(project, "list", "--json", "--limit", "1").stdout)) == 1
 
 
+def test_a_run_listed_while_running_is_listed_by_its_final_status(project: Path) -> None:
+    """`repro run` leaves indexing to `list`: a run indexed as running by a `list` during it
+    is found by its final status afterwards, also by a status filter."""
+    script = (
+        "import os, time\nprint('up', flush=True)\nwhile not os.path.exists('go'): time.sleep(0.01)"
+    )
+    proc = start_run(project, script, b"up")
+    (running,) = json.loads(repro(project, "list", "--json", "--status", "running").stdout)
+    (project / "go").write_text("")
+    assert proc.wait(timeout=30) == 0
+    listed = json.loads(repro(project, "list", "--json", "--status", "succeeded").stdout)
+    assert running["id"] in [row["id"] for row in listed]
+    assert json.loads(repro(project, "list", "--json", "--status", "running").stdout) == []
+
+
 def test_list_in_a_project_without_runs_says_how_to_start(make_repo: MakeRepo) -> None:
     done = repro(make_repo(), "list")
     assert done.returncode == 0 and "repro run" in done.stdout
 
 
 def test_list_survives_a_deleted_index(project: Path) -> None:
+    repro(project, "list")  # `list` builds the index (`repro run` leaves it to list)
     (project / ".repro" / "index.sqlite").unlink()
     assert len(json.loads(repro(project, "list", "--json").stdout)) == 2
 

@@ -70,7 +70,7 @@ def write_initial_record(
         group=plan.options.group,
     )
     record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
-    store.write_record(record)
+    store.write_record(record, index=False)  # `list` indexes it
     return record
 
 

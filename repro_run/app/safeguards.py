@@ -128,7 +128,7 @@ def write_final(store: Store, record: RunRecord, reporter: Reporter) -> RunRecor
     """Write the final record; when the store refuses (disk full), say so and keep the child's
     exit status: the command's own result matters more than repro's bookkeeping."""
     try:
-        store.write_record(record)
+        store.write_record(record, index=False)  # `list` indexes it
     except ReproError as exc:
         reporter.warn(
             f"the final record of run {record.id} could not be written ({exc}); "
