@@ -6,6 +6,7 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import blake3
@@ -214,6 +215,55 @@ def test_tampered_bundle_imports_nothing(make_repo: MakeRepo, tmp_path: Path) ->
     assert done.returncode == 32
     assert "hash mismatch" in done.stderr
     assert repro(target, "list", "--json").stdout.strip() == "[]"
+
+
+def _rebuilt(bundle: Path, change: Callable[[dict[str, bytes]], None]) -> None:
+    """The bundle with its members changed by `change`, the manifest's sizes and hashes
+    recomputed: a crafted bundle that passes the member checks."""
+    with tarfile.open(bundle) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar if m.isreg()}  # type: ignore[union-attr]
+    change(members)
+    manifest = json.loads(members.pop("bundle.json"))
+    manifest["members"] = {
+        n: {"size": len(d), "blake3": blake3.blake3(d).hexdigest()} for n, d in members.items()
+    }
+    manifest["total_size"] = sum(len(d) for d in members.values())
+    _craft(bundle, [_file(n, d) for n, d in members.items()], json.dumps(manifest).encode())
+
+
+def test_a_record_whose_data_digest_is_a_path_is_refused(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """A dataset's digest names the directory a rerun rebuilds it in (`.repro/data/<digest>`):
+    a crafted one must not name a path outside the store."""
+    source = make_repo({"t.py": "print(open('d/x.txt').read())\n", ".gitignore": "d/\n"})
+    (source / "d").mkdir()
+    (source / "d" / "x.txt").write_text("data\n")
+    assert repro(source, "run", "--data", "d", "t.py").returncode == 0
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(source, "export", "@", "--with-data", "-o", str(bundle)).returncode == 0
+    escape = tmp_path / "escaped"
+
+    def aim_outside(members: dict[str, bytes]) -> None:
+        name = next(n for n in members if n.endswith("run.json"))
+        record = json.loads(members[name])
+        record["data"][0]["digest"] = str(escape)
+        members[name] = json.dumps(record).encode()
+
+    _rebuilt(bundle, aim_outside)
+    target = make_repo()
+    done = repro(target, "import", str(bundle))
+    assert done.returncode == 32 and "digest" in done.stderr, done.stderr
+    assert repro(target, "list", "--json").stdout.strip() == "[]"
+    assert not escape.exists()
+
+
+def test_a_manifest_nested_past_pythons_limit_is_exit_32(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    bundle = _craft(tmp_path / "b.tar.gz", [], b"[" * 100_000 + b"]" * 100_000)
+    done = repro(make_repo(), "import", str(bundle))
+    assert done.returncode == 32 and "Traceback" not in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize(

@@ -231,9 +231,11 @@ def test_record_file_is_indented_ascii_json(store: Store) -> None:
     assert json.loads(raw) == to_json_dict(record)
 
 
-def test_corrupt_record_is_a_store_error(store: Store) -> None:
+@pytest.mark.parametrize("content", ['{"id": "trunc', "[" * 100_000 + "]" * 100_000])
+def test_corrupt_record_is_a_store_error(store: Store, content: str) -> None:
+    """Truncated, or nested deeper than Python's recursion limit (no internal error)."""
     record = add_run(store)
-    (store.run_dir(record.id) / "run.json").write_text('{"id": "trunc')
+    (store.run_dir(record.id) / "run.json").write_text(content)
     with pytest.raises(StoreError, match=f"run {record.id}: the record cannot be read"):
         store.load_record(record.id)
 

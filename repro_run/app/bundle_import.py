@@ -36,6 +36,7 @@ from repro_run.store import Store
 from repro_run.store.durable import fsync_dir
 from repro_run.store.ids import is_run_id
 from repro_run.store.index import summarize
+from repro_run.store.objects import is_digest
 from repro_run.store.records import decode_record
 
 _RECORD = run_member(RUN_RECORD_FILENAME)
@@ -96,6 +97,14 @@ def _checked_record(raw: bytes, run_id: str, listing: dict[str, Listed]) -> RunR
     for digest, what in sorted(record_references(record).items()):
         if object_member(digest) not in listing:
             raise BundleError(f"the bundle lacks object {digest} ({what}) of run {run_id}")
+    for tree in (*record.data, *record.outputs):
+        # A tree's manifest object is named by its digest (a hash the import verifies); a
+        # record whose digest says otherwise would name other files, or a path (materialise).
+        if not is_digest(tree.digest) or tree.digest != tree.manifest_object:
+            raise BundleError(
+                f"the bundle's run {run_id} gives {tree.path} the digest {tree.digest!r}, "
+                f"not that of its manifest ({tree.manifest_object})"
+            )
     return record
 
 

@@ -145,7 +145,7 @@ class BundleReader:
             raise BundleError(f"bundle member {MANIFEST} is too large ({info.size} bytes)")
         try:
             manifest = json.loads(b"".join(self._chunks(info)))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's
             raise BundleError(f"the bundle's {MANIFEST} is not JSON") from None
         if not isinstance(manifest, dict) or manifest.get("bundle_version") != BUNDLE_VERSION:
             raise BundleError(f"unsupported bundle version (this repro reads {BUNDLE_VERSION})")

@@ -21,7 +21,7 @@ from repro_run.constants import DATA_DIRNAME, DATA_STAGING_PREFIX
 from repro_run.errors import StoreError, UnsafeRecordError
 from repro_run.models import ManifestEntry, local_name
 from repro_run.store.durable import fsync_dir
-from repro_run.store.objects import ObjectStore
+from repro_run.store.objects import ObjectStore, is_digest
 from repro_run.store.staging import staging_dir
 
 _CHUNK = 1 << 20
@@ -29,6 +29,10 @@ _FILE_MODE, _EXECUTABLE_MODE = 0o444, 0o555
 
 
 def materialised_path(store_root: Path, digest: str) -> Path:
+    """`.repro/data/<digest>`; a digest that is not one (a record from a crafted bundle) would
+    name a path elsewhere, and is refused."""
+    if not is_digest(digest):
+        raise UnsafeRecordError(f"{digest!r} is not a dataset digest: the bundled data is not used")
     return store_root / DATA_DIRNAME / digest
 
 

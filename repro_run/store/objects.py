@@ -22,6 +22,11 @@ _HEX_RE = re.compile(r"[0-9a-f]{64}")
 _OBJECT_MODE = 0o444
 
 
+def is_digest(text: str) -> bool:
+    """A BLAKE3 hex digest: the only names the store gives objects and datasets."""
+    return _HEX_RE.fullmatch(text) is not None
+
+
 class ObjectStore:
     """`objects/ab/cdef…` plus `objects/tmp/` for writes in progress."""
 
@@ -30,7 +35,7 @@ class ObjectStore:
         self.tmp_dir = tmp_dir
 
     def object_path(self, digest: str) -> Path:
-        if not _HEX_RE.fullmatch(digest):
+        if not is_digest(digest):
             raise ValueError(f"not a BLAKE3 hex digest: {digest!r}")
         return self.root / digest[:2] / digest[2:]
 

@@ -30,7 +30,7 @@ def decode_record(data: bytes, run_id: str) -> RunRecord:
     """Parse run.json of `run_id`; StoreError when unreadable, SchemaVersionError when newer."""
     try:
         document: Any = json.loads(data)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, nesting
         raise _unreadable(run_id, f"invalid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise _unreadable(run_id, "not a JSON object")
