@@ -68,6 +68,15 @@ def test_the_canonical_encoding_round_trips_nan_and_keeps_final_values() -> None
     assert final_values({"loss": [(1, 0.5), (2, 0.25)]}) == {"loss": 0.25}
 
 
+def test_an_integer_beyond_a_double_is_an_infinite_value() -> None:
+    """`1` and 400 zeros: as large as a float gets; never an error that loses the run."""
+    series, problems = parse_jsonl('{"step": 0, "loss": 1' + "0" * 400 + "}\n", "m.jsonl")
+    assert (series, problems) == ({"loss": [(0, math.inf)]}, [])
+    assert parse_json('{"loss": [-1' + "0" * 400 + ", 2]}", "m.json")[0] == {
+        "loss": [(None, -math.inf), (None, 2.0)]
+    }
+
+
 def test_a_missing_metrics_file_is_a_problem_not_an_error(tmp_path: Path) -> None:
     assert read_metrics(tmp_path / "none.csv", "csv") == (
         {},

@@ -85,6 +85,26 @@ def test_a_single_run_has_no_spread() -> None:
     assert lines[2].split() == ["acc", "1", "0.5", "-", "0.5", "0.5", "-"]
 
 
+@pytest.mark.parametrize(
+    ("values", "mean", "std", "low", "high"),
+    [
+        ([math.nan, 1.0], math.nan, math.nan, math.nan, math.nan),
+        ([math.inf, 1.0], math.inf, math.nan, 1.0, math.inf),
+        ([math.inf, -math.inf], math.nan, math.nan, -math.inf, math.inf),
+        ([1e308, 1e308], 1e308, 0.0, 1e308, 1e308),
+    ],
+    ids=["nan", "inf", "both infinities", "near the limit"],
+)
+def test_spread_of_values_that_are_not_ordinary_numbers(
+    values: list[float], mean: float, std: float, low: float, high: float
+) -> None:
+    """A diverged run's NaN loss, an infinity or values near a double's limit: figures (NaN
+    where none exists), never an internal error."""
+    (stats,) = metric_stats([{"loss": v} for v in values])
+    got = (stats.mean, stats.std, stats.minimum, stats.maximum)
+    assert [str(x) for x in got] == [str(x) for x in (mean, std, low, high)]
+
+
 def test_repeat_starts_a_group_with_seeds_and_stats_summarises_it(make_repo: MakeRepo) -> None:
     root = make_repo({"train.py": TRAIN})
     done = repro(root, "run", "--repeat", "3", "train.py")

@@ -89,3 +89,11 @@ def test_report_of_unknown_run_is_not_found(make_repo: MakeRepo) -> None:
     done = repro(root, "report", "zzzz")
     assert done.returncode == 7
     assert not (root / "report.html").exists()
+
+
+def test_a_report_that_cannot_be_written_is_a_one_line_error(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    assert repro(root, "run", "train.py").returncode == 0
+    done = repro(root, "report", "@", "-o", str(root / "no-such-dir" / "r.html"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "cannot write the report" in done.stderr

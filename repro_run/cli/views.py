@@ -137,10 +137,16 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
     """Write one static, self-contained HTML report of the runs (no network needed to view it)."""
     from repro_run import report_html
     from repro_run.app.report import build_report
+    from repro_run.errors import UsageError
 
     data = build_report(Path.cwd(), refs)
     page = report_html.render_report(
         data.records, data.statuses, data.reruns, data.comparisons, data.curves, data.stats
     )
-    output.write_text(page, encoding="utf-8")
+    try:
+        output.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the report to {output}: {exc.strerror}; choose another -o FILE"
+        ) from None
     click.echo(f"repro: wrote {output} ({len(data.records)} run(s))")

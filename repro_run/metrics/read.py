@@ -69,7 +69,7 @@ def parse_csv(text: str) -> Series:
 def parse_json(text: str, where: str) -> tuple[Series, list[str]]:
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past Python's limit
         return {}, [f"{where}: not valid JSON ({exc}); no metrics read"]
     series: Series = {}
     _walk(document, "", series)
@@ -83,7 +83,10 @@ def _walk(node: object, prefix: str, series: Series) -> None:
             for item in node:
                 _row_or_nested(item, prefix, series)
         elif prefix and all(as_value(item) is not None for item in node):
-            series.setdefault(prefix.rstrip("."), []).extend((None, float(v)) for v in node)
+            values = (as_value(v) for v in node)
+            series.setdefault(prefix.rstrip("."), []).extend(
+                (None, v) for v in values if v is not None
+            )
     elif isinstance(node, Mapping):
         _row_or_nested(node, prefix, series)
 

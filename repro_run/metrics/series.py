@@ -33,10 +33,14 @@ def is_timing_key(key: str) -> bool:
 
 
 def as_value(value: object) -> float | None:
-    """A metric value: a real number (bools and strings are not metrics)."""
+    """A metric value: a real number (bools and strings are not metrics). An integer beyond a
+    double's range (`1` and 400 zeros) is as large as a float gets: infinite."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def as_step(value: object) -> int | None:

@@ -35,9 +35,21 @@ def metric_stats(finals: Sequence[Mapping[str, float]]) -> list[MetricStats]:
 
 def _one(name: str, values: list[float]) -> MetricStats:
     n = len(values)
-    mean = statistics.fmean(values)
+    if any(math.isnan(v) for v in values):  # min and max would depend on the order
+        nan = math.nan
+        return MetricStats(name, n, nan, nan if n > 1 else None, nan, nan, None, None)
+    try:
+        mean = statistics.fmean(values)
+    except (OverflowError, ValueError):  # near a double's limit, or inf and -inf
+        mean = sum(v / n for v in values)
+    low, high = min(values), max(values)
     if n < 2:
-        return MetricStats(name, n, mean, None, values[0], values[0], None, None)
-    std = statistics.stdev(values)
+        return MetricStats(name, n, mean, None, low, high, None, None)
+    if not math.isfinite(low) or not math.isfinite(high):  # no spread to speak of
+        return MetricStats(name, n, mean, math.nan, low, high, None, None)
+    try:
+        std = statistics.stdev(values)
+    except OverflowError:  # squares past a double's limit
+        return MetricStats(name, n, mean, math.inf, low, high, None, None)
     half = t_quantile_975(n - 1) * std / math.sqrt(n)
     return MetricStats(name, n, mean, std, min(values), max(values), mean - half, mean + half)
