@@ -100,8 +100,8 @@ def redact_url(url: str) -> str:
         fragment = "#" + fragment
     params = []
     for param in query.split("&"):
-        name, eq, _ = param.partition("=")
-        params.append(f"{name}={SECRET_MASK}" if eq and is_secret_name(name) else param)
+        secret = _secret_param(param) is not None
+        params.append(f"{param.partition('=')[0]}={SECRET_MASK}" if secret else param)
     return f"{base}?{'&'.join(params)}{fragment}"
 
 
@@ -141,11 +141,14 @@ def url_secrets(text: str) -> list[str]:
             elif scheme.lower() in ("http", "https") and _looks_random(user):
                 found.append(user)
         query = url.partition("?")[2].partition("#")[0]
-        for param in query.split("&") if query else ():
-            name, eq, value = param.partition("=")
-            if eq and value and is_secret_name(name):
-                found.append(value)
+        found += [v for v in map(_secret_param, query.split("&") if query else ()) if v]
     return found
+
+
+def _secret_param(param: str) -> str | None:
+    """The value of a query parameter `name=value` whose name says it holds a secret."""
+    name, eq, value = param.partition("=")
+    return value if eq and value and is_secret_name(name) else None
 
 
 def entropy(text: str) -> float:

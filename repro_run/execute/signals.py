@@ -36,16 +36,10 @@ class StopForwarder:
         self.stop_now = False  # asked to stop after the child exited: cut the drain short
 
     def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return  # signal.signal works only in the main thread; the caller owns signals then
-        for signum in _STOP_SIGNALS:
-            if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup: keep ignoring SIGHUP
-                self._previous[signum] = signal.signal(signum, self._on_signal)
+        self._previous = _take_stop_signals(self._on_signal)
 
     def restore(self) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
-        self._previous.clear()
+        _give_back(self._previous)
 
     def attach(self, pgid: int) -> None:
         self._pgid = pgid
@@ -87,16 +81,11 @@ class DeferredStops:
         self.received: int | None = None
 
     def __enter__(self) -> DeferredStops:
-        if threading.current_thread() is threading.main_thread():
-            for signum in _STOP_SIGNALS:
-                if signal.getsignal(signum) is not signal.SIG_IGN:
-                    self._previous[signum] = signal.signal(signum, self._hold)
+        self._previous = _take_stop_signals(self._hold)
         return self
 
     def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
-        self._previous.clear()
+        _give_back(self._previous)
         if self.received is not None and kind is None:
             signal.raise_signal(self.received)
 
@@ -104,6 +93,25 @@ class DeferredStops:
         if self.received is None:
             self.received = signum
             self._on_first(signal_name(signum))
+
+
+def _take_stop_signals(handler: Callable[[int, FrameType | None], None]) -> dict[int, Any]:
+    """`handler` for the stop signals; their previous handlers. Nothing outside the main thread
+    (signal.signal works only there: the caller owns signals then), and a signal ignored stays
+    ignored (nohup's SIGHUP)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {
+        signum: signal.signal(signum, handler)
+        for signum in _STOP_SIGNALS
+        if signal.getsignal(signum) is not signal.SIG_IGN
+    }
+
+
+def _give_back(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+    previous.clear()
 
 
 def signal_group(pgid: int | None, sig: signal.Signals) -> None:

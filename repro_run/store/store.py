@@ -185,7 +185,7 @@ class Store:
     # --- listing -------------------------------------------------------------------------
     def list_runs(self, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
         """Runs newest first, with their effective status; `status` filters on it."""
-        self._reconcile()
+        running = self._reconcile()
         by_liveness = status in _LIVENESS_STATUSES
         rows = self.index.query(
             status=RUNNING if by_liveness else status,
@@ -193,7 +193,7 @@ class Store:
         )
         result: list[RunSummary] = []
         for row in rows:
-            current = self._refresh_running(row) if row.status == RUNNING else row
+            current = running.get(row.id, row) if row.status == RUNNING else row
             if status is None or current.status == status:
                 result.append(current)
             if limit is not None and len(result) >= limit:
@@ -212,7 +212,10 @@ class Store:
         self.index.replace_all(items)
         return len(items)
 
-    def _reconcile(self) -> None:
+    def _reconcile(self) -> dict[str, RunSummary]:
+        """Index what runs/ has and the index lacks, drop what is gone, and refresh the rows
+        indexed as running (`repro run` does not index): those rows, by ID, with their
+        effective status."""
         # IDs from the index first, then the directory: a run created in between is then only
         # missing from `indexed` (added), never wrongly seen as removed.
         indexed = self.index.ids()
@@ -223,8 +226,7 @@ class Store:
         removed = [run_id for run_id in indexed - on_disk if not (self.runs_dir / run_id).exists()]
         if removed:
             self.index.delete(removed)
-        for row in self.index.query(status=RUNNING):  # ended since: `repro run` does not index
-            self._refresh_running(row)
+        return {row.id: self._refresh_running(row) for row in self.index.query(status=RUNNING)}
 
     def _read_indexable(self, run_ids: list[str]) -> list[tuple[RunSummary, int]]:
         items = []
