@@ -78,7 +78,9 @@ def exit_code_of(action: Callable[[], None]) -> int:
         print(exc.code, file=sys.stderr)  # sys.exit("message"), as the interpreter does
         return 1
     except ReproError as exc:
-        print(f"repro: error: {exc}", file=sys.stderr)
+        from repro_run.formatting import printable  # a message may quote a file name or argv
+
+        print(printable(f"repro: error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("repro: aborted", file=sys.stderr)

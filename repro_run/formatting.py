@@ -1,16 +1,39 @@
-"""How sizes, counts and file-level changes read: one wording for every view.
+"""How sizes, counts, file-level changes and recorded text read: one wording for every view.
 
 A leaf: `repro diff` (through `compare`), the data-changed warning of `repro run` and the
-other screens all import it, so `train/: +3,201 files (+412.0 MB)` reads the same everywhere.
+other screens all import it, so `train/: +3,201 files (+412.0 MB)` reads the same everywhere,
+and a file name holding `\x1b]0;x\x07` shows as those characters in every view.
 """
 
 from __future__ import annotations
+
+import re
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:  # an annotation only: `repro run` imports this module before the child starts
     from repro_run.comparison import FileChanges
 
 DIRECTORIES_SHOWN = 5
+# C0 controls but newline and tab, DEL, C1 controls (some terminals read 0x9b as CSI), and the
+# lone surrogates that stand for the undecodable bytes of a file name (`os.fsdecode`).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` as a terminal should show it: control characters escaped (`\\x1b`, `\\x07`).
+
+    Recorded text (argv, file names, env and config values, metric names, a child's log line)
+    is data: shown raw, an escape sequence could set the title, move the cursor or write the
+    clipboard. Newlines and tabs stay; a surrogate shows as the byte it stands for (`\\xff`).
+    """
+    return _UNPRINTABLE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape's stand-in for the byte code - 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def format_bytes(size: float) -> str:

@@ -2,17 +2,18 @@
 
 No script, no network: no external stylesheet, font, image or CDN, so it opens anywhere and
 can be attached to an email or a ticket. Every recorded string is HTML-escaped (a command line
-is user input). Sections carry ids (`summaries`, `environment`, `curves`, `verdicts`,
+is user input), its control characters shown as in the terminal views. Sections carry ids (`summaries`, `environment`, `curves`, `verdicts`,
 `variance`) that tests and readers can jump to.
 """
 
 from __future__ import annotations
 
+import html
 import shlex
 from collections.abc import Mapping, Sequence
-from html import escape
 
 from repro_run.comparison import RunComparison
+from repro_run.formatting import printable
 from repro_run.models import MetricStats, RunRecord, RunSummary
 
 Curve = Sequence[tuple[int | None, float]]
@@ -24,6 +25,11 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;p
 text-align:left;font-size:13px}th{background:#f3f3f3}code{font-size:12px}
 .curve{border:1px solid #ddd;margin:0 1em 1em 0}.IDENTICAL{color:#2a7a2a}.DIVERGED,.FAILED{color:#b00}
 """
+
+
+def escape(text: str) -> str:
+    """Recorded text as HTML: `printable` (an ESC or a BEL is not HTML), then HTML-escaped."""
+    return html.escape(printable(text))
 
 
 def _num(value: float | None) -> str:

@@ -1,18 +1,21 @@
 """All terminal output: run progress lines, the `list` table, the `show` summary, `--json`.
 
-rich is imported only by the renderers that draw tables, so `repro run` starts fast. Colour
-follows rich's rules (NO_COLOR, not a terminal); off a terminal the width is fixed so output
-is stable for tests and pipes.
+rich is imported only by the renderers that draw tables, so `repro run` starts fast. One
+Console factory for every view: colour only on a terminal without NO_COLOR; off a terminal the
+width is fixed so output is stable for tests and pipes. Recorded text is data, never markup:
+rich's markup and emoji codes are off, and every line reaches the terminal through `printable`
+(control characters escaped) — `TerminalReporter`, `echo`, or the renderers' cells.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from collections.abc import Sequence
 
-from repro_run.formatting import format_bytes
+from repro_run.formatting import format_bytes, printable
 from repro_run.models import (
     CRASHED,
     FAILED,
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
     from rich.console import Console
+    from rich.text import Text
 
 
 _STATUS_STYLE = {
@@ -47,12 +51,38 @@ _STATUS_STYLE = {
 _WIDE_TABLE = 140  # `list` off a terminal, when it shows lineage or metrics
 
 
-def make_console(stream: TextIO | None = None) -> Console:
+def make_console(stream: TextIO | None = None, plain_width: int | None = 100) -> Console:
+    """The Console of every view. Off a terminal: no colour, `plain_width` columns (None:
+    COLUMNS, else 80); NO_COLOR: no escape codes at all. Markup, emoji and highlighting are
+    off, so a recorded `[/]` or `:smile:` prints as itself."""
     from rich.console import Console
 
     out = stream or sys.stdout
-    width = None if out.isatty() else 100
-    return Console(file=out, width=width, highlight=False, soft_wrap=False)
+    terminal = out.isatty()
+    plain = bool(os.environ.get("NO_COLOR")) or not terminal
+    return Console(
+        file=out,
+        width=None if terminal else plain_width,
+        color_system=None if plain else "auto",
+        markup=False,
+        emoji=False,
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+def text(value: str, style: str = "") -> Text:
+    """A cell or line for rich holding recorded text: shown as text, never as markup."""
+    from rich.text import Text
+
+    return Text(printable(value), style=style)
+
+
+def echo(message: str, err: bool = False) -> None:
+    """Print lines of plain output (stdout, or stderr with `err`), recorded text shown as text."""
+    out = sys.stderr if err else sys.stdout
+    out.write(printable(message) + "\n")
+    out.flush()
 
 
 class TerminalReporter:
@@ -62,11 +92,11 @@ class TerminalReporter:
         self._stream = stream or sys.stderr
 
     def info(self, message: str) -> None:
-        self._stream.write(f"repro: {message}\n")
+        self._stream.write(printable(f"repro: {message}") + "\n")
         self._stream.flush()
 
     def warn(self, message: str) -> None:
-        self._stream.write(f"repro: warning: {message}\n")
+        self._stream.write(printable(f"repro: warning: {message}") + "\n")
         self._stream.flush()
 
 
@@ -103,19 +133,18 @@ def render_list(runs: Sequence[RunSummary], console: Console) -> None:
     for column in [*columns, *["METRICS"] * metrics]:
         table.add_column(column, no_wrap=column not in ("COMMAND", "METRICS"), overflow="fold")
     for run in runs:
-        style = _STATUS_STYLE.get(run.status, "")
         # Lineage: a rerun runs its original's command, so the cell says whose rerun it is.
         command = f"rerun of {run.rerun_of}: {run.verdict or '-'}" if run.rerun_of else run.command
         table.add_row(
-            run.id,
+            text(run.id),
             _short_time(run.created),
-            f"[{style}]{run.status}[/]" if style else run.status,
+            text(run.status, _STATUS_STYLE.get(run.status, "")),
             format_duration(run.duration) if run.duration is not None else "-",
-            _ellipsis(command, 48),
-            (run.commit or "")[:8] + ("*" if run.dirty else ""),
+            text(_ellipsis(printable(command), 48)),
+            text((run.commit or "")[:8] + ("*" if run.dirty else "")),
             str(run.seed) if run.seed is not None else "-",
             str(run.exit_code) if run.exit_code is not None else "-",
-            *[_ellipsis(_finals(run.metrics), 48)] * metrics,
+            *[text(_ellipsis(printable(_finals(run.metrics)), 48))] * metrics,
         )
     console.print(table)
 
@@ -129,12 +158,13 @@ def render_show(
     def section(title: str, rows: Sequence[tuple[str, str]]) -> None:
         if not rows:
             return
-        console.print(f"[bold]{title}[/]")
+        console.print(text(title, "bold"))
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
         for key, value in rows:
-            grid.add_row(f"  {key}", value)
+            style = _STATUS_STYLE.get(status, "") if (title, key) == ("Run", "status") else ""
+            grid.add_row(text(f"  {key}"), text(value, style))
         console.print(grid)
 
     for title, rows in show_sections(record, status, reruns):
@@ -144,14 +174,11 @@ def render_show(
 def show_sections(
     record: RunRecord, status: str, reruns: Sequence[RunSummary] = ()
 ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The `show` summary as (section, [(key, value)]) — plain strings, rich markup escaped."""
-    from rich.markup import escape
-
+    """The `show` summary as (section, [(key, value)]): plain strings, as recorded."""
     p = record.process
-    style = _STATUS_STYLE.get(status, "")
     run_rows = [
         ("id", record.id),
-        ("status", f"[{style}]{status}[/]" if style else status),
+        ("status", status),
         ("started", record.started or record.created),
         ("ended", record.ended or "-"),
     ]
@@ -272,10 +299,7 @@ def show_sections(
         ("Reruns", [(r.id, f"{r.verdict or r.status} ({_short_time(r.created)})") for r in reruns]),
         ("Problems", [("!", problem) for problem in record.problems]),
     ]
-    return [
-        (title, [(escape(k), v if k == "status" else escape(v)) for k, v in rows])
-        for title, rows in sections
-    ]
+    return sections
 
 
 def _tree_rows(trees: Sequence[TreeRef]) -> list[tuple[str, str]]:

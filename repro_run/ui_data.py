@@ -12,9 +12,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from repro_run.formatting import count, file_change_lines, format_bytes
+from repro_run.formatting import count, file_change_lines, format_bytes, printable
 from repro_run.models import FingerprintReport, TreeRef, to_json_dict
-from repro_run.ui import TerminalReporter
+from repro_run.ui import TerminalReporter, make_console
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -78,7 +78,6 @@ class HashProgress:
             self._bar.refresh()
 
     def _start(self) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -89,20 +88,20 @@ class HashProgress:
         )
 
         self._bar = Progress(
-            TextColumn("repro: {task.description}"),
+            TextColumn("repro: {task.description}", markup=False),  # a path: text, not markup
             BarColumn(bar_width=24),
-            TextColumn("{task.fields[files]}"),
+            TextColumn("{task.fields[files]}", markup=False),
             DownloadColumn(binary_units=False),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=Console(file=self._stream),
+            console=make_console(self._stream),
             transient=True,  # the result line replaces it
             # Redrawn on progress, not by rich's refresh thread: the engine forks its workers
             # while the bar is up, and a thread holding the stream's lock at a fork leaves
             # that lock held in the workers.
             auto_refresh=False,
         )
-        self._task = self._bar.add_task(self._label, total=None, files="")
+        self._task = self._bar.add_task(printable(self._label), total=None, files="")
         self._bar.start()
 
 
@@ -149,7 +148,7 @@ def render_fingerprints(reports: Sequence[FingerprintReport], stream: TextIO | N
             notes.append(f"{len(r.skipped)} skipped")
         if r.unreadable:
             notes.append(f"{len(r.unreadable)} unreadable")
-        out.write(f"{r.digest}  {r.path}  ({', '.join(notes)})\n")
+        out.write(printable(f"{r.digest}  {r.path}  ({', '.join(notes)})") + "\n")
 
 
 def fingerprints_json(reports: Sequence[FingerprintReport], stream: TextIO | None = None) -> None:

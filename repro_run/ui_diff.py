@@ -1,14 +1,13 @@
 """`repro diff` output: sections as +/-/~ tables that stay readable at 80 columns, and `--json`.
 
-Like `ui`, this imports the leaves only and imports rich inside the renderer. Plain text (no
-escape codes at all) when output is not a terminal or NO_COLOR is set.
+Like `ui`, this imports the leaves only and imports rich inside the renderer; it draws on the
+Console of `ui.make_console`. Recorded text (keys, values, paths, commands) goes into `Text`
+cells through `printable`: never markup, control characters escaped.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from repro_run.comparison import (
     ADDED,
@@ -20,6 +19,7 @@ from repro_run.comparison import (
     SectionDiff,
     Side,
 )
+from repro_run.formatting import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,21 +34,6 @@ _KEY_WIDTH = 28  # the key column may always be this wide, and up to 40% of the 
 _INDENT = 2
 
 
-def make_console(stream: TextIO | None = None) -> Console:
-    from rich.console import Console
-
-    out = stream or sys.stdout
-    plain = bool(os.environ.get("NO_COLOR")) or not out.isatty()
-    # width None: the terminal's, or COLUMNS, or 80 off a terminal.
-    return Console(
-        file=out,
-        color_system=None if plain else "auto",
-        highlight=False,
-        emoji=False,
-        soft_wrap=False,
-    )
-
-
 # --- the terminal view ---------------------------------------------------------------------
 def render_diff(comparison: RunComparison, console: Console, show_all: bool = False) -> None:
     from rich.text import Text
@@ -56,16 +41,16 @@ def render_diff(comparison: RunComparison, console: Console, show_all: bool = Fa
     with console.capture() as captured:
         for letter, side in (("A", comparison.old), ("B", comparison.new)):
             first, command = _side_lines(side)
-            console.print(Text(f"{letter}  {first}", style="bold"), overflow="fold")
+            console.print(Text(printable(f"{letter}  {first}"), style="bold"), overflow="fold")
             if command:
-                console.print(Text(f"   {command}"), overflow="fold")
+                console.print(Text(printable(f"   {command}")), overflow="fold")
         for s in comparison.sections:
             if s.differs or (show_all and (s.fields or s.notes or s.status == NOT_COMPARED)):
                 console.print()
                 _render_section(s, console, show_all)
         console.print()
         for line in footer(comparison):
-            console.print(Text(line), overflow="fold")
+            console.print(Text(printable(line)), overflow="fold")
     # Table cells are padded to the column width: no line ends in blanks.
     console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
     console.file.flush()
@@ -83,22 +68,24 @@ def _render_section(s: SectionDiff, console: Console, show_all: bool) -> None:
 
     heading = Text(s.title, style="bold")
     if s.status == NOT_COMPARED:
-        heading.append(f" — not compared: {s.summary}")
+        heading.append(printable(f" — not compared: {s.summary}"))
     elif len(s.differences) > 1 or not s.differs:
-        heading.append(f" — {s.summary}")  # an overview; one difference speaks for itself
+        heading.append(
+            printable(f" — {s.summary}")
+        )  # an overview; one difference speaks for itself
     console.print(heading, overflow="fold")
     fields = s.fields if show_all else s.differences
     if fields:
         console.print(_table(fields, console.width))
     for note in s.notes:
-        console.print(Text(f"{' ' * _INDENT}note: {note}", style="dim"), overflow="fold")
+        console.print(Text(printable(f"{' ' * _INDENT}note: {note}"), style="dim"), overflow="fold")
 
 
 def _table(fields: tuple[FieldChange, ...], width: int) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    key_width = min(max(_KEY_WIDTH, width * 2 // 5), max(len(f.key) for f in fields))
+    key_width = min(max(_KEY_WIDTH, width * 2 // 5), max(len(printable(f.key)) for f in fields))
     value_width = max(width - (_INDENT + 1) - 2 - key_width, 20)  # 2: one blank between columns
     table = Table.grid(padding=(0, 1))
     table.add_column(width=_INDENT + 1, no_wrap=True)
@@ -108,23 +95,24 @@ def _table(fields: tuple[FieldChange, ...], width: int) -> Table:
         mark, style = _MARKS.get(f.change, _CHANGED_MARK)
         table.add_row(
             Text(f"{' ' * _INDENT}{mark}", style=style),
-            Text(f.key),
+            Text(printable(f.key)),
             Text(value_text(f, value_width), style="dim" if f.change == EQUAL else ""),
         )
         for line in f.details if f.differs else ():
-            table.add_row("", "", Text(line, style="dim"))
+            table.add_row("", "", Text(printable(line), style="dim"))
     return table
 
 
 def value_text(f: FieldChange, width: int = 1000) -> str:
     """`old → new` on one line when it fits, else on two; one value for +, - and =."""
+    old, new = printable(f.old_text), printable(f.new_text)
     if f.change == ADDED:
-        return f.new_text
+        return new
     if f.change in (REMOVED, EQUAL):
-        return f.old_text
+        return old
     kind = "" if f.change == "changed" else f" ({f.change})"
-    one_line = f"{f.old_text} → {f.new_text}{kind}"
-    return one_line if len(one_line) <= width else f"{f.old_text}\n→ {f.new_text}{kind}"
+    one_line = f"{old} → {new}{kind}"
+    return one_line if len(one_line) <= width else f"{old}\n→ {new}{kind}"
 
 
 def footer(comparison: RunComparison) -> list[str]:

@@ -1,12 +1,14 @@
 """`repro doctor`'s report on the terminal: findings by severity, each with evidence and fix.
 
-Part of the ui layer (renders records; imports the leaves only).
+Part of the ui layer (renders records; imports the leaves only). Findings quote the project
+(file names, source lines): they go to the console as `Text`, through `printable`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from repro_run.formatting import printable
 from repro_run.models import DoctorReport
 
 if TYPE_CHECKING:
@@ -16,23 +18,31 @@ _STYLE = {"high": "red", "medium": "yellow", "low": "cyan"}
 
 
 def render_doctor(report: DoctorReport, console: Console) -> None:
-    from rich.markup import escape
+    from rich.text import Text
 
-    console.print(f"[bold]repro doctor[/] {escape(report.root)}")
+    def line(*parts: tuple[str, str] | str) -> Text:  # (text, style) or text
+        pairs = ((p, "") if isinstance(p, str) else p for p in parts)
+        return Text.assemble(*((printable(part), style) for part, style in pairs))
+
+    console.print(line(("repro doctor", "bold"), f" {report.root}"))
     for check in report.checks:
-        console.print(f"  [dim]checked[/] {escape(check)}")
+        console.print(line("  ", ("checked", "dim"), f" {check}"))
     if not report.findings:
-        console.print("[green]No findings.[/]")
+        console.print(line(("No findings.", "green")))
         return
     for finding in report.findings:
-        style = _STYLE.get(finding.severity, "")
         console.print(
-            f"\n[{style}]{finding.severity.upper()}[/] [bold]{escape(finding.code)}[/]"
-            f" ({finding.factor}): {escape(finding.title)}"
+            line(
+                "\n",
+                (finding.severity.upper(), _STYLE.get(finding.severity, "")),
+                " ",
+                (finding.code, "bold"),
+                f" ({finding.factor}): {finding.title}",
+            )
         )
-        for line in finding.evidence:
-            console.print(f"    {escape(line)}", soft_wrap=True)
-        console.print(f"  [dim]fix:[/] {escape(finding.fix)}", soft_wrap=True)
+        for evidence in finding.evidence:
+            console.print(line(f"    {evidence}"), soft_wrap=True)
+        console.print(line("  ", ("fix:", "dim"), f" {finding.fix}"), soft_wrap=True)
     counts = {s: sum(f.severity == s for f in report.findings) for s in _STYLE}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     console.print(f"\n{len(report.findings)} findings ({summary})")

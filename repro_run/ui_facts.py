@@ -1,6 +1,6 @@
 """`repro show`'s rows for the determinism settings and the facts recorded inside the child.
 
-Part of the ui layer: plain (key, value) rows that `ui.show_sections` escapes and renders.
+Part of the ui layer: plain (key, value) rows that `ui.render_show` shows as text.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from repro_run.formatting import distinct_numbers
+from repro_run.formatting import distinct_numbers, printable
 from repro_run.models import (
     VERDICT_DIVERGED,
     VERDICT_FAILED,
@@ -114,8 +114,9 @@ def times_lines(
         lines.append(f"  {r.id}  {v.outcome if v else r.status:<16}  {took}")
     if spreads:
         lines.append("final metric values over the original and the reruns:")
-        width = max(len(s[0]) for s in spreads)
-        for name, runs, low, high in spreads:
+        names = [printable(s[0]) for s in spreads]  # escaped before the column is measured
+        width = max(map(len, names))
+        for name, (_, runs, low, high) in zip(names, spreads, strict=True):
             lines.append(
                 f"  {name:<{width}}  min {low:.6g}  max {high:.6g}  spread {high - low:.3g}"
                 f"  ({runs} runs)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from repro_run.formatting import printable
 from repro_run.models import MetricStats, to_json_dict
 
 
@@ -24,7 +25,7 @@ def stats_lines(
     header = ("metric", "n", "mean", "std", "min", "max", "95% CI")
     rows = [
         (
-            m.metric,
+            printable(m.metric),  # escaped before the columns are measured
             str(m.n),
             _num(m.mean),
             _num(m.std),

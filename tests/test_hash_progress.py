@@ -55,6 +55,17 @@ def test_a_bar_is_drawn_on_a_terminal_once_hashing_is_slow(
     assert "5/10 files" in drawn and "1.5/4.0 kB" in drawn
 
 
+def test_a_data_path_holding_markup_and_escapes_is_drawn_as_text(
+    terminal: tuple[TextIO, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream, controller = terminal
+    monkeypatch.setattr(ui_data, "PROGRESS_AFTER_S", 0.0)
+    _hash(ui_data.HashProgress(stream, "hashing data/[/]x [bold]:smile:\x1b]0;t\x07"))
+    drawn = _drain(controller).decode(errors="replace")
+    assert "data/[/]x [bold]:smile:\\x1b]0;t\\x07" in drawn
+    assert "\x1b]" not in drawn and "\x07" not in drawn
+
+
 def test_a_fast_fingerprint_draws_nothing(terminal: tuple[TextIO, int]) -> None:
     stream, controller = terminal
     _hash(ui_data.HashProgress(stream, "hashing data/train"))  # well under a second

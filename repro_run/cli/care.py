@@ -66,7 +66,7 @@ def fsck(as_json: bool) -> None:
     if as_json:
         ui.print_json(report)
     else:
-        click.echo("\n".join(ui.fsck_lines(report)))
+        ui.echo("\n".join(ui.fsck_lines(report)))
     if not report.ok:
         raise StoreDamagedError(
             f"the store has {len(report.damage)} problems fsck cannot repair (listed above)"
@@ -89,7 +89,7 @@ def gc(dry_run: bool, grace: float | None) -> None:
 
     options = {} if grace is None else {"grace": grace}
     report = maintenance.gc(Path.cwd(), dry_run=dry_run, **options)
-    click.echo("\n".join(ui.gc_lines(report)))
+    ui.echo("\n".join(ui.gc_lines(report)))
 
 
 @cli.command("export")
@@ -104,6 +104,7 @@ def export_command(
     run_id: str, output: Path | None, with_outputs: bool, with_data: bool, allow_secrets: bool
 ) -> None:
     """Write run ID, its code (no history) and its objects into one shareable bundle file."""
+    from repro_run import ui
     from repro_run.app.export import export_run
 
     result = export_run(
@@ -115,15 +116,15 @@ def export_command(
         allow_secrets=allow_secrets,
     )
     for finding in result.findings:
-        click.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
+        ui.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
     if result.unscanned:
-        click.echo(
+        ui.echo(
             f"repro: note: {result.unscanned} binary file(s) could not be scanned for secrets "
             "(a NUL byte in their first 8000 bytes)",
             err=True,
         )
     data = f", {result.data_files} data files" if with_data else ""
-    click.echo(
+    ui.echo(
         f"repro: exported run {result.run_id} to {result.path} "
         f"({result.size} bytes, {result.objects} objects{data})"
     )
@@ -133,17 +134,18 @@ def export_command(
 @click.argument("bundle", type=click.Path(path_type=Path))
 def import_command(bundle: Path) -> None:
     """Add the run in BUNDLE (from `repro export`) to this store; safe to repeat."""
+    from repro_run import ui
     from repro_run.app.bundle_import import import_bundle
 
     result = import_bundle(Path.cwd(), bundle)
     if result.already_present:
         restored = "; its commit was restored in this repository" if result.code_added else ""
-        click.echo(
+        ui.echo(
             f"repro: run {result.run_id} is already in this store{restored or ': nothing changed'}"
         )
         return
     code = "; its commit was added to this repository" if result.code_added else ""
-    click.echo(
+    ui.echo(
         f"repro: imported run {result.run_id} ({result.objects} objects{code}) — "
         f"rerun it: repro rerun {result.run_id}"
     )

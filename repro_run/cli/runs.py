@@ -207,7 +207,7 @@ def rerun(
     if times > 1:
         spreads = [(s.metric, s.runs, s.minimum, s.maximum) for s in result.spreads]
         lines = ui_rerun.times_lines(result.original, result.reruns, spreads)
-    click.echo("\n".join(lines))
+    ui.echo("\n".join(lines))
     process = last.process
     assert process is not None
     entry.die_like_an_interrupted_child(process.stop_reason)

@@ -59,7 +59,11 @@ def show(run_id: str, as_json: bool) -> None:
 @click.argument("run_id", metavar="ID")
 @click.option("--plain", is_flag=True, help="Final state of each line: replay \\r, drop escapes.")
 def log(run_id: str, plain: bool) -> None:
-    """Print a run's stored output (secret values masked)."""
+    """Print a run's stored output as the command wrote it (secret values masked).
+
+    The bytes are the command's own, escape sequences included, as `cat` would show the file;
+    `--plain` gives the text a terminal was left with, no escape sequences.
+    """
     from repro_run.app import logview
 
     data = logview.read_log(Path.cwd(), run_id)
@@ -103,7 +107,7 @@ def diff_command(
     if as_json:
         ui.print_json(ui_diff.diff_json(comparison, show_all))
     else:
-        ui_diff.render_diff(comparison, ui_diff.make_console(), show_all)
+        ui_diff.render_diff(comparison, ui.make_console(plain_width=None), show_all)
     sys.exit(1 if comparison.differs else 0)
 
 
@@ -120,7 +124,7 @@ def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         ui.print_json(ui_stats.stats_json(*parts))
     else:
-        click.echo("\n".join(ui_stats.stats_lines(*parts)))
+        ui.echo("\n".join(ui_stats.stats_lines(*parts)))
 
 
 @cli.command("report")
@@ -135,7 +139,7 @@ def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
 )
 def report_command(refs: tuple[str, ...], output: Path) -> None:
     """Write one static, self-contained HTML report of the runs (no network needed to view it)."""
-    from repro_run import report_html
+    from repro_run import report_html, ui
     from repro_run.app.report import build_report
     from repro_run.errors import UsageError
 
@@ -149,4 +153,4 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
         raise UsageError(
             f"cannot write the report to {output}: {exc.strerror}; choose another -o FILE"
         ) from None
-    click.echo(f"repro: wrote {output} ({len(data.records)} run(s))")
+    ui.echo(f"repro: wrote {output} ({len(data.records)} run(s))")
