@@ -19,6 +19,7 @@ from repro_run.models import (
     INTERRUPTED,
     RUNNING,
     SUCCEEDED,
+    CommandInfo,
     FsckReport,
     GcReport,
     RunRecord,
@@ -173,7 +174,7 @@ def show_sections(
         ("argv", shlex.join(cmd.argv)),
         ("cwd", cmd.cwd),
         ("executable", cmd.executable),
-        ("interpreter", cmd.interpreter or "-"),
+        ("interpreter", _interpreter(cmd)),
     ]
     config_rows = [
         (c.path, f"{c.format}, {len(c.params)} parameters, blake3 {c.object[:12]}")
@@ -276,6 +277,20 @@ def show_sections(
         (title, [(escape(k), v if k == "status" else escape(v)) for k, v in rows])
         for title, rows in sections
     ]
+
+
+_INTERPRETER_SOURCES = {
+    "VIRTUAL_ENV": "the active virtual environment, $VIRTUAL_ENV",
+    "CONDA_PREFIX": "the active conda environment, $CONDA_PREFIX",
+    "PATH": "the first python3 on PATH",
+    "repro": "the Python that runs repro",
+    "rerun": "the original run's",
+}
+
+
+def _interpreter(cmd: CommandInfo) -> str:
+    source = _INTERPRETER_SOURCES.get(cmd.interpreter_source or "")
+    return f"{cmd.interpreter} ({source})" if cmd.interpreter and source else cmd.interpreter or "-"
 
 
 def _tree_rows(trees: Sequence[TreeRef]) -> list[tuple[str, str]]:
