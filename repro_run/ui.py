@@ -12,7 +12,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from repro_run.formatting import format_bytes
+from repro_run.formatting import count, format_bytes
 from repro_run.models import (
     CRASHED,
     FAILED,
@@ -297,7 +297,7 @@ def _tree_rows(trees: Sequence[TreeRef]) -> list[tuple[str, str]]:
     return [
         (
             t.path,
-            f"{t.files} files, {format_bytes(t.bytes)}, blake3 {t.digest[:16]}"
+            f"{count(t.files, 'file')}, {format_bytes(t.bytes)}, blake3 {t.digest[:16]}"
             + (f", {len(t.skipped)} skipped" if t.skipped else "")
             + (f" (from {t.origin})" if t.origin else ""),
         )
