@@ -11,6 +11,7 @@ ENV_CACHE_DIR = "REPRO_CACHE_DIR"  # per-user cache (package lists, stat cache)
 
 # --- environment variables repro injects into the child ----------------------------------
 ENV_SEED = "REPRO_SEED"
+MAX_SEED = 2**32 - 1  # PYTHONHASHSEED's range and NumPy's legacy seed range
 ENV_RUN_ID = "REPRO_RUN_ID"
 ENV_RUN_DIR = "REPRO_RUN_DIR"
 ENV_PYTHONHASHSEED = "PYTHONHASHSEED"

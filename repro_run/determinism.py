@@ -22,12 +22,11 @@ from repro_run.constants import (
     ENV_RUN_ID,
     ENV_SEED,
     ENV_THREADS,
+    MAX_SEED,
 )
 from repro_run.errors import UsageError
 from repro_run.models import Determinism
 from repro_run.record import Record
-
-MAX_SEED = 2**32 - 1  # PYTHONHASHSEED's range and NumPy's legacy seed range
 
 
 class Knob(Record):

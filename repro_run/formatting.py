@@ -46,9 +46,9 @@ def format_bytes(size: float) -> str:
     raise AssertionError("unreachable")
 
 
-def count(n: int, noun: str) -> str:
-    """`1 file`, `3,201 files`."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 file`, `3,201 files`; `count(2, "dependency", "dependencies")`."""
+    return f"{n:,} " + (noun if n == 1 else plural or noun + "s")
 
 
 def distinct_numbers(a: float, b: float, digits: int = 6) -> tuple[str, str]:

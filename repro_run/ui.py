@@ -15,13 +15,14 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from repro_run.formatting import format_bytes, printable
+from repro_run.formatting import count, format_bytes, printable
 from repro_run.models import (
     CRASHED,
     FAILED,
     INTERRUPTED,
     RUNNING,
     SUCCEEDED,
+    CommandInfo,
     FsckReport,
     GcReport,
     RunRecord,
@@ -200,7 +201,7 @@ def show_sections(
         ("argv", shlex.join(cmd.argv)),
         ("cwd", cmd.cwd),
         ("executable", cmd.executable),
-        ("interpreter", cmd.interpreter or "-"),
+        ("interpreter", _interpreter(cmd)),
     ]
     config_rows = [
         (c.path, f"{c.format}, {len(c.params)} parameters, blake3 {c.object[:12]}")
@@ -302,11 +303,25 @@ def show_sections(
     return sections
 
 
+_INTERPRETER_SOURCES = {
+    "VIRTUAL_ENV": "the active virtual environment, $VIRTUAL_ENV",
+    "CONDA_PREFIX": "the active conda environment, $CONDA_PREFIX",
+    "PATH": "the first python3 on PATH",
+    "repro": "the Python that runs repro",
+    "rerun": "the original run's",
+}
+
+
+def _interpreter(cmd: CommandInfo) -> str:
+    source = _INTERPRETER_SOURCES.get(cmd.interpreter_source or "")
+    return f"{cmd.interpreter} ({source})" if cmd.interpreter and source else cmd.interpreter or "-"
+
+
 def _tree_rows(trees: Sequence[TreeRef]) -> list[tuple[str, str]]:
     return [
         (
             t.path,
-            f"{t.files} files, {format_bytes(t.bytes)}, blake3 {t.digest[:16]}"
+            f"{count(t.files, 'file')}, {format_bytes(t.bytes)}, blake3 {t.digest[:16]}"
             + (f", {len(t.skipped)} skipped" if t.skipped else "")
             + (f" (from {t.origin})" if t.origin else ""),
         )

@@ -65,12 +65,16 @@ class HashProgress:
             self._start()
         assert self._bar is not None and self._task is not None
         known = self._total_bytes >= self._bytes and self._total_files >= self._files
-        files = f"{self._files:,}/{self._total_files:,}" if known else f"{self._files:,}"
+        files = (
+            f"{self._files:,}/{count(self._total_files, 'file')}"
+            if known
+            else count(self._files, "file")
+        )
         self._bar.update(
             self._task,
             completed=self._bytes,
             total=self._total_bytes if known else None,  # unknown: a pulsing bar, no ETA
-            files=f"{files} files",
+            files=files,
         )
         now = time.monotonic()
         if now - self._drawn >= REDRAW_EVERY_S:  # stop() draws the last state

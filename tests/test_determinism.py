@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+from repro_run.constants import MAX_SEED
 from repro_run.determinism import (
     DETERMINISM_KNOBS,
-    MAX_SEED,
     XLA_DETERMINISTIC_FLAG,
     child_environment,
     resolve_seed,

@@ -79,6 +79,7 @@ def test_doctor_finds_each_problem_with_evidence_and_fix(careless: Path) -> None
         "train.py:8: loader = DataLoader("
     )
     assert found["unpinned-dependencies"]["evidence"] == ["requirements.txt:1: numpy>=1.26"]
+    assert found["unpinned-dependencies"]["title"].startswith("1 dependency without")
     assert "data/ looks like data and is not in git" in found["undeclared-data"]["evidence"]
     assert found["determinism-overridden"]["evidence"] == [
         "TF_DETERMINISTIC_OPS=0 (repro would set 1)"

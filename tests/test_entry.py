@@ -88,6 +88,25 @@ def test_exit_status_and_missing_command_errors_keep_their_codes(project: Path) 
     assert repro(project, "run", "--").returncode == 2  # click: the command is missing
 
 
+def test_a_mistyped_option_before_the_command_is_a_usage_error(project: Path) -> None:
+    """`--output` is not run as a command: click names it and suggests `--outputs`."""
+    done = repro(project, "run", "--output", "out", "train.py")
+    assert done.returncode == 2
+    assert "No such option '--output'" in done.stderr and "--outputs" in done.stderr
+    assert not (project / ".repro" / "runs").exists() or not list(
+        (project / ".repro" / "runs").iterdir()
+    )
+
+
+def test_options_after_the_command_and_after_a_double_dash_are_the_commands(
+    project: Path,
+) -> None:
+    assert repro(project, "run", "--seed", "3", "train.py", "--output", "x").returncode == 0
+    assert record_of(project)["command"]["argv"] == ["train.py", "--output", "x"]
+    missing = repro(project, "run", "--seed", "3", "--", "--odd-command")
+    assert missing.returncode == 127 and "command not found: --odd-command" in missing.stderr
+
+
 def test_a_plain_run_launches_the_command_before_loading_what_it_does_not_need(
     project: Path,
 ) -> None:

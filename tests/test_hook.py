@@ -288,3 +288,11 @@ def test_hook_names_agree_with_constants() -> None:
 def test_the_facts_writer_writes_what_json_writes(value: object) -> None:
     """The hook writes facts without importing json (re and enum cost ~4 ms at every exit)."""
     assert facts_module.to_json(value) == json.dumps(value, sort_keys=True, default=str)
+
+
+def test_the_hook_accepts_the_seeds_repro_injects() -> None:
+    """The hook cannot import repro's constants (it runs in the user's interpreter)."""
+    from repro_run.constants import MAX_SEED
+    from repro_run.hook import runtime
+
+    assert runtime.MAX_SEED == MAX_SEED

@@ -140,3 +140,12 @@ def test_show_json_is_the_whole_record(project: Path) -> None:
 def test_plain_output_off_a_terminal_has_no_colour_codes(project: Path) -> None:
     for args in (("list",), ("show", "@")):
         assert "\x1b[" not in repro(project, *args).stdout
+
+
+def test_counts_of_one_read_in_the_singular(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": "print('ok')\n", ".gitignore": "data/\n"})
+    (root / "data").mkdir()
+    (root / "data" / "x.csv").write_text("1\n")
+    assert repro(root, "run", "--data", "data", "train.py").returncode == 0
+    shown = repro(root, "show", "@").stdout
+    assert "1 file," in shown and "1 files" not in shown

@@ -74,7 +74,15 @@ def test_statistics_match_the_textbook() -> None:
     assert stats.std == pytest.approx(std)
     assert stats.ci95_low == pytest.approx(stats.mean - half)
     assert stats.ci95_high == pytest.approx(stats.mean + half)
-    assert t_quantile_975(1) == 12.706 and t_quantile_975(1000) == 1.96
+    assert t_quantile_975(1) == 12.706 and t_quantile_975(30) == 2.042
+
+
+@pytest.mark.parametrize(
+    ("df", "exact"),  # t(0.975, df), exact to 4 decimals (Student's t tables)
+    [(31, 2.0395), (40, 2.0211), (45, 2.0141), (60, 2.0003), (120, 1.9799), (1000, 1.9623)],
+)
+def test_the_t_quantile_past_the_table_is_not_the_normal_one(df: int, exact: float) -> None:
+    assert t_quantile_975(df) == pytest.approx(exact, abs=1e-4)
 
 
 def test_a_single_run_has_no_spread() -> None:

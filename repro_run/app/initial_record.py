@@ -50,6 +50,7 @@ def write_initial_record(
             cwd=plan.cwd.relative_to(plan.root).as_posix(),
             executable=plan.command.executable,
             interpreter=plan.command.interpreter,
+            interpreter_source=plan.command.interpreter_source,
         ),
         determinism=launch.determinism,
         env=environ.capture_env(plan.environ),

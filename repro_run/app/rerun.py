@@ -29,6 +29,7 @@ from repro_run.app.run import RunOptions, run
 from repro_run.capture import git, worktree
 from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL
 from repro_run.errors import EnvironmentDriftError, RunNotFinishedError, UnsafeRecordError
+from repro_run.execute import user_python
 from repro_run.models import (
     CRASHED,
     INTERRUPTED,
@@ -229,9 +230,9 @@ def _launch(
 
 
 def _python(original: RunRecord) -> str:
-    """The recorded interpreter of a `.py` command when it still exists, else this one."""
+    """The recorded interpreter of a `.py` command when it still exists, else the user's."""
     command = original.command
     recorded = command.interpreter
     if recorded and command.exec_argv[:1] == (recorded,) and os.path.exists(recorded):
         return recorded
-    return sys.executable
+    return user_python(os.environ, sys.executable).path

@@ -40,7 +40,14 @@ from repro_run.errors import (
     DirtyTreeError,
     UsageError,
 )
-from repro_run.execute import ResolvedCommand, resolve_command, run_process, which
+from repro_run.execute import (
+    ResolvedCommand,
+    UserPython,
+    resolve_command,
+    run_process,
+    user_python,
+    which,
+)
 from repro_run.execute.signals import DeferredStops
 from repro_run.execute.terminal import want_pty
 from repro_run.hook import BOOT_DIR
@@ -211,8 +218,14 @@ def _preflight(options: RunOptions) -> Plan:
     check_metrics_file(options.metrics_file)
     environ = options.replay.environ if options.replay else os.environ
     child_path = environ.get("PATH")
-    python = options.replay.python if options.replay else sys.executable
-    command = resolve_command(options.command, cwd=cwd, path=child_path, python=python)
+    python = (
+        UserPython(options.replay.python, "rerun")
+        if options.replay
+        else user_python(environ, sys.executable)
+    )
+    command = resolve_command(
+        options.command, cwd=cwd, path=child_path, python=python.path, python_source=python.source
+    )
     configs = tuple(
         config_capture.parse_config(cwd / p, p)
         for p in config_capture.find_config_paths(options.command, cwd)

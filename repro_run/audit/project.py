@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from repro_run import tomlread
+from repro_run.formatting import count
 from repro_run.models import Finding
 
 LOCK_FILES = (
@@ -65,7 +66,8 @@ def dependency_findings(root: Path, tracked: Iterable[str]) -> list[Finding]:
             "unpinned-dependencies",
             "medium",
             "implementation",
-            f"{len(unpinned)} dependencies without an exact version and no lock file",
+            f"{count(len(unpinned), 'dependency', 'dependencies')} without an exact version "
+            "and no lock file",
             _evidence(unpinned),
             "pin with == or commit a lock file (uv lock, pip-compile, pip freeze); repro "
             "records what was installed, but a fresh install may resolve newer releases",

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from repro_run.cli.group import cli
+from repro_run.formatting import count
 
 
 @cli.command()
@@ -119,14 +120,14 @@ def export_command(
         ui.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
     if result.unscanned:
         ui.echo(
-            f"repro: note: {result.unscanned} binary file(s) could not be scanned for secrets "
+            f"repro: note: {count(result.unscanned, 'binary file')} could not be scanned for secrets "
             "(a NUL byte in their first 8000 bytes)",
             err=True,
         )
-    data = f", {result.data_files} data files" if with_data else ""
+    data = f", {count(result.data_files, 'data file')}" if with_data else ""
     ui.echo(
         f"repro: exported run {result.run_id} to {result.path} "
-        f"({result.size} bytes, {result.objects} objects{data})"
+        f"({count(result.size, 'byte')}, {count(result.objects, 'object')}{data})"
     )
 
 

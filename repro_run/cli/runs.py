@@ -14,7 +14,7 @@ from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, VERDICT_EXIT_CODES
 
 
 @cli.command(
-    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    context_settings={"allow_interspersed_args": False},
     short_help="Run a command and record everything needed to reproduce it.",
 )
 @click.option("--seed", type=int, help="Seed to inject (default: [tool.repro] seed, else random).")

@@ -53,7 +53,7 @@ def trees_section(
         else:
             only = a or b
             details = (
-                [f"{only.files:,} files, {format_bytes(only.bytes)}"]
+                [f"{count(only.files, 'file')}, {format_bytes(only.bytes)}"]
                 if only and not (a and b)
                 else []
             )

@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 from repro_run.execute.process import run_process
-from repro_run.execute.resolve import ResolvedCommand, resolve_command, which
+from repro_run.execute.resolve import (
+    ResolvedCommand,
+    UserPython,
+    resolve_command,
+    user_python,
+    which,
+)
 
-__all__ = ["ResolvedCommand", "resolve_command", "run_process", "which"]
+__all__ = [
+    "ResolvedCommand",
+    "UserPython",
+    "resolve_command",
+    "run_process",
+    "user_python",
+    "which",
+]

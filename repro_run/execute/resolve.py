@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
@@ -18,16 +18,20 @@ _PYTHON_NAME = re.compile(r"(?:python|pypy)(?:\d+(?:\.\d+)*)?[dmt]?", re.IGNOREC
 # pip writes this sh/python polyglot instead of a shebang when the interpreter path is too long.
 _SH_EXEC_PYTHON = re.compile(rb"#!/bin/sh\n'''exec' (?:\"([^\"]+)\"|(\S+)) \"\$0\"")
 _SHEBANG_BYTES = 256
+# What an isolated tool install leaves in its environment's root: pipx, `uv tool install`.
+_TOOL_ENV_MARKERS = ("pipx_metadata.json", "uv-receipt.toml")
 
 
 class ResolvedCommand(Record):
     exec_argv: tuple[str, ...]  # what will be executed
     executable: str  # absolute path of exec_argv[0]
     interpreter: str | None  # the Python interpreter that runs the command, if any
+    # for a `.py` command, how the interpreter was chosen (UserPython.source, or "rerun")
+    interpreter_source: str | None = None
 
 
 def resolve_command(
-    argv: Sequence[str], *, cwd: Path, path: str | None, python: str
+    argv: Sequence[str], *, cwd: Path, path: str | None, python: str, python_source: str = "repro"
 ) -> ResolvedCommand:
     """Find what `argv` will execute, as execvp would, and which Python (if any) runs it."""
     if not argv:
@@ -38,7 +42,7 @@ def resolve_command(
         if not os.path.exists(cwd / first):  # never raises, unlike Path.exists (ENAMETOOLONG)
             raise CommandNotFoundError(f"script not found: {first} (looked in {cwd})")
         python = os.path.abspath(python)  # never resolved: a venv's python is a symlink
-        return ResolvedCommand((python, *argv), python, python)
+        return ResolvedCommand((python, *argv), python, python, python_source)
     if "/" in first:
         executable = str(cwd / first)
         _check_executable(first, executable, f"no such file relative to {cwd}")
@@ -48,6 +52,36 @@ def resolve_command(
             _raise_not_on_path(first, search)
         executable = str(cwd / found)
     return ResolvedCommand(tuple(argv), executable, _interpreter_of(executable, search))
+
+
+class UserPython(Record):
+    path: str  # the interpreter that runs a `.py` command
+    source: str  # how it was chosen: VIRTUAL_ENV, CONDA_PREFIX, PATH, or repro
+
+
+def user_python(environ: Mapping[str, str], own: str) -> UserPython:
+    """The Python the user is working in, which runs `repro run train.py`.
+
+    An activated virtual environment, then an active conda environment; then repro's own
+    interpreter, unless repro runs from an isolated tool environment (pipx, `uv tool install`),
+    where the script's imports are not: then the `python3` (or `python`) first on PATH.
+    """
+    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        prefix = environ.get(variable)
+        if prefix:
+            for name in ("python", "python3"):
+                candidate = os.path.join(prefix, "bin", name)
+                if os.access(candidate, os.X_OK):
+                    return UserPython(candidate, variable)
+    own = os.path.abspath(own)  # never resolved: a venv's python is a symlink
+    own_env = os.path.dirname(os.path.dirname(own))
+    if not any(os.path.exists(os.path.join(own_env, m)) for m in _TOOL_ENV_MARKERS):
+        return UserPython(own, "repro")
+    for name in ("python3", "python"):
+        found = which(name, environ.get("PATH", os.defpath))
+        if found is not None:
+            return UserPython(os.path.abspath(found), "PATH")
+    return UserPython(own, "repro")
 
 
 def which(name: str, path: str | None) -> str | None:

@@ -26,7 +26,7 @@ else:
     except ImportError:  # pragma: no cover - Pythons without it
         import signal
 
-MAX_SEED = 2**32 - 1
+MAX_SEED = 2**32 - 1  # constants.MAX_SEED: the hook imports none of repro's modules
 FACTS_FORMAT = 1
 
 

@@ -56,6 +56,8 @@ class CommandInfo(Record):
     cwd: str  # POSIX, relative to the repository root ("." at the root)
     executable: str  # resolved absolute path of exec_argv[0]
     interpreter: str | None  # the Python that runs the command, when there is one
+    # `.py` commands: VIRTUAL_ENV, CONDA_PREFIX, PATH, repro (its own) or rerun (the recorded)
+    interpreter_source: str | None = None
 
 
 class ConfigFile(Record):

@@ -17,12 +17,10 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
-from repro_run.constants import ENV_SEED, HOOK_MODULE_NAME
+from repro_run.constants import ENV_SEED, HOOK_MODULE_NAME, MAX_SEED
 
 if TYPE_CHECKING:
     from repro_run.hook.runtime import Hook
-
-MAX_SEED = 2**32 - 1
 
 
 def seed_everything(seed: int | None = None) -> int:
