@@ -80,7 +80,7 @@ def test_with_data_rerun_after_import_uses_the_bundled_data_and_is_identical(
     done = _export(root, run_id, bundle)
     assert done.returncode == 0, done.stderr
     assert "3 data files" in done.stdout
-    assert "1 binary file(s) could not be scanned" in done.stderr
+    assert "1 binary file could not be scanned" in done.stderr
     shutil.rmtree(root / "data")  # no copy of the dataset is left on this machine
     other = make_repo({"NOTES.md": "unrelated\n"})
     assert repro(other, "import", str(bundle)).returncode == 0
