@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from repro_run.models import LogDifference
 from repro_run.record import Record
 from repro_run.verdict.metrics import within
+from repro_run.verdict.screen import screen_lines
 
 TIME_MASK = "<time>"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -58,10 +59,10 @@ def normalize_log(data: bytes, replacements: Sequence[tuple[str, str]] = ()) -> 
     for old, new in replacements:
         if old:
             text = text.replace(old, new)
-    lines = text.split("\n")
+    lines = list(screen_lines(text))
     if lines and lines[-1] == "":
         lines.pop()
-    return [_mask(line.rstrip("\r").split("\r")[-1]) for line in lines]
+    return [_mask(line) for line in lines]
 
 
 def compare_logs(
