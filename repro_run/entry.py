@@ -122,9 +122,9 @@ def _run_repeated(
     from repro_run.app.repeat import plan_seeds, run_repeated
 
     planned = plan_seeds(repeat, seeds, same_seed, options.seed)
-    result = run_repeated(options, planned, reporter)
-    for record in result.runs:
-        reporter.info(ui.run_summary_line(record))
+    result = run_repeated(
+        options, planned, reporter, lambda record: reporter.info(ui.run_summary_line(record))
+    )
     reporter.info(f"group {result.group}: {len(result.runs)} run(s) — repro stats {result.group}")
     codes = [r.process.exit_code for r in result.runs if r.process is not None]
     stops = [r.process.stop_reason for r in result.runs if r.process is not None]

@@ -127,6 +127,14 @@ def test_repeat_starts_a_group_with_seeds_and_stats_summarises_it(make_repo: Mak
     assert "accuracy  3" in table.stdout and "95% CI" in table.stdout
 
 
+def test_repeat_reports_each_run_as_it_finishes(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": TRAIN})
+    done = repro(root, "run", "--repeat", "2", "train.py")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "run 2 of 2" in line or "exit" in line]
+    assert "succeeded" in lines[0] and "run 2 of 2" in lines[1] and "succeeded" in lines[2]
+
+
 def test_same_seed_repeats_one_seed(make_repo: MakeRepo) -> None:
     root = make_repo({"train.py": TRAIN})
     done = repro(root, "run", "--repeat", "2", "--same-seed", "--seed", "5", "train.py")

@@ -8,6 +8,7 @@ the implementation's own noise (nondeterministic kernels, thread races). Each ru
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.app.run import RunOptions, run
@@ -63,9 +64,13 @@ def plan_seeds(
 
 
 def run_repeated(
-    options: RunOptions, seeds: tuple[int | None, ...], reporter: Reporter | None = None
+    options: RunOptions,
+    seeds: tuple[int | None, ...],
+    reporter: Reporter | None = None,
+    finished: Callable[[RunRecord], None] | None = None,
 ) -> RepeatResult:
-    """Run `options` once per seed as one group; stops early when a run is interrupted."""
+    """Run `options` once per seed as one group; stops early when a run is interrupted.
+    `finished` is told of each run as it ends."""
     reporter = reporter or NullReporter()
     group = GROUP_PREFIX + secrets.token_hex(5)
     runs: list[RunRecord] = []
@@ -76,6 +81,8 @@ def run_repeated(
         record = run(replace(options, seed=chosen, group=group), reporter)
         first_seed = record.determinism.seed if first_seed is None else first_seed
         runs.append(record)
+        if finished is not None:
+            finished(record)
         if record.process is None or record.process.stop_reason is not None:
             break
     return RepeatResult(group, tuple(runs))
