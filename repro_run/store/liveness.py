@@ -140,7 +140,8 @@ def heartbeat_interval() -> float:
         value = float(os.environ.get(ENV_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL_S))
     except ValueError:
         return DEFAULT_HEARTBEAT_INTERVAL_S
-    return value if value > 0 else DEFAULT_HEARTBEAT_INTERVAL_S
+    # `inf` would be recorded, and a record's numbers are finite (models.codec)
+    return value if 0 < value < float("inf") else DEFAULT_HEARTBEAT_INTERVAL_S
 
 
 def this_supervisor(hostname: str, boot_id: str | None) -> Supervisor:

@@ -7,7 +7,7 @@ import functools
 import itertools
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from repro_run.constants import (
@@ -50,10 +50,12 @@ class Store:
     reconciles with runs/ (new, removed and still-running runs) before answering.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, warn: Callable[[str], None] | None = None) -> None:
         self.root = root
         self.runs_dir = root / RUNS_DIRNAME
         self.objects = ObjectStore(root / OBJECTS_DIRNAME, root / OBJECTS_DIRNAME / TMP_DIRNAME)
+        self._warn = warn  # told of each record skipped because it cannot be read
+        self._skipped: set[str] = set()
 
     @functools.cached_property
     def index(self) -> RunIndex:
@@ -63,7 +65,9 @@ class Store:
         return RunIndex(self.root / INDEX_FILENAME, self.root / INDEX_LOCK_FILENAME)
 
     @classmethod
-    def open(cls, path: Path, *, index: bool = True) -> Store:
+    def open(
+        cls, path: Path, *, index: bool = True, warn: Callable[[str], None] | None = None
+    ) -> Store:
         """Open the store at `path`, creating its layout and index if needed (concurrency-safe).
 
         `index=False` leaves the index (a cache) to its first write: `repro run` starts the
@@ -71,7 +75,7 @@ class Store:
         """
         root = path.absolute()
         ensure_layout(root)
-        store = cls(root)
+        store = cls(root, warn)
         if index:
             store.index.ensure_schema()
         return store
@@ -228,14 +232,31 @@ class Store:
             self.index.delete(removed)
         return {row.id: self._refresh_running(row) for row in self.index.query(status=RUNNING)}
 
-    def _read_indexable(self, run_ids: list[str]) -> list[tuple[RunSummary, int]]:
-        items = []
+    def readable_records(self, run_ids: Iterable[str]) -> Iterator[tuple[RunRecord, int]]:
+        """(record, run.json mtime_ns) of each of `run_ids` that can be read.
+
+        A run still starting (no run.json yet) is left out. So is one whose record cannot be
+        read (damaged, hostile, out of range, newer schema), with a warning naming it: one bad
+        record never breaks a command about the others; `repro fsck` reports it.
+        """
         for run_id in run_ids:
-            with contextlib.suppress(OSError, StoreError):
-                # Not yet written, unreadable or from a newer schema: fsck reports those.
-                record, mtime_ns = read_record(self.runs_dir / run_id / RUN_RECORD_FILENAME, run_id)
-                items.append((_summarize(record), mtime_ns))
-        return items
+            try:
+                yield read_record(self.runs_dir / run_id / RUN_RECORD_FILENAME, run_id)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except (OSError, StoreError) as exc:
+                self._skip(run_id, exc)
+
+    def _skip(self, run_id: str, exc: Exception) -> None:
+        if run_id in self._skipped:
+            return
+        self._skipped.add(run_id)
+        if self._warn is not None:
+            reason = str(exc) if isinstance(exc, StoreError) else f"run {run_id}: {exc}"
+            self._warn(f"{reason}; skipped (repro fsck reports it)")
+
+    def _read_indexable(self, run_ids: list[str]) -> list[tuple[RunSummary, int]]:
+        return [(_summarize(record), mtime) for record, mtime in self.readable_records(run_ids)]
 
     def _refresh_running(self, row: RunSummary) -> RunSummary:
         """A `running` row: re-read its record (it may have finished) and check liveness."""
