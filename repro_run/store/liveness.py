@@ -92,10 +92,10 @@ def is_locked(run_dir: Path) -> bool:
         return True
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except PermissionError:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # a store we may only read
     except FileNotFoundError:
         return False
+    except OSError:  # EACCES, EROFS: a store we may only read
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -18,7 +18,7 @@ from repro_run.constants import (
     RUNS_DIRNAME,
     TMP_DIRNAME,
 )
-from repro_run.errors import StoreError
+from repro_run.errors import ReadOnlyStoreError, StoreError
 from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, ManifestEntry, RunRecord, RunSummary
 from repro_run.record import replace
 from repro_run.store import processes
@@ -77,7 +77,8 @@ class Store:
         ensure_layout(root)
         store = cls(root, warn)
         if index:
-            store.index.ensure_schema()
+            with contextlib.suppress(ReadOnlyStoreError):  # readers then go without the index
+                store.index.ensure_schema()
         return store
 
     # --- runs ----------------------------------------------------------------------------
@@ -189,12 +190,16 @@ class Store:
     # --- listing -------------------------------------------------------------------------
     def list_runs(self, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
         """Runs newest first, with their effective status; `status` filters on it."""
-        running = self._reconcile()
-        by_liveness = status in _LIVENESS_STATUSES
-        rows = self.index.query(
-            status=RUNNING if by_liveness else status,
-            limit=None if by_liveness else limit,
-        )
+        try:
+            running = self._reconcile()
+            by_liveness = status in _LIVENESS_STATUSES
+            rows = self.index.query(
+                status=RUNNING if by_liveness else status,
+                limit=None if by_liveness else limit,
+            )
+        except ReadOnlyStoreError:
+            rows = [row for row in self._unindexed() if status in (None, row.status)]
+            return rows[:limit]
         result: list[RunSummary] = []
         for row in rows:
             current = running.get(row.id, row) if row.status == RUNNING else row
@@ -206,8 +211,22 @@ class Store:
 
     def reruns_of(self, run_id: str) -> list[RunSummary]:
         """Runs whose record says `rerun_of: run_id`, newest first."""
-        self._reconcile()
-        return self.index.query(rerun_of=run_id)
+        try:
+            self._reconcile()
+            return self.index.query(rerun_of=run_id)
+        except ReadOnlyStoreError:
+            return [row for row in self._unindexed() if row.rerun_of == run_id]
+
+    def _unindexed(self) -> list[RunSummary]:
+        """What the index answers, from the records themselves: for a store that is only ours
+        to read (the index is a cache, never needed to read runs). Newest first."""
+        rows = []
+        for record, _ in self.readable_records(self.run_ids()):
+            rows.append(replace(_summarize(record), status=self.effective_status(record)))
+        # The index's order: the ID's second, then the record's timestamp, then the ID.
+        return sorted(
+            rows, key=lambda row: (row.id[:TIME_CHARS], row.created, row.id), reverse=True
+        )
 
     def rebuild_index(self) -> int:
         """Rebuild index.sqlite from runs/*/run.json; returns the number of runs indexed."""
