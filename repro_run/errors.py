@@ -63,6 +63,13 @@ class StoreError(ReproError):
     exit_code = 8
 
 
+class ReadOnlyStoreError(StoreError):
+    """The store cannot be written (a read-only file system, or no write permission): the
+    commands that read runs still work; those that write it (run, fsck, ...) refuse."""
+
+    exit_code = 8
+
+
 class SchemaVersionError(StoreError):
     """A record or store written by a newer repro."""
 

@@ -10,6 +10,7 @@ rich's markup and emoji codes are off, and every line reaches the terminal throu
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import sys
@@ -114,9 +115,22 @@ def run_summary_line(record: RunRecord) -> str:
 
 
 def print_json(document: Any, stream: TextIO | None = None) -> None:
-    """Print records (or plain JSON data) as indented JSON."""
+    """Print records (or plain JSON data) as indented JSON, valid for any JSON parser."""
     out = stream or sys.stdout
-    out.write(json.dumps(to_json_dict(document), indent=2, ensure_ascii=False, default=str) + "\n")
+    data = _finite(to_json_dict(document))
+    out.write(json.dumps(data, indent=2, ensure_ascii=False, default=str, allow_nan=False) + "\n")
+
+
+def _finite(data: Any) -> Any:
+    """NaN and the infinities, which JSON lacks (a diverged loss is NaN), as the strings
+    "NaN", "Infinity" and "-Infinity", as protobuf's JSON mapping writes them."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return "NaN" if data != data else "Infinity" if data > 0 else "-Infinity"
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(value) for value in data]
+    return data
 
 
 # --- repro list ----------------------------------------------------------------------------

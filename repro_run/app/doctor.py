@@ -9,6 +9,7 @@ hardware) and observation factors (data). Reads only: nothing is written, nothin
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from repro_run.audit import code, machine, project
@@ -23,7 +24,7 @@ from repro_run.store import Store, find_store_dir
 _PAST_RUNS = 20  # recorded runs whose GPUs are compared with this machine's
 
 
-def doctor(cwd: Path) -> DoctorReport:
+def doctor(cwd: Path, warn: Callable[[str], None] | None = None) -> DoctorReport:
     cwd = cwd.resolve()
     findings: list[Finding] = []
     checks: list[str] = []
@@ -31,7 +32,7 @@ def doctor(cwd: Path) -> DoctorReport:
     settings = _settings(root, findings)
     checks.append("dependencies pinned or locked")
     findings += project.dependency_findings(root, tracked)
-    past, latest, with_data = _recorded_runs(root)
+    past, latest, with_data = _recorded_runs(root, warn)
     checks.append("datasets declared ([tool.repro] data, or --data in recorded runs)")
     findings += project.data_findings(
         root,
@@ -133,7 +134,7 @@ def _data_candidates(root: Path, tracked: list[str]) -> list[str]:
 
 
 def _recorded_runs(
-    root: Path,
+    root: Path, warn: Callable[[str], None] | None
 ) -> tuple[list[tuple[str, GpuInfo]], tuple[str, ChildFacts] | None, bool]:
     """GPUs of recent runs, (id, facts) of the newest with facts, whether any recorded data."""
     store_dir = find_store_dir(root)
@@ -143,7 +144,7 @@ def _recorded_runs(
     latest: tuple[str, ChildFacts] | None = None
     with_data = False
     try:
-        store = Store.open(store_dir)
+        store = Store.open(store_dir, warn=warn)
         for summary in store.list_runs(limit=_PAST_RUNS):
             record = store.load_record(summary.id)
             if isinstance(record.gpu, GpuInfo):

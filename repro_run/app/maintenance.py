@@ -17,12 +17,13 @@ from repro_run.constants import (
     IMPORT_STAGING_PREFIX,
     RUN_RECORD_FILENAME,
 )
-from repro_run.errors import ReproError, StoreDamagedError
+from repro_run.errors import ReadOnlyStoreError, ReproError, StoreDamagedError
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import CRASHED, FsckReport, GcReport, PackagesRef, RunRecord
 from repro_run.store import Store
 from repro_run.store import fsck as repairs
 from repro_run.store import gc as collector
+from repro_run.store.layout import is_read_only
 from repro_run.store.records import read_record
 from repro_run.store.staging import staging_dirs
 
@@ -66,6 +67,11 @@ def _all_references(store: Store, record: RunRecord) -> tuple[dict[str, str], li
 def fsck(cwd: Path) -> FsckReport:
     """Verify every object and record, repair what can be, rebuild the index; idempotent."""
     store = open_store(cwd)
+    if is_read_only(store.root):
+        raise ReadOnlyStoreError(
+            f"the run store {store.root} is read-only: repro fsck repairs it, so run it where "
+            "the store can be written"
+        )
     repaired: list[str] = []
     damage: list[str] = []
     notes: list[str] = []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from repro_run.app.diff import compare_records
 from repro_run.app.metrics import load_series
-from repro_run.app.query import open_store
+from repro_run.app.query import Warn, open_store
 from repro_run.capture import git
 from repro_run.comparison import RunComparison
 from repro_run.errors import GitError, NotAGitRepositoryError, UsageError
@@ -30,10 +30,10 @@ class ReportData(Record):
     stats: tuple[MetricStats, ...]  # the final metrics over the runs
 
 
-def build_report(cwd: Path, refs: tuple[str, ...]) -> ReportData:
+def build_report(cwd: Path, refs: tuple[str, ...], warn: Warn | None = None) -> ReportData:
     if not refs:
         raise UsageError("repro report needs at least one run ID")
-    store = open_store(cwd)
+    store = open_store(cwd, warn)
     records: list[RunRecord] = []
     for ref in refs:
         record = store.load_record(store.resolve(ref))

@@ -28,8 +28,14 @@ from repro_run.app.rerun_drift import environment_drift
 from repro_run.app.run import RunOptions, run
 from repro_run.capture import git, worktree
 from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL
-from repro_run.errors import EnvironmentDriftError, RunNotFinishedError, UnsafeRecordError
+from repro_run.errors import (
+    EnvironmentDriftError,
+    RunNotFinishedError,
+    StoreError,
+    UnsafeRecordError,
+)
 from repro_run.execute import user_python
+from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import (
     CRASHED,
     INTERRUPTED,
@@ -144,7 +150,21 @@ def _resolve(options: RerunOptions) -> _Replayable:
     worktree.check_commit(root, original.code.commit, original.id)
     # Read with its hash verified: a corrupted patch is never applied.
     patch = store.get_bytes(original.code.patch_object) if original.code.patch_object else None
+    _check_output_manifests(store, original)
     return _Replayable(original, root, store, argv, filled, rel_cwd, patch)
+
+
+def _check_output_manifests(store: Store, original: RunRecord) -> None:
+    """The manifests the verdict compares the rerun's outputs with, read before anything runs:
+    a damaged or crafted one is a one-line refusal, not a crash after the rerun."""
+    for tree in original.outputs:
+        try:
+            decode_manifest(store.get_bytes(tree.manifest_object))
+        except ValueError as exc:
+            raise StoreError(
+                f"run {original.id}: the manifest of outputs {tree.path} cannot be read ({exc}): "
+                "run repro fsck"
+            ) from None
 
 
 def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Reporter) -> _Checked:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro_run.app.query import open_store
-from repro_run.constants import RUN_RECORD_FILENAME
-from repro_run.errors import ReproError, RunNotFoundError, UsageError
+from repro_run.app.query import Warn, open_store
+from repro_run.errors import RunNotFoundError, UsageError
 from repro_run.metrics.variance import metric_stats
 from repro_run.models import MetricStats, RunRecord
 from repro_run.record import Record
 from repro_run.store import Store
-from repro_run.store.records import read_record
 
 
 class StatsResult(Record):
@@ -21,11 +19,11 @@ class StatsResult(Record):
     metrics: tuple[MetricStats, ...]
 
 
-def stats(cwd: Path, refs: tuple[str, ...]) -> StatsResult:
+def stats(cwd: Path, refs: tuple[str, ...], warn: Warn | None = None) -> StatsResult:
     """A group ID (`grp-…`) alone, or run references like `repro show` takes."""
     if not refs:
         raise UsageError("repro stats needs a group ID or run IDs")
-    store = open_store(cwd)
+    store = open_store(cwd, warn)
     group = refs[0] if len(refs) == 1 else None
     records = _group_members(store, group) if group is not None else []
     if not records:
@@ -41,14 +39,7 @@ def stats(cwd: Path, refs: tuple[str, ...]) -> StatsResult:
 
 
 def _group_members(store: Store, group: str) -> list[RunRecord]:
-    members = []
-    for run_id in store.run_ids():
-        try:
-            record = read_record(store.run_dir(run_id) / RUN_RECORD_FILENAME, run_id)[0]
-        except (OSError, ReproError):
-            continue  # starting, or unreadable: `repro fsck` reports those
-        if record.group == group:
-            members.append(record)
+    members = [r for r, _ in store.readable_records(store.run_ids()) if r.group == group]
     if not members and group.startswith("grp-"):
         raise RunNotFoundError(f"no run belongs to group {group}")
     return sorted(members, key=lambda r: (r.created, r.id))  # IDs sort to the second only

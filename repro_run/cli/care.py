@@ -19,7 +19,7 @@ def doctor(as_json: bool, strict: bool) -> None:
     from repro_run import app, ui, ui_doctor
     from repro_run.errors import FindingsError
 
-    report = app.doctor(Path.cwd())
+    report = app.doctor(Path.cwd(), ui.TerminalReporter().warn)
     if as_json:
         ui.print_json(report)
     else:

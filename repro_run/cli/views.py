@@ -30,7 +30,7 @@ def list_command(status: str | None, limit: int | None, as_json: bool) -> None:
     """List runs, newest first."""
     from repro_run import app, ui
 
-    runs = app.list_runs(Path.cwd(), status=status, limit=limit)
+    runs = app.list_runs(Path.cwd(), status=status, limit=limit, warn=ui.TerminalReporter().warn)
     if as_json:
         ui.print_json(runs)
     else:
@@ -45,7 +45,7 @@ def show(run_id: str, as_json: bool) -> None:
     from repro_run import app, ui
 
     record, status = app.show(Path.cwd(), run_id)
-    reruns = app.reruns_of(Path.cwd(), record.id)
+    reruns = app.reruns_of(Path.cwd(), record.id, ui.TerminalReporter().warn)
     if as_json:
         ui.print_json(ui.show_json(record, status, reruns))
     else:
@@ -119,7 +119,7 @@ def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
     from repro_run import ui, ui_stats
     from repro_run.app.stats import stats
 
-    result = stats(Path.cwd(), refs)
+    result = stats(Path.cwd(), refs, ui.TerminalReporter().warn)
     parts = (result.group, result.runs, result.seeds, result.metrics)
     if as_json:
         ui.print_json(ui_stats.stats_json(*parts))
@@ -143,7 +143,7 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
     from repro_run.app.report import build_report
     from repro_run.errors import UsageError
 
-    data = build_report(Path.cwd(), refs)
+    data = build_report(Path.cwd(), refs, ui.TerminalReporter().warn)
     page = report_html.render_report(
         data.records, data.statuses, data.reruns, data.comparisons, data.curves, data.stats
     )

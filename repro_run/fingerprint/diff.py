@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from repro_run.comparison import DirectoryCount, FileChanges
-from repro_run.fingerprint.manifest import MANIFEST_HEADER
+from repro_run.fingerprint.manifest import MANIFEST_HEADER, decode_entry
 from repro_run.models import ManifestEntry
 from repro_run.record import Record
 
@@ -111,16 +111,12 @@ def _differing_ranges(old: bytes, new: bytes) -> Iterable[tuple[bytes, bytes]]:
 
 def _path_prefix(line: bytes) -> bytes:
     """`["<path>",` of a manifest line: where the same path's line starts in the other one."""
-    path = json.loads(line)[0]
+    path = decode_entry(line).path
     return b"[" + json.dumps(path, ensure_ascii=True).encode() + b","
 
 
 def _decode_lines(lines: Iterable[bytes]) -> list[ManifestEntry]:
-    entries = []
-    for line in lines:
-        path, size, digest, executable, link = json.loads(line)
-        entries.append(ManifestEntry(path, size, digest, executable, link))
-    return entries
+    return [decode_entry(line) for line in lines]
 
 
 def first_paths(diff: ManifestDiff, limit: int = 10) -> Sequence[str]:

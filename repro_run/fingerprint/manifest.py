@@ -55,11 +55,28 @@ def decode_manifest(data: bytes) -> tuple[ManifestEntry, ...]:
     header, _, body = data.partition(b"\n")
     if header + b"\n" != MANIFEST_HEADER:
         raise ValueError("not a repro manifest (unknown header)")
-    entries = []
-    for line in body.splitlines():
-        path, size, digest, executable, link = json.loads(line)
-        entries.append(ManifestEntry(path, size, digest, executable, link))
-    return tuple(entries)
+    return tuple(decode_entry(line) for line in body.splitlines())
+
+
+def decode_entry(line: bytes) -> ManifestEntry:
+    """One manifest line; ValueError when it is none (a damaged or crafted manifest), so that
+    no reader meets a path that is a number or a size that is text."""
+    try:
+        row = json.loads(line)
+    except RecursionError:
+        row = None
+    if isinstance(row, list) and len(row) == 5:
+        path, size, digest, executable, link = row
+        if (
+            isinstance(path, str)
+            and type(size) is int
+            and 0 <= size < 2**63
+            and (digest is None or isinstance(digest, str))
+            and type(executable) is bool
+            and (link is None or isinstance(link, str))
+        ):
+            return ManifestEntry(path, size, digest, executable, link)
+    raise ValueError(f"not a manifest entry: {line[:80]!r}")
 
 
 def manifest_digest(encoded: bytes) -> str:

@@ -32,7 +32,7 @@ from repro_run.models.base import (
     UNKNOWN_REMOTE,
     Unavailable,
 )
-from repro_run.models.codec import DecodeError, from_json_dict, to_json_dict
+from repro_run.models.codec import MAX_TEXT, DecodeError, from_json_dict, to_json_dict
 from repro_run.models.environment import (
     ChildFacts,
     CudaLibraries,
@@ -93,6 +93,7 @@ __all__ = [
     "FAILED_TO_START",
     "FINAL_STATUSES",
     "INTERRUPTED",
+    "MAX_TEXT",
     "PRESUMED_DEAD",
     "RUNNING",
     "SCHEMA_VERSION",

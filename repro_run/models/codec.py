@@ -6,7 +6,13 @@ The hints are read without `typing` (~2 ms to import, see record.py): each field
 that gives is plain runtime objects: classes, `X | Y` (types.UnionType) and `tuple[X, ...]` or
 `dict[K, V]` (types.GenericAlias). `Any`, which the models import for type checkers only,
 evaluates to `object`, which accepts anything. Any other form (typing's `Optional[X]`,
-`Literal`, `list[X]`) is a TypeError: write it as one of those."""
+`Literal`, `list[X]`) is a TypeError: write it as one of those.
+
+Decoding also bounds what a record may hold, so that every reader shares one idea of a valid
+record and a hostile one (an imported bundle, a hand-edited run.json) is refused where it is
+read: integers fit SQLite's signed 64 bits (the index), numbers are finite, text is at most
+MAX_TEXT characters. A field whose numbers differ says so with a `Limit` in its class's
+`__limits__`."""
 
 from __future__ import annotations
 
@@ -22,6 +28,25 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 _UNAVAILABLE_KEY = "unavailable"
+MAX_TEXT = 1 << 20  # characters in one string: argv and env values stop at 128 KiB on Linux
+_INT64 = (-(2**63), 2**63 - 1)  # what an SQLite INTEGER holds: the index stores these
+_INFINITY = float("inf")
+
+
+class Limit:
+    """A field's range, where the defaults do not fit: integers in 64 bits, finite floats."""
+
+    __slots__ = ("finite", "high", "low")
+
+    def __init__(
+        self, low: float | None = None, high: float | None = None, *, finite: bool = True
+    ) -> None:
+        self.low, self.high, self.finite = low, high, finite
+
+
+_DEFAULT = Limit()
+ANY_SIZE = Limit(-_INFINITY, _INFINITY)  # seeds: the index keeps them as text
+NON_FINITE = Limit(finite=False)  # metric values and tolerances: a diverged loss is NaN
 
 
 class DecodeError(ValueError):
@@ -66,11 +91,11 @@ def _hints(cls: type[Record]) -> dict[str, Any]:
     return _HINTS[cls]
 
 
-def _decode(tp: Any, value: Any, where: str) -> Any:
+def _decode(tp: Any, value: Any, where: str, limit: Limit = _DEFAULT) -> Any:
     if tp is object:  # Any
         return value
     if isinstance(tp, types.UnionType):
-        return _decode_union(tp.__args__, value, where)
+        return _decode_union(tp.__args__, value, where, limit)
     origin = tp.__origin__ if isinstance(tp, types.GenericAlias) else None
     if origin is None and isinstance(tp, type) and is_record(tp):
         return _decode_record(tp, value, where)
@@ -78,31 +103,66 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise DecodeError(f"{where}: expected a list")
         (item,) = (a for a in tp.__args__ if a is not Ellipsis)
-        return tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+        return tuple(_decode(item, v, f"{where}[{i}]", limit) for i, v in enumerate(value))
     if origin is dict:
         if not isinstance(value, dict):
             raise DecodeError(f"{where}: expected an object")
         _, item = tp.__args__
-        return {k: _decode(item, v, f"{where}.{k}") for k, v in value.items()}
+        # repr: a hostile key must not put control characters into the message
+        return {
+            _text(k, where): _decode(item, v, f"{where}[{k!r:.40}]", limit)
+            for k, v in value.items()
+        }
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # 10**400 has no float
+            raise DecodeError(f"{where}: a number beyond a float's range") from None
     if origin is not None or not isinstance(tp, type):
         raise TypeError(f"{where}: the codec cannot decode the annotation {tp!r}")
     if not isinstance(value, tp):
         raise DecodeError(f"{where}: expected {tp.__name__}, got {type(value).__name__}")
+    if isinstance(value, str):
+        return _text(value, where)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _number(value, where, limit, isinstance(value, int))
     return value
 
 
-def _decode_union(args: tuple[Any, ...], value: Any, where: str) -> Any:
+def _number(value: int | float, where: str, limit: Limit, integer: bool) -> int | float:
+    if value != value or value in (_INFINITY, -_INFINITY):  # NaN, infinities
+        if limit.finite:
+            raise DecodeError(f"{where}: {value} is not a finite number")
+        return value
+    low = limit.low if limit.low is not None else _INT64[0] if integer else -_INFINITY
+    high = limit.high if limit.high is not None else _INT64[1] if integer else _INFINITY
+    if not low <= value <= high:
+        digits = len(str(abs(int(value))))
+        shown = str(value) if digits <= 24 else f"a {digits}-digit number"
+        raise DecodeError(f"{where}: {shown} is out of range ({_bound(low)}..{_bound(high)})")
+    return value
+
+
+def _bound(value: float) -> str:
+    return str(int(value)) if abs(value) != _INFINITY else ""
+
+
+def _text(value: str, where: str) -> str:
+    if len(value) > MAX_TEXT:
+        raise DecodeError(f"{where}: {len(value)} characters, over the limit of {MAX_TEXT}")
+    return value
+
+
+def _decode_union(args: tuple[Any, ...], value: Any, where: str, limit: Limit) -> Any:
     if value is None and type(None) in args:
         return None
     if isinstance(value, dict) and _UNAVAILABLE_KEY in value and Unavailable in args:
-        return Unavailable(str(value[_UNAVAILABLE_KEY]))
+        return Unavailable(_text(str(value[_UNAVAILABLE_KEY]), where))
     candidates = [a for a in args if a is not type(None) and a is not Unavailable]
     errors = []
     for candidate in candidates:
         try:
-            return _decode(candidate, value, where)
+            return _decode(candidate, value, where, limit)
         except DecodeError as exc:
             errors.append(str(exc))
     raise DecodeError("; ".join(errors) or f"{where}: unexpected null")
@@ -112,10 +172,12 @@ def _decode_record(cls: type[Record], value: Any, where: str) -> Any:
     if not isinstance(value, dict):
         raise DecodeError(f"{where}: expected an object")
     hints = _hints(cls)
+    limits: dict[str, Limit] = getattr(cls, "__limits__", {})
     kwargs: dict[str, Any] = {}
     for name in fields(cls):
         if name in value:
-            kwargs[name] = _decode(hints[name], value[name], f"{where}.{name}")
+            limit = limits.get(name, _DEFAULT)
+            kwargs[name] = _decode(hints[name], value[name], f"{where}.{name}", limit)
         elif not has_default(cls, name):
             raise DecodeError(f"{where}: missing field {name!r}")
     return cls(**kwargs)

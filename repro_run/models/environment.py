@@ -3,11 +3,12 @@ settings, and the facts the hook recorded inside the child."""
 
 from __future__ import annotations
 
+from repro_run.models.codec import ANY_SIZE, Limit
 from repro_run.record import Record, field
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, ClassVar
 
 
 # --- environment ------------------------------------------------------------------------
@@ -95,6 +96,8 @@ class Determinism(Record):
     threads: int | None = None  # --threads N
     hook: bool = False  # the seeding hook was on the child's PYTHONPATH (off: --no-auto-seed)
 
+    __limits__: ClassVar[dict[str, Limit]] = {"seed": ANY_SIZE}
+
 
 # --- facts recorded inside the child (the hook, issue 4) -----------------------------------
 class ProcessFacts(Record):
@@ -112,6 +115,10 @@ class ProcessFacts(Record):
     switches: tuple[str, ...] = ()  # determinism switches the hook applied
     facts: dict[str, Any] = field(default_factory=dict)  # flat: "torch.version" -> "2.13.0"
     errors: tuple[str, ...] = ()  # what failed inside the hook (never raised into the script)
+
+    __limits__: ClassVar[dict[str, Limit]] = {
+        "seed": ANY_SIZE
+    }  # what the script passed to random.seed, of any size
 
     @property
     def label(self) -> str:

@@ -6,6 +6,7 @@ from repro_run.models.base import (
     SCHEMA_VERSION,
     Unavailable,
 )
+from repro_run.models.codec import NON_FINITE, Limit
 from repro_run.models.environment import (
     ChildFacts,
     CudaLibraries,
@@ -24,6 +25,10 @@ from repro_run.models.inputs import (
 )
 from repro_run.record import Record, field
 
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import ClassVar
+
 
 # --- the process ---------------------------------------------------------------------------
 class ProcessResult(Record):
@@ -37,6 +42,13 @@ class ProcessResult(Record):
     stderr_bytes: int
     stop_reason: str | None = None  # "SIGINT" | "SIGTERM" | ... when repro was asked to stop
     orphans_killed: int = 0  # descendants still alive after the child exited
+
+    # A wait status gives 0..255 (128+N for a signal), and no time is negative (codec.Limit).
+    __limits__: ClassVar[dict[str, Limit]] = {
+        "exit_code": Limit(0, 255),
+        "wall_time": Limit(0),
+        "cpu_time": Limit(0),
+    }
 
 
 class Supervisor(Record):
@@ -71,6 +83,8 @@ class MetricsRef(Record):
     points: int
     final: dict[str, float]  # the last value of each metric
 
+    __limits__: ClassVar[dict[str, Limit]] = {"final": NON_FINITE}  # a diverged loss is NaN
+
 
 # --- rerun -----------------------------------------------------------------------------------
 VERDICT_IDENTICAL = "IDENTICAL"
@@ -96,6 +110,8 @@ class MetricDivergence(Record):
     original: float | None  # None: the original has no value there
     rerun: float | None
 
+    __limits__: ClassVar[dict[str, Limit]] = {"original": NON_FINITE, "rerun": NON_FINITE}
+
 
 class LogDifference(Record):
     line: int  # 1-based, in the log after masking
@@ -120,6 +136,11 @@ class Verdict(Record):
     log_difference: LogDifference | None = None
     causes: tuple[str, ...] = ()  # what differs between the two records, most likely first
     last_log_line: str | None = None  # FAILED: the rerun's last words (its error, usually)
+
+    __limits__: ClassVar[dict[str, Limit]] = {
+        "rtol": NON_FINITE,
+        "atol": NON_FINITE,
+    }  # --rtol inf accepts any value
 
 
 # --- the run record ----------------------------------------------------------------------

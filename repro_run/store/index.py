@@ -16,8 +16,9 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
-from repro_run.errors import StoreError
+from repro_run.errors import ReadOnlyStoreError, StoreError
 from repro_run.models import RunRecord, RunSummary
+from repro_run.store.layout import is_read_only
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -263,6 +264,10 @@ class RunIndex:
         return not row or row[0] != "ok"
 
     def _error(self, exc: Exception) -> StoreError:
+        if is_read_only(self.path) or is_read_only(self.path.parent):
+            # Not damage: the store is only ours to read (a shared archive, a snapshot), and
+            # readers list from the records themselves (Store.list_runs).
+            return ReadOnlyStoreError(f"the run store {self.path.parent} is read-only ({exc})")
         from repro_run.store.netfs import network_filesystem  # only now: it loads ctypes
 
         network = network_filesystem(self.path)

@@ -54,10 +54,18 @@ def ensure_layout(root: Path) -> None:
             atomic_write_bytes(root / GITIGNORE_FILENAME, _GITIGNORE)
         _check_store_version(root / STORE_META_FILENAME)
     except OSError as exc:
+        if is_read_only(root) and (root / RUNS_DIRNAME).is_dir():
+            return  # a store we may only read: reading needs nothing created
         raise StoreError(
             f"cannot create the run store at {root}: {exc.strerror or exc}; "
             f"set {ENV_HOME} to a writable directory"
         ) from exc
+
+
+def is_read_only(path: Path) -> bool:
+    """Whether `path` (its directory, while it does not exist) cannot be written: a read-only
+    file system or no permission. access(2) says EROFS to root too, whom modes do not stop."""
+    return not os.access(path if path.exists() else path.parent, os.W_OK)
 
 
 def _check_store_version(path: Path) -> None:

@@ -92,10 +92,10 @@ def is_locked(run_dir: Path) -> bool:
         return True
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except PermissionError:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # a store we may only read
     except FileNotFoundError:
         return False
+    except OSError:  # EACCES, EROFS: a store we may only read
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -140,7 +140,8 @@ def heartbeat_interval() -> float:
         value = float(os.environ.get(ENV_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL_S))
     except ValueError:
         return DEFAULT_HEARTBEAT_INTERVAL_S
-    return value if value > 0 else DEFAULT_HEARTBEAT_INTERVAL_S
+    # `inf` would be recorded, and a record's numbers are finite (models.codec)
+    return value if 0 < value < float("inf") else DEFAULT_HEARTBEAT_INTERVAL_S
 
 
 def this_supervisor(hostname: str, boot_id: str | None) -> Supervisor:

@@ -7,7 +7,7 @@ import functools
 import itertools
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from repro_run.constants import (
@@ -18,7 +18,7 @@ from repro_run.constants import (
     RUNS_DIRNAME,
     TMP_DIRNAME,
 )
-from repro_run.errors import StoreError
+from repro_run.errors import ReadOnlyStoreError, StoreError
 from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, ManifestEntry, RunRecord, RunSummary
 from repro_run.record import replace
 from repro_run.store import processes
@@ -50,10 +50,12 @@ class Store:
     reconciles with runs/ (new, removed and still-running runs) before answering.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, warn: Callable[[str], None] | None = None) -> None:
         self.root = root
         self.runs_dir = root / RUNS_DIRNAME
         self.objects = ObjectStore(root / OBJECTS_DIRNAME, root / OBJECTS_DIRNAME / TMP_DIRNAME)
+        self._warn = warn  # told of each record skipped because it cannot be read
+        self._skipped: set[str] = set()
 
     @functools.cached_property
     def index(self) -> RunIndex:
@@ -63,7 +65,9 @@ class Store:
         return RunIndex(self.root / INDEX_FILENAME, self.root / INDEX_LOCK_FILENAME)
 
     @classmethod
-    def open(cls, path: Path, *, index: bool = True) -> Store:
+    def open(
+        cls, path: Path, *, index: bool = True, warn: Callable[[str], None] | None = None
+    ) -> Store:
         """Open the store at `path`, creating its layout and index if needed (concurrency-safe).
 
         `index=False` leaves the index (a cache) to its first write: `repro run` starts the
@@ -71,9 +75,10 @@ class Store:
         """
         root = path.absolute()
         ensure_layout(root)
-        store = cls(root)
+        store = cls(root, warn)
         if index:
-            store.index.ensure_schema()
+            with contextlib.suppress(ReadOnlyStoreError):  # readers then go without the index
+                store.index.ensure_schema()
         return store
 
     # --- runs ----------------------------------------------------------------------------
@@ -185,12 +190,16 @@ class Store:
     # --- listing -------------------------------------------------------------------------
     def list_runs(self, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
         """Runs newest first, with their effective status; `status` filters on it."""
-        running = self._reconcile()
-        by_liveness = status in _LIVENESS_STATUSES
-        rows = self.index.query(
-            status=RUNNING if by_liveness else status,
-            limit=None if by_liveness else limit,
-        )
+        try:
+            running = self._reconcile()
+            by_liveness = status in _LIVENESS_STATUSES
+            rows = self.index.query(
+                status=RUNNING if by_liveness else status,
+                limit=None if by_liveness else limit,
+            )
+        except ReadOnlyStoreError:
+            rows = [row for row in self._unindexed() if status in (None, row.status)]
+            return rows[:limit]
         result: list[RunSummary] = []
         for row in rows:
             current = running.get(row.id, row) if row.status == RUNNING else row
@@ -202,8 +211,22 @@ class Store:
 
     def reruns_of(self, run_id: str) -> list[RunSummary]:
         """Runs whose record says `rerun_of: run_id`, newest first."""
-        self._reconcile()
-        return self.index.query(rerun_of=run_id)
+        try:
+            self._reconcile()
+            return self.index.query(rerun_of=run_id)
+        except ReadOnlyStoreError:
+            return [row for row in self._unindexed() if row.rerun_of == run_id]
+
+    def _unindexed(self) -> list[RunSummary]:
+        """What the index answers, from the records themselves: for a store that is only ours
+        to read (the index is a cache, never needed to read runs). Newest first."""
+        rows = []
+        for record, _ in self.readable_records(self.run_ids()):
+            rows.append(replace(_summarize(record), status=self.effective_status(record)))
+        # The index's order: the ID's second, then the record's timestamp, then the ID.
+        return sorted(
+            rows, key=lambda row: (row.id[:TIME_CHARS], row.created, row.id), reverse=True
+        )
 
     def rebuild_index(self) -> int:
         """Rebuild index.sqlite from runs/*/run.json; returns the number of runs indexed."""
@@ -228,14 +251,31 @@ class Store:
             self.index.delete(removed)
         return {row.id: self._refresh_running(row) for row in self.index.query(status=RUNNING)}
 
-    def _read_indexable(self, run_ids: list[str]) -> list[tuple[RunSummary, int]]:
-        items = []
+    def readable_records(self, run_ids: Iterable[str]) -> Iterator[tuple[RunRecord, int]]:
+        """(record, run.json mtime_ns) of each of `run_ids` that can be read.
+
+        A run still starting (no run.json yet) is left out. So is one whose record cannot be
+        read (damaged, hostile, out of range, newer schema), with a warning naming it: one bad
+        record never breaks a command about the others; `repro fsck` reports it.
+        """
         for run_id in run_ids:
-            with contextlib.suppress(OSError, StoreError):
-                # Not yet written, unreadable or from a newer schema: fsck reports those.
-                record, mtime_ns = read_record(self.runs_dir / run_id / RUN_RECORD_FILENAME, run_id)
-                items.append((_summarize(record), mtime_ns))
-        return items
+            try:
+                yield read_record(self.runs_dir / run_id / RUN_RECORD_FILENAME, run_id)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except (OSError, StoreError) as exc:
+                self._skip(run_id, exc)
+
+    def _skip(self, run_id: str, exc: Exception) -> None:
+        if run_id in self._skipped:
+            return
+        self._skipped.add(run_id)
+        if self._warn is not None:
+            reason = str(exc) if isinstance(exc, StoreError) else f"run {run_id}: {exc}"
+            self._warn(f"{reason}; skipped (repro fsck reports it)")
+
+    def _read_indexable(self, run_ids: list[str]) -> list[tuple[RunSummary, int]]:
+        return [(_summarize(record), mtime) for record, mtime in self.readable_records(run_ids)]
 
     def _refresh_running(self, row: RunSummary) -> RunSummary:
         """A `running` row: re-read its record (it may have finished) and check liveness."""

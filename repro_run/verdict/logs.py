@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from repro_run.models import LogDifference
+from repro_run.models import MAX_TEXT, LogDifference
 from repro_run.record import Record
 from repro_run.verdict.metrics import within
 from repro_run.verdict.screen import screen_lines
@@ -76,7 +76,8 @@ def compare_logs(
         b = rerun[index] if index < len(rerun) else ""
         if both and a == b:
             continue
-        difference = LogDifference(index + 1, a, b)
+        # A record holds at most MAX_TEXT characters a string (models.codec): clip a huge line.
+        difference = LogDifference(index + 1, a[:MAX_TEXT], b[:MAX_TEXT])
         first_difference = first_difference or difference
         if not (both and _numbers_within(a, b, rtol, atol)):
             beyond = difference
@@ -86,7 +87,7 @@ def compare_logs(
         within_tolerance=beyond is None,
         first=beyond or first_difference,
         lines=len(original),
-        rerun_last_line=next((line for line in reversed(rerun) if line.strip()), None),
+        rerun_last_line=next((line[:MAX_TEXT] for line in reversed(rerun) if line.strip()), None),
     )
 
 
