@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import shutil
 import time
@@ -27,7 +26,7 @@ from repro_run.constants import (
     TEMP_GRACE_S,
     TMP_DIRNAME,
 )
-from repro_run.store.durable import TEMP_MARKER, fsync_dir
+from repro_run.store.durable import TEMP_MARKER, flocked, fsync_dir
 from repro_run.store.liveness import is_locked
 from repro_run.store.objects import ObjectStore
 
@@ -51,23 +50,15 @@ def remove_orphan_temp(path: Path, now: float | None = None) -> bool:
     gone, except in the instant between creating the file and locking it: an empty file younger
     than TEMP_GRACE_S is left alone.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except OSError:
-        return False  # gone already, or a symlink: not ours to follow
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # a live writer
+    with flocked(path, wait=False) as fd:
+        if fd is None:
+            return False  # gone already, a symlink (not ours to follow), or a live writer's
         info = os.fstat(fd)
         if info.st_size == 0 and age(info.st_mtime, now) < TEMP_GRACE_S:
             return False
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return True
-    finally:
-        os.close(fd)
 
 
 def object_files(objects: ObjectStore) -> Iterator[tuple[str, Path]]:

@@ -11,12 +11,12 @@ back.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from collections.abc import Collection
 from pathlib import Path
 
 from repro_run.models import GcReport
+from repro_run.store.durable import flocked
 from repro_run.store.fsck import age, is_digest, object_files
 from repro_run.store.objects import ObjectStore
 
@@ -56,12 +56,9 @@ def _remove_unless_refreshed(
     objects: ObjectStore, name: str, path: Path, grace: float, now: float | None
 ) -> bool:
     trash = objects.tmp_dir / f"gc-{name}"
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # fsck leaves a locked temp file alone
+    with flocked(path, wait=True) as fd:  # fsck leaves a locked temp file alone
+        if fd is None:
+            return False
         try:
             os.rename(path, trash)
         except FileNotFoundError:
@@ -72,5 +69,3 @@ def _remove_unless_refreshed(
         with contextlib.suppress(FileNotFoundError):
             trash.unlink()
         return True
-    finally:
-        os.close(fd)
