@@ -8,6 +8,8 @@ those as long as a record names their manifest, and fsck does not require them.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from repro_run.app.query import open_store
@@ -17,7 +19,7 @@ from repro_run.constants import (
     IMPORT_STAGING_PREFIX,
     RUN_RECORD_FILENAME,
 )
-from repro_run.errors import ReproError, StoreDamagedError
+from repro_run.errors import ReproError, StoreDamagedError, StoreError
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import CRASHED, FsckReport, GcReport, PackagesRef, RunRecord
 from repro_run.store import Store
@@ -26,6 +28,7 @@ from repro_run.store import gc as collector
 from repro_run.store.records import read_record
 from repro_run.store.staging import staging_dirs
 
+_Version = tuple[int, int]  # a record file's (inode, mtime_ns)
 _STAGING_OWNERS = {IMPORT_STAGING_PREFIX: "import", DATA_STAGING_PREFIX: "materialisation of data"}
 
 
@@ -69,6 +72,17 @@ def fsck(cwd: Path) -> FsckReport:
     repaired: list[str] = []
     damage: list[str] = []
     notes: list[str] = []
+    with collector.lock(store.root, wait=False) as held:
+        if held is None:  # a gc at work: what it set aside is its own to finish
+            notes += [
+                f"object {name} is set aside by a gc at work"
+                for name, _ in repairs.set_aside(store.objects)
+            ]
+        else:
+            repaired += [
+                _restored(name, intact)
+                for name, intact in collector.restore_set_aside(store.objects)
+            ]
     for temp in list(repairs.temp_files(store.root, store.runs_dir, store.objects)):
         if repairs.remove_orphan_temp(temp):
             repaired.append(f"removed temp file {temp.relative_to(store.root)}")
@@ -121,6 +135,11 @@ def fsck(cwd: Path) -> FsckReport:
     return FsckReport(checked, runs, indexed, tuple(repaired), tuple(damage), tuple(notes))
 
 
+def _restored(name: str, intact: bool) -> str:
+    done = "restored" if intact else "corrupt: moved to objects/quarantine/"
+    return f"object {name} set aside by an interrupted gc: {done}"
+
+
 def _is_reported(messages: list[str], digest: str) -> bool:
     return any(digest in message for message in messages)
 
@@ -128,14 +147,41 @@ def _is_reported(messages: list[str], digest: str) -> bool:
 def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcReport:
     """Remove objects no run references (and older than `grace` seconds)."""
     store = open_store(cwd)
+    with collector.lock(store.root, wait=True) as held:  # one gc at a time
+        if held is None and not dry_run:
+            raise StoreError(f"gc cannot lock the store at {store.root}: is it writable?")
+        if not dry_run:
+            collector.restore_set_aside(store.objects)  # a killed gc's: judged afresh below
+        scan_started = time.time()
+        referenced, seen = _references(store, {})
+        return collector.collect(
+            store.objects,
+            referenced,
+            scan_started=scan_started,
+            grace=grace,
+            dry_run=dry_run,
+            referenced_since=lambda: _references(store, seen)[0],
+        )
+
+
+def _references(store: Store, seen: Mapping[str, _Version]) -> tuple[set[str], dict[str, _Version]]:
+    """The objects the records reference, data files included, and the version of each record
+    read; a record whose version `seen` holds is skipped (gc reads again only what changed)."""
     referenced: set[str] = set()
     manifests: set[str] = set()
+    versions: dict[str, _Version] = {}
     for run_id in store.run_ids():
-        run_dir = store.run_dir(run_id)
-        if repairs.run_dir_state(run_dir) != "record":
-            continue  # a starting run references nothing yet; the grace period covers it
+        path = store.run_dir(run_id) / RUN_RECORD_FILENAME
         try:
-            record = read_record(run_dir / RUN_RECORD_FILENAME, run_id)[0]
+            info = path.stat()
+        except FileNotFoundError:
+            continue  # a starting run references nothing yet; the grace period covers it
+        # An atomic write makes a new inode: a record rewritten within one clock tick differs.
+        versions[run_id] = (info.st_ino, info.st_mtime_ns)
+        if seen.get(run_id) == versions[run_id]:
+            continue
+        try:
+            record = read_record(path, run_id)[0]
         except (OSError, ReproError) as exc:
             raise StoreDamagedError(
                 f"gc cannot tell what run {run_id} references ({exc}); nothing was removed: "
@@ -151,7 +197,7 @@ def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcRepo
         manifests.update(tree.manifest_object for tree in record.data)
     for digest in sorted(manifests):
         referenced.update(_data_files(store, digest))
-    return collector.collect(store.objects, referenced, grace=grace, dry_run=dry_run)
+    return referenced, versions
 
 
 def _data_files(store: Store, manifest: str) -> set[str]:

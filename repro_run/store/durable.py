@@ -24,14 +24,16 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def flocked(path: Path, *, wait: bool) -> Iterator[int | None]:
+def flocked(path: Path, *, wait: bool, create: bool = False) -> Iterator[int | None]:
     """`path` opened (never through a symlink) and flocked exclusively for the block: its
     descriptor, or None when it is gone, a symlink, or (`wait=False`) held by another process.
 
-    How the store takes a file from writers that flock it (temp files, objects gc sets aside).
+    How the store takes a temp file from the writer that flocks it, or a lock file (`create`:
+    made if missing, and opened for writing, as an exclusive lock on NFS needs).
     """
+    mode = os.O_RDWR | os.O_CREAT if create else os.O_RDONLY
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        fd = os.open(path, mode | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     except OSError:
         yield None
         return

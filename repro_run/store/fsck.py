@@ -1,6 +1,6 @@
 """Store repairs that need no knowledge of what records mean: temp files left by a crash,
 objects whose bytes no longer match their name, run directories that never got a record,
-staging directories an interrupted import left behind.
+staging directories an interrupted import left behind; and where gc sets objects aside.
 
 Each step is idempotent: a second pass finds nothing left to do. What the records reference is
 the app's business (`app.maintenance`), which calls these.
@@ -23,6 +23,7 @@ from repro_run.constants import (
     QUARANTINE_DIRNAME,
     RUN_LOCK_FILENAME,
     RUN_RECORD_FILENAME,
+    SET_ASIDE_PREFIX,
     TEMP_GRACE_S,
     TMP_DIRNAME,
 )
@@ -35,9 +36,12 @@ _HEX = frozenset("0123456789abcdef")
 
 
 def temp_files(root: Path, runs_dir: Path, objects: ObjectStore) -> Iterator[Path]:
-    """Every temp file of the store: objects/tmp/*, and `*.tmp-*` of atomic writes."""
+    """Every temp file of the store: objects/tmp/* but what gc set aside (`set_aside`), and
+    `*.tmp-*` of atomic writes."""
     with contextlib.suppress(FileNotFoundError):
-        yield from (p for p in objects.tmp_dir.iterdir() if p.is_file())
+        yield from (
+            p for p in objects.tmp_dir.iterdir() if p.is_file() and _set_aside_name(p) is None
+        )
     for directory in (root, *_subdirs(runs_dir)):
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             yield from (p for p in directory.iterdir() if TEMP_MARKER in p.name and p.is_file())
@@ -59,6 +63,27 @@ def remove_orphan_temp(path: Path, now: float | None = None) -> bool:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return True
+
+
+def set_aside_path(objects: ObjectStore, name: str) -> Path:
+    """Where gc moves object `name` before removing it."""
+    return objects.tmp_dir / f"{SET_ASIDE_PREFIX}{name}"
+
+
+def set_aside(objects: ObjectStore) -> list[tuple[str, Path]]:
+    """(name, path) of every object gc set aside and has not yet removed or put back."""
+    try:
+        paths = sorted(objects.tmp_dir.iterdir())
+    except FileNotFoundError:
+        return []
+    return [(name, path) for path in paths if (name := _set_aside_name(path)) is not None]
+
+
+def _set_aside_name(path: Path) -> str | None:
+    name = path.name.removeprefix(SET_ASIDE_PREFIX)
+    if name == path.name or not is_digest(name) or path.is_symlink() or not path.is_file():
+        return None
+    return name
 
 
 def object_files(objects: ObjectStore) -> Iterator[tuple[str, Path]]:
