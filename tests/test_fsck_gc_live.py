@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from blake3 import blake3
-from cli_helpers import REPRO, repro
+from cli_helpers import REPRO, record_of, repro
 from conftest import MakeRepo
+from test_store import make_record
 
 from repro_run.store import Store
 
@@ -137,3 +138,32 @@ def test_fsck_leaves_alone_what_a_live_gc_set_aside(
     returncode, out = resume(gc)
     assert returncode == 0 and f"removed {digest}" in out
     assert list(store.objects.tmp_dir.iterdir()) == []
+
+
+# --- fsck ----------------------------------------------------------------------------------
+def test_fsck_leaves_a_starting_run_whose_lock_is_not_yet_taken(
+    project: Path, store: Store
+) -> None:
+    """Between creating its lock file and locking it, a run is alive."""
+    run_id, run_dir = store.new_run()
+    (run_dir / "lock").touch()  # what RunLock.acquire does first; flock comes next
+    done = repro(project, "fsck")
+    assert done.returncode == 0, done.stdout
+    assert f"run {run_id} has no record yet" in done.stdout
+    with store.run_lock(run_id):
+        store.write_record(make_record(run_id))  # the run goes on: its directory is there
+    assert record_of(project, run_id)["id"] == run_id
+
+
+def test_fsck_reports_no_damage_for_a_run_recorded_after_its_object_scan(
+    project: Path, store: Store, stopped: list[subprocess.Popen[bytes]]
+) -> None:
+    """Objects written after fsck listed them are checked, not called missing."""
+    corrupt = store.objects.root / "00" / ("0" * 62)  # quarantined: fsck's first durable step
+    corrupt.parent.mkdir()
+    corrupt.write_bytes(b"not what its name says")
+    fsck = stop_at(stopped, project, 1, "fsck")  # objects listed; no record read yet
+    run_writing_output(project)
+    returncode, out = resume(fsck)
+    assert returncode == 0, out
+    assert "is corrupt: moved to objects/quarantine/" in out

@@ -129,10 +129,21 @@ def fsck(cwd: Path) -> FsckReport:
         damage += [
             f"run {run_id}: object {digest} ({what}) is missing or corrupt"
             for digest, what in sorted(refs.items())
-            if digest not in valid and not _is_reported(unreadable, digest)
+            if not _verified(store, valid, digest) and not _is_reported(unreadable, digest)
         ]
     indexed = store.rebuild_index()
     return FsckReport(checked, runs, indexed, tuple(repaired), tuple(damage), tuple(notes))
+
+
+def _verified(store: Store, valid: set[str], digest: str) -> bool:
+    """Whether object `digest` is whole: as the scan found it or, for one written since the scan
+    listed the objects (by a run that ended meanwhile), as it is now."""
+    if digest in valid:
+        return True
+    if repairs.is_digest(digest) and repairs.content_matches(store.object_path(digest), digest):
+        valid.add(digest)
+        return True
+    return False
 
 
 def _restored(name: str, intact: bool) -> str:

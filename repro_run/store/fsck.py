@@ -132,11 +132,18 @@ def run_dir_state(run_dir: Path, now: float | None = None) -> str:
 def owner_state(directory: Path, now: float | None = None) -> str:
     """ "starting" (its owner may be alive) or "abandoned", for a run directory without a
     record or a staging directory: both are locked by their owner right after `mkdir`."""
-    if (directory / RUN_LOCK_FILENAME).exists():
-        # The lock is taken right after the directory is made: free means its owner died.
-        return "starting" if is_locked(directory) else "abandoned"
+    lock = directory / RUN_LOCK_FILENAME
     try:
-        mtime = directory.stat().st_mtime
+        # Read before probing the lock: the owner writes its pid only once it holds the lock.
+        info = lock.stat()
+    except FileNotFoundError:
+        info = None
+    if is_locked(directory):
+        return "starting"
+    if info is not None and info.st_size > 0:
+        return "abandoned"  # its owner took the lock, and is gone
+    try:  # no lock taken yet: its owner may be just starting, or died doing so
+        mtime = (lock if info is not None else directory).stat().st_mtime
     except FileNotFoundError:
         return "abandoned"
     return "abandoned" if age(mtime, now) > INCOMPLETE_RUN_GRACE_S else "starting"
