@@ -25,6 +25,7 @@ from repro_run.models import CRASHED, FsckReport, GcReport, PackagesRef, RunReco
 from repro_run.store import Store
 from repro_run.store import fsck as repairs
 from repro_run.store import gc as collector
+from repro_run.store.objects import is_digest
 from repro_run.store.records import read_record
 from repro_run.store.staging import staging_dirs
 
@@ -56,14 +57,23 @@ def _all_references(store: Store, record: RunRecord) -> tuple[dict[str, str], li
     problems: list[str] = []
     for tree in record.outputs:
         try:
-            entries = decode_manifest(store.objects.get_bytes(tree.manifest_object))
+            files = _listed_files(store, tree.manifest_object)
         except (ReproError, ValueError) as exc:
             problems.append(f"run {record.id}: outputs {tree.path}: {exc}")
             continue
-        for entry in entries:
-            if entry.hash is not None:
-                refs.setdefault(entry.hash, f"output {tree.path}/{entry.path}")
+        for digest, path in files:
+            refs.setdefault(digest, f"output {tree.path}/{path}")
     return refs, problems
+
+
+def _listed_files(store: Store, manifest: str) -> list[tuple[str, str]]:
+    """(object, path) of each file that manifest object `manifest` lists; ReproError or
+    ValueError when it cannot be read or is no manifest."""
+    entries = decode_manifest(store.objects.get_bytes(manifest))
+    files = [(entry.hash, entry.path) for entry in entries if entry.hash is not None]
+    if not all(is_digest(digest) for digest, _ in files):
+        raise ValueError("an entry's hash is not a BLAKE3 digest")
+    return files
 
 
 def fsck(cwd: Path) -> FsckReport:
@@ -96,7 +106,7 @@ def fsck(cwd: Path) -> FsckReport:
     valid: set[str] = set()
     checked = 0
     for name, path in repairs.object_files(store.objects):
-        if not repairs.is_digest(name):
+        if not is_digest(name):
             notes.append(f"not an object (left alone): {path.relative_to(store.root)}")
             continue
         checked += 1
@@ -140,7 +150,7 @@ def _verified(store: Store, valid: set[str], digest: str) -> bool:
     listed the objects (by a run that ended meanwhile), as it is now."""
     if digest in valid:
         return True
-    if repairs.is_digest(digest) and repairs.content_matches(store.object_path(digest), digest):
+    if is_digest(digest) and repairs.content_matches(store.object_path(digest), digest):
         valid.add(digest)
         return True
     return False
@@ -215,10 +225,9 @@ def _data_files(store: Store, manifest: str) -> set[str]:
     """The files a data manifest lists: stored only for a run imported with its data (`repro
     export --with-data`), and then kept as long as a run names the manifest."""
     try:
-        entries = decode_manifest(store.objects.get_bytes(manifest))
+        return {digest for digest, _ in _listed_files(store, manifest)}
     except (ReproError, ValueError) as exc:
         raise StoreDamagedError(
             f"gc cannot tell which data files manifest {manifest} lists ({exc}); nothing was "
             "removed: run repro fsck"
         ) from exc
-    return {entry.hash for entry in entries if entry.hash is not None}

@@ -52,14 +52,37 @@ def is_plain(text: str) -> bool:
 
 
 def decode_manifest(data: bytes) -> tuple[ManifestEntry, ...]:
+    """The entries of a manifest; ValueError naming the first line that is not one (a manifest
+    may come from an imported bundle)."""
     header, _, body = data.partition(b"\n")
     if header + b"\n" != MANIFEST_HEADER:
         raise ValueError("not a repro manifest (unknown header)")
     entries = []
-    for line in body.splitlines():
-        path, size, digest, executable, link = json.loads(line)
-        entries.append(ManifestEntry(path, size, digest, executable, link))
+    for number, line in enumerate(body.splitlines(), start=2):
+        try:
+            row = json.loads(line)
+        except RecursionError:
+            row = None
+        if not _is_entry(row):
+            raise ValueError(f"line {number} of the manifest is not an entry")
+        entries.append(ManifestEntry(*row))
     return tuple(entries)
+
+
+def _is_entry(row: object) -> bool:
+    """[path, size, hash or null, executable, link target or null], typed as `encode_line`
+    writes them."""
+    if not isinstance(row, list) or len(row) != 5:
+        return False
+    path, size, digest, executable, link = row
+    return (
+        isinstance(path, str)
+        and type(size) is int
+        and size >= 0
+        and isinstance(digest, str | None)
+        and isinstance(executable, bool)
+        and isinstance(link, str | None)
+    )
 
 
 def manifest_digest(encoded: bytes) -> str:

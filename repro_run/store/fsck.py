@@ -29,10 +29,9 @@ from repro_run.constants import (
 )
 from repro_run.store.durable import TEMP_MARKER, flocked, fsync_dir
 from repro_run.store.liveness import is_locked
-from repro_run.store.objects import ObjectStore
+from repro_run.store.objects import ObjectStore, is_digest
 
 _CHUNK = 1 << 20
-_HEX = frozenset("0123456789abcdef")
 
 
 def temp_files(root: Path, runs_dir: Path, objects: ObjectStore) -> Iterator[Path]:
@@ -94,10 +93,6 @@ def object_files(objects: ObjectStore) -> Iterator[tuple[str, Path]]:
         with contextlib.suppress(FileNotFoundError):
             for path in sorted(shard.iterdir()):
                 yield shard.name + path.name, path
-
-
-def is_digest(name: str) -> bool:
-    return len(name) == 64 and set(name) <= _HEX
 
 
 def content_matches(path: Path, digest: str) -> bool:

@@ -28,13 +28,12 @@ from repro_run.store.crashpoint import durable_step
 from repro_run.store.durable import flocked
 from repro_run.store.fsck import (
     content_matches,
-    is_digest,
     object_files,
     quarantine,
     set_aside,
     set_aside_path,
 )
-from repro_run.store.objects import ObjectStore
+from repro_run.store.objects import ObjectStore, is_digest
 
 # File times come from a coarse clock (up to a tick behind time.time()): an object refreshed
 # just after the scan began must not look older than the scan.
