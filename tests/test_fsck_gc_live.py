@@ -18,6 +18,8 @@ from cli_helpers import REPRO, record_of, repro
 from conftest import MakeRepo
 from test_store import make_record
 
+from repro_run.models import ConfigFile
+from repro_run.record import replace
 from repro_run.store import Store
 
 OLD = time.time() - 7200  # older than gc's default grace period of an hour
@@ -111,6 +113,21 @@ def test_gc_keeps_an_object_a_run_deduplicated_against_while_gc_ran(
     assert checked.returncode == 0, checked.stdout
 
 
+def test_gc_puts_back_an_object_a_record_written_during_it_references(
+    project: Path, store: Store, stopped: list[subprocess.Popen[bytes]]
+) -> None:
+    """What a record written after gc's scan references is kept, even though the run could not
+    refresh it (an object another user owns, say): gc reads the new records again."""
+    digest = old_object(store, OUTPUT)
+    gc = stop_at(stopped, project, 1, "gc", "--grace", "0")  # `digest` just set aside
+    run_id, _ = store.new_run()
+    config = ConfigFile("cfg.yaml", "yaml", digest, {})
+    store.write_record(replace(make_record(run_id), configs=(config,)))
+    returncode, out = resume(gc)
+    assert returncode == 0 and "removed 0 unreferenced objects" in out
+    assert store.get_bytes(digest) == OUTPUT
+
+
 def test_fsck_restores_an_object_a_killed_gc_had_set_aside(
     project: Path, store: Store, stopped: list[subprocess.Popen[bytes]]
 ) -> None:
@@ -134,6 +151,7 @@ def test_fsck_leaves_alone_what_a_live_gc_set_aside(
     gc = stop_at(stopped, project, 1, "gc")
     done = repro(project, "fsck")
     assert done.returncode == 0, done.stdout
+    assert "1 objects are set aside by a gc at work (left to it)" in done.stdout
     assert "restored" not in done.stdout and not store.has_object(digest)
     returncode, out = resume(gc)
     assert returncode == 0 and f"removed {digest}" in out

@@ -16,6 +16,7 @@ from repro_run.app.query import open_store
 from repro_run.constants import (
     DATA_STAGING_PREFIX,
     GC_GRACE_S,
+    GC_LOCK_FILENAME,
     IMPORT_STAGING_PREFIX,
     RUN_RECORD_FILENAME,
 )
@@ -84,10 +85,8 @@ def fsck(cwd: Path) -> FsckReport:
     notes: list[str] = []
     with collector.lock(store.root, wait=False) as held:
         if held is None:  # a gc at work: what it set aside is its own to finish
-            notes += [
-                f"object {name} is set aside by a gc at work"
-                for name, _ in repairs.set_aside(store.objects)
-            ]
+            if aside := len(repairs.set_aside(store.objects)):
+                notes.append(f"{aside} objects are set aside by a gc at work (left to it)")
         else:
             repaired += [
                 _restored(name, intact)
@@ -170,7 +169,9 @@ def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcRepo
     store = open_store(cwd)
     with collector.lock(store.root, wait=True) as held:  # one gc at a time
         if held is None and not dry_run:
-            raise StoreError(f"gc cannot lock the store at {store.root}: is it writable?")
+            raise StoreError(
+                f"gc cannot take the lock {store.root / GC_LOCK_FILENAME}: make the store writable"
+            )
         if not dry_run:
             collector.restore_set_aside(store.objects)  # a killed gc's: judged afresh below
         scan_started = time.time()
