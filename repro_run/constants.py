@@ -53,8 +53,10 @@ DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
 HEARTBEAT_STALE_FACTOR = 3  # a remote run whose heartbeat is older than 3 intervals: presumed dead
 QUARANTINE_DIRNAME = "quarantine"  # objects/quarantine/: corrupt objects set aside by fsck
 TEMP_GRACE_S = 2.0  # an unlocked, empty temp file younger than this may still be starting
-INCOMPLETE_RUN_GRACE_S = 3600.0  # a run dir without run.json nor lock file: removed after this
+INCOMPLETE_RUN_GRACE_S = 3600.0  # a run dir without run.json nor a lock ever taken: removed after
 GC_GRACE_S = 3600.0  # gc keeps unreferenced objects younger than this (a run may be archiving)
+GC_LOCK_FILENAME = "gc.lock"  # .repro/gc.lock: held by the one gc at work
+SET_ASIDE_PREFIX = "gc-"  # objects/tmp/gc-<digest>: an object gc set aside before removing it
 
 # --- repro rerun -------------------------------------------------------------------------
 RERUN_TMP_PREFIX = "repro-rerun-"  # <TMPDIR>/repro-rerun-<id>-XXXX/{tree,lock,keep}

@@ -174,3 +174,32 @@ def test_gc_refuses_when_a_record_cannot_be_read(store: Store, project: Path) ->
     done = repro(project, "gc")
     assert done.returncode == 9 and "nothing was removed" in done.stderr
     assert store.has_object(garbage)
+
+
+HEADER = b'{"format":"repro-manifest","version":1}\n'
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        b"[1, 2]\n",  # a JSON list, no manifest at all
+        HEADER + b"5\n",  # a line that is not an entry
+        HEADER + b'["a.bin", 1, 7, false, null]\n',  # a hash that is not a digest
+        HEADER + b'["a.bin", "1", "' + b"0" * 64 + b'", false, null]\n',  # a size as text
+        HEADER + b"[" * 100_000 + b"\n",  # nested past the parser's depth
+    ],
+)
+def test_gc_refuses_an_output_manifest_that_is_not_one(
+    store: Store, project: Path, manifest: bytes
+) -> None:
+    garbage = store.put_bytes(b"garbage")
+    age(store.object_path(garbage))
+    digest = store.put_bytes(manifest)  # named by its hash, as a crafted import would place it
+    run_id, _ = store.new_run()
+    tree = TreeRef("out", digest, 1, 1, digest)
+    store.write_record(replace(make_record(run_id), outputs=(tree,)))
+    done = repro(project, "gc", "--grace", "0")
+    assert done.returncode == 9, done.stderr
+    assert f"run {run_id}: outputs out" in done.stderr and "nothing was removed" in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+    assert store.has_object(garbage)

@@ -8,25 +8,30 @@ those as long as a record names their manifest, and fsck does not require them.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from repro_run.app.query import open_store
 from repro_run.constants import (
     DATA_STAGING_PREFIX,
     GC_GRACE_S,
+    GC_LOCK_FILENAME,
     IMPORT_STAGING_PREFIX,
     RUN_RECORD_FILENAME,
 )
-from repro_run.errors import ReadOnlyStoreError, ReproError, StoreDamagedError
+from repro_run.errors import ReadOnlyStoreError, ReproError, StoreDamagedError, StoreError
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import CRASHED, FsckReport, GcReport, PackagesRef, RunRecord
 from repro_run.store import Store
 from repro_run.store import fsck as repairs
 from repro_run.store import gc as collector
 from repro_run.store.layout import is_read_only
+from repro_run.store.objects import is_digest
 from repro_run.store.records import read_record
 from repro_run.store.staging import staging_dirs
 
+_Version = tuple[int, int]  # a record file's (inode, mtime_ns)
 _STAGING_OWNERS = {IMPORT_STAGING_PREFIX: "import", DATA_STAGING_PREFIX: "materialisation of data"}
 
 
@@ -54,14 +59,23 @@ def _all_references(store: Store, record: RunRecord) -> tuple[dict[str, str], li
     problems: list[str] = []
     for tree in record.outputs:
         try:
-            entries = decode_manifest(store.objects.get_bytes(tree.manifest_object))
+            files = _listed_files(store, tree.manifest_object)
         except (ReproError, ValueError) as exc:
             problems.append(f"run {record.id}: outputs {tree.path}: {exc}")
             continue
-        for entry in entries:
-            if entry.hash is not None:
-                refs.setdefault(entry.hash, f"output {tree.path}/{entry.path}")
+        for digest, path in files:
+            refs.setdefault(digest, f"output {tree.path}/{path}")
     return refs, problems
+
+
+def _listed_files(store: Store, manifest: str) -> list[tuple[str, str]]:
+    """(object, path) of each file that manifest object `manifest` lists; ReproError or
+    ValueError when it cannot be read or is no manifest."""
+    entries = decode_manifest(store.objects.get_bytes(manifest))
+    files = [(entry.hash, entry.path) for entry in entries if entry.hash is not None]
+    if not all(is_digest(digest) for digest, _ in files):
+        raise ValueError("an entry's hash is not a BLAKE3 digest")
+    return files
 
 
 def fsck(cwd: Path) -> FsckReport:
@@ -75,6 +89,15 @@ def fsck(cwd: Path) -> FsckReport:
     repaired: list[str] = []
     damage: list[str] = []
     notes: list[str] = []
+    with collector.lock(store.root, wait=False) as held:
+        if held is None:  # a gc at work: what it set aside is its own to finish
+            if aside := len(repairs.set_aside(store.objects)):
+                notes.append(f"{aside} objects are set aside by a gc at work (left to it)")
+        else:
+            repaired += [
+                _restored(name, intact)
+                for name, intact in collector.restore_set_aside(store.objects)
+            ]
     for temp in list(repairs.temp_files(store.root, store.runs_dir, store.objects)):
         if repairs.remove_orphan_temp(temp):
             repaired.append(f"removed temp file {temp.relative_to(store.root)}")
@@ -88,7 +111,7 @@ def fsck(cwd: Path) -> FsckReport:
     valid: set[str] = set()
     checked = 0
     for name, path in repairs.object_files(store.objects):
-        if not repairs.is_digest(name):
+        if not is_digest(name):
             notes.append(f"not an object (left alone): {path.relative_to(store.root)}")
             continue
         checked += 1
@@ -121,10 +144,26 @@ def fsck(cwd: Path) -> FsckReport:
         damage += [
             f"run {run_id}: object {digest} ({what}) is missing or corrupt"
             for digest, what in sorted(refs.items())
-            if digest not in valid and not _is_reported(unreadable, digest)
+            if not _verified(store, valid, digest) and not _is_reported(unreadable, digest)
         ]
     indexed = store.rebuild_index()
     return FsckReport(checked, runs, indexed, tuple(repaired), tuple(damage), tuple(notes))
+
+
+def _verified(store: Store, valid: set[str], digest: str) -> bool:
+    """Whether object `digest` is whole: as the scan found it or, for one written since the scan
+    listed the objects (by a run that ended meanwhile), as it is now."""
+    if digest in valid:
+        return True
+    if is_digest(digest) and repairs.content_matches(store.object_path(digest), digest):
+        valid.add(digest)
+        return True
+    return False
+
+
+def _restored(name: str, intact: bool) -> str:
+    done = "restored" if intact else "corrupt: moved to objects/quarantine/"
+    return f"object {name} set aside by an interrupted gc: {done}"
 
 
 def _is_reported(messages: list[str], digest: str) -> bool:
@@ -134,14 +173,43 @@ def _is_reported(messages: list[str], digest: str) -> bool:
 def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcReport:
     """Remove objects no run references (and older than `grace` seconds)."""
     store = open_store(cwd)
+    with collector.lock(store.root, wait=True) as held:  # one gc at a time
+        if held is None and not dry_run:
+            raise StoreError(
+                f"gc cannot take the lock {store.root / GC_LOCK_FILENAME}: make the store writable"
+            )
+        if not dry_run:
+            collector.restore_set_aside(store.objects)  # a killed gc's: judged afresh below
+        scan_started = time.time()
+        referenced, seen = _references(store, {})
+        return collector.collect(
+            store.objects,
+            referenced,
+            scan_started=scan_started,
+            grace=grace,
+            dry_run=dry_run,
+            referenced_since=lambda: _references(store, seen)[0],
+        )
+
+
+def _references(store: Store, seen: Mapping[str, _Version]) -> tuple[set[str], dict[str, _Version]]:
+    """The objects the records reference, data files included, and the version of each record
+    read; a record whose version `seen` holds is skipped (gc reads again only what changed)."""
     referenced: set[str] = set()
     manifests: set[str] = set()
+    versions: dict[str, _Version] = {}
     for run_id in store.run_ids():
-        run_dir = store.run_dir(run_id)
-        if repairs.run_dir_state(run_dir) != "record":
-            continue  # a starting run references nothing yet; the grace period covers it
+        path = store.run_dir(run_id) / RUN_RECORD_FILENAME
         try:
-            record = read_record(run_dir / RUN_RECORD_FILENAME, run_id)[0]
+            info = path.stat()
+        except FileNotFoundError:
+            continue  # a starting run references nothing yet; the grace period covers it
+        # An atomic write makes a new inode: a record rewritten within one clock tick differs.
+        versions[run_id] = (info.st_ino, info.st_mtime_ns)
+        if seen.get(run_id) == versions[run_id]:
+            continue
+        try:
+            record = read_record(path, run_id)[0]
         except (OSError, ReproError) as exc:
             raise StoreDamagedError(
                 f"gc cannot tell what run {run_id} references ({exc}); nothing was removed: "
@@ -157,17 +225,16 @@ def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcRepo
         manifests.update(tree.manifest_object for tree in record.data)
     for digest in sorted(manifests):
         referenced.update(_data_files(store, digest))
-    return collector.collect(store.objects, referenced, grace=grace, dry_run=dry_run)
+    return referenced, versions
 
 
 def _data_files(store: Store, manifest: str) -> set[str]:
     """The files a data manifest lists: stored only for a run imported with its data (`repro
     export --with-data`), and then kept as long as a run names the manifest."""
     try:
-        entries = decode_manifest(store.objects.get_bytes(manifest))
+        return {digest for digest, _ in _listed_files(store, manifest)}
     except (ReproError, ValueError) as exc:
         raise StoreDamagedError(
             f"gc cannot tell which data files manifest {manifest} lists ({exc}); nothing was "
             "removed: run repro fsck"
         ) from exc
-    return {entry.hash for entry in entries if entry.hash is not None}

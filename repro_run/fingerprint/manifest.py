@@ -52,6 +52,8 @@ def is_plain(text: str) -> bool:
 
 
 def decode_manifest(data: bytes) -> tuple[ManifestEntry, ...]:
+    """The entries of a manifest; ValueError naming the first line that is not one (a manifest
+    may come from an imported bundle)."""
     header, _, body = data.partition(b"\n")
     if header + b"\n" != MANIFEST_HEADER:
         raise ValueError("not a repro manifest (unknown header)")

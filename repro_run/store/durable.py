@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from repro_run.store.crashpoint import durable_step
@@ -20,6 +21,31 @@ def fsync_dir(path: Path) -> None:
     finally:
         os.close(fd)
     durable_step(f"fsync {path.name}")
+
+
+@contextlib.contextmanager
+def flocked(path: Path, *, wait: bool, create: bool = False) -> Iterator[int | None]:
+    """`path` opened (never through a symlink) and flocked exclusively for the block: its
+    descriptor, or None when it is gone, a symlink, or (`wait=False`) held by another process.
+
+    How the store takes a temp file from the writer that flocks it, or a lock file (`create`:
+    made if missing, and opened for writing, as an exclusive lock on NFS needs).
+    """
+    mode = os.O_RDWR | os.O_CREAT if create else os.O_RDONLY
+    try:
+        fd = os.open(path, mode | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        yield None
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield None
+            return
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def write_all(fd: int, data: bytes) -> None:

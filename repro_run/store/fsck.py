@@ -1,6 +1,6 @@
 """Store repairs that need no knowledge of what records mean: temp files left by a crash,
 objects whose bytes no longer match their name, run directories that never got a record,
-staging directories an interrupted import left behind.
+staging directories an interrupted import left behind; and where gc sets objects aside.
 
 Each step is idempotent: a second pass finds nothing left to do. What the records reference is
 the app's business (`app.maintenance`), which calls these.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import shutil
 import time
@@ -24,21 +23,24 @@ from repro_run.constants import (
     QUARANTINE_DIRNAME,
     RUN_LOCK_FILENAME,
     RUN_RECORD_FILENAME,
+    SET_ASIDE_PREFIX,
     TEMP_GRACE_S,
     TMP_DIRNAME,
 )
-from repro_run.store.durable import TEMP_MARKER, fsync_dir
+from repro_run.store.durable import TEMP_MARKER, flocked, fsync_dir
 from repro_run.store.liveness import is_locked
-from repro_run.store.objects import ObjectStore
+from repro_run.store.objects import ObjectStore, is_digest
 
 _CHUNK = 1 << 20
-_HEX = frozenset("0123456789abcdef")
 
 
 def temp_files(root: Path, runs_dir: Path, objects: ObjectStore) -> Iterator[Path]:
-    """Every temp file of the store: objects/tmp/*, and `*.tmp-*` of atomic writes."""
+    """Every temp file of the store: objects/tmp/* but what gc set aside (`set_aside`), and
+    `*.tmp-*` of atomic writes."""
     with contextlib.suppress(FileNotFoundError):
-        yield from (p for p in objects.tmp_dir.iterdir() if p.is_file())
+        yield from (
+            p for p in objects.tmp_dir.iterdir() if p.is_file() and _set_aside_name(p) is None
+        )
     for directory in (root, *_subdirs(runs_dir)):
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             yield from (p for p in directory.iterdir() if TEMP_MARKER in p.name and p.is_file())
@@ -51,23 +53,36 @@ def remove_orphan_temp(path: Path, now: float | None = None) -> bool:
     gone, except in the instant between creating the file and locking it: an empty file younger
     than TEMP_GRACE_S is left alone.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except OSError:
-        return False  # gone already, or a symlink: not ours to follow
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # a live writer
+    with flocked(path, wait=False) as fd:
+        if fd is None:
+            return False  # gone already, a symlink (not ours to follow), or a live writer's
         info = os.fstat(fd)
         if info.st_size == 0 and age(info.st_mtime, now) < TEMP_GRACE_S:
             return False
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return True
-    finally:
-        os.close(fd)
+
+
+def set_aside_path(objects: ObjectStore, name: str) -> Path:
+    """Where gc moves object `name` before removing it."""
+    return objects.tmp_dir / f"{SET_ASIDE_PREFIX}{name}"
+
+
+def set_aside(objects: ObjectStore) -> list[tuple[str, Path]]:
+    """(name, path) of every object gc set aside and has not yet removed or put back."""
+    try:
+        paths = sorted(objects.tmp_dir.iterdir())
+    except FileNotFoundError:
+        return []
+    return [(name, path) for path in paths if (name := _set_aside_name(path)) is not None]
+
+
+def _set_aside_name(path: Path) -> str | None:
+    name = path.name.removeprefix(SET_ASIDE_PREFIX)
+    if name == path.name or not is_digest(name) or path.is_symlink() or not path.is_file():
+        return None
+    return name
 
 
 def object_files(objects: ObjectStore) -> Iterator[tuple[str, Path]]:
@@ -78,10 +93,6 @@ def object_files(objects: ObjectStore) -> Iterator[tuple[str, Path]]:
         with contextlib.suppress(FileNotFoundError):
             for path in sorted(shard.iterdir()):
                 yield shard.name + path.name, path
-
-
-def is_digest(name: str) -> bool:
-    return len(name) == 64 and set(name) <= _HEX
 
 
 def content_matches(path: Path, digest: str) -> bool:
@@ -116,11 +127,18 @@ def run_dir_state(run_dir: Path, now: float | None = None) -> str:
 def owner_state(directory: Path, now: float | None = None) -> str:
     """ "starting" (its owner may be alive) or "abandoned", for a run directory without a
     record or a staging directory: both are locked by their owner right after `mkdir`."""
-    if (directory / RUN_LOCK_FILENAME).exists():
-        # The lock is taken right after the directory is made: free means its owner died.
-        return "starting" if is_locked(directory) else "abandoned"
+    lock = directory / RUN_LOCK_FILENAME
     try:
-        mtime = directory.stat().st_mtime
+        # Read before probing the lock: the owner writes its pid only once it holds the lock.
+        info = lock.stat()
+    except FileNotFoundError:
+        info = None
+    if is_locked(directory):
+        return "starting"
+    if info is not None and info.st_size > 0:
+        return "abandoned"  # its owner took the lock, and is gone
+    try:  # no lock taken yet: its owner may be just starting, or died doing so
+        mtime = (lock if info is not None else directory).stat().st_mtime
     except FileNotFoundError:
         return "abandoned"
     return "abandoned" if age(mtime, now) > INCOMPLETE_RUN_GRACE_S else "starting"

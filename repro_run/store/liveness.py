@@ -56,6 +56,9 @@ class RunLock:
             except BlockingIOError:
                 time.sleep(0.01)
                 continue
+            with contextlib.suppress(OSError):  # a full disk: fsck then waits out a grace
+                # A lock file with content was taken: once free, its owner is gone.
+                os.write(fd, b"%d\n" % os.getpid())
             _HELD.add(str(path.absolute()))
             return cls(path, fd)
         os.close(fd)
