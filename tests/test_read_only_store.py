@@ -42,9 +42,13 @@ def _snapshot(root: Path) -> dict[str, str]:
 def store_of_two_runs(make_repo: MakeRepo) -> tuple[Path, list[str]]:
     """Two runs that no command has indexed yet: listing them needs the index written."""
     root = make_repo({"t.py": "import repro_run\nrepro_run.log_metrics(step=0, loss=0.5)\n"})
-    for _ in range(2):
-        assert repro(root, "run", "t.py").returncode == 0
-    return root, [d.name for d in run_dirs(root)]
+    ids = []
+    for _ in range(2):  # in launch order (two IDs of one second do not sort by time)
+        done = repro(root, "run", "t.py")
+        assert done.returncode == 0
+        ids.append(done.stderr.split("repro: run ", 1)[1].split()[0])
+    assert sorted(ids) == [d.name for d in run_dirs(root)]
+    return root, ids
 
 
 @pytest.mark.parametrize(
