@@ -43,6 +43,7 @@ from repro_run.errors import (
     RunNotFinishedError,
     SecretInExportError,
     StoreError,
+    UsageError,
 )
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, RunRecord
@@ -89,6 +90,11 @@ def export_run(
         raise RunNotFinishedError(f"run {record.id} is {record.status}: export it once it ends")
     root = git.find_work_tree(cwd.resolve())
     worktree.check_commit(root, record.code.commit, record.id)
+    if with_outputs and record.imported is not None and not record.imported.output_files:
+        raise UsageError(
+            f"run {record.id} was imported without its output files (only their manifests): "
+            "export it without --with-outputs"
+        )
     members = _run_files(store, record.id)
     texts = [_Text(name, store.run_dir(record.id) / name, False) for name in _SCANNED_RUN_FILES]
     texts = [text for text in texts if text.path.exists()]
