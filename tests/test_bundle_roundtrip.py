@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import select
 import signal
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -369,3 +372,63 @@ def test_six_concurrent_imports_of_one_bundle_all_succeed(
     assert sum(f"run {run_id} is already in this store" in out for out in said) == 5, said
     assert record_of(other, run_id) == _imported_as(record_of(root, run_id), False)
     assert repro(other, "fsck").returncode == 0
+
+
+BIG_OUTPUT = """\
+import os
+os.makedirs("out", exist_ok=True)
+with open("out/big.bin", "wb") as f:
+    f.write(os.urandom(32 << 20))  # incompressible: gzip takes its time over it
+"""
+
+
+def _writes_into(pid: int, directory: Path) -> bool:
+    """Whether process `pid` has a file of `directory` open (an unnamed one included)."""
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd).startswith(f"{directory}/"):
+                return True
+    return False
+
+
+def test_a_sigkilled_export_leaves_no_temp_file_beside_the_bundle(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo({"big.py": BIG_OUTPUT, ".gitignore": "out/\n"})
+    assert repro(root, "run", "--outputs", "out", "python", "big.py").returncode == 0
+    target = tmp_path / "bundles"
+    target.mkdir()
+    export = subprocess.Popen(
+        [REPRO, "export", "@", "--with-outputs", "-o", str(target / "x.tgz")],
+        cwd=root,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _writes_into(export.pid, target):
+            assert export.poll() is None, "the export ended before it was caught writing"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+    finally:
+        export.kill()
+        export.wait()
+    assert export.returncode == -signal.SIGKILL
+    assert sorted(os.listdir(target)) == []
+
+
+def test_the_next_export_removes_temp_files_of_a_dead_export_but_not_a_live_one(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tgz"
+    dead = tmp_path / ".b.tgz.tmp-0badf00d"  # where O_TMPFILE is not supported: a named temp
+    dead.write_bytes(b"half a bundle")
+    live = tmp_path / ".b.tgz.tmp-11ve0000"
+    live.write_bytes(b"being written")
+    with open(live, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # its writer is alive
+        assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".b.tgz")) == [live.name]
+    assert bundle.is_file()
