@@ -3,12 +3,13 @@
 The bundle is streamed once into a staging directory of the store, `.repro/import-XXXX/`,
 locked by this process (`repro fsck` removes one whose importer died), with every member
 checked as it comes (`bundle.open_bundle`: names from an allow-list, regular members only,
-size and ratio limits, every hash), so memory stays bounded whatever the bundle holds. The run
-record comes first: a run already here ends the import at once (nothing to do), a different one
+size and ratio limits, every hash, tar headers bounded), so memory stays bounded whatever the
+bundle holds; the run record, the one member read into memory, is refused over 4 MB unread.
+The run record comes first: a run already here ends the import at once (nothing to do), a different one
 under the same ID is refused and never overwritten. Only once every member is in and verified:
 the code's git objects go into this repository when its commit is missing, the objects into the
 store (each renamed into place by its content hash), and one rename of the staged run files
-makes `runs/<id>`: the commit point. The record placed says what the bundle carried
+makes `runs/<id>`: the commit point. The record placed says what the bundle declares it carried
 (`imported`), so a bundle exported without its output files is not damage to `repro fsck`.
 An import that finds the same run placed by a concurrent import of it is "already here".
 """
@@ -32,7 +33,6 @@ from repro_run.constants import (
     RUN_RECORD_FILENAME,
 )
 from repro_run.errors import BundleError, ImportClashError, StoreError
-from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import FINAL_STATUSES, Imported, RunRecord
 from repro_run.record import Record, replace
 from repro_run.store import Store
@@ -43,6 +43,9 @@ from repro_run.store.objects import is_digest
 from repro_run.store.records import decode_record, encode_record, read_record
 
 _RECORD = run_member(RUN_RECORD_FILENAME)
+# The record is the one member read into memory (decoded JSON takes several times its size);
+# what repro writes is kilobytes: a long argv or thousands of metrics stay far below.
+_RECORD_MAX_BYTES = 4 * 1024 * 1024
 
 
 class ImportResult(Record):
@@ -60,6 +63,11 @@ def import_bundle(cwd: Path, bundle: Path) -> ImportResult:
         run_id = reader.meta.get("run")
         if not isinstance(run_id, str) or not is_run_id(run_id) or _RECORD not in reader.listing:
             raise BundleError("the bundle names no valid run, or holds no run record")
+        if reader.listing[_RECORD].size > _RECORD_MAX_BYTES:
+            raise BundleError(
+                f"the bundle's run record is {reader.listing[_RECORD].size} bytes, over the "
+                f"limit of {_RECORD_MAX_BYTES}: refused"
+            )
         with store.staging(IMPORT_STAGING_PREFIX) as staging:
             unpacked = staging / "bundle"
             unpacked.mkdir()
@@ -77,7 +85,7 @@ def import_bundle(cwd: Path, bundle: Path) -> ImportResult:
             code_added = _ensure_code(root, record, unpacked / CODE_PACK)
             if present:
                 return ImportResult(run_id, True, 0, code_added)
-            carried = Imported(_carries_output_files(record, reader.listing, unpacked))
+            carried = Imported(output_files=reader.meta.get("with_outputs") is True)
             objects = _adopt_objects(store, unpacked / "objects")
             placed = _place_run(store, replace(record, imported=carried), unpacked / "run")
     return ImportResult(run_id, not placed, objects, code_added)
@@ -109,18 +117,6 @@ def _checked_record(raw: bytes, run_id: str, listing: dict[str, Listed]) -> RunR
                 f"not that of its manifest ({tree.manifest_object})"
             )
     return record
-
-
-def _carries_output_files(record: RunRecord, listing: dict[str, Listed], unpacked: Path) -> bool:
-    """Whether the bundle holds every file the run's output manifests list."""
-    for tree in record.outputs:
-        try:
-            entries = decode_manifest((unpacked / object_member(tree.manifest_object)).read_bytes())
-        except (ValueError, TypeError):  # a line of another shape: TypeError on unpacking
-            raise BundleError(f"the bundle's manifest of outputs {tree.path} is damaged") from None
-        if any(e.hash is not None and object_member(e.hash) not in listing for e in entries):
-            return False
-    return True
 
 
 def _is_present(store: Store, record: RunRecord) -> bool:
