@@ -302,7 +302,7 @@ def show_sections(
         ("Seed", seed_rows),
         ("Inside the child", facts_rows(record)),
         ("Data", _tree_rows(record.data)),
-        ("Outputs", _tree_rows(record.outputs)),
+        ("Outputs", _tree_rows(record.outputs) + _not_imported_rows(record)),
         ("Environment", env_rows),
         ("Packages", package_rows),
         ("System", system_rows),
@@ -341,6 +341,12 @@ def _tree_rows(trees: Sequence[TreeRef]) -> list[tuple[str, str]]:
         )
         for t in trees
     ]
+
+
+def _not_imported_rows(record: RunRecord) -> list[tuple[str, str]]:
+    if not record.outputs or record.imported is None or record.imported.output_files:
+        return []
+    return [("files", "not imported: the bundle held only their manifests")]
 
 
 def _metrics_rows(record: RunRecord) -> list[tuple[str, str]]:

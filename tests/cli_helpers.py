@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,30 @@ def start_long_run(cwd: Path) -> subprocess.Popen[bytes]:
         assert time.monotonic() < deadline, "the running record was never written"
         time.sleep(0.01)
     return proc
+
+
+# Runs argv[2:] and writes the peak RSS (KiB on Linux) of its largest descendant to argv[1]:
+# a fresh process whose only children are that command's, so no earlier child counts.
+_PEAK_RSS = """\
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[2:]).returncode
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
+def repro_peak_rss(
+    cwd: Path, *args: str, timeout: float = 120
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run `repro ARGS...` like `repro`; also return its peak resident memory in bytes."""
+    with tempfile.TemporaryDirectory() as scratch:
+        peak = Path(scratch) / "peak"
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_RSS, str(peak), REPRO, *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return done, int(peak.read_text()) * 1024

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import select
 import signal
 import subprocess
 import tarfile
+import time
 from pathlib import Path
+from typing import Any
 
+import blake3
 from cli_helpers import REPRO, record_of, repro, store_bytes
 from conftest import MakeRepo, commit_all, git, write_files
 
@@ -53,6 +58,11 @@ def _exported_elsewhere(make_repo: MakeRepo, tmp_path: Path) -> tuple[Path, str,
     return root, run_id, bundle, other
 
 
+def _imported_as(record: dict[str, Any], output_files: bool) -> dict[str, Any]:
+    """`record` as an import places it: the same, saying what the bundle carried."""
+    return {**record, "imported": {"output_files": output_files}}
+
+
 def test_export_import_rerun_round_trip_is_identical(make_repo: MakeRepo, tmp_path: Path) -> None:
     root = _project(make_repo)
     run_id = _run(root)
@@ -62,7 +72,7 @@ def test_export_import_rerun_round_trip_is_identical(make_repo: MakeRepo, tmp_pa
     done = repro(other, "import", str(bundle))
     assert done.returncode == 0, done.stderr
     assert f"imported run {run_id}" in done.stdout
-    assert record_of(other, run_id) == record_of(root, run_id)
+    assert record_of(other, run_id) == _imported_as(record_of(root, run_id), False)
     rerun = repro(other, "rerun", run_id)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "IDENTICAL: rerun" in rerun.stdout
@@ -231,7 +241,7 @@ def test_a_sigkilled_import_leaves_staging_that_fsck_removes_once_no_importer_ow
     assert not staging.exists()
     assert "0 repaired" in repro(other, "fsck").stdout
     assert repro(other, "import", str(bundle)).returncode == 0
-    assert record_of(other, run_id) == record_of(root, run_id)
+    assert record_of(other, run_id) == _imported_as(record_of(root, run_id), False)
 
 
 def _shallow_clone(origin: Path, tmp_path: Path) -> Path:
@@ -289,3 +299,136 @@ def test_an_unwritable_bundle_path_is_exit_34_in_one_line(
     assert done.returncode == 34
     assert done.stderr.count("\n") == 1 and "cannot write the bundle" in done.stderr
     assert not (tmp_path / "missing").exists()
+
+
+def test_an_import_without_the_output_files_is_no_damage_to_fsck(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    _, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)  # the default: no files
+    assert repro(other, "import", str(bundle)).returncode == 0
+    assert record_of(other, run_id)["imported"] == {"output_files": False}
+    checked = repro(other, "fsck")
+    assert checked.returncode == 0, checked.stdout
+    assert "missing" not in checked.stdout
+    assert repro(other, "gc", "--grace", "0").returncode == 0
+    assert repro(other, "fsck").returncode == 0
+
+
+def test_show_says_the_output_files_were_not_imported(make_repo: MakeRepo, tmp_path: Path) -> None:
+    _, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
+    assert repro(other, "import", str(bundle)).returncode == 0
+    shown = repro(other, "show", run_id)
+    assert shown.returncode == 0
+    assert "not imported: the bundle held only their manifests" in shown.stdout
+
+
+def test_an_import_with_the_output_files_records_them_and_fsck_checks_them(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "full.tar.gz"
+    assert repro(root, "export", run_id, "--with-outputs", "-o", str(bundle)).returncode == 0
+    other = _elsewhere(make_repo)
+    assert repro(other, "import", str(bundle)).returncode == 0
+    assert record_of(other, run_id)["imported"] == {"output_files": True}
+    model = blake3.blake3((root / "out" / "model.txt").read_bytes()).hexdigest()
+    (other / ".repro" / "objects" / model[:2] / model[2:]).unlink()
+    damaged = repro(other, "fsck")
+    assert damaged.returncode == 9
+    assert f"object {model} (output out/model.txt) is missing" in damaged.stdout
+
+
+def test_a_run_imported_without_its_output_files_refuses_export_with_outputs(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    _, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
+    assert repro(other, "import", str(bundle)).returncode == 0
+    refused = repro(other, "export", run_id, "--with-outputs", "-o", str(tmp_path / "c.tgz"))
+    assert refused.returncode == 2
+    assert "imported without its output files" in refused.stderr
+    assert "export it without --with-outputs" in refused.stderr
+    assert repro(other, "export", run_id, "-o", str(tmp_path / "c.tgz")).returncode == 0
+
+
+def test_six_concurrent_imports_of_one_bundle_all_succeed(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
+    importers = [
+        subprocess.Popen(
+            [REPRO, "import", str(bundle)],
+            cwd=other,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in importers]
+    assert [code for code, _, _ in results] == [0] * 6, [err for _, _, err in results]
+    said = [out for _, out, _ in results]
+    assert sum(f"imported run {run_id}" in out for out in said) == 1, said
+    assert sum(f"run {run_id} is already in this store" in out for out in said) == 5, said
+    assert record_of(other, run_id) == _imported_as(record_of(root, run_id), False)
+    assert repro(other, "fsck").returncode == 0
+
+
+BIG_OUTPUT = """\
+import os
+os.makedirs("out", exist_ok=True)
+with open("out/big.bin", "wb") as f:
+    f.write(os.urandom(32 << 20))  # incompressible: gzip takes its time over it
+"""
+
+
+def _writes_into(pid: int, directory: Path) -> bool:
+    """Whether process `pid` has a file of `directory` open (an unnamed one included)."""
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd).startswith(f"{directory}/"):
+                return True
+    return False
+
+
+def test_a_sigkilled_export_leaves_no_temp_file_beside_the_bundle(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo({"big.py": BIG_OUTPUT, ".gitignore": "out/\n"})
+    assert repro(root, "run", "--outputs", "out", "python", "big.py").returncode == 0
+    target = tmp_path / "bundles"
+    target.mkdir()
+    export = subprocess.Popen(
+        [REPRO, "export", "@", "--with-outputs", "-o", str(target / "x.tgz")],
+        cwd=root,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _writes_into(export.pid, target):
+            assert export.poll() is None, "the export ended before it was caught writing"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+    finally:
+        export.kill()
+        export.wait()
+    assert export.returncode == -signal.SIGKILL
+    assert sorted(os.listdir(target)) == []
+
+
+def test_the_next_export_removes_temp_files_of_a_dead_export_but_not_a_live_one(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    bundle = tmp_path / "b.tgz"
+    dead = tmp_path / ".b.tgz.tmp-0badf00d"  # where O_TMPFILE is not supported: a named temp
+    dead.write_bytes(b"half a bundle")
+    live = tmp_path / ".b.tgz.tmp-11ve0000"
+    live.write_bytes(b"being written")
+    with open(live, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # its writer is alive
+        assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".b.tgz")) == [live.name]
+    assert bundle.is_file()

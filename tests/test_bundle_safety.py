@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import blake3
 import pytest
-from cli_helpers import repro, store_bytes
+from cli_helpers import repro, repro_peak_rss, store_bytes
 from conftest import MakeRepo
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -280,3 +281,78 @@ def test_a_file_that_is_no_bundle_is_one_line_exit_32(
     done = repro(root, "import", str(path))
     assert done.returncode == 32
     assert done.stderr.count("\n") == 1 and message in done.stderr
+
+
+PEAK_RSS_LIMIT = 200 * 1024 * 1024
+_BLOCK = 512
+
+
+def _extension_bomb(path: Path, kind: bytes, size: int) -> Path:
+    """A bundle whose second header is a GNU long name or PAX header announcing `size` bytes
+    (zeros, which compress a thousandfold), then its run record: tarfile reads such a payload
+    into memory whole."""
+    record = b"{}"
+    listing = {"size": len(record), "blake3": blake3.blake3(record).hexdigest()}
+    manifest = json.dumps(
+        {
+            "bundle_version": 1,
+            "run": "2raaaaaaaa",
+            "total_size": len(record),
+            "members": {"run/run.json": listing},
+        }
+    ).encode()
+
+    def member(name: str, data: bytes, kind: bytes = tarfile.REGTYPE) -> bytes:
+        info = tarfile.TarInfo(name)
+        info.size, info.type = len(data), kind
+        return info.tobuf(tarfile.GNU_FORMAT) + data + bytes(-len(data) % _BLOCK)
+
+    header = tarfile.TarInfo("././@LongLink")
+    header.size, header.type = size, kind
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(member("bundle.json", manifest) + header.tobuf(tarfile.GNU_FORMAT))
+        zeros = bytes(1 << 20)
+        for start in range(0, size, len(zeros)):
+            out.write(zeros[: min(len(zeros), size - start)])
+        out.write(bytes(-size % _BLOCK) + member("run/run.json", record) + bytes(2 * _BLOCK))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [(tarfile.GNUTYPE_LONGNAME, "GNU long-name"), (tarfile.XHDTYPE, "PAX extended")],
+)
+def test_a_huge_extension_header_is_refused_unread_in_bounded_memory(
+    make_repo: MakeRepo, tmp_path: Path, kind: bytes, what: str
+) -> None:
+    bundle = _extension_bomb(tmp_path / "b.tar.gz", kind, 256 << 20)
+    root = make_repo()
+    done, peak = repro_peak_rss(root, "import", str(bundle))
+    assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak >> 20} MiB"
+    assert done.returncode == 32, done.stderr
+    assert done.stderr.count("\n") == 1
+    assert f"a {what} header of {256 << 20} bytes" in done.stderr
+    assert repro(root, "list", "--json").stdout.strip() == "[]"
+
+
+def test_a_run_record_over_the_size_limit_is_refused_before_it_is_read(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    source = make_repo({"t.py": "print('hi')\n"})
+    assert repro(source, "run", "t.py").returncode == 0
+    bundle = tmp_path / "b.tar.gz"
+    assert repro(source, "export", "@", "-o", str(bundle)).returncode == 0
+
+    def pad(members: dict[str, bytes]) -> None:  # a valid record, 8 MB that barely compress
+        record = json.loads(members["run/run.json"])
+        record["problems"] = [os.urandom(4 << 20).hex()]
+        members["run/run.json"] = json.dumps(record).encode()
+
+    _rebuilt(bundle, pad)
+    target = make_repo()
+    done, peak = repro_peak_rss(target, "import", str(bundle))
+    assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak >> 20} MiB"
+    assert done.returncode == 32, done.stderr
+    assert done.stderr.count("\n") == 1 and "the bundle's run record is" in done.stderr
+    assert "over the limit" in done.stderr
+    assert repro(target, "list", "--json").stdout.strip() == "[]"

@@ -3,12 +3,15 @@
 The bundle is streamed once into a staging directory of the store, `.repro/import-XXXX/`,
 locked by this process (`repro fsck` removes one whose importer died), with every member
 checked as it comes (`bundle.open_bundle`: names from an allow-list, regular members only,
-size and ratio limits, every hash), so memory stays bounded whatever the bundle holds. The run
-record comes first: a run already here ends the import at once (nothing to do), a different one
+size and ratio limits, every hash, tar headers bounded), so memory stays bounded whatever the
+bundle holds; the run record, the one member read into memory, is refused over 4 MB unread.
+The run record comes first: a run already here ends the import at once (nothing to do), a different one
 under the same ID is refused and never overwritten. Only once every member is in and verified:
 the code's git objects go into this repository when its commit is missing, the objects into the
 store (each renamed into place by its content hash), and one rename of the staged run files
-makes `runs/<id>`: the commit point.
+makes `runs/<id>`: the commit point. The record placed says what the bundle declares it carried
+(`imported`), so a bundle exported without its output files is not damage to `repro fsck`.
+An import that finds the same run placed by a concurrent import of it is "already here".
 """
 
 from __future__ import annotations
@@ -30,16 +33,19 @@ from repro_run.constants import (
     RUN_RECORD_FILENAME,
 )
 from repro_run.errors import BundleError, ImportClashError, StoreError
-from repro_run.models import FINAL_STATUSES, RunRecord
-from repro_run.record import Record
+from repro_run.models import FINAL_STATUSES, Imported, RunRecord
+from repro_run.record import Record, replace
 from repro_run.store import Store
 from repro_run.store.durable import fsync_dir
 from repro_run.store.ids import is_run_id
 from repro_run.store.index import summarize
 from repro_run.store.objects import is_digest
-from repro_run.store.records import decode_record
+from repro_run.store.records import decode_record, encode_record, read_record
 
 _RECORD = run_member(RUN_RECORD_FILENAME)
+# The record is the one member read into memory (decoded JSON takes several times its size);
+# what repro writes is kilobytes: a long argv or thousands of metrics stay far below.
+_RECORD_MAX_BYTES = 4 * 1024 * 1024
 
 
 class ImportResult(Record):
@@ -57,6 +63,11 @@ def import_bundle(cwd: Path, bundle: Path) -> ImportResult:
         run_id = reader.meta.get("run")
         if not isinstance(run_id, str) or not is_run_id(run_id) or _RECORD not in reader.listing:
             raise BundleError("the bundle names no valid run, or holds no run record")
+        if reader.listing[_RECORD].size > _RECORD_MAX_BYTES:
+            raise BundleError(
+                f"the bundle's run record is {reader.listing[_RECORD].size} bytes, over the "
+                f"limit of {_RECORD_MAX_BYTES}: refused"
+            )
         with store.staging(IMPORT_STAGING_PREFIX) as staging:
             unpacked = staging / "bundle"
             unpacked.mkdir()
@@ -65,9 +76,8 @@ def import_bundle(cwd: Path, bundle: Path) -> ImportResult:
             for name in reader.extract(unpacked):
                 if name != _RECORD:
                     continue
-                raw = (unpacked / name).read_bytes()
-                record = _checked_record(raw, run_id, reader.listing)
-                present = _is_present(store, raw, run_id)
+                record = _checked_record((unpacked / name).read_bytes(), run_id, reader.listing)
+                present = _is_present(store, record)
                 if present and has_commit(root, record.code.commit):
                     return ImportResult(run_id, True, 0, False)
             assert record is not None  # listed, and every listed member came
@@ -75,9 +85,10 @@ def import_bundle(cwd: Path, bundle: Path) -> ImportResult:
             code_added = _ensure_code(root, record, unpacked / CODE_PACK)
             if present:
                 return ImportResult(run_id, True, 0, code_added)
+            carried = Imported(output_files=reader.meta.get("with_outputs") is True)
             objects = _adopt_objects(store, unpacked / "objects")
-            _place_run(store, record, unpacked / "run")
-    return ImportResult(run_id, False, objects, code_added)
+            placed = _place_run(store, replace(record, imported=carried), unpacked / "run")
+    return ImportResult(run_id, not placed, objects, code_added)
 
 
 def _max_bytes() -> int:
@@ -108,18 +119,18 @@ def _checked_record(raw: bytes, run_id: str, listing: dict[str, Listed]) -> RunR
     return record
 
 
-def _is_present(store: Store, raw: bytes, run_id: str) -> bool:
-    """Whether this very run is already in the store; ImportClashError for another one."""
-    existing = store.run_dir(run_id) / RUN_RECORD_FILENAME
-    if not existing.exists():
-        return False
+def _is_present(store: Store, record: RunRecord) -> bool:
+    """Whether this very run is already in the store; ImportClashError for another one.
+    What each store holds of the run (`imported`) is no part of what the run is."""
     try:
-        same = existing.read_bytes() == raw
+        here = read_record(store.run_dir(record.id) / RUN_RECORD_FILENAME, record.id)[0]
+    except FileNotFoundError:
+        return False
     except OSError as exc:
-        raise StoreError(f"cannot read the record of run {run_id}: {exc}") from exc
-    if not same:
+        raise StoreError(f"cannot read the record of run {record.id}: {exc}") from exc
+    if encode_record(replace(here, imported=None)) != encode_record(replace(record, imported=None)):
         raise ImportClashError(
-            f"a different run {run_id} is already in this store: nothing was imported "
+            f"a different run {record.id} is already in this store: nothing was imported "
             "(it is never overwritten)"
         )
     return True
@@ -143,9 +154,11 @@ def _adopt_objects(store: Store, directory: Path) -> int:
     return len(paths)
 
 
-def _place_run(store: Store, record: RunRecord, staged: Path) -> None:
-    """Make the staged run files durable, then rename their directory to runs/<id>."""
+def _place_run(store: Store, record: RunRecord, staged: Path) -> bool:
+    """Write `record` and make the staged run files durable, then rename their directory to
+    runs/<id>; False when a concurrent import of the same run placed it first."""
     try:
+        (staged / RUN_RECORD_FILENAME).write_bytes(encode_record(record))
         for path in staged.iterdir():
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             try:
@@ -159,6 +172,8 @@ def _place_run(store: Store, record: RunRecord, staged: Path) -> None:
     try:
         os.rename(staged, target)  # fails when runs/<id> appeared meanwhile: never merged
     except OSError as exc:
+        if _is_present(store, record):
+            return False
         raise ImportClashError(
             f"run {record.id} appeared in this store during the import: nothing was imported"
         ) from exc
@@ -168,3 +183,4 @@ def _place_run(store: Store, record: RunRecord, staged: Path) -> None:
         store.index.upsert([(summarize(record), mtime_ns)])
     except (OSError, StoreError):
         pass  # the index is a cache: `repro list` reconciles it with runs/
+    return True

@@ -5,7 +5,8 @@ The bundle holds the record, the run's log, metrics and patch, the objects the r
 `--with-data` the data files), and the code as a git pack of the recorded commit without its
 history. Everything readable is scanned for secrets first (scenarios A9, A10): a finding
 refuses the export unless `--allow-secrets`; binary output and data files (git's rule) are
-counted, not scanned. Every member is streamed from its file, hashed again on the way.
+counted, not scanned. Every member is streamed from its file, hashed again on the way; temp
+files that a killed export to the same path left are removed first.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from repro_run.bundle import (
     file_member,
     object_member,
     run_member,
+    temp_files,
     write_bundle,
 )
 from repro_run.bundle.names import RUN_FILES
@@ -43,12 +45,14 @@ from repro_run.errors import (
     RunNotFinishedError,
     SecretInExportError,
     StoreError,
+    UsageError,
 )
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, RunRecord
 from repro_run.record import Record
 from repro_run.redaction import secret_values
 from repro_run.store import Store
+from repro_run.store.fsck import remove_orphan_temp
 
 _FINDINGS_SHOWN = 5
 # The record too: it is masked when written, but a record from an older repro, or one edited
@@ -89,6 +93,11 @@ def export_run(
         raise RunNotFinishedError(f"run {record.id} is {record.status}: export it once it ends")
     root = git.find_work_tree(cwd.resolve())
     worktree.check_commit(root, record.code.commit, record.id)
+    if with_outputs and record.imported is not None and not record.imported.output_files:
+        raise UsageError(
+            f"run {record.id} was imported without its output files (only their manifests): "
+            "export it without --with-outputs"
+        )
     members = _run_files(store, record.id)
     texts = [_Text(name, store.run_dir(record.id) / name, False) for name in _SCANNED_RUN_FILES]
     texts = [text for text in texts if text.path.exists()]
@@ -184,6 +193,8 @@ def _scan(record: RunRecord, store: Store, texts: list[_Text]) -> tuple[list[str
 def _write(path: Path, members: list[Member], meta: dict[str, object], data: list[DataFile]) -> int:
     """Write the bundle; a member whose file changed on the way leaves no bundle behind."""
     data_names = {item.member.path: item.name for item in data}
+    for stale in temp_files(path):
+        remove_orphan_temp(stale)  # an earlier export to `path` was killed: its flock is free
     try:
         return write_bundle(path, members, meta)
     except MemberChangedError as exc:

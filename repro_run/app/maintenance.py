@@ -3,7 +3,9 @@
 Both read every record to learn which objects it references: its patch, configs, package list,
 data and output manifests, and the files an output manifest lists. Data files are
 fingerprinted in place and not stored, except for a run imported with its data: gc keeps
-those as long as a record names their manifest, and fsck does not require them.
+those as long as a record names their manifest, and fsck does not require them. A run imported
+from a bundle without its output files (`imported.output_files` false) references only their
+manifests.
 """
 
 from __future__ import annotations
@@ -54,9 +56,12 @@ def record_references(record: RunRecord) -> dict[str, str]:
 
 
 def _all_references(store: Store, record: RunRecord) -> tuple[dict[str, str], list[str]]:
-    """Every object a record references, output files included; and what cannot be read."""
+    """Every object a record references, output files included (when this store was given
+    them); and what cannot be read."""
     refs = record_references(record)
     problems: list[str] = []
+    if record.imported is not None and not record.imported.output_files:
+        return refs, problems
     for tree in record.outputs:
         try:
             files = _listed_files(store, tree.manifest_object)

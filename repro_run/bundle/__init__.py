@@ -4,7 +4,13 @@ member from its file) and `repro import` reads back safely into a staging direct
 
 from __future__ import annotations
 
-from repro_run.bundle.archive import Member, MemberChangedError, file_member, write_bundle
+from repro_run.bundle.archive import (
+    Member,
+    MemberChangedError,
+    file_member,
+    temp_files,
+    write_bundle,
+)
 from repro_run.bundle.names import (
     CODE_PACK,
     MANIFEST,
@@ -29,5 +35,6 @@ __all__ = [
     "object_member",
     "open_bundle",
     "run_member",
+    "temp_files",
     "write_bundle",
 ]

@@ -6,11 +6,18 @@ the same bytes. The manifest, written first, lists each member's size and BLAKE3
 gives those up front, and each member is hashed again while it is copied: a file that no longer
 holds those bytes (data changed since the run, a corrupt object) stops the write
 (`MemberChangedError`) and leaves no bundle behind. Memory stays bounded by the copy buffer.
+
+The bundle is written into an unnamed file (Linux `O_TMPFILE`) in the target's directory and
+linked into place at the end, so a `kill -9` mid-export leaves nothing behind. Where the file
+system cannot (or in the instant between link and rename) the temp file is named
+`.<name>.tmp-XXXX`; it is flocked from creation to rename either way, so the next export to the
+same path removes the ones whose writer is gone (`temp_files`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gzip
 import io
 import json
@@ -71,9 +78,10 @@ def write_bundle(path: Path, members: Sequence[Member], meta: dict[str, Any]) ->
         "members": dict(sorted(listing.items())),
     }
     head = json.dumps(manifest, indent=1, sort_keys=True).encode() + b"\n"
-    tmp = path.with_name(f".{path.name}.tmp-{os.urandom(4).hex()}")
+    tmp = path.with_name(f"{_temp_prefix(path)}{os.urandom(4).hex()}")
+    fd, unnamed = _open_temp(tmp)
     try:
-        with open(tmp, "xb") as raw:
+        with open(fd, "wb") as raw:
             with (
                 gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as zipped,
                 tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as tar,
@@ -83,13 +91,58 @@ def write_bundle(path: Path, members: Sequence[Member], meta: dict[str, Any]) ->
                     _add(tar, member)
             raw.flush()
             os.fsync(raw.fileno())
-        size = tmp.stat().st_size
-        tmp.replace(path)
+            if unnamed:
+                _link(raw.fileno(), tmp)  # still flocked: ours until renamed
+            size = os.fstat(raw.fileno()).st_size
+            tmp.replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     return size
+
+
+def temp_files(path: Path) -> list[Path]:
+    """The temp files of exports to `path`, live or left by a killed one."""
+    prefix = _temp_prefix(path)
+    with contextlib.suppress(OSError):
+        return [p for p in path.parent.iterdir() if p.name.startswith(prefix)]
+    return []
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}.tmp-"
+
+
+def _link(fd: int, named: Path) -> None:
+    """Give the unnamed file `fd` the name `named`: linkat(2) through /proc, following the
+    link (os.link calls link(2), which would not, unless given a directory descriptor)."""
+    directory = os.open(named.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.link(f"/proc/self/fd/{fd}", named.name, dst_dir_fd=directory, follow_symlinks=True)
+    finally:
+        os.close(directory)
+
+
+def _open_temp(named: Path) -> tuple[int, bool]:
+    """A flocked file to write the bundle into, in `named`'s directory; whether it is unnamed
+    (O_TMPFILE: linked as `named` once written), else it is `named` itself."""
+    flags = os.O_WRONLY | os.O_CLOEXEC
+    fd = -1
+    if hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # not supported by this file system: a named file
+            fd = os.open(named.parent, flags | os.O_TMPFILE, 0o644)
+    unnamed = fd >= 0
+    if not unnamed:
+        fd = os.open(named, flags | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            named.unlink()
+        raise
+    return fd, unnamed
 
 
 def _info(name: str, size: int) -> tarfile.TarInfo:

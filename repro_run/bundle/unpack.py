@@ -10,6 +10,10 @@ has another size than listed; otherwise it is copied in bounded chunks to `into/
 inflates, and hashed: a member whose hash differs from the manifest's (or, for an object, from
 its name) is refused. Nothing is written outside `into`; the caller publishes it only once every
 member is in.
+
+Each 512-byte tar header is checked as tarfile parses it (`_BoundedTarInfo`), before tarfile
+acts on it: tarfile reads a GNU long name's or a PAX header's payload into memory whole, so one
+larger than repro could have written is refused from its declared size, unread.
 """
 
 from __future__ import annotations
@@ -41,7 +45,35 @@ _KINDS = {
     tarfile.FIFOTYPE: "a FIFO",
     tarfile.DIRTYPE: "a directory",
 }
-_READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
+# RecursionError: tarfile reads a chain of long-name or PAX headers recursively.
+_READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, RecursionError)
+# repro writes neither long names (its member names are short) nor PAX headers; another tar
+# tool's PAX records for a short name stay far below this.
+_EXTENSION_MAX_BYTES = 16 * 1024
+_EXTENSIONS = {
+    tarfile.GNUTYPE_LONGNAME: "GNU long-name",
+    tarfile.GNUTYPE_LONGLINK: "GNU long-link",
+    tarfile.XHDTYPE: "PAX extended",
+    tarfile.XGLTYPE: "PAX global",
+    tarfile.SOLARIS_XHDTYPE: "Solaris extended",
+}
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A tar header, refused as soon as its 512 bytes are parsed if what it announces cannot be
+    read in bounded memory."""
+
+    @classmethod
+    def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> _BoundedTarInfo:
+        info = super().frombuf(buf, encoding, errors)
+        if info.type in _EXTENSIONS and info.size > _EXTENSION_MAX_BYTES:
+            raise BundleError(
+                f"the bundle holds a {_EXTENSIONS[info.type]} header of {info.size} bytes "
+                f"(at most {_EXTENSION_MAX_BYTES}): refused"
+            )
+        if info.type == tarfile.GNUTYPE_SPARSE:  # its map of holes is read whole, too
+            raise BundleError("the bundle holds a sparse member: refused")
+        return info
 
 
 class Limits(Record):
@@ -61,7 +93,9 @@ def open_bundle(path: Path, limits: Limits) -> Iterator[BundleReader]:
     with contextlib.ExitStack() as stack:
         try:
             raw = stack.enter_context(path.open("rb"))
-            tar = stack.enter_context(tarfile.open(fileobj=raw, mode="r|gz"))
+            tar = stack.enter_context(
+                tarfile.open(fileobj=raw, mode="r|gz", tarinfo=_BoundedTarInfo)
+            )
         except FileNotFoundError:
             raise BundleError(f"no bundle at {path}") from None
         except _READ_ERRORS as exc:

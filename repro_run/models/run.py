@@ -144,6 +144,13 @@ class Verdict(Record):
 
 
 # --- the run record ----------------------------------------------------------------------
+class Imported(Record):
+    """A run added by `repro import`: what its bundle carried besides the record and the
+    objects every bundle holds (configs, package list, manifests, metrics)."""
+
+    output_files: bool  # False: exported without --with-outputs; only the outputs' manifests came
+
+
 class RunRecord(Record):
     id: str
     status: str
@@ -177,6 +184,7 @@ class RunRecord(Record):
     tainted_paths: tuple[DirtyPath, ...] = ()  # tracked files changed while the run ran
     facts: ChildFacts | None = None  # recorded inside the child by the hook (None: hook off)
     group: str | None = None  # `repro run --repeat N`: the runs started together (issue 8)
+    imported: Imported | None = None  # None: made in this store (or imported by repro < 14)
 
     @property
     def duration(self) -> float | None:
