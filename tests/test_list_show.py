@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,57 @@ def test_counts_of_one_read_in_the_singular(make_repo: MakeRepo) -> None:
     assert repro(root, "run", "--data", "data", "train.py").returncode == 0
     shown = repro(root, "show", "@").stdout
     assert "1 file," in shown and "1 files" not in shown
+
+
+def test_list_shows_the_newest_twenty_unless_asked_for_more(make_repo: MakeRepo) -> None:
+    root = make_repo({"ok.py": "print('ok')\n"})
+    for _ in range(22):
+        assert repro(root, "run", "ok.py").returncode == 0
+    default = repro(root, "list")
+    assert default.returncode == 0
+    assert default.stdout.count("succeeded") == 20
+    assert "the newest 20 shown: --limit N or --all for more" in default.stderr
+    assert len(json.loads(repro(root, "list", "--json").stdout)) == 20
+    assert len(json.loads(repro(root, "list", "--json", "--all").stdout)) == 22
+    three = repro(root, "list", "--limit", "3")
+    assert three.stdout.count("succeeded") == 3 and "--all for more" in three.stderr
+    assert "for more" not in repro(root, "list", "--limit", "22").stderr
+
+
+def _as_if_from_another_host(root: Path, heartbeat_age: float) -> str:
+    """A running record whose supervisor is on host-b (a shared store), its last heartbeat
+    `heartbeat_age` seconds ago: what this host reads of another host's run."""
+    before = set(run_dirs(root))
+    proc = start_run(root, "import time; print('up', flush=True); time.sleep(60)", b"up")
+    (run_dir,) = set(run_dirs(root)) - before
+    deadline = time.monotonic() + 10
+    while not (run_dir / "run.json").exists():  # the running record follows the launch
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    record = json.loads((run_dir / "run.json").read_text())
+    record["supervisor"]["hostname"] = "host-b"
+    (run_dir / "run.json").write_text(json.dumps(record))
+    beat = time.time() - heartbeat_age
+    os.utime(run_dir / "lock", (beat, beat))
+    return run_dir.name
+
+
+@pytest.mark.parametrize(("age", "status"), [(0.0, "unknown (remote)"), (3600.0, "presumed dead")])
+def test_list_filters_on_every_status_it_can_show(
+    make_repo: MakeRepo, age: float, status: str
+) -> None:
+    root = make_repo({"ok.py": "print('ok')\n"})
+    assert repro(root, "run", "ok.py").returncode == 0
+    run_id = _as_if_from_another_host(root, age)
+    listed = repro(root, "list", "--json", "--status", status)
+    assert listed.returncode == 0, listed.stderr
+    assert [row["id"] for row in json.loads(listed.stdout)] == [run_id]
+
+
+def test_the_status_choices_are_every_status_list_can_show() -> None:
+    from repro_run.cli.views import STATUS_CHOICES
+    from repro_run.models import LISTED_STATUSES
+
+    assert sorted(STATUS_CHOICES) == sorted(LISTED_STATUSES)

@@ -9,6 +9,7 @@ import click
 
 from repro_run.cli.group import cli
 
+# models.LISTED_STATUSES, kept in step by a test: `repro --help` does not import the models.
 STATUS_CHOICES = (
     "running",
     "succeeded",
@@ -16,25 +17,41 @@ STATUS_CHOICES = (
     "interrupted",
     "terminated",
     "archive_failed",
-    "crashed",
     "failed_to_start",
+    "crashed",
+    "unknown (remote)",
     "presumed dead",
 )
+LIST_DEFAULT_LIMIT = 20
 
 
 @cli.command("list")
 @click.option("--status", type=click.Choice(STATUS_CHOICES), help="Only runs with this status.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many runs (newest first).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=LIST_DEFAULT_LIMIT,
+    show_default=True,
+    help="At most this many runs (newest first).",
+)
+@click.option("--all", "show_all", is_flag=True, help="Every run, however many.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_command(status: str | None, limit: int | None, as_json: bool) -> None:
-    """List runs, newest first."""
+def list_command(status: str | None, limit: int, show_all: bool, as_json: bool) -> None:
+    """List runs, newest first (the newest 20 unless --limit N or --all)."""
     from repro_run import app, ui
 
-    runs = app.list_runs(Path.cwd(), status=status, limit=limit, warn=ui.TerminalReporter().warn)
+    warn = ui.TerminalReporter().warn
+    wanted = None if show_all else limit
+    # One more than shown tells whether there are more, without counting them all.
+    runs = app.list_runs(Path.cwd(), status=status, limit=wanted and wanted + 1, warn=warn)
+    more = wanted is not None and len(runs) > wanted
+    runs = runs[:wanted]
     if as_json:
         ui.print_json(runs)
-    else:
-        ui.render_list(runs, ui.make_console())
+        return
+    ui.render_list(runs, ui.make_console())
+    if more:
+        ui.echo(f"(the newest {wanted} shown: --limit N or --all for more)", err=True)
 
 
 @cli.command()

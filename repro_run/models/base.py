@@ -19,6 +19,8 @@ UNKNOWN_REMOTE = "unknown (remote)"  # supervised on another host: its flock is 
 FAILED_TO_START = "failed_to_start"  # the command could not be executed after all (126/127)
 PRESUMED_DEAD = "presumed dead"  # supervised on another host whose heartbeat has stopped
 FINAL_STATUSES = (SUCCEEDED, FAILED, INTERRUPTED, TERMINATED, ARCHIVE_FAILED, FAILED_TO_START)
+# What a run's effective status can read in `list`: the recorded ones and the liveness verdicts.
+LISTED_STATUSES = (RUNNING, *FINAL_STATUSES, CRASHED, UNKNOWN_REMOTE, PRESUMED_DEAD)
 # Record flags: facts about a finished run that a reader (and `repro export`) must heed.
 SECRET_IN_PATCH = "secret_in_patch"  # the --allow-dirty patch holds what looks like a secret
 TAINTED = "tainted"  # tracked files or HEAD changed between the dirty check and the run's end

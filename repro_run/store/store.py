@@ -19,7 +19,15 @@ from repro_run.constants import (
     TMP_DIRNAME,
 )
 from repro_run.errors import ReadOnlyStoreError, StoreError
-from repro_run.models import CRASHED, RUNNING, UNKNOWN_REMOTE, ManifestEntry, RunRecord, RunSummary
+from repro_run.models import (
+    CRASHED,
+    PRESUMED_DEAD,
+    RUNNING,
+    UNKNOWN_REMOTE,
+    ManifestEntry,
+    RunRecord,
+    RunSummary,
+)
 from repro_run.record import replace
 from repro_run.store import processes
 from repro_run.store import resolve as refs
@@ -40,7 +48,7 @@ if TYPE_CHECKING:
 
     from repro_run.store.index import RunIndex
 
-_LIVENESS_STATUSES = (RUNNING, CRASHED, UNKNOWN_REMOTE)
+_LIVENESS_STATUSES = (RUNNING, CRASHED, UNKNOWN_REMOTE, PRESUMED_DEAD)  # a running row's verdicts
 
 
 class Store:
