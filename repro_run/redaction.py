@@ -101,7 +101,9 @@ _PROGRAM_PASSWORD_FLAGS = {
 # A connection string (ADO.NET, ODBC, Azure Storage's `AccountKey=`) is `name=value;` pairs,
 # where a value runs to the next `;`, spaces included, and ODBC spells the password PWD.
 _CONNECTION_PART = re.compile(
-    r"(?:^|;)\s*(?P<name>[A-Za-z][A-Za-z0-9 _.-]*?)\s*=\s*(?P<value>[^;]*[^;\s])"
+    # Words of a name are split by single spaces (`User Id`), so no run of spaces can be
+    # matched two ways: the time stays linear on a hostile value.
+    r"(?:^|;)\s*(?P<name>[A-Za-z][\w.-]*(?: [\w.-]+)*)\s*=\s*(?P<value>[^;]*[^;\s])"
 )
 _ASSIGNMENT = re.compile(r"^(?P<name>[-+~]*[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
 
