@@ -43,6 +43,11 @@ DEFAULT_KILL_GRACE_S = 10.0
 DEFAULT_DRAIN_TIMEOUT_S = 2.0
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 CONFIG_FLAGS = ("--config", "-c", "--cfg")
+# A config's flattened parameters (recorded in run.json) are bounded: YAML aliases can make a
+# few lines stand for billions of values. Real configs stay far below (issue 14, item 9).
+CONFIG_MAX_DEPTH = 100
+CONFIG_MAX_VALUES = 100_000
+CONFIG_MAX_FLAT_CHARS = 8 * 1024 * 1024
 SECRET_MASK = "***"
 
 # --- hardening (issue 7) -----------------------------------------------------------------

@@ -147,13 +147,19 @@ def _report_crash(exc: Exception) -> None:
         traceback.print_exc()
         return
     from repro_run.cachedir import user_cache_dir
+    from repro_run.redaction import argv_secret_values, mask_argv, mask_text, secret_values
 
+    # Masked like the record: argv and env secrets, also where the traceback quotes them.
+    env_secrets = secret_values(os.environ)
+    known = (*env_secrets, *argv_secret_values(sys.argv, env_secrets))
+    argv = list(mask_argv(sys.argv, known))
     log = user_cache_dir() / "crash.log"
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a") as f:
-            f.write(f"repro {__version__}: {sys.argv!r}\n{traceback.format_exc()}\n")
+        with log.open("a", errors="backslashreplace") as f:
+            f.write(mask_text(f"repro {__version__}: {argv!r}\n{traceback.format_exc()}\n", known))
         where = f"details in {log}"
     except OSError:
         where = f"set {ENV_DEBUG}=1 for the traceback"
-    print(f"repro: internal error: {type(exc).__name__}: {exc} ({where})", file=sys.stderr)
+    error = mask_text(f"{type(exc).__name__}: {exc}", known)
+    print(f"repro: internal error: {error} ({where})", file=sys.stderr)

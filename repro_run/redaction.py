@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
 from repro_run.constants import SECRET_MASK
+from repro_run.secretmatch import SecretMatcher
 
+# The userinfo runs to the last `@` before the path: a password may hold an `@` of its own
+# (`https://user:pa@ss@host`), and stopping at the first one would keep the rest of it.
 _URL_USERINFO = re.compile(
-    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@]*@)(?P<rest>.*)$"
+    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/]*@)(?P<rest>.*)$", re.DOTALL
 )
 
 # Random tokens have ~4-6 bits of entropy per character; words and identifiers have less.
 MIN_ENTROPY_BITS = 3.5
 # A URL's user alone (`https://NAME@host`) is a token only when it looks like one.
 _MIN_TOKEN_USER_LEN = 16
+# A package index can take its token in the path (`https://pkgs.example.com/simple/<token>/`,
+# Gemfury's `https://pypi.fury.io/<token>/acct/`). In the URL of an index (a PEP 503 `simple`
+# path, or a host or path segment named `pypi`) a segment that looks like a token (letters and
+# digits, 16 or more, random) is a credential; elsewhere such segments are hashes and IDs.
+_INDEX_WORDS = frozenset({"simple", "pypi"})
+_TOKEN_SEGMENT = re.compile(r"(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_~+=-]{16,}")
 
 # Shorter values are not scrubbed by value: masking every "1" or "true" in a log would destroy
 # it. Such values are still never stored as env values (the name decides that).
@@ -77,6 +87,24 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 INLINE_ASSIGNMENT = re.compile(
     r"""(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*[rbuf]?["']?(?P<value>[^\s"',;{}\[\]]+)"""
 )
+# Options whose value is `user:password`: curl's `-u`/`--user` and `-U`/`--proxy-user`, wget's
+# and httpie's `--user`. Only the part after the first colon is masked.
+_USER_PASSWORD_FLAGS = frozenset({"-u", "--user", "-U", "--proxy-user"})
+# `-p` is a port (ssh, docker), `mkdir -p`, a profile... so it is a password only after the
+# program whose option it is: `sshpass -p PASSWORD` (sshpass(1)) and the MySQL clients'
+# `-pPASSWORD` (mysql(1): glued; `-p NAME` is a database there, and `-p` alone prompts). The
+# first such option after the program's name is masked, never a later one (`ssh -p 22`).
+_PROGRAM_PASSWORD_FLAGS = {
+    "sshpass": ("-p", False),
+    **{name: ("-p", True) for name in ("mysql", "mysqldump", "mysqladmin", "mariadb")},
+}
+# A connection string (ADO.NET, ODBC, Azure Storage's `AccountKey=`) is `name=value;` pairs,
+# where a value runs to the next `;`, spaces included, and ODBC spells the password PWD.
+_CONNECTION_PART = re.compile(
+    # Words of a name are split by single spaces (`User Id`), so no run of spaces can be
+    # matched two ways: the time stays linear on a hostile value.
+    r"(?:^|;)\s*(?P<name>[A-Za-z][\w.-]*(?: [\w.-]+)*)\s*=\s*(?P<value>[^;]*[^;\s])"
+)
 _ASSIGNMENT = re.compile(r"^(?P<name>[-+~]*[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
 
 
@@ -89,8 +117,11 @@ def strip_url_credentials(url: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """Strip userinfo, and mask query parameters with secret names (pre-signed URLs, `?token=`)."""
+    """Strip userinfo, and mask a package index's token in the path and query parameters with
+    secret names (pre-signed URLs, `?token=`)."""
     url = strip_url_credentials(url)
+    for token in _index_path_tokens(url):
+        url = url.replace(f"/{token}", f"/{SECRET_MASK}")
     base, sep, query = url.partition("?")
     if not sep:
         return url
@@ -142,7 +173,19 @@ def url_secrets(text: str) -> list[str]:
                 found.append(user)
         query = url.partition("?")[2].partition("#")[0]
         found += [v for v in map(_secret_param, query.split("&") if query else ()) if v]
+        found += _index_path_tokens(url)
     return found
+
+
+def _index_path_tokens(url: str) -> list[str]:
+    """The path segments of a package index URL that look like tokens (`/simple/<token>/`)."""
+    rest = url.partition("://")[2]
+    authority, _, path = rest.partition("/")
+    segments = path.partition("?")[0].partition("#")[0].split("/")
+    host_labels = authority.rpartition("@")[2].lower().split(".")
+    if not _INDEX_WORDS.intersection(host_labels + [s.lower() for s in segments]):
+        return []
+    return [s for s in segments if _TOKEN_SEGMENT.fullmatch(s) and _looks_random(s)]
 
 
 def _secret_param(param: str) -> str | None:
@@ -163,24 +206,38 @@ def _looks_random(text: str) -> bool:
 
 
 def inline_secret_values(text: str) -> list[str]:
-    """The values of secret-named keys assigned inside `text` (`{"api_key": "X"}`)."""
-    return [
+    """The values of secret-named keys assigned inside `text` (`{"api_key": "X"}`), and of a
+    connection string's secret parts (`Server=h;User Id=u;Password=X;`)."""
+    found = [
         m.group("value")
         for m in INLINE_ASSIGNMENT.finditer(text)
         if is_secret_name(m.group("name"))
     ]
+    if ";" in text:
+        for m in _CONNECTION_PART.finditer(text):
+            name = m.group("name").replace(" ", "")
+            if is_secret_name(name) or name.upper() == "PWD":
+                found.append(m.group("value"))
+    return found
+
+
+def is_secret_env(name: str, value: str) -> bool:
+    """Whether an env var holds a secret: by its name, its value's shape, or a secret-named
+    key inside it (`SLURM_JOB_COMMENT='{"api_key": …}'`, a connection string's `Password=`)."""
+    return is_secret_name(name) or looks_secret_value(value) or bool(inline_secret_values(value))
 
 
 def secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
-    """Values the log scrubber must remove: those of env vars whose name or value looks secret.
+    """Values the log scrubber must remove: those of env vars that hold a secret, and the
+    secrets inside them (a URL's password, a JSON key's value), which may be printed alone.
 
     Longest first, so that a scrubber replacing them in order never leaves a longer secret's tail.
     """
     found: set[str] = set()
     for name, value in env.items():
-        if is_secret_name(name) or looks_secret_value(value):
+        if is_secret_env(name, value):
             found.add(value)
-            found.update(url_secrets(value))  # a URL's password or token may be printed alone
+            found.update(url_secrets(value) + inline_secret_values(value))
     return _longest_first(found)
 
 
@@ -193,28 +250,58 @@ def _longest_first(values: Collection[str]) -> tuple[str, ...]:
 def mask_argv(argv: Sequence[str], secret_values: Collection[str]) -> tuple[str, ...]:
     """A copy of `argv` fit for storing: values of secret flags and secret-looking values masked.
 
-    `--hub_token X`, `--password=X` and `db.password=X` (Hydra) lose their value; any element
-    holding a known secret value, or shaped like a credential, is masked too.
+    `--hub_token X`, `--password=X` and `db.password=X` (Hydra) lose their value, and so does
+    the password of `-u user:password` (`_USER_PASSWORD_FLAGS`) and of `sshpass -p X` or
+    `mysql -pX` (`_PROGRAM_PASSWORD_FLAGS`); any element holding a known secret value, or
+    shaped like a credential, is masked too.
     """
     # A "secret" that fits inside the mask itself cannot be masked, and protects nothing.
-    known = sorted((v for v in secret_values if v not in SECRET_MASK), key=len, reverse=True)
+    known = _matcher(tuple(v for v in secret_values if v not in SECRET_MASK))
     masked: list[str] = []
-    mask_next = False
+    mask_next = user_next = False  # the element before was a secret flag, a user:password one
+    password_flag = None  # the password option of the program named last, until it is used
     for arg in argv:
-        if mask_next and not _is_flag(arg):
-            kept = SECRET_MASK
-            mask_next = False
+        if (mask_next or user_next) and not _is_flag(arg):
+            kept = SECRET_MASK if mask_next else _without_password(arg)
+            mask_next = user_next = False
+        elif password_flag is not None and arg.startswith(password_flag[0]):
+            option, glued_only = password_flag
+            glued = arg[len(option) :]
+            kept = option + SECRET_MASK if glued else arg
+            mask_next, user_next, password_flag = not glued and not glued_only, False, None
         else:
-            mask_next = False
-            assignment = _ASSIGNMENT.match(arg)
-            if assignment and is_secret_name(assignment.group("name")):
-                kept = f"{assignment.group('name')}={SECRET_MASK}"
-            else:
-                kept = arg
-                # `--use_auth_token` may be a switch: then the next flag is left alone above.
-                mask_next = _is_flag(arg) and "=" not in arg and is_secret_name(arg)
+            kept = _masked_assignment(arg)
+            password_flag = _PROGRAM_PASSWORD_FLAGS.get(arg.rpartition("/")[2], password_flag)
+            # `--use_auth_token` may be a switch: then the next flag is left alone above.
+            mask_next = _is_flag(arg) and "=" not in arg and is_secret_name(arg)
+            user_next = arg in _USER_PASSWORD_FLAGS
         masked.append(_mask_element(kept, known))
     return tuple(masked)
+
+
+def _masked_assignment(arg: str) -> str:
+    """`--password=X` -> `--password=***`, `--user=u:X` -> `--user=u:***`; others unchanged."""
+    assignment = _ASSIGNMENT.match(arg)
+    if assignment is None:
+        return arg
+    name, value = assignment.group("name"), assignment.group("value")
+    if name in _USER_PASSWORD_FLAGS:
+        return f"{name}={_without_password(value)}"
+    return f"{name}={SECRET_MASK}" if is_secret_name(name) else arg
+
+
+@functools.lru_cache(maxsize=4)
+def _matcher(secret_values: tuple[str, ...]) -> SecretMatcher:
+    """One matcher per set of secrets: a run masks its argv, exec argv and start line with it."""
+    return SecretMatcher(secret_values)
+
+
+def _without_password(credentials: str) -> str:
+    """`user:password` -> `user:***`; `1000:1000` (docker's uid:gid) and `user` are kept."""
+    user, colon, password = credentials.partition(":")
+    if not colon or not password or password.isdigit():
+        return credentials
+    return f"{user}:{SECRET_MASK}"
 
 
 def argv_secret_values(argv: Sequence[str], secret_values: Collection[str]) -> tuple[str, ...]:
@@ -224,9 +311,11 @@ def argv_secret_values(argv: Sequence[str], secret_values: Collection[str]) -> t
     for original, masked in zip(argv, mask_argv(argv, secret_values), strict=True):
         if original == masked:
             continue
-        name, sep, _ = masked.partition("=")
-        if sep and masked == f"{name}={SECRET_MASK}" and original.startswith(f"{name}="):
-            hidden.append(original[len(name) + 1 :])
+        # One mask between kept text (`--password=***`, `admin:***`): what it stands for.
+        before, sep, after = masked.partition(SECRET_MASK)
+        end = len(original) - len(after)
+        if sep and SECRET_MASK not in after and original.startswith(before) and end > len(before):
+            hidden.append(original[len(before) : end] if original.endswith(after) else original)
         else:
             hidden.append(original)
         # What the element holds may be printed on its own: `{"api_key": "X"}` prints X.
@@ -235,15 +324,35 @@ def argv_secret_values(argv: Sequence[str], secret_values: Collection[str]) -> t
     return tuple(v for v in hidden if len(v) >= MIN_SECRET_VALUE_LEN)
 
 
+def mask_text(text: str, secret_values: Collection[str]) -> str:
+    """Free text (a traceback) fit for storing: known secret values masked, also as `repr`
+    quotes them, and so is every credential-shaped or secret-named value within it."""
+    found = [m.group() for m in _SECRET_VALUE_SHAPES.finditer(text)]
+    found += url_secrets(text) + inline_secret_values(text)
+    known = [*secret_values, *(repr(v)[1:-1] for v in secret_values), *found]
+    matcher = SecretMatcher([v for v in known if len(v) >= MIN_SECRET_VALUE_LEN])
+    return mask_spans(text, matcher.spans(text))
+
+
+def mask_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """`text` with each (start, end) span replaced by the mask."""
+    pieces, pos = [], 0
+    for start, end in spans:
+        pieces += [text[pos:start], SECRET_MASK]
+        pos = end
+    return "".join(pieces) + text[pos:]
+
+
 def _is_flag(arg: str) -> bool:
     return arg.startswith("-") and len(arg) > 1
 
 
-def _mask_element(arg: str, known: Sequence[str]) -> str:
-    for value in known:
-        arg = arg.replace(value, SECRET_MASK)
-    if any(value in arg for value in known):  # a value overlapping the mask itself
-        return SECRET_MASK
+def _mask_element(arg: str, known: SecretMatcher) -> str:
+    spans = known.spans(arg)
+    if spans:
+        arg = mask_spans(arg, spans)
+        if known.spans(arg):  # a value overlapping the mask itself
+            return SECRET_MASK
     if looks_secret_value(arg) or inline_secret_values(arg):
         assignment = _ASSIGNMENT.match(arg)
         return f"{assignment.group('name')}={SECRET_MASK}" if assignment else SECRET_MASK

@@ -24,3 +24,7 @@ def loads(text: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TOMLDecodeError(str(exc)) from exc
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise TOMLDecodeError("nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
+        raise TOMLDecodeError(str(exc).partition(";")[0]) from None

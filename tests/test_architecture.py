@@ -19,6 +19,7 @@ LEAVES = {
     "errors",
     "constants",
     "redaction",
+    "secretmatch",  # many known secrets found in one pass (redaction, logsink, secretscan)
     "cachedir",
     "logsink",
     "host",

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cli_helpers import repro, run_dirs
+from conftest import MakeRepo
+from test_errors import assert_one_line_error
 
 from repro_run.capture.config import find_config_paths, flatten, parse_config
+from repro_run.constants import CONFIG_MAX_DEPTH
 from repro_run.errors import ConfigError
 
 
@@ -79,3 +85,56 @@ def test_yaml_dates_become_strings(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("when: 2026-01-02\n")
     assert parse_config(path, "c.yaml").params == {"when": "2026-01-02"}
+
+
+# --- issue 14 item 9: config bombs are refused (exit 5) in bounded time and memory ----------
+_LAUGHS = "".join(
+    f"{name}: &{name} [{','.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+CONFIG_BOMBS = {
+    "alias bomb": (
+        "bomb.yaml",
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + _LAUGHS,
+    ),
+    "alias of a long string": (
+        "long.yaml",
+        f'k: &k "{"x" * 100_000}"\nl: [{",".join(["*k"] * 1000)}]\n',
+    ),
+    "recursive alias": ("loop.yaml", "a: &a [*a]\n"),
+    "100k-deep JSON": ("deep.json", "[" * 100_000 + "]" * 100_000),
+    "100k-deep TOML": ("deep.toml", "a = " + "[" * 100_000 + "]" * 100_000 + "\n"),
+    "5000-digit JSON number": ("big.json", '{"a": ' + "1" * 5000 + "}"),
+    "20000-bit YAML hex number": ("hex.yaml", "a: 0x" + "f" * 5000 + "\n"),
+}
+
+
+@pytest.mark.parametrize("name", CONFIG_BOMBS, ids=list(CONFIG_BOMBS))
+def test_config_bomb_is_refused_naming_the_file_before_the_run(
+    make_repo: MakeRepo, name: str
+) -> None:
+    """The 9-line alias bomb ran for minutes at 2.9 GB; a recursive alias and a 100k-deep
+    JSON were internal errors (70). The subprocess timeout is the bound on time."""
+    filename, text = CONFIG_BOMBS[name]
+    root = make_repo({"train.py": "print('ran')\n", filename: text})
+    done = repro(root, "run", "--", sys.executable, "train.py", "--config", filename, timeout=30)
+    assert_one_line_error(done, 5, f"config {filename}: ")
+    assert run_dirs(root) == []
+
+
+def test_deeply_nested_tool_repro_table_is_a_config_error(make_repo: MakeRepo) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    root = make_repo(
+        {"train.py": "print('ran')\n", "pyproject.toml": f"[tool.repro]\ndata = {deep}\n"}
+    )
+    done = repro(root, "run", "--", sys.executable, "train.py", timeout=30)
+    assert_one_line_error(done, 5, "pyproject.toml", "nested too deeply")
+
+
+def test_flattened_config_within_the_limits_is_kept_whole() -> None:
+    """The bounds refuse expansion, not ordinary configs: 50,000 values, 100 mappings deep."""
+    deep: Any = {"leaf": 1}
+    for _ in range(CONFIG_MAX_DEPTH - 2):  # with `deep`'s and the document's: 100 mappings
+        deep = {"k": deep}
+    flat = flatten({"wide": {f"p{i}": i for i in range(50_000)}, "deep": deep})
+    assert len(flat) == 50_001 and flat["deep." + "k." * (CONFIG_MAX_DEPTH - 2) + "leaf"] == 1

@@ -48,7 +48,7 @@ from repro_run.errors import (
     UsageError,
 )
 from repro_run.fingerprint.manifest import decode_manifest
-from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, RunRecord
+from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, PackagesRef, RunRecord
 from repro_run.record import Record
 from repro_run.redaction import secret_values
 from repro_run.store import Store
@@ -58,6 +58,7 @@ _FINDINGS_SHOWN = 5
 # The record too: it is masked when written, but a record from an older repro, or one edited
 # by hand, may hold what today's masking would have removed. The patch: `scan_patch`.
 _SCANNED_RUN_FILES = (RUN_RECORD_FILENAME, RUN_LOG_FILENAME, RUN_METRICS_FILENAME)
+_PACKAGE_LIST = "package list"  # how findings name the package-list object
 
 
 class ExportResult(Record):
@@ -102,6 +103,8 @@ def export_run(
     texts = [_Text(name, store.run_dir(record.id) / name, False) for name in _SCANNED_RUN_FILES]
     texts = [text for text in texts if text.path.exists()]
     texts += [_Text(c.path, store.object_path(c.object), False) for c in record.configs]
+    if isinstance(record.packages, PackagesRef):  # direct URLs and editable paths
+        texts.append(_Text(_PACKAGE_LIST, store.object_path(record.packages.object), False))
     outputs = _output_files(store, record) if with_outputs else []
     texts += [_Text(name, store.object_path(digest), True) for name, digest in outputs]
     digests = set(record_references(record)) | {digest for _, digest in outputs}

@@ -9,7 +9,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from repro_run import tomlread
-from repro_run.constants import CONFIG_FLAGS, CONFIG_SUFFIXES
+from repro_run.constants import (
+    CONFIG_FLAGS,
+    CONFIG_MAX_DEPTH,
+    CONFIG_MAX_FLAT_CHARS,
+    CONFIG_MAX_VALUES,
+    CONFIG_SUFFIXES,
+)
 from repro_run.errors import ConfigError
 from repro_run.record import Record
 
@@ -21,6 +27,9 @@ if TYPE_CHECKING:
 # when it names an existing file; `--config`/`--cfg` values must exist.
 _AMBIGUOUS_FLAGS = ("-c",)
 _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
+_FIX = "fix the file, or drop it from the command"
+# Python writes an int to JSON only up to 4300 decimal digits (sys.int_info.default_max_str_digits).
+_MAX_INT_BITS = 4096
 
 
 class ParsedConfig(Record):
@@ -70,17 +79,26 @@ def parse_config(path: Path, display: str) -> ParsedConfig:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"config {display}: not UTF-8 text (byte {exc.start})") from None
-    document = _load(fmt, text, display)
-    return ParsedConfig(display, fmt, flatten(document), content)
+    try:
+        document = _load(fmt, text, display)
+    except RecursionError:  # json recurses once per level: a 100k-deep file ends here
+        raise ConfigError(f"config {display}: nested too deeply: {_FIX}") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
+        reason = str(exc).partition(";")[0]
+        raise ConfigError(f"config {display}: {reason}: {_FIX}") from None
+    try:
+        params = flatten(document)
+    except ConfigTooLargeError as exc:
+        raise ConfigError(f"config {display}: {exc}: {_FIX}") from None
+    return ParsedConfig(display, fmt, params, content)
 
 
 def _load(fmt: str, text: str, display: str) -> Any:
-    fix = "fix the file, or drop it from the command"
     if fmt == "json":
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"config {display} line {exc.lineno}: {exc.msg}: {fix}") from None
+            raise ConfigError(f"config {display} line {exc.lineno}: {exc.msg}: {_FIX}") from None
     if fmt == "toml":
         try:
             return tomlread.loads(text)
@@ -88,7 +106,7 @@ def _load(fmt: str, text: str, display: str) -> Any:
             line = re.search(r"line (\d+)", str(exc))
             where = f" line {line.group(1)}" if line else ""
             reason = re.sub(r"\s*\(at line .*\)$", "", str(exc))
-            raise ConfigError(f"config {display}{where}: {reason}: {fix}") from None
+            raise ConfigError(f"config {display}{where}: {reason}: {_FIX}") from None
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -98,33 +116,81 @@ def _load(fmt: str, text: str, display: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"config {display}{where}: {problem}: {fix}") from None
+        raise ConfigError(f"config {display}{where}: {problem}: {_FIX}") from None
+
+
+class ConfigTooLargeError(ValueError):
+    """The document nests or expands beyond the limits (the message says which)."""
 
 
 def flatten(document: Any) -> dict[str, Any]:
-    """Nested mappings (and lists of mappings) -> dotted keys with JSON-safe leaf values."""
-    flat: dict[str, Any] = {}
+    """Nested mappings (and lists of mappings) -> dotted keys with JSON-safe leaf values.
 
-    def walk(prefix: str, node: Any) -> None:
+    YAML aliases share one object among every place that names it, so a few lines can stand
+    for billions of values (a "billion laughs" bomb) or for a list that holds itself
+    (`a: &a [*a]`): the walk counts depth, values and characters as it goes, and stops with
+    ConfigTooLargeError at the first limit passed, long before the memory or time it would take.
+    """
+    flat: dict[str, Any] = {}
+    budget = _Budget()
+
+    def walk(prefix: str, node: Any, depth: int) -> None:
+        budget.enter(depth, len(prefix))
         if isinstance(node, dict) and node:
             for key, value in node.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), value)
+                walk(f"{prefix}.{key}" if prefix else str(key), value, depth + 1)
         elif isinstance(node, list) and any(isinstance(v, (dict, list)) for v in node):
             for index, value in enumerate(node):
-                walk(f"{prefix}.{index}" if prefix else str(index), value)
+                walk(f"{prefix}.{index}" if prefix else str(index), value, depth + 1)
         else:
-            flat[prefix or "value"] = _json_safe(node)
+            flat[prefix or "value"] = _json_safe(node, budget)
 
     if document is not None:
-        walk("", document)
+        walk("", document, 0)
     return flat
 
 
-def _json_safe(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
+class _Budget:
+    """What the flattened parameters may still cost (limits in constants.py)."""
+
+    def __init__(self) -> None:
+        self.values = CONFIG_MAX_VALUES
+        self.chars = CONFIG_MAX_FLAT_CHARS
+
+    def enter(self, depth: int, key_chars: int) -> None:
+        """One node at `depth` whose dotted key is `key_chars` long (built before its values)."""
+        if depth > CONFIG_MAX_DEPTH:
+            raise ConfigTooLargeError(
+                f"nested deeper than {CONFIG_MAX_DEPTH} levels (a YAML alias that holds itself?)"
+            )
+        self.spend(key_chars, values=0)
+
+    def spend(self, chars: int, values: int = 1) -> None:
+        self.values -= values
+        self.chars -= chars
+        if self.values < 0 or self.chars < 0:
+            raise ConfigTooLargeError(
+                f"expands to more than {CONFIG_MAX_VALUES:,} values or "
+                f"{CONFIG_MAX_FLAT_CHARS:,} characters (YAML aliases repeating a block?)"
+            )
+
+
+def _json_safe(value: Any, budget: _Budget) -> Any:
+    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+        # A YAML hex literal parses to any size, but the record's JSON cannot write it.
+        raise ConfigTooLargeError(f"holds an integer of {value.bit_length():,} bits")
+    if value is None or isinstance(value, (bool, int, float)):
+        budget.spend(1)
+        return value
+    if isinstance(value, str):
+        budget.spend(len(value))
         return value
     if isinstance(value, dict):
+        budget.spend(2)
         return {}
     if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return str(value)  # dates, times and other YAML/TOML scalars
+        budget.spend(2)
+        return [_json_safe(v, budget) for v in value]
+    text = str(value)  # dates, times and other YAML/TOML scalars
+    budget.spend(len(text))
+    return text

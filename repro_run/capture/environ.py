@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from repro_run.models import EnvCapture
-from repro_run.redaction import is_secret_name, looks_secret_value
+from repro_run.redaction import is_secret_env
 
 # Values are recorded only for variables that change what a training run computes or where it
 # finds its code and libraries; everything else is recorded by name only, because an unknown
@@ -48,7 +48,7 @@ def capture_env(environ: Mapping[str, str]) -> EnvCapture:
     redacted: list[str] = []
     for name in sorted(environ):
         value = environ[name]
-        if is_secret_name(name) or looks_secret_value(value):
+        if is_secret_env(name, value):
             redacted.append(name)
         elif is_allowed(name):
             values[name] = value

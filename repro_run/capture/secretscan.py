@@ -21,6 +21,7 @@ from repro_run.redaction import (
     inline_secret_values,
     looks_secret_value,
 )
+from repro_run.secretmatch import SecretMatcher
 
 # A literal assigned to a secret name is flagged when it is long and random enough to be a
 # credential (`api_key = "…"`), not a placeholder (`password = "changeme"`).
@@ -31,9 +32,9 @@ _PIECE_BYTES = 1 << 20  # a longer line is read in pieces...
 _PIECE_OVERLAP = 4096  # ...each repeating the previous one's tail, so no secret is cut in two
 
 
-def classify_line(line: str, known: Collection[str]) -> str | None:
+def classify_line(line: str, known: SecretMatcher) -> str | None:
     """What secret the line seems to hold ("known secret value", ...), or None."""
-    if any(value in line for value in known):
+    if known.spans(line):
         return "known secret value"
     if looks_secret_value(line):
         return "credential shape"
@@ -47,6 +48,7 @@ def scan_patch(patch: bytes, known: Collection[str] = ()) -> tuple[SecretFinding
     """Findings for the added lines of a unified (git) diff; binary hunks cannot be read."""
     findings: list[SecretFinding] = []
     path, line_no = "", 0
+    matcher = SecretMatcher(known)
     for raw in patch.split(b"\n"):
         if raw.startswith(b"+++ "):
             target = raw[4:].decode("utf-8", "surrogateescape")
@@ -57,7 +59,7 @@ def scan_patch(patch: bytes, known: Collection[str] = ()) -> tuple[SecretFinding
             line_no = int(hunk.group("start"))
             continue
         if raw.startswith(b"+"):
-            kind = classify_line(raw[1:].decode("utf-8", "replace"), known)
+            kind = classify_line(raw[1:].decode("utf-8", "replace"), matcher)
             if kind is not None:
                 findings.append(SecretFinding(path, line_no, kind))
             line_no += 1
@@ -76,9 +78,10 @@ def scan_file(path: Path, name: str, known: Collection[str] = ()) -> tuple[Secre
     """Findings for each line of the text file at `path` (read in bounded pieces), which the
     findings call `name`."""
     findings: list[SecretFinding] = []
+    matcher = SecretMatcher(known)
     with open(path, "rb") as file:
         for number, line in _numbered_lines(file):
-            kind = classify_line(line, known)
+            kind = classify_line(line, matcher)
             if kind is not None and (not findings or findings[-1].line != number):
                 findings.append(SecretFinding(name, number, kind))
     return tuple(findings)
