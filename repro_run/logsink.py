@@ -29,7 +29,9 @@ class SecretScrubber:
     """
 
     def __init__(self, secrets: Collection[str]) -> None:
-        needles = {s.encode() for s in secrets if s}
+        # A value decoded from the environment or argv holds lone surrogates where its bytes
+        # were not UTF-8 (PEP 383): fsencode gives back the bytes the child writes.
+        needles = {os.fsencode(s) for s in secrets if s}
         self._needles = tuple(sorted(needles, key=len, reverse=True))
         self._starts = frozenset(n[0] for n in self._needles)
         self._keep = len(self._needles[0]) - 1 if self._needles else 0
