@@ -176,6 +176,31 @@ def test_a_child_that_calls_setsid_does_not_outlive_the_run(
     assert record_of(project)["process"]["orphans_killed"] == 1
 
 
+ZOMBIES_OF_REPRO = """
+import os, subprocess, time
+subprocess.run("sleep 0.05 &", shell=True)  # the shell exits: sleep is repro's orphan now
+time.sleep(0.6)
+zombies = 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+    zombies += state == "Z" and int(ppid) == os.getppid()
+print("zombies", zombies)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_CHILD_SUBREAPER: Linux")
+def test_orphans_that_exit_during_the_run_are_reaped_at_once(project: Path) -> None:
+    """As the subreaper, repro adopts every orphan of the command: those that exit while the
+    command runs must not pile up as its zombies (a long run could exhaust the pids)."""
+    done = repro(project, "run", "--", sys.executable, "-c", ZOMBIES_OF_REPRO)
+    assert done.returncode == 0, done.stderr
+    assert "zombies 0" in done.stdout
+
+
 # --- non-UTF-8 environment and arguments -----------------------------------------------------
 PRINT_TOKEN = "import os, sys; sys.stdout.buffer.write(os.environb[b'HF_TOKEN'] + b'\\n')"
 
