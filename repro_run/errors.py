@@ -76,6 +76,15 @@ class SchemaVersionError(StoreError):
     exit_code = 8
 
 
+class RunNotRecordedError(StoreError):
+    """The command ran, but the store went away or filled up before its record was written.
+    Exits with the command's own status, as every `repro run` does."""
+
+    def __init__(self, message: str, command_exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = command_exit_code
+
+
 class MetricsFileError(ReproError):
     """`--metrics-file` names a file that is not JSON, JSON lines or CSV metrics."""
 

@@ -213,7 +213,7 @@ def test_git_is_asked_once_and_only_when_candidates_exist(
     def select(*argv: str) -> list[str]:
         found = datasets.select_data(
             given=(), configured=(), cwd=project, root=project, argv=argv, configs=(),
-            outputs=(), auto=True,
+            outputs=(), store=project / ".repro", auto=True,
         )  # fmt: skip
         return [s.display for s in found]
 

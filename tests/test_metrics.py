@@ -27,20 +27,20 @@ def test_jsonl_rows_give_one_curve_per_numeric_key_without_timings() -> None:
         '{"step": 1, "loss": 0.5, "acc": 1, "epoch_time": 3.1, "tag": "x", "ok": true}\n'
         '{"step": 2, "loss": 0.25, "acc": 0.5, "_timestamp": 1700000000}\n'
     )
-    series, problems = parse_jsonl(text, "m.jsonl")
+    series, problems = parse_jsonl(text.splitlines(True), "m.jsonl")
     assert series == {"loss": [(1, 0.5), (2, 0.25)], "acc": [(1, 1.0), (2, 0.5)]}
     assert problems == []
 
 
 def test_a_last_jsonl_line_cut_short_is_skipped_silently_others_are_reported() -> None:
-    series, problems = parse_jsonl('{"loss": 1}\n{"loss": 2}\n{"loss": ', "m.jsonl")
+    series, problems = parse_jsonl(['{"loss": 1}\n', '{"loss": 2}\n', '{"loss": '], "m.jsonl")
     assert series == {"loss": [(None, 1.0), (None, 2.0)]} and problems == []
-    _, problems = parse_jsonl('nope\n{"loss": 2}\n', "m.jsonl")
+    _, problems = parse_jsonl(["nope\n", '{"loss": 2}\n'], "m.jsonl")
     assert problems == ["m.jsonl: 1 line(s) are not JSON objects; skipped"]
 
 
 def test_csv_columns_are_curves_and_the_step_column_indexes_them() -> None:
-    series = parse_csv("step,loss,wall_time,note\n1,0.5,10.2,a\n2,0.25,11.0,\n")
+    series = parse_csv(["step,loss,wall_time,note\n", "1,0.5,10.2,a\n", "2,0.25,11.0,\n"])
     assert series == {"loss": [(1, 0.5), (2, 0.25)]}
 
 
@@ -70,7 +70,7 @@ def test_the_canonical_encoding_round_trips_nan_and_keeps_final_values() -> None
 
 def test_an_integer_beyond_a_double_is_an_infinite_value() -> None:
     """`1` and 400 zeros: as large as a float gets; never an error that loses the run."""
-    series, problems = parse_jsonl('{"step": 0, "loss": 1' + "0" * 400 + "}\n", "m.jsonl")
+    series, problems = parse_jsonl(['{"step": 0, "loss": 1' + "0" * 400 + "}\n"], "m.jsonl")
     assert (series, problems) == ({"loss": [(0, math.inf)]}, [])
     assert parse_json('{"loss": [-1' + "0" * 400 + ", 2]}", "m.json")[0] == {
         "loss": [(None, -math.inf), (None, 2.0)]

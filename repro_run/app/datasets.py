@@ -17,7 +17,6 @@ from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.cachedir import user_cache_dir
 from repro_run.capture import git
 from repro_run.capture.config import ParsedConfig
-from repro_run.constants import STORE_DIRNAME
 from repro_run.errors import DataNotFoundError, ReproError
 from repro_run.fingerprint import sources
 from repro_run.models import FingerprintReport, TreeRef
@@ -47,6 +46,7 @@ def select_data(
     argv: Sequence[str],
     configs: Sequence[ParsedConfig],
     outputs: Sequence[Path],
+    store: Path,
     auto: bool,
 ) -> tuple[DataSource, ...]:
     """The run's datasets; DataNotFoundError for a given or configured path that is missing."""
@@ -65,7 +65,7 @@ def select_data(
         candidates += sources.from_config(config.path, config.params, cwd)
     chosen = [s.path for s in explicit]
     candidates = [c for c in candidates if not sources.nested(c.path, chosen)]
-    keep_out = [root / ".git", root / STORE_DIRNAME, *outputs]
+    keep_out = [root / ".git", store, *outputs]
     keep_out += [cwd / c.path for c in configs]
     candidates = sources.plausible(
         candidates, keep_out=keep_out, never_above=[root, cwd, Path.home()]

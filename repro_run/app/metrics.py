@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro_run.constants import ENV_METRICS, RUN_METRICS_FILENAME
-from repro_run.errors import MetricsFileError
+from repro_run.errors import MetricsFileError, StoreError
 from repro_run.metrics.read import SUFFIXES, metrics_format, read_metrics
 from repro_run.metrics.series import (
     Series,
@@ -45,9 +45,13 @@ def collect_metrics(
         sources.append(metrics_file)
     if not series:
         return None, problems
+    try:
+        stored = store.put_bytes(encode_series(series))
+    except StoreError as exc:  # the store went away or filled up: the run keeps its status
+        return None, [*problems, f"metrics not stored: {exc}"]
     ref = MetricsRef(
         source=" + ".join(sources),
-        object=store.put_bytes(encode_series(series)),
+        object=stored,
         points=point_count(series),
         final=final_values(series),
     )

@@ -18,7 +18,7 @@ from repro_run.app import safeguards
 from repro_run.app.background import in_background
 from repro_run.app.datasets import DataSource, fingerprint_data, select_data
 from repro_run.app.metrics import check_metrics_file, collect_metrics
-from repro_run.app.outputs import archive_outputs, inside
+from repro_run.app.outputs import archive_outputs, display, inside
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
@@ -38,6 +38,8 @@ from repro_run.errors import (
     CommandNotExecutableError,
     CommandNotFoundError,
     DirtyTreeError,
+    RunNotRecordedError,
+    StoreError,
     UsageError,
 )
 from repro_run.execute import (
@@ -115,6 +117,7 @@ class Plan(Record):
     secrets: tuple[str, ...]  # values that must never reach disk: masked in argv and the log
     environ: Mapping[str, str]  # the environment the child's is built from
     git_query: git.WorkTreeQuery  # describe and remotes, asked with the dirty check
+    store_dir: Path  # REPRO_HOME, <root>/.repro, or the rerun's store
 
 
 def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
@@ -122,11 +125,7 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
     reporter = reporter or NullReporter()
     plan = _preflight(options)
     replay = options.replay
-    # The work tree holds `.git`, so this is REPRO_HOME or <root>/.repro.
-    store = Store.open(
-        replay.store_dir if replay else find_store_dir(plan.root) or plan.root / STORE_DIRNAME,
-        index=False,  # the first record write checks it, once the command runs
-    )
+    store = Store.open(plan.store_dir, index=False)  # the first record write checks the index
     if inside(store.root, plan.root):
         git.ensure_excluded(plan.root, f"{STORE_DIRNAME}/")
     data = (
@@ -176,7 +175,7 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         with DeferredStops(lambda name: reporter.warn(_STOP_AFTER_EXIT.format(name))):
             after = recheck[0] if recheck else git.start_tree_status(plan.root)  # never started
             try:
-                record = captured()  # captured now if the child never started
+                record = _initial_record(captured, run_id, result)
                 safeguards.warn_patch_findings(record, reporter)
                 outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
                 metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
@@ -231,6 +230,10 @@ def _preflight(options: RunOptions) -> Plan:
         for p in config_capture.find_config_paths(options.command, cwd)
     )
     output_paths = _paths(options.outputs, cwd) or _paths(settings.outputs, root)
+    # The work tree holds `.git`, so this is REPRO_HOME or <root>/.repro.
+    store_dir = (
+        options.replay.store_dir if options.replay else find_store_dir(root) or root / STORE_DIRNAME
+    )
     data_paths = (
         ()
         if options.replay
@@ -242,8 +245,15 @@ def _preflight(options: RunOptions) -> Plan:
             argv=options.command,
             configs=configs,
             outputs=output_paths,
+            store=store_dir,
             auto=options.auto_data,
         )
+    )
+    outputs_origin = "--outputs" if options.outputs else "[tool.repro] outputs"
+    safeguards.refuse_store_paths(
+        store_dir,
+        [(s.origin, s.display, s.path) for s in data_paths]
+        + [(outputs_origin, display(p, root), p) for p in output_paths],
     )
     seed, seed_source = resolve_seed(options.seed, settings.seed)
     if options.replay:
@@ -270,6 +280,7 @@ def _preflight(options: RunOptions) -> Plan:
         ),
         environ=environ,
         git_query=git_query,
+        store_dir=store_dir,
     )
 
 
@@ -338,6 +349,21 @@ def _write_initial_record(
     from repro_run.app.initial_record import write_initial_record  # imported by the capture
 
     return write_initial_record(store, plan, launch, data)
+
+
+def _initial_record(
+    captured: Callable[[], RunRecord], run_id: str, result: ProcessResult
+) -> RunRecord:
+    """The `running` record (captured now if the child never started). If the store went away
+    or filled up before it was written, nothing can be recorded: the error says so and carries
+    the command's exit status, which repro still exits with."""
+    try:
+        return captured()
+    except StoreError as exc:
+        raise RunNotRecordedError(
+            f"run {run_id} could not be recorded ({exc}); the command exited {result.exit_code}",
+            result.exit_code,
+        ) from exc
 
 
 def _child_facts(run_dir: Path) -> ChildFacts:

@@ -1,16 +1,23 @@
 """Checks around a run that keep its record honest: secrets in the patch, edits during the run,
-a command that could not start, and a final record that could not be written.
+data or outputs that are the store itself, a command that could not start, and a final record
+that could not be written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import os
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from repro_run.app.reporting import Reporter
 from repro_run.capture import git
-from repro_run.constants import RUN_PATCH_FILENAME
-from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, ReproError
+from repro_run.constants import ENV_HOME, RUN_PATCH_FILENAME, STORE_DIRNAME
+from repro_run.errors import (
+    CommandNotExecutableError,
+    CommandNotFoundError,
+    ReproError,
+    UsageError,
+)
 from repro_run.models import (
     SECRET_IN_PATCH,
     TAINTED,
@@ -103,6 +110,26 @@ def without_store(status: TreeStatus, root: Path) -> TreeStatus:
     prefix = store.relative_to(root).as_posix() + "/"
     kept = tuple(e for e in status.dirty if not (e.path + "/").startswith(prefix))
     return status if len(kept) == len(status.dirty) else replace(status, dirty=kept)
+
+
+def refuse_store_paths(store: Path, named: Iterable[tuple[str, str, Path]]) -> None:
+    """UsageError for a data or output path (origin, as shown, absolute) inside the store, or
+    holding a store the walks would enter: the run would hash or archive its own store.
+    The walks skip a directory named `.repro`, so `--outputs .` over the default store is fine."""
+    real_store = Path(os.path.realpath(store))
+    for origin, shown, path in named:
+        real = Path(os.path.realpath(path))
+        if real == real_store or real_store in real.parents:
+            where = "" if real == real_store else "inside "
+            raise UsageError(
+                f"{origin} {shown} is {where}repro's store ({store}), which holds the runs "
+                "themselves: name a path outside it"
+            )
+        if real in real_store.parents and real_store.name != STORE_DIRNAME:
+            raise UsageError(
+                f"{origin} {shown} holds repro's store ({store}, from {ENV_HOME}): name a path "
+                f"that does not contain it, or set {ENV_HOME} outside it"
+            )
 
 
 def not_started(exc: CommandNotFoundError | CommandNotExecutableError) -> ProcessResult:

@@ -1,10 +1,9 @@
-"""The one launch of the user's command: its own session, live tee, wait, and reaping orphans."""
+"""The one launch of the user's command: its own session, live tee, wait, and the sweep of
+what it leaves behind (`sweep.py`)."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import functools
 import os
 import resource
 import signal
@@ -14,8 +13,9 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
-from repro_run.constants import DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_KILL_GRACE_S
+from repro_run.constants import DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_KILL_GRACE_S, ENV_RUN_ID
 from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
+from repro_run.execute import sweep
 from repro_run.execute.sampler import ResourceSampler
 from repro_run.execute.signals import StopForwarder, signal_group, signal_name
 from repro_run.execute.terminal import JobControl, Pty, combine
@@ -24,10 +24,9 @@ from repro_run.models import ProcessResult
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO
+    from typing import BinaryIO
 
 _TICK_S = 0.05  # select timeout: how soon a child exit is noticed while its pipes stay open
-_ORPHAN_GRACE_S = 0.5
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -50,7 +49,8 @@ def run_process(
     """Run the command in its own session, tee its output, and return what happened.
 
     `on_start` is called once the command has started (not if it could not be started);
-    `on_exit` once it has exited, before its output is drained and its session swept.
+    `on_exit` once it has exited, before its output is drained and what it left swept: its
+    session, and the orphans repro adopts meanwhile as the child subreaper (Linux).
     """
     if not exec_argv:
         raise UsageError("no command to run")
@@ -65,7 +65,9 @@ def run_process(
     terminal = _open_pty() if pty else None
     jobs = JobControl()
     sink = LogSink(log_path, secrets, streams=1 if terminal and terminal.merge_stderr else 2)
+    subreaper = False
     try:
+        subreaper = sweep.adopt_orphans(True)
         stops.install()
         jobs.install()
         if terminal is not None:
@@ -88,15 +90,25 @@ def run_process(
         proc.returncode = os.waitstatus_to_exitcode(waited[0])  # reaped here, not by Popen
         stops.exited = True
         sampler.stop()
+        # Before on_exit starts repro's own git: any child now is an orphan of the run (or a
+        # capture's helper, which only costs the slow sweep).
+        adopted = subreaper and sweep.has_children()
         if on_exit is not None:
             on_exit()
         # A descendant may hold the pipes open (`(sleep 100 &)`): drain for a bounded time.
         drain_end = time.monotonic() + drain_timeout
         while pipes.open and not stops.stop_now and time.monotonic() < drain_end:
             pipes.poll(min(_TICK_S, max(drain_end - time.monotonic(), 0.0)))
-        orphans = _kill_session(proc.pid, min(kill_grace, _ORPHAN_GRACE_S))
+        orphans = sweep.sweep(
+            proc.pid,
+            env.get(ENV_RUN_ID) if subreaper else None,
+            min(kill_grace, sweep.ORPHAN_GRACE_S),
+            adopted,
+        )
         pipes.sweep()
     finally:
+        if subreaper:
+            sweep.adopt_orphans(False)  # orphans from now on are init's, as before the run
         if proc is not None and waited is None:  # a bug of ours, not the child's: leave nothing
             signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -144,9 +156,9 @@ def _wait_pumping(
             time.sleep(backoff)
             backoff = min(backoff * 2, _TICK_S)
         stops.enforce_deadline()
-        reaped, status, usage = os.wait4(pid, os.WNOHANG)
-        if reaped:
-            return status, usage
+        waited = sweep.reap_group(pid)  # the command leads its group, as its session
+        if waited is not None:
+            return waited
 
 
 def _open_pty() -> Pty | None:
@@ -185,26 +197,13 @@ def _launch(
         raise CommandNotExecutableError(f"cannot execute {shown}: {detail}") from exc
 
 
-@functools.cache
-def _prctl() -> Callable[[int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes  # only Linux needs it, for prctl
-
-    try:
-        prctl: Callable[[int, int], int] = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return prctl
-
-
 def _pdeathsig_setter() -> Callable[[], None] | None:
     """A preexec hook: the child gets SIGTERM if the supervisor dies (Linux, prctl(2)).
 
     The kernel sends it when the forking *thread* exits, so call run_process from the thread
     that lives as long as the run (the main thread).
     """
-    prctl = _prctl()
+    prctl = sweep.prctl()
     if prctl is None:
         return None
     parent, sigterm = os.getpid(), int(signal.SIGTERM)
@@ -215,60 +214,3 @@ def _pdeathsig_setter() -> Callable[[], None] | None:
             os._exit(128 + sigterm)
 
     return set_pdeathsig
-
-
-def _kill_session(sid: int, grace: float) -> int:
-    """Kill what is left of the run's session (SIGTERM, then SIGKILL); return how many."""
-    if not _session_may_have_members(sid):
-        return 0  # the usual case, decided without importing psutil (~15 ms)
-    import psutil
-
-    found: set[psutil.Process] = set()
-    # Rescan each round: a survivor may have forked since the last one.
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, _ORPHAN_GRACE_S)) * 2:
-        alive = _session_members(sid)
-        if not alive:
-            break
-        found.update(alive)
-        for proc in alive:
-            with contextlib.suppress(psutil.Error):
-                proc.send_signal(sig)  # checks the pid still names the same process
-        deadline = time.monotonic() + wait
-        while alive and time.monotonic() < deadline:
-            time.sleep(0.01)
-            alive = [p for p in alive if _alive(p)]
-    return len(found)
-
-
-def _session_may_have_members(sid: int) -> bool:
-    """Linux: whether any process (a zombie included) is still in the session; else True."""
-    try:
-        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return True  # no /proc: psutil looks
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            if os.getsid(pid) == sid:
-                return True
-    return False
-
-
-def _session_members(sid: int) -> list[Any]:
-    import psutil
-
-    members = []
-    for pid in psutil.pids():
-        with contextlib.suppress(OSError, psutil.Error):
-            if pid and os.getsid(pid) == sid and _alive(proc := psutil.Process(pid)):
-                members.append(proc)
-    return members
-
-
-def _alive(proc: Any) -> bool:
-    """Running and not a zombie (orphans may stay zombies under a pid 1 that never reaps)."""
-    import psutil
-
-    try:
-        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
-    except psutil.Error:
-        return False
