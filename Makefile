@@ -1,18 +1,31 @@
-# The README's two set-up commands are `make demo` and `make test`; both build .venv first.
+# The README's two set-up commands are `make demo` and `make test`. One venv, .venv, grows by
+# stamps: `make demo` installs repro and NumPy only (no torch: the tests' extras are ~1 GB);
+# `make test` (or `make install`) adds the dev extras to the same venv, so pip installs only
+# what is missing. The dev stamp implies the demo one.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: install test lint demo bench bench-git bench-fingerprint clean
+.PHONY: install install-demo test lint demo bench bench-git bench-fingerprint clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+install-demo: $(DEMO_STAMP)
+
+$(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
+
+# Satisfied by a dev install too: `make demo` after `make test` installs nothing.
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[demo]'
+	touch $(DEMO_STAMP)
 
 test: install
 	$(BIN)/python -m pytest -q -n 2
@@ -22,7 +35,7 @@ lint: install
 	$(BIN)/ruff format --check repro_run tests bench
 	$(BIN)/mypy
 
-demo: install
+demo: install-demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
 
 bench: install

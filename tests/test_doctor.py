@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import platform
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +195,91 @@ def test_data_given_with_dash_dash_data_to_recorded_runs_counts_as_declared(
     assert "undeclared-data" in by_code(doctor(root))
     assert repro(root, "run", "--data", "data", "x.py").returncode == 0
     assert "undeclared-data" not in by_code(doctor(root))
+
+
+CLICK = version("click")
+
+
+def test_installed_versions_that_miss_a_requirement_are_reported(make_repo: MakeRepo) -> None:
+    root = make_repo(
+        {"requirements.txt": "click<1\nclick>=1\nno-such-package-xyz==1.0\n", "uv.lock": ""}
+    )
+    found = by_code(doctor(root))
+    assert found["requirement-not-met"]["evidence"] == [
+        f"requirements.txt:1: click<1 (installed {CLICK})",
+        "requirements.txt:3: no-such-package-xyz==1.0 (not installed)",
+    ]
+    assert found["requirement-not-met"]["title"].startswith("2 declared requirements not met")
+
+
+def test_every_dependency_declaration_is_compared(make_repo: MakeRepo) -> None:
+    root = make_repo(
+        {
+            "requirements.txt": "-r requirements/base.txt\n",
+            "requirements/base.txt": "--requirement=../requirements-dev.txt\nclick>=1\n",
+            "requirements-dev.txt": "-r requirements.txt\nclick < 1.0\n",  # a cycle: read once
+            "pyproject.toml": '[project]\nname = "p"\ndependencies = ["click<1"]\n\n'
+            '[project.optional-dependencies]\ngpu = ["no-such-extra-xyz", "click<0.5"]\n',
+            "setup.cfg": "[options]\ninstall_requires =\n    click>=1\n    click==0.1\n",
+            "environment.yml": "name: p\ndependencies:\n  - python=2.7\n  - cudatoolkit=11.8\n"
+            "  - click=0.2\n  - pip\n  - pip:\n    - click<0.3\n",
+            "Pipfile": '[packages]\nclick = "<0.4"\nrequests = "*"\n',
+        }
+    )
+    found = by_code(doctor(root))
+    evidence = found["requirement-not-met"]["evidence"]
+    assert evidence == [
+        f"requirements-dev.txt:2: click < 1.0 (installed {CLICK})",
+        f"pyproject.toml:3: click<1 (installed {CLICK})",
+        f"pyproject.toml:6: click<0.5 (installed {CLICK})",  # an extra: checked when installed
+        f"setup.cfg:4: click==0.1 (installed {CLICK})",
+        f"environment.yml:3: python=2.7 (installed {platform.python_version()})",
+        f"environment.yml:5: click=0.2 (installed {CLICK})",
+        f"environment.yml:8: click<0.3 (installed {CLICK})",
+        f"Pipfile:2: click<0.4 (installed {CLICK})",
+        "Pipfile:3: requests (not installed)",
+    ]  # not reported: the uninstalled extra, cudatoolkit (conda, maybe not Python), `pip`
+
+
+def test_requirements_whose_markers_do_not_apply_here_are_skipped(make_repo: MakeRepo) -> None:
+    root = make_repo(
+        {
+            "requirements.txt": "click<1; python_version < '3'\n"
+            'no-such-package-xyz; sys_platform == "win32"\n'
+            "no-such-package-abc; python_version >= '3'\n",
+            "uv.lock": "",
+        }
+    )
+    found = by_code(doctor(root))
+    assert found["requirement-not-met"]["evidence"] == [
+        "requirements.txt:3: no-such-package-abc; python_version >= '3' (not installed)"
+    ]
+
+
+def test_an_include_outside_the_repository_is_not_read(make_repo: MakeRepo) -> None:
+    root = make_repo({"requirements.txt": "-r ../outside.txt\nclick>=1\n"})
+    (root.parent / "outside.txt").write_text("no-such-package-xyz\n")
+    assert "requirement-not-met" not in by_code(doctor(root))
+
+
+def test_a_project_without_data_has_no_undeclared_data_finding(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": 'print("training")\nopen("results.json", "w")\n', "uv.lock": ""})
+    (root / "empty_data").mkdir()  # named like data, but nothing in it
+    (root / "results.json").write_text("{}")  # an output: not named like data
+    assert "undeclared-data" not in by_code(doctor(root))
+
+
+def test_an_untracked_data_file_the_code_names_is_undeclared_data(make_repo: MakeRepo) -> None:
+    root = make_repo(
+        {
+            "train.py": 'import csv\nrows = open("inputs/train.csv").read()\n',
+            ".gitignore": "inputs/\n",
+        }
+    )
+    (root / "inputs").mkdir()
+    (root / "inputs" / "train.csv").write_text("1\n")
+    found = by_code(doctor(root))
+    assert found["undeclared-data"]["evidence"] == [
+        "no [tool.repro] data in pyproject.toml",
+        "train.py:2 names inputs/train.csv, which is not in git",
+    ]

@@ -3,21 +3,28 @@
 Findings follow Gundersen et al. 2022 ("Sources of irreproducibility in machine learning: a
 review", https://arxiv.org/abs/2204.07610): algorithmic factors (seeds, shuffling, unseeded
 generators), implementation factors (code state, dependencies, determinism switches, threads,
-hardware) and observation factors (data). Reads only: nothing is written, nothing is run.
+hardware) and observation factors (data). Reads only: nothing is written, and nothing is run
+but the package scan of the interpreter that `repro run x.py` would use.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from repro_run.audit import code, machine, project
-from repro_run.capture import git, gpu
-from repro_run.constants import PYPROJECT_FILENAME, STORE_DIRNAME
+from repro_run.audit import code, machine, project, requirements
+from repro_run.capture import git, gpu, packages
+from repro_run.compare.markers import marker_applies
+from repro_run.compare.specifiers import spec_contains
+from repro_run.constants import PYPROJECT_FILENAME
 from repro_run.determinism import user_overrides
 from repro_run.errors import ConfigError, NoCommitsError, NotAGitRepositoryError, StoreError
-from repro_run.models import SEVERITIES, ChildFacts, DoctorReport, Finding, GpuInfo
+from repro_run.execute import user_python
+from repro_run.formatting import count
+from repro_run.models import SEVERITIES, ChildFacts, DoctorReport, Finding, GpuInfo, Unavailable
 from repro_run.project import ProjectSettings, load_project_settings
 from repro_run.store import Store, find_store_dir
 
@@ -31,13 +38,16 @@ def doctor(cwd: Path, warn: Callable[[str], None] | None = None) -> DoctorReport
     root, tracked = _code_state(cwd, findings, checks)
     settings = _settings(root, findings)
     checks.append("dependencies pinned or locked")
-    findings += project.dependency_findings(root, tracked)
+    declarations = requirements.declared_requirements(root, tracked)
+    findings += project.dependency_findings(declarations, tracked)
+    findings += _requirements_met(declarations, checks)
+    sources = {rel: _read(root / rel) for rel in tracked if rel.endswith(".py")}
     past, latest, with_data = _recorded_runs(root, warn)
     checks.append("datasets declared ([tool.repro] data, or --data in recorded runs)")
     findings += project.data_findings(
         root,
         settings.data,
-        _data_candidates(root, tracked),
+        project.data_evidence(root, tracked, sources),
         source=PYPROJECT_FILENAME,
         recorded=with_data,
     )
@@ -46,8 +56,8 @@ def doctor(cwd: Path, warn: Callable[[str], None] | None = None) -> DoctorReport
     checks.append("environment: determinism variables and thread counts")
     findings += machine.override_findings(user_overrides(os.environ))
     findings += machine.thread_findings(os.environ, os.cpu_count())
-    checks.append(f"code: {sum(p.endswith('.py') for p in tracked)} Python files scanned")
-    hits = [h for rel in tracked if rel.endswith(".py") for h in _scan(root, rel)]
+    checks.append(f"code: {len(sources)} Python files scanned")
+    hits = [h for rel, text in sources.items() for h in code.scan_source(rel, text)]
     checks.append("GPUs: kinds on this machine, and those of recorded runs")
     current = gpu.capture_gpu()
     findings += machine.gpu_findings(current, past)
@@ -108,29 +118,52 @@ def _settings(root: Path, findings: list[Finding]) -> ProjectSettings:
         return ProjectSettings()
 
 
-def _scan(root: Path, rel: str) -> list[code.Hit]:
+def _read(path: Path) -> str:
     try:
-        text = (root / rel).read_text(encoding="utf-8", errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return []
-    return code.scan_source(rel, text)
+        return ""
 
 
-def _data_candidates(root: Path, tracked: list[str]) -> list[str]:
-    """Top-level directories named like data that git does not track."""
-    tracked_tops = {p.split("/", 1)[0] for p in tracked}
-    try:
-        entries = sorted(root.iterdir())
-    except OSError:
+def _requirements_met(declarations: requirements.Declarations, checks: list[str]) -> list[Finding]:
+    """Each declared requirement against what the interpreter of `repro run x.py` has installed."""
+    if not declarations.requirements:
         return []
-    return [
-        e.name
-        for e in entries
-        if e.is_dir()
-        and "data" in e.name.lower()
-        and e.name not in tracked_tops
-        and e.name != STORE_DIRNAME
-    ]
+    python = user_python(os.environ, sys.executable)
+    captured = packages.capture_packages(python.path)
+    if isinstance(captured, Unavailable):
+        checks.append(f"requirements not compared: {captured.reason}")
+        return []
+    listing = captured[0]
+    checks.append(
+        f"{count(len(declarations.requirements), 'declared requirement')} met by the packages "
+        f"of {python.path} (chosen by {python.source}, as `repro run x.py` would)"
+    )
+    installed = {requirements.normalise_name(p.name): p.version for p in listing.packages}
+    installed.setdefault("python", listing.python_version)  # environment.yml's `python=3.11`
+    environment = _marker_environment(listing.python_version)
+    unmet = []
+    for r in declarations.requirements:
+        if r.marker and marker_applies(r.marker, environment) is False:
+            continue  # `; python_version < "3.11"` on 3.12: not for this interpreter
+        version = installed.get(r.name)
+        if version is None and r.kind == "pip":
+            unmet.append(f"{r.where}: {r.text} (not installed)")
+        elif version is not None and r.spec and spec_contains(r.spec, version) is False:
+            unmet.append(f"{r.where}: {r.text} (installed {version})")
+    return project.requirement_findings(unmet, python.path)
+
+
+def _marker_environment(python_version: str) -> dict[str, str]:
+    """PEP 508 marker variables: the interpreter's version, and this machine's platform."""
+    return {
+        "python_version": ".".join(python_version.split(".")[:2]),
+        "python_full_version": python_version,
+        "os_name": os.name,
+        "sys_platform": sys.platform,
+        "platform_system": platform.system(),
+        "platform_machine": platform.machine(),
+    }
 
 
 def _recorded_runs(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from repro_run import tomlread
+from repro_run.audit.requirements import Declarations
 from repro_run.formatting import count
 from repro_run.models import Finding
 
@@ -19,36 +19,22 @@ LOCK_FILES = (
     "conda-lock.yml",
     "requirements.lock",
 )
-_REQUIREMENTS = re.compile(r"requirements[\w.-]*\.(txt|in)")
-_CONDA_PIN = re.compile(r"[^<>!~=]=[^=]")  # `numpy=1.26` pins in environment.yml
 _EVIDENCE = 10
+_DATA_NAME = re.compile(r"data", re.IGNORECASE)
+_DATA_SUFFIXES = (
+    *(".csv", ".tsv", ".parquet", ".jsonl", ".npy", ".npz", ".h5", ".hdf5", ".arrow"),
+    *(".feather", ".tfrecord", ".tfrecords", ".zarr", ".lmdb", ".mat"),
+)
+# A relative path in quotes; one starting with "." (.venv, .repro, ../) is not the project's data.
+_LITERAL = re.compile(r"""["']([\w.][\w./-]{0,200})["']""")
+_MAX_WALK = 1000
 
 
-def dependency_findings(root: Path, tracked: Iterable[str]) -> list[Finding]:
-    names = {PurePosixPath(p).name: p for p in tracked}
-    locks = [n for n in names if n in LOCK_FILES or n.endswith((".lock", "-lock.yml"))]
-    if locks:
+def dependency_findings(declarations: Declarations, tracked: Iterable[str]) -> list[Finding]:
+    names = {PurePosixPath(p).name for p in tracked}
+    if any(n in LOCK_FILES or n.endswith((".lock", "-lock.yml")) for n in names):
         return []
-    requirements = sorted(p for n, p in names.items() if _REQUIREMENTS.fullmatch(n))
-    declared = [*requirements]
-    unpinned: list[str] = []
-    for rel in requirements:
-        unpinned += _unpinned_requirements(rel, _read(root / rel))
-    if "pyproject.toml" in names and (root / "pyproject.toml").exists():
-        text = _read(root / "pyproject.toml")
-        entries = _pyproject_dependencies(text)
-        if entries:
-            declared.append("pyproject.toml")
-            unpinned += [
-                f"pyproject.toml:{_line_of(text, e)}: {e}"
-                for e in entries
-                if "==" not in e and "@" not in e
-            ]
-    for name in ("environment.yml", "environment.yaml"):
-        if name in names:
-            declared.append(names[name])
-            unpinned += _unpinned_conda(names[name], _read(root / names[name]))
-    if not declared:
+    if not declarations.files:
         return [
             Finding(
                 "no-dependencies-declared",
@@ -59,6 +45,11 @@ def dependency_findings(root: Path, tracked: Iterable[str]) -> list[Finding]:
                 "write the exact versions: `pip freeze > requirements.txt`, or `uv lock`",
             )
         ]
+    unpinned = [
+        f"{r.where}: {r.text}"
+        for r in declarations.requirements
+        if not r.pinned and r.kind != "extra"
+    ]
     if not unpinned:
         return []
     return [
@@ -73,6 +64,62 @@ def dependency_findings(root: Path, tracked: Iterable[str]) -> list[Finding]:
             "records what was installed, but a fresh install may resolve newer releases",
         )
     ]
+
+
+def requirement_findings(unmet: Sequence[str], interpreter: str) -> list[Finding]:
+    """`unmet`: "file:line: requirement (installed X)" for each requirement not met."""
+    if not unmet:
+        return []
+    return [
+        Finding(
+            "requirement-not-met",
+            "high",
+            "implementation",
+            f"{count(len(unmet), 'declared requirement')} not met by the packages of "
+            f"{interpreter}: runs use other versions than the project declares",
+            _evidence(list(unmet)),
+            "install what the project declares (pip install -r requirements.txt, or "
+            "pip install -e .), or correct the declaration",
+        )
+    ]
+
+
+def data_evidence(root: Path, tracked: Sequence[str], code: Mapping[str, str]) -> list[str]:
+    """Signs of data that git does not track: a data-like directory that holds files, or a
+    data-like path that the code names and that exists. A project without either has no data
+    to declare."""
+    tracked_set = set(tracked)
+    tracked_dirs = {p.split("/", 1)[0] for p in tracked}
+    evidence = []
+    try:
+        tops = sorted(e for e in root.iterdir() if e.is_dir())
+    except OSError:
+        tops = []
+    for top in tops:
+        if _DATA_NAME.search(top.name) and top.name not in tracked_dirs and _holds_files(top):
+            evidence.append(f"{top.name}/ looks like data and is not in git")
+    for rel, text in code.items():
+        for number, line in enumerate(text.splitlines(), 1):
+            for literal in _LITERAL.findall(line):
+                path = re.sub(r"^(?:\./)+", "", literal).strip("/")
+                data_like = _DATA_NAME.search(path.split("/", 1)[0]) or path.endswith(
+                    _DATA_SUFFIXES
+                )
+                if not data_like or path.startswith(".") or not (root / path).exists():
+                    continue
+                if path not in tracked_set and not any(t.startswith(f"{path}/") for t in tracked):
+                    evidence.append(f"{rel}:{number} names {path}, which is not in git")
+    return evidence
+
+
+def _holds_files(directory: Path) -> bool:
+    """Whether any file lies within `directory`, looking at a bounded number of entries."""
+    for seen, path in enumerate(directory.rglob("*")):
+        if seen >= _MAX_WALK:
+            return True  # that many entries: something is there
+        if path.is_file():
+            return True
+    return False
 
 
 def data_findings(
@@ -100,67 +147,19 @@ def data_findings(
                 "fix the path in [tool.repro] data, or fetch the data",
             )
         ]
-    evidence = (
-        f"no [tool.repro] data in {source}",
-        *(f"{c}/ looks like data and is not in git" for c in candidates),
-    )
+    if not candidates:
+        return []  # no sign of data: nothing to declare
     return [
         Finding(
             "undeclared-data",
-            "medium" if candidates else "low",
+            "medium",
             "observation",
             "no dataset declared: runs record no fingerprint of their data",
-            evidence,
+            (f"no [tool.repro] data in {source}", *_evidence(list(candidates))),
             'declare it once: [tool.repro] data = ["data"] in pyproject.toml '
             "(or `repro run --data PATH`), so every run fingerprints it",
         )
     ]
-
-
-def _unpinned_requirements(rel: str, text: str) -> list[str]:
-    found = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith(("#", "-")):
-            continue  # comments, -r/-c/-e and index options
-        if "==" not in line and "@" not in line:
-            found.append(f"{rel}:{number}: {line}")
-    return found
-
-
-def _unpinned_conda(rel: str, text: str) -> list[str]:
-    found = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line.startswith("- ") or line.endswith(":"):
-            continue
-        spec = line[2:].strip()
-        if spec and "==" not in spec and not _CONDA_PIN.search(spec):
-            found.append(f"{rel}:{number}: {spec}")
-    return found
-
-
-def _pyproject_dependencies(text: str) -> list[str]:
-    try:
-        project = tomlread.loads(text).get("project", {})
-    except (tomlread.TOMLDecodeError, AttributeError):
-        return []
-    dependencies = project.get("dependencies", []) if isinstance(project, dict) else []
-    return [d for d in dependencies if isinstance(d, str)]
-
-
-def _line_of(text: str, entry: str) -> int:
-    for number, line in enumerate(text.splitlines(), 1):
-        if entry in line:
-            return number
-    return 0
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 def _evidence(items: list[str]) -> tuple[str, ...]:

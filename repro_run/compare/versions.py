@@ -20,10 +20,10 @@ _VERSION = re.compile(
 _PRE_ORDER = {"a": 0, "alpha": 0, "b": 1, "beta": 1, "c": 2, "rc": 2, "pre": 2, "preview": 2}
 
 # A key sorts like the version: (epoch, release, pre, post, dev); inf/-inf place the absent.
-_Key = tuple[int, tuple[int, ...], tuple[float, float], float, float]
+VersionKey = tuple[int, tuple[int, ...], tuple[float, float], float, float]
 
 
-def version_key(version: str) -> _Key | None:
+def version_key(version: str) -> VersionKey | None:
     match = _VERSION.fullmatch(version.strip())
     if match is None:
         return None
