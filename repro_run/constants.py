@@ -28,6 +28,7 @@ INDEX_LOCK_FILENAME = "index.lock"
 STORE_META_FILENAME = "store.json"  # {"store_version": N}
 GITIGNORE_FILENAME = ".gitignore"
 RUN_RECORD_FILENAME = "run.json"
+GROUP_PREFIX = "grp-"  # `repro run --repeat`'s group IDs: grp-<10 hex digits>
 RUN_LOG_FILENAME = "output.log"
 RUN_LOCK_FILENAME = "lock"
 RUN_PATCH_FILENAME = "patch.diff"

@@ -205,3 +205,10 @@ class BundleWriteError(ReproError):
     """`repro export`: the bundle file cannot be written (unwritable directory, disk full)."""
 
     exit_code = 34
+
+
+# --- repro show ------------------------------------------------------------------------------
+class PackagesUnavailableError(ReproError):
+    """`repro show --packages`: the run's package list was never captured (its record says why)."""
+
+    exit_code = 35

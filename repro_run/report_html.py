@@ -160,15 +160,22 @@ def _verdict_cell(outcome: str | None) -> str:
     return f'<span class="{escape((outcome or "").replace(" ", "_"))}">{text}</span>'
 
 
-def _variance(stats: Sequence[MetricStats]) -> str:
+def _variance(stats: Sequence[MetricStats], not_pooled: Sequence[RunRecord]) -> str:
+    note = ""
+    if not_pooled:
+        # Pooled with the run it replays, one sample would count twice and shrink the spread.
+        reruns = ", ".join(
+            f"{escape(r.id)} (rerun of {escape(r.rerun_of or '?')})" for r in not_pooled
+        )
+        note = f"<p>Reruns left out (each replays its run's seed and inputs): {reruns}.</p>"
     if not stats:
-        return "<p>No final metrics.</p>"
+        return "<p>No final metrics.</p>" + note
     rows = [
         [escape(m.metric), str(m.n), _num(m.mean), _num(m.std), _num(m.minimum), _num(m.maximum),
          "-" if m.ci95_low is None else f"[{_num(m.ci95_low)}, {_num(m.ci95_high)}]"]
         for m in stats
     ]  # fmt: skip
-    return _table(("metric", "n", "mean", "std", "min", "max", "95% CI"), rows)
+    return _table(("metric", "n", "mean", "std", "min", "max", "95% CI"), rows) + note
 
 
 def render_report(
@@ -178,6 +185,7 @@ def render_report(
     comparisons: Sequence[RunComparison],
     curves: Sequence[Mapping[str, Curve]],
     stats: Sequence[MetricStats],
+    not_pooled: Sequence[RunRecord],
 ) -> str:
     title = "repro report: " + ", ".join(r.id for r in records)
     sections = (
@@ -189,7 +197,7 @@ def render_report(
         ),
         ("curves", "Metric curves", _curves(curves)),
         ("verdicts", "Rerun verdicts", _verdicts(records, reruns)),
-        ("variance", "Variance of the final metrics", _variance(stats)),
+        ("variance", "Variance of the final metrics", _variance(stats, not_pooled)),
     )
     body = "".join(
         f'<section id="{i}"><h2>{escape(t)}</h2>{html}</section>' for i, t, html in sections

@@ -22,7 +22,9 @@ from repro_run.models import (
     FAILED,
     INTERRUPTED,
     RUNNING,
+    SECRET_IN_PATCH,
     SUCCEEDED,
+    TAINTED,
     CommandInfo,
     FsckReport,
     GcReport,
@@ -134,18 +136,24 @@ def _finite(data: Any) -> Any:
 
 
 # --- repro list ----------------------------------------------------------------------------
-def render_list(runs: Sequence[RunSummary], console: Console) -> None:
+def render_list(runs: Sequence[RunSummary], console: Console, filtered: bool = False) -> None:
     from rich.table import Table
 
     if not runs:
-        console.print("No runs yet. Start one with: repro run <command>")
+        console.print(
+            "No runs match." if filtered else "No runs yet. Start one with: repro run <command>"
+        )
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    columns = ["ID", "STARTED", "STATUS", "DURATION", "COMMAND", "COMMIT", "SEED", "EXIT"]
-    metrics = any(run.metrics for run in runs)  # the column only when some run has metrics
-    if (metrics or any(run.rerun_of for run in runs)) and not console.is_terminal:
+    # FLAGS, GROUP and METRICS only when some listed run has them: the usual list stays narrow.
+    flags, groups, metrics = (any(getattr(run, f) for run in runs) for f in _OPTIONAL_COLUMNS)
+    columns = ["ID", "STARTED", "STATUS", "DURATION", "COMMAND", "COMMIT", *["FLAGS"] * flags]
+    columns += ["SEED", "EXIT", *["GROUP"] * groups, *["METRICS"] * metrics]
+    if (
+        flags or groups or metrics or any(run.rerun_of for run in runs)
+    ) and not console.is_terminal:
         console.width = max(console.width, _WIDE_TABLE)  # off a terminal: room for them
-    for column in [*columns, *["METRICS"] * metrics]:
+    for column in columns:
         table.add_column(column, no_wrap=column not in ("COMMAND", "METRICS"), overflow="fold")
     for run in runs:
         # Lineage: a rerun runs its original's command, so the cell says whose rerun it is.
@@ -157,11 +165,17 @@ def render_list(runs: Sequence[RunSummary], console: Console) -> None:
             format_duration(run.duration) if run.duration is not None else "-",
             text(_ellipsis(printable(command), 48)),
             text((run.commit or "")[:8] + ("*" if run.dirty else "")),
+            *[text(",".join(_FLAG_MARKS.get(f, f) for f in run.flags) or "-", "yellow")] * flags,
             str(run.seed) if run.seed is not None else "-",
             str(run.exit_code) if run.exit_code is not None else "-",
+            *[text(run.group or "-")] * groups,
             *[text(_ellipsis(printable(_finals(run.metrics)), 48))] * metrics,
         )
     console.print(table)
+
+
+_OPTIONAL_COLUMNS = ("flags", "group", "metrics")
+_FLAG_MARKS = {TAINTED: "tainted", SECRET_IN_PATCH: "secret"}  # short enough for a column
 
 
 # --- repro show ----------------------------------------------------------------------------
@@ -179,6 +193,8 @@ def render_show(
         grid.add_column(overflow="fold")
         for key, value in rows:
             style = _STATUS_STYLE.get(status, "") if (title, key) == ("Run", "status") else ""
+            if (title, key) == ("Run", "flags") and value != "none":
+                style = "yellow"  # a reader must heed them
             grid.add_row(text(f"  {key}"), text(value, style))
         console.print(grid)
 
@@ -202,6 +218,7 @@ def show_sections(
             ("exit code", f"{p.exit_code}" + (f" ({p.signal})" if p.signal else "")),
             ("duration", format_duration(p.wall_time)),
         ]
+    run_rows += _group_and_flag_rows(record)
     code = record.code
     code_rows = [
         ("commit", code.commit + (" (dirty: patch stored)" if code.dirty else "")),
@@ -315,6 +332,25 @@ def show_sections(
         ("Problems", [("!", problem) for problem in record.problems]),
     ]
     return sections
+
+
+def _group_and_flag_rows(record: RunRecord) -> list[tuple[str, str]]:
+    """The run's `--repeat` group, then its flags (dirty, tainted, secret_in_patch), each
+    with what it means for a reader of the record."""
+    g = record.group
+    rows = [("group", f"{g} (repro stats {g}, repro list --group {g})")] if g else []
+    rows.append(("flags", ", ".join(["dirty"] * record.code.dirty + [*record.flags]) or "none"))
+    if record.code.dirty:
+        rows.append(("dirty", "run with uncommitted changes, stored as a patch (see Code)"))
+    if TAINTED in record.flags:
+        changed = ", ".join(f"{p.path} ({p.state})" for p in record.tainted_paths[:10])
+        what_ran = "what ran may differ from the recorded commit and patch"
+        rows.append(("tainted", f"the code changed while it ran: {changed or '-'}; {what_ran}"))
+    if SECRET_IN_PATCH in record.flags:
+        where = ", ".join(f"{f.path}:{f.line} ({f.kind})" for f in record.secret_findings[:10])
+        refused = "looks secret; repro export refuses the run"
+        rows.append(("secret in patch", f"{where or 'the patch'} {refused}"))
+    return rows
 
 
 _INTERPRETER_SOURCES = {

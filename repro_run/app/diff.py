@@ -6,12 +6,11 @@ commits from git); the rerun verdict calls it too. The comparison itself is `com
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from repro_run.app.current import capture_current
-from repro_run.app.query import open_store
+from repro_run.app.query import load_package_list, open_store
 from repro_run.capture import git, history
 from repro_run.capture.framework import flat_facts
 from repro_run.compare import (
@@ -26,12 +25,8 @@ from repro_run.comparison import SECTION_NAMES, FileChanges, RunComparison
 from repro_run.errors import ReproError, StoreError
 from repro_run.fingerprint.diff import diff_encoded, file_changes
 from repro_run.models import (
-    DecodeError,
-    PackageList,
     RunRecord,
     TreeRef,
-    Unavailable,
-    from_json_dict,
 )
 from repro_run.store import Store
 
@@ -95,21 +90,11 @@ def run_snapshot(store: Store, record: RunRecord) -> Snapshot:
     """A run as one side of a comparison: its record and the package list it points to."""
     return snapshot_of_record(
         record,
-        _package_list(store, record),
+        load_package_list(store, record),
         status=store.effective_status(record),
         framework=flat_facts(record.facts),
         metrics=record.metrics.final if record.metrics else None,
     )
-
-
-def _package_list(store: Store, record: RunRecord) -> PackageList | Unavailable:
-    ref = record.packages
-    if isinstance(ref, Unavailable):
-        return ref
-    try:
-        return from_json_dict(PackageList, json.loads(store.get_bytes(ref.object)))
-    except (StoreError, ValueError, DecodeError) as exc:
-        return Unavailable(f"the package list of run {record.id} cannot be read: {exc}")
 
 
 def _tree_changes(

@@ -1,12 +1,23 @@
-"""`repro list` and `repro show`: reading the store."""
+"""`repro list` and `repro show`: reading the store (runs, groups, package lists)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 from repro_run.capture import git
-from repro_run.models import CRASHED, RunRecord, RunSummary
+from repro_run.constants import GROUP_PREFIX
+from repro_run.errors import PackagesUnavailableError, RunNotFoundError, StoreError
+from repro_run.models import (
+    CRASHED,
+    DecodeError,
+    PackageList,
+    RunRecord,
+    RunSummary,
+    Unavailable,
+    from_json_dict,
+)
 from repro_run.store import Store, find_store_dir
 
 Warn = Callable[[str], None]  # told of each record a listing skips (it names the run)
@@ -21,9 +32,13 @@ def open_store(cwd: Path, warn: Warn | None = None) -> Store:
 
 
 def list_runs(
-    cwd: Path, status: str | None = None, limit: int | None = None, warn: Warn | None = None
+    cwd: Path,
+    status: str | None = None,
+    limit: int | None = None,
+    warn: Warn | None = None,
+    group: str | None = None,
 ) -> list[RunSummary]:
-    return open_store(cwd, warn).list_runs(status=status, limit=limit)
+    return open_store(cwd, warn).list_runs(status=status, limit=limit, group=group)
 
 
 def reruns_of(cwd: Path, run_id: str, warn: Warn | None = None) -> list[RunSummary]:
@@ -40,3 +55,42 @@ def show(cwd: Path, ref: str) -> tuple[RunRecord, str]:
     if status == CRASHED and (pids := store.leftover_processes(run_id)):
         status += f" (its processes are still alive: pid {', '.join(map(str, pids))})"
     return record, status
+
+
+def packages(cwd: Path, ref: str) -> PackageList:
+    """The package list of run `ref`: what `repro show --packages` prints."""
+    store = open_store(cwd)
+    record = store.load_record(store.resolve(ref))
+    if isinstance(record.packages, Unavailable):
+        raise PackagesUnavailableError(
+            f"run {record.id} has no package list: {record.packages.reason}"
+        )
+    listed = load_package_list(store, record)
+    if isinstance(listed, Unavailable):
+        raise StoreError(f"{listed.reason}; repro fsck checks the store")
+    return listed
+
+
+def group_or_runs(store: Store, refs: tuple[str, ...]) -> tuple[str | None, list[RunRecord]]:
+    """What `repro stats` and `repro report` take: a group ID (`grp-…`) alone, which stands for
+    its runs (oldest first), or run references like `repro show` takes. Returns the group (None
+    for listed runs) and the records."""
+    group = refs[0] if len(refs) == 1 else None
+    if group is not None:
+        members = [r for r, _ in store.readable_records(store.run_ids()) if r.group == group]
+        if members:
+            return group, sorted(members, key=lambda r: (r.created, r.id))  # IDs: to the second
+        if group.startswith(GROUP_PREFIX):
+            raise RunNotFoundError(f"no run belongs to group {group}")
+    return None, [store.load_record(store.resolve(ref)) for ref in refs]
+
+
+def load_package_list(store: Store, record: RunRecord) -> PackageList | Unavailable:
+    """The package list a record points to, or why there is none (not captured, unreadable)."""
+    ref = record.packages
+    if isinstance(ref, Unavailable):
+        return ref
+    try:
+        return from_json_dict(PackageList, json.loads(store.get_bytes(ref.object)))
+    except (StoreError, ValueError, DecodeError) as exc:
+        return Unavailable(f"the package list of run {record.id} cannot be read: {exc}")

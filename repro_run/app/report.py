@@ -1,8 +1,10 @@
-"""`repro report ID [ID...]`: gather what the HTML report shows (rendering: `report_html`).
+"""`repro report GROUP|ID...`: gather what the HTML report shows (rendering: `report_html`).
 
 The runs' records and effective statuses, their reruns and verdicts, the environment diff of
 each run against the first (`repro diff`'s ranked comparison), the metric curves from the
-stored objects, and the spread of the final metrics (`repro stats`'s statistics).
+stored objects, and the spread of the final metrics (`repro stats`'s statistics) over the runs
+that are not reruns: a rerun replays its run's seed and inputs, so pooling it with the others
+would count one sample twice and understate the spread.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from repro_run.app.diff import compare_records
 from repro_run.app.metrics import load_series
-from repro_run.app.query import Warn, open_store
+from repro_run.app.query import Warn, group_or_runs, open_store
 from repro_run.capture import git
 from repro_run.comparison import RunComparison
 from repro_run.errors import GitError, NotAGitRepositoryError, UsageError
@@ -27,18 +29,19 @@ class ReportData(Record):
     reruns: tuple[tuple[RunSummary, ...], ...]  # each run's reruns, with their verdicts
     comparisons: tuple[RunComparison, ...]  # each later run against the first
     curves: tuple[Series, ...]  # each run's metric curves
-    stats: tuple[MetricStats, ...]  # the final metrics over the runs
+    stats: tuple[MetricStats, ...]  # the final metrics over the runs that are not reruns
+    not_pooled: tuple[RunRecord, ...]  # the reruns left out of `stats`
 
 
 def build_report(cwd: Path, refs: tuple[str, ...], warn: Warn | None = None) -> ReportData:
     if not refs:
-        raise UsageError("repro report needs at least one run ID")
+        raise UsageError("repro report needs a group ID or at least one run ID")
     store = open_store(cwd, warn)
     records: list[RunRecord] = []
-    for ref in refs:
-        record = store.load_record(store.resolve(ref))
+    for record in group_or_runs(store, refs)[1]:
         if all(r.id != record.id for r in records):
             records.append(record)
+    pooled = [r for r in records if r.rerun_of is None]
     try:
         root: Path | None = git.find_work_tree(cwd.resolve())
     except (NotAGitRepositoryError, GitError):
@@ -50,5 +53,6 @@ def build_report(cwd: Path, refs: tuple[str, ...], warn: Warn | None = None) -> 
         reruns=tuple(tuple(store.reruns_of(r.id)) for r in records),
         comparisons=tuple(compare_records(store, first, r, root) for r in records[1:]),
         curves=tuple(load_series(store, r.metrics) for r in records),
-        stats=tuple(metric_stats([r.metrics.final if r.metrics else {} for r in records])),
+        stats=tuple(metric_stats([r.metrics.final if r.metrics else {} for r in pooled])),
+        not_pooled=tuple(r for r in records if r.rerun_of is not None),
     )

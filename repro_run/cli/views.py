@@ -35,31 +35,56 @@ LIST_DEFAULT_LIMIT = 20
     help="At most this many runs (newest first).",
 )
 @click.option("--all", "show_all", is_flag=True, help="Every run, however many.")
+@click.option("--group", metavar="GROUP", help="Only the runs of this --repeat group (grp-…).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_command(status: str | None, limit: int, show_all: bool, as_json: bool) -> None:
+def list_command(
+    status: str | None, limit: int, show_all: bool, group: str | None, as_json: bool
+) -> None:
     """List runs, newest first (the newest 20 unless --limit N or --all)."""
     from repro_run import app, ui
 
     warn = ui.TerminalReporter().warn
     wanted = None if show_all else limit
     # One more than shown tells whether there are more, without counting them all.
-    runs = app.list_runs(Path.cwd(), status=status, limit=wanted and wanted + 1, warn=warn)
+    runs = app.list_runs(
+        Path.cwd(), status=status, limit=wanted and wanted + 1, warn=warn, group=group
+    )
     more = wanted is not None and len(runs) > wanted
     runs = runs[:wanted]
     if as_json:
         ui.print_json(runs)
         return
-    ui.render_list(runs, ui.make_console())
+    ui.render_list(runs, ui.make_console(), filtered=status is not None or group is not None)
     if more:
         ui.echo(f"(the newest {wanted} shown: --limit N or --all for more)", err=True)
 
 
 @cli.command()
 @click.argument("run_id", metavar="ID")
+@click.option(
+    "--packages",
+    is_flag=True,
+    help="Print the run's installed packages as `pip freeze` does (with --json: the records).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole run record as JSON.")
-def show(run_id: str, as_json: bool) -> None:
-    """Show a run: any unique prefix of its ID, `latest` or `@` (newest), `@~N`."""
+def show(run_id: str, packages: bool, as_json: bool) -> None:
+    """Show a run: any unique prefix of its ID, `latest` or `@` (newest), `@~N`.
+
+    `--packages` prints one requirement a line, as `pip freeze` writes them, for
+    `pip install -r`; a run whose package list was not captured exits 35, saying why.
+    """
     from repro_run import app, ui
+
+    if packages:
+        from repro_run.app.query import packages as package_list
+        from repro_run.ui_facts import freeze_lines
+
+        listed = package_list(Path.cwd(), run_id)
+        if as_json:
+            ui.print_json(listed)
+        elif listed.packages:
+            ui.echo("\n".join(freeze_lines(listed)))
+        return
 
     record, status = app.show(Path.cwd(), run_id)
     reruns = app.reruns_of(Path.cwd(), record.id, ui.TerminalReporter().warn)
@@ -145,7 +170,7 @@ def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command("report")
-@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.argument("refs", nargs=-1, required=True, metavar="GROUP|ID...")
 @click.option(
     "-o",
     "--output",
@@ -155,14 +180,24 @@ def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
     help="The HTML file to write.",
 )
 def report_command(refs: tuple[str, ...], output: Path) -> None:
-    """Write one static, self-contained HTML report of the runs (no network needed to view it)."""
+    """Write one static, self-contained HTML report of a group of runs (or the runs given).
+
+    The page needs no network to view. Reruns are not pooled with the runs they replay in the
+    variance of the final metrics.
+    """
     from repro_run import report_html, ui
     from repro_run.app.report import build_report
     from repro_run.errors import UsageError
 
     data = build_report(Path.cwd(), refs, ui.TerminalReporter().warn)
     page = report_html.render_report(
-        data.records, data.statuses, data.reruns, data.comparisons, data.curves, data.stats
+        data.records,
+        data.statuses,
+        data.reruns,
+        data.comparisons,
+        data.curves,
+        data.stats,
+        data.not_pooled,
     )
     try:
         output.write_text(page, encoding="utf-8")

@@ -206,3 +206,5 @@ class RunSummary(Record):
     rerun_of: str | None = None
     verdict: str | None = None  # the outcome of a rerun's verdict
     metrics: dict[str, float] = field(default_factory=dict)  # final values
+    flags: tuple[str, ...] = ()  # the record's flags: SECRET_IN_PATCH, TAINTED
+    group: str | None = None  # `repro run --repeat`: the group the run belongs to

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-INDEX_VERSION = 2  # 2: rerun_of, verdict, metrics
+INDEX_VERSION = 3  # 2: rerun_of, verdict, metrics; 3: flags, run_group
 BUSY_TIMEOUT_MS = 15_000
 RETRY_WINDOW_S = 60.0
 
@@ -43,20 +43,22 @@ _RUNS_TABLE = """CREATE TABLE runs (
     record_mtime_ns INTEGER NOT NULL,
     rerun_of TEXT,
     verdict TEXT,
-    metrics TEXT
+    metrics TEXT,
+    flags TEXT NOT NULL,
+    run_group TEXT
 )"""
 _COLUMNS = (
     "id, created, status, duration, command, commit_sha, seed, exit_code, dirty, "
-    "rerun_of, verdict, metrics"
+    "rerun_of, verdict, metrics, flags, run_group"
 )
 # Only a newer version of run.json may replace a row: a reader that re-indexes a record it read
 # earlier must not undo the writer's own, later upsert.
-_UPSERT = f"""INSERT INTO runs ({_COLUMNS}, record_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+_UPSERT = f"""INSERT INTO runs ({_COLUMNS}, record_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT(id) DO UPDATE SET created=excluded.created, status=excluded.status,
     duration=excluded.duration, command=excluded.command, commit_sha=excluded.commit_sha,
     seed=excluded.seed, exit_code=excluded.exit_code, dirty=excluded.dirty,
     rerun_of=excluded.rerun_of, verdict=excluded.verdict, metrics=excluded.metrics,
-    record_mtime_ns=excluded.record_mtime_ns
+    flags=excluded.flags, run_group=excluded.run_group, record_mtime_ns=excluded.record_mtime_ns
 WHERE excluded.record_mtime_ns >= runs.record_mtime_ns"""
 # Newest first: the ID's time part (whole seconds), then the record's own timestamp.
 _ORDER = "ORDER BY substr(id, 1, 6) DESC, created DESC, id DESC"
@@ -76,6 +78,8 @@ def summarize(record: RunRecord) -> RunSummary:
         rerun_of=record.rerun_of,
         verdict=record.verdict.outcome if record.verdict else None,
         metrics=dict(record.metrics.final) if record.metrics else {},
+        flags=record.flags,
+        group=record.group,
     )
 
 
@@ -96,13 +100,15 @@ def _row(summary: RunSummary, mtime_ns: int) -> tuple[object, ...]:
         summary.rerun_of,
         summary.verdict,
         json.dumps(summary.metrics) if summary.metrics else None,
+        json.dumps(summary.flags),
+        summary.group,
         mtime_ns,
     )
 
 
 def _summary(row: tuple[object, ...]) -> RunSummary:
     run_id, created, status, duration, command, commit, seed, exit_code, dirty = row[:9]
-    rerun_of, verdict, metrics = row[9:]
+    rerun_of, verdict, metrics, flags, group = row[9:]
     return RunSummary(
         id=str(run_id),
         created=str(created),
@@ -118,6 +124,8 @@ def _summary(row: tuple[object, ...]) -> RunSummary:
         rerun_of=str(rerun_of) if rerun_of is not None else None,
         verdict=str(verdict) if verdict is not None else None,
         metrics=json.loads(str(metrics)) if metrics else {},
+        flags=tuple(json.loads(str(flags))),
+        group=str(group) if group is not None else None,
     )
 
 
@@ -162,12 +170,17 @@ class RunIndex:
         return self._retry(lambda conn: {row[0] for row in conn.execute("SELECT id FROM runs")})
 
     def query(
-        self, status: str | None = None, limit: int | None = None, rerun_of: str | None = None
+        self,
+        status: str | None = None,
+        limit: int | None = None,
+        rerun_of: str | None = None,
+        group: str | None = None,
     ) -> list[RunSummary]:
         """Rows newest first, by stored status (not yet checked for liveness)."""
         sql = f"SELECT {_COLUMNS} FROM runs"
         params: list[object] = []
-        where = [(c, v) for c, v in (("status", status), ("rerun_of", rerun_of)) if v is not None]
+        filters = (("status", status), ("rerun_of", rerun_of), ("run_group", group))
+        where = [(c, v) for c, v in filters if v is not None]
         if where:
             sql += " WHERE " + " AND ".join(f"{column} = ?" for column, _ in where)
             params += [value for _, value in where]

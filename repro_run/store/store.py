@@ -196,17 +196,25 @@ class Store:
         return staging_dir(self.root, prefix)
 
     # --- listing -------------------------------------------------------------------------
-    def list_runs(self, status: str | None = None, limit: int | None = None) -> list[RunSummary]:
-        """Runs newest first, with their effective status; `status` filters on it."""
+    def list_runs(
+        self, status: str | None = None, limit: int | None = None, group: str | None = None
+    ) -> list[RunSummary]:
+        """Runs newest first, with their effective status; `status` filters on it, `group` on
+        the `--repeat` group."""
         try:
             running = self._reconcile()
             by_liveness = status in _LIVENESS_STATUSES
             rows = self.index.query(
                 status=RUNNING if by_liveness else status,
                 limit=None if by_liveness else limit,
+                group=group,
             )
         except ReadOnlyStoreError:
-            rows = [row for row in self._unindexed() if status in (None, row.status)]
+            rows = [
+                row
+                for row in self._unindexed()
+                if status in (None, row.status) and group in (None, row.group)
+            ]
             return rows[:limit]
         result: list[RunSummary] = []
         for row in rows:
