@@ -23,7 +23,7 @@ from pathlib import Path
 from results import GIT_ENV, REPRO, write_section
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from repro_run.store.ids import ALPHABET, encode_time  # noqa: E402
+from repro_run.store.ids import ALPHABET, encode_time
 
 
 def _make_store(root: Path, runs: int, env: dict[str, str]) -> None:
@@ -75,15 +75,15 @@ def main() -> None:
                 times[name].append(_time(argv, root, env))
     base = statistics.median(times["repro --version"])
     rows = [
-        f"| `{name}` | {statistics.median(t) * 1000:.0f} ms | {statistics.median(t) / base:.1f}× |"
+        f"| `{name}` | {statistics.median(t) * 1000:.0f} ms | {statistics.median(t) / base:.1f}x |"
         for name, t in times.items()
     ]
     body = (
         f"`.venv/bin/python bench/list_scale.py --runs {args.runs} --repeats {args.repeats}`: "
         f"a store of {args.runs:,} finished runs, warm (the first `repro list`, which indexes "
         f"them all, took {first * 1000:.0f} ms); medians of {args.repeats} interleaved calls, "
-        "output to a pipe. Goal: the default view at most 4× `repro --version`.\n\n"
-        "| command | median | × `repro --version` |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+        "output to a pipe. Goal: the default view at most 4x `repro --version`.\n\n"
+        "| command | median | x `repro --version` |\n|---|---|---|\n" + "\n".join(rows) + "\n"
     )
     print(body)
     if args.write:
