@@ -144,34 +144,77 @@ def render_list(runs: Sequence[RunSummary], console: Console, filtered: bool = F
             "No runs match." if filtered else "No runs yet. Start one with: repro run <command>"
         )
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
     # FLAGS, GROUP and METRICS only when some listed run has them: the usual list stays narrow.
     flags, groups, metrics = (any(getattr(run, f) for run in runs) for f in _OPTIONAL_COLUMNS)
-    columns = ["ID", "STARTED", "STATUS", "DURATION", "COMMAND", "COMMIT", *["FLAGS"] * flags]
-    columns += ["SEED", "EXIT", *["GROUP"] * groups, *["METRICS"] * metrics]
     if (
         flags or groups or metrics or any(run.rerun_of for run in runs)
     ) and not console.is_terminal:
         console.width = max(console.width, _WIDE_TABLE)  # off a terminal: room for them
-    for column in columns:
-        table.add_column(column, no_wrap=column not in ("COMMAND", "METRICS"), overflow="fold")
+    cells: dict[str, list[Text]] = {name: [] for name in _LIST_COLUMNS}
     for run in runs:
         # Lineage: a rerun runs its original's command, so the cell says whose rerun it is.
         command = f"rerun of {run.rerun_of}: {run.verdict or '-'}" if run.rerun_of else run.command
-        table.add_row(
-            text(run.id),
-            _short_time(run.created),
-            text(run.status, _STATUS_STYLE.get(run.status, "")),
-            format_duration(run.duration) if run.duration is not None else "-",
-            text(_ellipsis(printable(command), 48)),
-            text((run.commit or "")[:8] + ("*" if run.dirty else "")),
-            *[text(",".join(_FLAG_MARKS.get(f, f) for f in run.flags) or "-", "yellow")] * flags,
-            str(run.seed) if run.seed is not None else "-",
-            str(run.exit_code) if run.exit_code is not None else "-",
-            *[text(run.group or "-")] * groups,
-            *[text(_ellipsis(printable(_finals(run.metrics)), 48))] * metrics,
+        cells["ID"].append(text(run.id))
+        cells["STARTED"].append(text(_short_time(run.created)))
+        cells["STATUS"].append(text(run.status, _STATUS_STYLE.get(run.status, "")))
+        cells["DURATION"].append(
+            text(format_duration(run.duration) if run.duration is not None else "-")
         )
+        cells["COMMAND"].append(text(command))
+        cells["COMMIT"].append(text((run.commit or "")[:8] + ("*" if run.dirty else "")))
+        marks = ",".join(_FLAG_MARKS.get(f, f) for f in run.flags)
+        cells["FLAGS"].append(text(marks or "-", "yellow"))
+        cells["SEED"].append(text(str(run.seed) if run.seed is not None else "-"))
+        cells["EXIT"].append(text(str(run.exit_code) if run.exit_code is not None else "-"))
+        cells["GROUP"].append(text(run.group or "-"))
+        cells["METRICS"].append(text(_finals(run.metrics)))
+    optional = {"FLAGS": flags, "GROUP": groups, "METRICS": metrics}
+    shown = [name for name in _LIST_COLUMNS if optional.get(name, True)]
+    shown = _fit_columns(shown, cells, console.width)
+    spare = max(console.width - _needed(shown, cells), 0)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in shown:
+        # One line per run: a long command or metrics cell ends in an ellipsis.
+        width = _column_width(name, cells[name])
+        if name in _MIN_WIDTHS:  # COMMAND and METRICS share what the others leave
+            share = (2 if name == "COMMAND" else 1) if "METRICS" in shown else 1
+            width += spare * share // (3 if "METRICS" in shown else 1)
+        table.add_column(name, no_wrap=True, overflow="ellipsis", width=width)
+    for row in zip(*(cells[name] for name in shown), strict=True):
+        table.add_row(*row)
     console.print(table)
+
+
+_LIST_COLUMNS = (
+    "ID", "STARTED", "STATUS", "DURATION", "COMMAND", "COMMIT", "FLAGS", "SEED", "EXIT", "GROUP",
+    "METRICS",
+)  # fmt: skip
+_MIN_WIDTHS = {"COMMAND": 20, "METRICS": 16}  # what a narrow terminal still leaves them
+# Given up, in this order, when the terminal is too narrow for the rest (`show` has them all).
+_DROPPED_FIRST = ("SEED", "DURATION", "GROUP", "EXIT", "STARTED", "METRICS")
+
+
+def _column_width(name: str, cells: list[Text]) -> int:
+    """What the column needs: its widest cell, or for COMMAND and METRICS at most their minimum
+    (they take what is left, cut with an ellipsis)."""
+    natural = max(len(name), *(cell.cell_len for cell in cells))
+    return min(natural, _MIN_WIDTHS.get(name, natural))
+
+
+def _needed(names: list[str], cells: dict[str, list[Text]]) -> int:
+    widths = [_column_width(name, cells[name]) for name in names]
+    return sum(widths) + 2 * (len(names) - 1)  # rich's padding: a space each side
+
+
+def _fit_columns(shown: list[str], cells: dict[str, list[Text]], width: int) -> list[str]:
+    """`shown` less the columns a terminal `width` wide cannot hold beside COMMAND's minimum."""
+
+    for name in _DROPPED_FIRST:
+        if _needed(shown, cells) <= width:
+            break
+        if name in shown:
+            shown = [n for n in shown if n != name]
+    return shown
 
 
 _OPTIONAL_COLUMNS = ("flags", "group", "metrics")
@@ -433,11 +476,7 @@ def format_duration(seconds: float) -> str:
 
 
 def _short_time(iso: str) -> str:
-    return iso.replace("T", " ")[:19]
-
-
-def _ellipsis(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return iso.replace("T", " ")[:16]  # to the minute: the ID orders runs of one minute
 
 
 # --- repro fsck / repro gc ---------------------------------------------------------------

@@ -205,3 +205,29 @@ def test_the_status_choices_are_every_status_list_can_show() -> None:
     from repro_run.models import LISTED_STATUSES
 
     assert sorted(STATUS_CHOICES) == sorted(LISTED_STATUSES)
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_list_fits_a_narrow_terminal_keeping_ids_and_commands_whole_lines(
+    make_repo: MakeRepo, width: int
+) -> None:
+    """Columns give way by priority (seed first), never the ID or the COMMAND column."""
+    import io
+
+    from rich.console import Console
+
+    from repro_run.app import list_runs
+    from repro_run.ui import render_list
+
+    root = make_repo({"ok.py": "import repro_run\nrepro_run.log_metrics(step=0, loss=0.25)\n"})
+    long = ["ok.py", *[f"--option-{n}=value" for n in range(12)]]
+    assert repro(root, "run", "--repeat", "2", *long).returncode == 0
+    out = io.StringIO()
+    terminal = Console(file=out, width=width, color_system=None, force_terminal=True)
+    render_list(list_runs(root), terminal)
+    lines = out.getvalue().splitlines()
+    assert all(len(line) <= width for line in lines)
+    assert "COMMAND" in lines[0] and "ID" in lines[0]
+    for run in json.loads(repro(root, "list", "--json").stdout):
+        row = next(line for line in lines if line.startswith(run["id"]))
+        assert "ok.py --option-0" in row
