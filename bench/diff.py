@@ -25,6 +25,7 @@ from results import GIT_ENV, REPRO, write_section
 
 from repro_run.capture.environ import capture_env
 from repro_run.capture.system import capture_system
+from repro_run.core.record import replace
 from repro_run.fingerprint.diff import diff_encoded
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.models import (
@@ -43,7 +44,6 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
-from repro_run.record import replace
 from repro_run.store import Store
 
 PACKAGES = 500

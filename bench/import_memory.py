@@ -27,7 +27,7 @@ from pathlib import Path
 
 from results import GIT_ENV, REPRO, write_section
 
-from repro_run.formatting import format_bytes
+from repro_run.core.humanize import format_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from cli_helpers import repro_peak_rss

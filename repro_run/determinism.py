@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from repro_run.constants import (
+from repro_run.core.constants import (
     ENV_DETERMINISTIC,
     ENV_PYTHONHASHSEED,
     ENV_PYTHONPATH,
@@ -24,9 +24,9 @@ from repro_run.constants import (
     ENV_THREADS,
     MAX_SEED,
 )
-from repro_run.errors import UsageError
+from repro_run.core.errors import UsageError
+from repro_run.core.record import Record
 from repro_run.models import Determinism
-from repro_run.record import Record
 
 
 class Knob(Record):

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from repro_run import __version__
-from repro_run.constants import ENV_DEBUG
-from repro_run.errors import INTERNAL_ERROR_EXIT_CODE, ReproError
+from repro_run.core.constants import ENV_DEBUG
+from repro_run.core.errors import INTERNAL_ERROR_EXIT_CODE, ReproError
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def exit_code_of(action: Callable[[], None]) -> int:
         print(exc.code, file=sys.stderr)  # sys.exit("message"), as the interpreter does
         return 1
     except ReproError as exc:
-        from repro_run.formatting import printable  # a message may quote a file name or argv
+        from repro_run.core.humanize import printable
 
         print(printable(f"repro: error: {exc}"), file=sys.stderr)
         return exc.exit_code
@@ -146,8 +146,8 @@ def _report_crash(exc: Exception) -> None:
     if os.environ.get(ENV_DEBUG) == "1":
         traceback.print_exc()
         return
-    from repro_run.cachedir import user_cache_dir
-    from repro_run.redaction import argv_secret_values, mask_argv, mask_text, secret_values
+    from repro_run.core.paths import user_cache_dir
+    from repro_run.core.redaction import argv_secret_values, mask_argv, mask_text, secret_values
 
     # Masked like the record: argv and env secrets, also where the traceback quotes them.
     env_secrets = secret_values(os.environ)

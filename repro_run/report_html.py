@@ -12,9 +12,9 @@ import html
 import shlex
 from collections.abc import Mapping, Sequence
 
-from repro_run.comparison import RunComparison
-from repro_run.formatting import printable
+from repro_run.core.humanize import printable
 from repro_run.models import MetricStats, RunRecord, RunSummary
+from repro_run.models.comparison import RunComparison
 
 Curve = Sequence[tuple[int | None, float]]
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")

@@ -16,7 +16,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from repro_run.formatting import count, format_bytes, printable
+from repro_run.core.humanize import count, format_bytes, printable
 from repro_run.models import (
     CRASHED,
     FAILED,

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from repro_run.formatting import count, file_change_lines, format_bytes, printable
+from repro_run.core.humanize import count, file_change_lines, format_bytes, printable
 from repro_run.models import FingerprintReport, TreeRef, to_json_dict
 from repro_run.ui import TerminalReporter, make_console
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from rich.progress import Progress, TaskID
 
-    from repro_run.comparison import FileChanges
+    from repro_run.models.comparison import FileChanges
 
 PROGRESS_AFTER_S = 1.0
 REDRAW_EVERY_S = 0.1

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from repro_run.comparison import (
+from repro_run.core.humanize import printable
+from repro_run.models.comparison import (
     ADDED,
     EQUAL,
     NOT_COMPARED,
@@ -19,7 +20,6 @@ from repro_run.comparison import (
     SectionDiff,
     Side,
 )
-from repro_run.formatting import printable
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from repro_run.formatting import printable
+from repro_run.core.humanize import printable
 from repro_run.models import DoctorReport
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from repro_run.formatting import printable
+from repro_run.core.humanize import printable
 from repro_run.models import Determinism, Package, PackageList, ProcessFacts, RunRecord
 
 _PROCESSES_SHOWN = 16

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from repro_run.formatting import distinct_numbers, printable
+from repro_run.core.humanize import distinct_numbers, printable
 from repro_run.models import (
     VERDICT_DIVERGED,
     VERDICT_FAILED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from repro_run.formatting import printable
+from repro_run.core.humanize import printable
 from repro_run.models import MetricStats, to_json_dict
 
 

@@ -17,7 +17,7 @@ import pytest
 from cli_helpers import REPRO, record_of, repro
 from conftest import MakeRepo, write_files
 
-from repro_run.errors import UnsafeRecordError
+from repro_run.core.errors import UnsafeRecordError
 from repro_run.models import ManifestEntry
 from repro_run.store import Store
 

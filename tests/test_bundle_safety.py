@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from repro_run.bundle import Limits, Member, check_member_name, open_bundle, write_bundle
-from repro_run.errors import BundleError
+from repro_run.core.errors import BundleError
 
 DATA = b"hello"
 DIGEST = blake3.blake3(DATA).hexdigest()

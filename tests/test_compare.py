@@ -15,17 +15,7 @@ from repro_run.compare import (
     snapshot_of_record,
 )
 from repro_run.compare.versions import compare_versions
-from repro_run.comparison import (
-    CURRENT,
-    NOT_COMPARED,
-    SECTION_NAMES,
-    DirectoryCount,
-    FieldChange,
-    FileChanges,
-    FileStat,
-    RunComparison,
-    Side,
-)
+from repro_run.core.record import replace
 from repro_run.models import (
     CodeState,
     CommandInfo,
@@ -45,7 +35,17 @@ from repro_run.models import (
     TreeRef,
     Unavailable,
 )
-from repro_run.record import replace
+from repro_run.models.comparison import (
+    CURRENT,
+    NOT_COMPARED,
+    SECTION_NAMES,
+    DirectoryCount,
+    FieldChange,
+    FileChanges,
+    FileStat,
+    RunComparison,
+    Side,
+)
 
 DIGEST_A, DIGEST_B = "a" * 64, "b" * 64
 COMMIT_A, COMMIT_B = "1" * 40, "2" * 40

@@ -53,7 +53,7 @@ def test_sixteen_repro_runs_started_at_once_on_a_fresh_project(make_repo: MakeRe
 
 WRITER = """
 import json, sys, time
-from repro_run.record import replace
+from repro_run.core.record import replace
 from pathlib import Path
 from repro_run.models import RunRecord, FINAL_STATUSES, from_json_dict
 from repro_run.store import Store

@@ -12,8 +12,8 @@ from conftest import MakeRepo
 from test_errors import assert_one_line_error
 
 from repro_run.capture.config import find_config_paths, flatten, parse_config
-from repro_run.constants import CONFIG_MAX_DEPTH
-from repro_run.errors import ConfigError
+from repro_run.core.constants import CONFIG_MAX_DEPTH
+from repro_run.core.errors import ConfigError
 
 
 def test_config_flag_values_and_config_like_files_are_found(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from repro_run.app import maintenance
 from repro_run.models import CRASHED, FINAL_STATUSES
 from repro_run.store import Store
 from repro_run.store.fsck import content_matches
-from repro_run.store.records import read_record
+from repro_run.store.run_json import read_record
 
 CRASH_EXIT = 99
 WRITE_OUTPUTS = (

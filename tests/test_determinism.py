@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from repro_run.constants import MAX_SEED
+from repro_run.core.constants import MAX_SEED
+from repro_run.core.errors import UsageError
 from repro_run.determinism import (
     DETERMINISM_KNOBS,
     XLA_DETERMINISTIC_FLAG,
@@ -15,7 +16,6 @@ from repro_run.determinism import (
     thread_knobs,
     user_overrides,
 )
-from repro_run.errors import UsageError
 from repro_run.models import Determinism
 
 

@@ -16,7 +16,7 @@ from cli_helpers import REPRO, repro
 from conftest import GIT_ENV, MakeRepo, commit_all, git, write_files
 
 from repro_run.cli.views import DIFF_SECTIONS_HELP
-from repro_run.comparison import SECTION_NAMES
+from repro_run.models.comparison import SECTION_NAMES
 from repro_run.store import Store
 
 SCRIPT = """\

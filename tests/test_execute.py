@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repro_run.errors import CommandNotExecutableError, CommandNotFoundError
+from repro_run.core.errors import CommandNotExecutableError, CommandNotFoundError
 from repro_run.execute import resolve_command, run_process, which
 from repro_run.models import ProcessResult
 

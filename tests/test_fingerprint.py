@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repro_run.errors import DataError
+from repro_run.core.errors import DataError
 from repro_run.fingerprint import hashing
 from repro_run.fingerprint.engine import fingerprint
 from repro_run.fingerprint.manifest import decode_manifest, encode_manifest, manifest_digest

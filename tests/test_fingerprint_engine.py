@@ -13,8 +13,8 @@ from typing import Any, NoReturn
 import pytest
 from test_fingerprint import reference_digest
 
-from repro_run.errors import DataChangedError, DataNotFoundError, DataUnreadableError
-from repro_run.fingerprint import engine, hashing, records, walk, workers
+from repro_run.core.errors import DataChangedError, DataNotFoundError, DataUnreadableError
+from repro_run.fingerprint import dir_records, engine, hashing, walk, workers
 from repro_run.fingerprint.engine import fingerprint
 
 LATER = 10**12  # ns: a scan this long after the files were written trusts every entry
@@ -287,7 +287,7 @@ def test_a_directory_loop_from_a_bind_mount_ends(tmp_path: Path) -> None:
     root = tmp_path / "d"
     (root / "again").mkdir(parents=True)
     st = os.stat(root / "again")
-    settings = records.WalkSettings(0, 0, 1 << 30)
+    settings = dir_records.WalkSettings(0, 0, 1 << 30)
     result = walk.scan_directory("", str(root), None, settings, frozenset({(st.st_dev, st.st_ino)}))
     assert result.subdirs == []
     assert result.record is not None and result.record.skipped == ["directory loop: again"]

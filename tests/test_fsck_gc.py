@@ -15,11 +15,11 @@ from conftest import MakeRepo
 from test_store import make_record
 
 from repro_run.app import maintenance
+from repro_run.core.record import replace
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.models import RUNNING, ManifestEntry, TreeRef
-from repro_run.record import replace
 from repro_run.store import Store
-from repro_run.store.records import encode_record
+from repro_run.store.run_json import encode_record
 
 OLD = time.time() - 7200  # older than gc's default grace period of an hour
 

@@ -18,8 +18,8 @@ from cli_helpers import REPRO, record_of, repro
 from conftest import MakeRepo
 from test_store import make_record
 
+from repro_run.core.record import replace
 from repro_run.models import ConfigFile
-from repro_run.record import replace
 from repro_run.store import Store
 
 OLD = time.time() - 7200  # older than gc's default grace period of an hour

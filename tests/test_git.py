@@ -19,7 +19,7 @@ from repro_run.capture.git import (
     find_work_tree,
     tree_status,
 )
-from repro_run.errors import GitError, NoCommitsError, NotAGitRepositoryError
+from repro_run.core.errors import GitError, NoCommitsError, NotAGitRepositoryError
 from repro_run.models import DirtyPath, Remote, TreeStatus
 
 FILE_PROTOCOL = ("-c", "protocol.file.allow=always")

@@ -11,11 +11,11 @@ from test_store import make_record
 
 from repro_run.app.logview import plain
 from repro_run.capture.secretscan import scan_patch
+from repro_run.core.record import replace
 from repro_run.fingerprint.diff import diff_encoded, diff_manifests
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.models import DirtyPath, ManifestEntry, SecretFinding
-from repro_run.record import replace
-from repro_run.store.records import decode_record, encode_record
+from repro_run.store.run_json import decode_record, encode_record
 
 # --- manifest diff -------------------------------------------------------------------------
 paths = st.lists(

@@ -21,7 +21,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repro_run import constants, hook
+from repro_run import hook
+from repro_run.core import constants
 from repro_run.hook import facts as facts_module
 
 HOOK_DIR = Path(hook.__file__).parent
@@ -292,7 +293,7 @@ def test_the_facts_writer_writes_what_json_writes(value: object) -> None:
 
 def test_the_hook_accepts_the_seeds_repro_injects() -> None:
     """The hook cannot import repro's constants (it runs in the user's interpreter)."""
-    from repro_run.constants import MAX_SEED
+    from repro_run.core.constants import MAX_SEED
     from repro_run.hook import runtime
 
     assert runtime.MAX_SEED == MAX_SEED

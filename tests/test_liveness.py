@@ -21,11 +21,11 @@ from cli_helpers import REPRO, repro, start_run
 from conftest import MakeRepo
 from test_store import add_run, hold_lock, make_record
 
-from repro_run import host
+from repro_run.core import host
+from repro_run.core.record import replace
 from repro_run.models import CRASHED, PRESUMED_DEAD, RUNNING, UNKNOWN_REMOTE, RunRecord, Supervisor
-from repro_run.record import replace
 from repro_run.store import RunLock, Store, find_store_dir, liveness, processes
-from repro_run.store.records import read_record
+from repro_run.store.run_json import read_record
 
 LINUX = sys.platform.startswith("linux")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repro_run.logsink import LogSink, SecretScrubber
+from repro_run.execute.logsink import LogSink, SecretScrubber
 
 SECRET = "rpr_CANARY_5f2c9e"
 

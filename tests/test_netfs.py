@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from test_store import add_run
 
-from repro_run.errors import StoreError
+from repro_run.core.errors import StoreError
 from repro_run.store import Store, index, netfs
 
 NFS_MAGIC = 0x6969

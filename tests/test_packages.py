@@ -14,7 +14,7 @@ import pytest
 
 from repro_run.capture import packages as packages_module
 from repro_run.capture.packages import capture_packages
-from repro_run.constants import SECRET_MASK
+from repro_run.core.constants import SECRET_MASK
 from repro_run.models import PackageList, Unavailable
 
 CANARY = "c4nary-Secret-9f3b2a71"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from repro_run.errors import ConfigError
-from repro_run.project import ProjectSettings, load_project_settings
+from repro_run.core.errors import ConfigError
+from repro_run.settings import ProjectSettings, load_project_settings
 
 
 def test_no_pyproject_gives_defaults(tmp_path: Path) -> None:

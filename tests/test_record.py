@@ -8,6 +8,7 @@ import typing
 
 import pytest
 
+from repro_run.core.record import FrozenRecordError, Record, field, fields, replace
 from repro_run.models import (
     PackageList,
     ProcessFacts,
@@ -18,7 +19,6 @@ from repro_run.models import (
     to_json_dict,
 )
 from repro_run.models.codec import _hints
-from repro_run.record import FrozenRecordError, Record, field, fields, replace
 
 
 class Point(Record):

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from repro_run.constants import SECRET_MASK
-from repro_run.redaction import (
+from repro_run.core.constants import SECRET_MASK
+from repro_run.core.redaction import (
     MIN_SECRET_VALUE_LEN,
     argv_secret_values,
     is_secret_name,

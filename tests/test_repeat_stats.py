@@ -13,7 +13,7 @@ from cli_helpers import repro
 from conftest import MakeRepo
 
 from repro_run.app.repeat import parse_seeds, plan_seeds
-from repro_run.errors import UsageError
+from repro_run.core.errors import UsageError
 from repro_run.metrics.variance import metric_stats, t_quantile_975
 from repro_run.ui_stats import stats_lines
 

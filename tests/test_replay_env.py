@@ -8,9 +8,9 @@ import pytest
 from test_store import make_record
 
 from repro_run.app.replay_env import fill_masked_argv, parse_pairs, replay_environ, rewrite_paths
-from repro_run.errors import MaskedArgumentError, UsageError
+from repro_run.core.errors import MaskedArgumentError, UsageError
+from repro_run.core.record import replace
 from repro_run.models import EnvCapture
-from repro_run.record import replace
 
 
 def test_recorded_values_come_back_launch_variables_stay_and_strays_go() -> None:

@@ -24,8 +24,8 @@ from test_run_hardening import small_tmpfs
 
 from repro_run import app
 from repro_run.app import initial_record
-from repro_run.errors import RunNotRecordedError
-from repro_run.record import replace
+from repro_run.core.errors import RunNotRecordedError
+from repro_run.core.record import replace
 
 WAIT_FOR_RECORD = (
     "import glob, os, shutil, sys, time\n"

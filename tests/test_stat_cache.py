@@ -15,8 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from repro_run.constants import RACY_MARGIN_NS
-from repro_run.fingerprint import hashing, records
+from repro_run.core.constants import RACY_MARGIN_NS
+from repro_run.fingerprint import dir_records, hashing
 from repro_run.fingerprint.engine import Fingerprint, fingerprint
 from repro_run.fingerprint.hashing import StatFilter
 
@@ -163,9 +163,9 @@ def test_66_granularity_is_read_from_the_timestamps() -> None:
     def keys(*mtimes: int) -> bytes:
         return b"".join(hashing.KEY.pack(1, 1, m, m, 0o100644, 1) for m in mtimes)
 
-    assert records._granularity(keys(4 * SECOND, 6 * SECOND)) == 2 * SECOND
-    assert records._granularity(keys(3 * SECOND, 6 * SECOND)) == SECOND
-    assert records._granularity(keys(3 * SECOND + 1)) == 0
+    assert dir_records._granularity(keys(4 * SECOND, 6 * SECOND)) == 2 * SECOND
+    assert dir_records._granularity(keys(3 * SECOND, 6 * SECOND)) == SECOND
+    assert dir_records._granularity(keys(3 * SECOND + 1)) == 0
 
 
 def test_67_another_device_number_invalidates_every_entry(tmp_path: Path) -> None:

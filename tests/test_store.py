@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from repro_run.errors import RunNotFoundError, SchemaVersionError, StoreError
-from repro_run.host import boot_id
+from repro_run.core.errors import RunNotFoundError, SchemaVersionError, StoreError
+from repro_run.core.host import boot_id
+from repro_run.core.record import replace
 from repro_run.models import (
     FAILED,
     RUNNING,
@@ -32,12 +33,11 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
-from repro_run.record import replace
 from repro_run.store import Store, find_store_dir, this_supervisor
 from repro_run.store import ids as run_ids
 from repro_run.store.durable import atomic_write_bytes
 from repro_run.store.ids import ALPHABET, EPOCH, encode_time, is_run_id, new_run_id, run_id_time
-from repro_run.store.records import encode_record
+from repro_run.store.run_json import encode_record
 
 CHILD_ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
 _HOLD_LOCK = """

@@ -28,7 +28,7 @@ RUN_ONE = (
     WAIT_FOR_GO
     + """
 import json
-from repro_run.record import replace
+from repro_run.core.record import replace
 from repro_run.models import RunRecord, SUCCEEDED, from_json_dict
 from repro_run.store import Store
 template = from_json_dict(RunRecord, json.loads(Path(sys.argv[3]).read_text()))
@@ -51,7 +51,7 @@ Store.open(Path(sys.argv[1]))
 
 REWRITE_MANY = """
 import json, sys
-from repro_run.record import replace
+from repro_run.core.record import replace
 from pathlib import Path
 from repro_run.models import RunRecord, from_json_dict
 from repro_run.store import Store

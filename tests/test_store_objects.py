@@ -12,7 +12,7 @@ import pytest
 from blake3 import blake3
 from test_store import make_record
 
-from repro_run.errors import StoreError
+from repro_run.core.errors import StoreError
 from repro_run.store import Store
 
 

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_store import make_record
 
-from repro_run.errors import AmbiguousRunIdError
+from repro_run.core.errors import AmbiguousRunIdError
+from repro_run.core.record import replace
 from repro_run.models import CommandInfo, ConfigFile, EnvCapture
-from repro_run.record import replace
 from repro_run.store import Store
 from repro_run.store.ids import ALPHABET, ID_LENGTH
-from repro_run.store.records import decode_record, encode_record
+from repro_run.store.run_json import decode_record, encode_record
 
 run_ids = st.text(alphabet=ALPHABET, min_size=ID_LENGTH, max_size=ID_LENGTH)
 # Shared leading characters make ambiguous prefixes common rather than rare.

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from test_store import add_run, add_run_with_id, hold_lock
 
-from repro_run.errors import AmbiguousRunIdError, RunNotFoundError
-from repro_run.host import boot_id
+from repro_run.core.errors import AmbiguousRunIdError, RunNotFoundError
+from repro_run.core.host import boot_id
 from repro_run.models import CRASHED, FAILED, RUNNING, UNKNOWN_REMOTE, RunRecord, Supervisor
 from repro_run.store import RunLock, Store, effective_status
 from repro_run.store.ids import ALPHABET

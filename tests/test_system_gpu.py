@@ -24,7 +24,7 @@ from repro_run.capture import cuda, gpu
 from repro_run.capture.cuda import capture_cuda_libraries
 from repro_run.capture.gpu import capture_gpu, gpu_memory_sampler
 from repro_run.capture.system import capture_system
-from repro_run.host import boot_id
+from repro_run.core.host import boot_id
 from repro_run.models import GpuInfo, Package, PackageList, Unavailable
 
 NOT_SUPPORTED, DRIVER_NOT_LOADED, UNKNOWN = 3, 9, 999

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repro_run.comparison import bitwise_equal
+from repro_run.core.record import replace
 from repro_run.models import FAILED, SUCCEEDED
-from repro_run.record import replace
+from repro_run.models.comparison import bitwise_equal
 from repro_run.verdict.decide import Evidence, decide
 from repro_run.verdict.logs import compare_logs, normalize_log
 from repro_run.verdict.metrics import compare_series, within

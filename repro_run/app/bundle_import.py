@@ -25,22 +25,22 @@ from repro_run.app.query import open_store
 from repro_run.bundle import CODE_PACK, Limits, Listed, object_member, open_bundle, run_member
 from repro_run.capture import git
 from repro_run.capture.code_pack import has_commit, unpack_commit
-from repro_run.constants import (
+from repro_run.core.constants import (
     DEFAULT_IMPORT_MAX_BYTES,
     ENV_IMPORT_MAX_BYTES,
     IMPORT_MAX_RATIO,
     IMPORT_STAGING_PREFIX,
     RUN_RECORD_FILENAME,
 )
-from repro_run.errors import BundleError, ImportClashError, StoreError
+from repro_run.core.errors import BundleError, ImportClashError, StoreError
+from repro_run.core.record import Record, replace
 from repro_run.models import FINAL_STATUSES, Imported, RunRecord
-from repro_run.record import Record, replace
 from repro_run.store import Store
 from repro_run.store.durable import fsync_dir
 from repro_run.store.ids import is_run_id
 from repro_run.store.index import summarize
 from repro_run.store.objects import is_digest
-from repro_run.store.records import decode_record, encode_record, read_record
+from repro_run.store.run_json import decode_record, encode_record, read_record
 
 _RECORD = run_member(RUN_RECORD_FILENAME)
 # The record is the one member read into memory (decoded JSON takes several times its size);

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from blake3 import blake3
 
-from repro_run.cachedir import user_cache_dir
 from repro_run.capture import config as config_capture
 from repro_run.capture import git
 from repro_run.compare import Snapshot
-from repro_run.comparison import CURRENT, Side
-from repro_run.errors import ReproError
+from repro_run.core.errors import ReproError
+from repro_run.core.paths import user_cache_dir
+from repro_run.core.record import Record, field
 from repro_run.fingerprint.engine import fingerprint
 from repro_run.models import (
     ConfigFile,
@@ -28,7 +28,7 @@ from repro_run.models import (
     TreeRef,
     Unavailable,
 )
-from repro_run.record import Record, field
+from repro_run.models.comparison import CURRENT, Side
 
 
 class CurrentSide(Record):

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repro_run.app.reporting import NullReporter, Reporter
-from repro_run.cachedir import user_cache_dir
 from repro_run.capture import git
 from repro_run.capture.config import ParsedConfig
-from repro_run.errors import DataNotFoundError, ReproError
+from repro_run.core.errors import DataNotFoundError, ReproError
+from repro_run.core.paths import user_cache_dir
+from repro_run.core.record import Record, replace
 from repro_run.fingerprint import sources
 from repro_run.models import FingerprintReport, TreeRef
-from repro_run.record import Record, replace
 from repro_run.store import Store
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)

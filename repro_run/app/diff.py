@@ -21,13 +21,13 @@ from repro_run.compare import (
     snapshot_of_record,
     tree_pairs,
 )
-from repro_run.comparison import SECTION_NAMES, FileChanges, RunComparison
-from repro_run.errors import ReproError, StoreError
+from repro_run.core.errors import ReproError, StoreError
 from repro_run.fingerprint.diff import diff_encoded, file_changes
 from repro_run.models import (
     RunRecord,
     TreeRef,
 )
+from repro_run.models.comparison import SECTION_NAMES, FileChanges, RunComparison
 from repro_run.store import Store
 
 

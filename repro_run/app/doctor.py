@@ -19,13 +19,13 @@ from repro_run.audit import code, machine, project, requirements
 from repro_run.capture import git, gpu, packages
 from repro_run.compare.markers import marker_applies
 from repro_run.compare.specifiers import spec_contains
-from repro_run.constants import PYPROJECT_FILENAME
+from repro_run.core.constants import PYPROJECT_FILENAME
+from repro_run.core.errors import ConfigError, NoCommitsError, NotAGitRepositoryError, StoreError
+from repro_run.core.humanize import count
 from repro_run.determinism import user_overrides
-from repro_run.errors import ConfigError, NoCommitsError, NotAGitRepositoryError, StoreError
 from repro_run.execute import user_python
-from repro_run.formatting import count
 from repro_run.models import SEVERITIES, ChildFacts, DoctorReport, Finding, GpuInfo, Unavailable
-from repro_run.project import ProjectSettings, load_project_settings
+from repro_run.settings import ProjectSettings, load_project_settings
 from repro_run.store import Store, find_store_dir
 
 _PAST_RUNS = 20  # recorded runs whose GPUs are compared with this machine's

@@ -32,14 +32,14 @@ from repro_run.bundle.names import RUN_FILES
 from repro_run.capture import git, worktree
 from repro_run.capture.code_pack import pack_commit
 from repro_run.capture.secretscan import is_binary, scan_file, scan_patch
-from repro_run.constants import (
+from repro_run.core.constants import (
     BUNDLE_SUFFIX,
     RUN_LOG_FILENAME,
     RUN_METRICS_FILENAME,
     RUN_PATCH_FILENAME,
     RUN_RECORD_FILENAME,
 )
-from repro_run.errors import (
+from repro_run.core.errors import (
     BundleWriteError,
     DataDriftError,
     RunNotFinishedError,
@@ -47,10 +47,10 @@ from repro_run.errors import (
     StoreError,
     UsageError,
 )
+from repro_run.core.record import Record
+from repro_run.core.redaction import secret_values
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, PackagesRef, RunRecord
-from repro_run.record import Record
-from repro_run.redaction import secret_values
 from repro_run.store import Store
 from repro_run.store.fsck import remove_orphan_temp
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from repro_run.app.replay_data import describe_drift
 from repro_run.bundle import Member, object_member
-from repro_run.cachedir import user_cache_dir
-from repro_run.errors import DataDriftError, DataNotFoundError, DataUnreadableError
+from repro_run.core.errors import DataDriftError, DataNotFoundError, DataUnreadableError
+from repro_run.core.paths import user_cache_dir
+from repro_run.core.record import Record
 from repro_run.fingerprint.engine import fingerprint
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import RunRecord, local_name
-from repro_run.record import Record
 from repro_run.store import Store
 
 

@@ -9,6 +9,7 @@ from repro_run import __version__
 from repro_run.app import safeguards
 from repro_run.app.outputs import display
 from repro_run.capture import gpu
+from repro_run.core.redaction import mask_argv
 from repro_run.models import (
     RUNNING,
     CommandInfo,
@@ -20,7 +21,6 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
-from repro_run.redaction import mask_argv
 from repro_run.store import Store, this_supervisor
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from repro_run.app.causes import likely_causes
 from repro_run.app.metrics import load_series
-from repro_run.constants import RUN_LOG_FILENAME
+from repro_run.core.constants import RUN_LOG_FILENAME
 from repro_run.fingerprint.diff import diff_encoded
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
 from repro_run.models import RunRecord, TreeRef, Verdict

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro_run.app.query import open_store
-from repro_run.constants import RUN_LOG_FILENAME
-from repro_run.errors import StoreError
+from repro_run.core.constants import RUN_LOG_FILENAME
+from repro_run.core.errors import StoreError
 from repro_run.verdict.screen import screen_lines
 
 

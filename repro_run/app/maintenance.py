@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from repro_run.app.query import open_store
-from repro_run.constants import (
+from repro_run.core.constants import (
     DATA_STAGING_PREFIX,
     GC_GRACE_S,
     GC_LOCK_FILENAME,
     IMPORT_STAGING_PREFIX,
     RUN_RECORD_FILENAME,
 )
-from repro_run.errors import ReadOnlyStoreError, ReproError, StoreDamagedError, StoreError
+from repro_run.core.errors import ReadOnlyStoreError, ReproError, StoreDamagedError, StoreError
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import CRASHED, FsckReport, GcReport, PackagesRef, RunRecord
 from repro_run.store import Store
@@ -30,7 +30,7 @@ from repro_run.store import fsck as repairs
 from repro_run.store import gc as collector
 from repro_run.store.layout import is_read_only
 from repro_run.store.objects import is_digest
-from repro_run.store.records import read_record
+from repro_run.store.run_json import read_record
 from repro_run.store.staging import staging_dirs
 
 _Version = tuple[int, int]  # a record file's (inode, mtime_ns)

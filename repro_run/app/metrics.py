@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro_run.constants import ENV_METRICS, RUN_METRICS_FILENAME
-from repro_run.errors import MetricsFileError, StoreError
+from repro_run.core.constants import ENV_METRICS, RUN_METRICS_FILENAME
+from repro_run.core.errors import MetricsFileError, StoreError
 from repro_run.metrics.read import SUFFIXES, metrics_format, read_metrics
 from repro_run.metrics.series import (
     Series,

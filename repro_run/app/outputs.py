@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repro_run.app.reporting import Reporter
-from repro_run.errors import DataError, StoreError
+from repro_run.core.errors import DataError, StoreError
 from repro_run.models import ManifestEntry, TreeRef
 from repro_run.store import Store
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from repro_run.capture import git
-from repro_run.constants import GROUP_PREFIX
-from repro_run.errors import PackagesUnavailableError, RunNotFoundError, StoreError
+from repro_run.core.constants import GROUP_PREFIX
+from repro_run.core.errors import PackagesUnavailableError, RunNotFoundError, StoreError
 from repro_run.models import (
     CRASHED,
     DecodeError,

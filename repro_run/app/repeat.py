@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.app.run import RunOptions, run
-from repro_run.constants import GROUP_PREFIX
-from repro_run.errors import UsageError
+from repro_run.core.constants import GROUP_PREFIX
+from repro_run.core.errors import UsageError
+from repro_run.core.record import Record, replace
 from repro_run.models import RunRecord
-from repro_run.record import Record, replace
 
 
 class RepeatResult(Record):

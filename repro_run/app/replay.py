@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from repro_run.core.record import Record
 from repro_run.models import RerunInfo, TreeRef
-from repro_run.record import Record
 
 
 class Replay(Record):

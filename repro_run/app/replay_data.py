@@ -14,13 +14,19 @@ import os
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from repro_run.cachedir import user_cache_dir
-from repro_run.errors import DataDriftError, DataError, StoreError, UnsafeRecordError, UsageError
+from repro_run.core.errors import (
+    DataDriftError,
+    DataError,
+    StoreError,
+    UnsafeRecordError,
+    UsageError,
+)
+from repro_run.core.paths import user_cache_dir
+from repro_run.core.record import Record
 from repro_run.fingerprint.diff import diff_encoded, first_paths
 from repro_run.fingerprint.engine import fingerprint
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import RunRecord, TreeRef
-from repro_run.record import Record
 from repro_run.store import Store
 
 CHANGED_PATHS_SHOWN = 10

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from repro_run.capture.environ import is_allowed
-from repro_run.constants import SECRET_MASK
-from repro_run.errors import MaskedArgumentError, UsageError
+from repro_run.core.constants import SECRET_MASK
+from repro_run.core.errors import MaskedArgumentError, UsageError
 from repro_run.models import RunRecord
 
 _LAUNCH_PREFIXES = ("REPRO_", "SLURM_", "CONDA_")

@@ -15,12 +15,12 @@ from repro_run.app.diff import compare_records
 from repro_run.app.metrics import load_series
 from repro_run.app.query import Warn, group_or_runs, open_store
 from repro_run.capture import git
-from repro_run.comparison import RunComparison
-from repro_run.errors import GitError, NotAGitRepositoryError, UsageError
+from repro_run.core.errors import GitError, NotAGitRepositoryError, UsageError
+from repro_run.core.record import Record
 from repro_run.metrics.series import Series
 from repro_run.metrics.variance import metric_stats
 from repro_run.models import MetricStats, RunRecord, RunSummary
-from repro_run.record import Record
+from repro_run.models.comparison import RunComparison
 
 
 class ReportData(Record):

@@ -8,7 +8,7 @@ TYPE_CHECKING = False  # typing's flag without importing typing (docs/architectu
 if TYPE_CHECKING:
     from typing import Protocol
 
-    from repro_run.comparison import FileChanges  # hashing code, imported only to hash
+    from repro_run.models.comparison import FileChanges
 else:  # interfaces for type checkers only: nothing checks them at run time
     Protocol = object
 

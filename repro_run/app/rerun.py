@@ -27,13 +27,14 @@ from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.app.rerun_drift import environment_drift
 from repro_run.app.run import RunOptions, run
 from repro_run.capture import git, worktree
-from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL
-from repro_run.errors import (
+from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL
+from repro_run.core.errors import (
     EnvironmentDriftError,
     RunNotFinishedError,
     StoreError,
     UnsafeRecordError,
 )
+from repro_run.core.record import Record, replace
 from repro_run.execute import user_python
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import (
@@ -45,7 +46,6 @@ from repro_run.models import (
     RerunInfo,
     RunRecord,
 )
-from repro_run.record import Record, replace
 from repro_run.store import Store
 from repro_run.verdict.spread import MetricSpread, metric_spreads
 

@@ -13,11 +13,11 @@ from repro_run.app.diff import run_snapshot
 from repro_run.capture import cuda, gpu, packages, system
 from repro_run.compare import compare_snapshots
 from repro_run.compare.fields import describe
-from repro_run.comparison import CURRENT, Side
-from repro_run.errors import ReproError
+from repro_run.core.errors import ReproError
+from repro_run.core.record import replace
 from repro_run.execute import resolve_command
 from repro_run.models import RunRecord, Unavailable
-from repro_run.record import replace
+from repro_run.models.comparison import CURRENT, Side
 from repro_run.store import Store
 
 _DRIFT_SECTIONS = ("packages", "gpu", "system")

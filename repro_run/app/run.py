@@ -22,7 +22,7 @@ from repro_run.app.outputs import archive_outputs, display, inside
 from repro_run.app.reporting import NullReporter, Reporter
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
-from repro_run.constants import (
+from repro_run.core.constants import (
     DEFAULT_DRAIN_TIMEOUT_S,
     DEFAULT_KILL_GRACE_S,
     ENV_DRAIN_TIMEOUT,
@@ -33,8 +33,7 @@ from repro_run.constants import (
     RUN_PATCH_FILENAME,
     STORE_DIRNAME,
 )
-from repro_run.determinism import child_environment, resolve_seed
-from repro_run.errors import (
+from repro_run.core.errors import (
     CommandNotExecutableError,
     CommandNotFoundError,
     DirtyTreeError,
@@ -42,6 +41,9 @@ from repro_run.errors import (
     StoreError,
     UsageError,
 )
+from repro_run.core.record import Record, replace
+from repro_run.core.redaction import argv_secret_values, mask_argv, secret_values
+from repro_run.determinism import child_environment, resolve_seed
 from repro_run.execute import (
     ResolvedCommand,
     UserPython,
@@ -67,9 +69,7 @@ from repro_run.models import (
     TreeRef,
     TreeStatus,
 )
-from repro_run.project import load_project_settings
-from repro_run.record import Record, replace
-from repro_run.redaction import argv_secret_values, mask_argv, secret_values
+from repro_run.settings import load_project_settings
 from repro_run.store import Store, find_store_dir
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from repro_run.app.reporting import Reporter
 from repro_run.capture import git
-from repro_run.constants import ENV_HOME, RUN_PATCH_FILENAME, STORE_DIRNAME
-from repro_run.errors import (
+from repro_run.core.constants import ENV_HOME, RUN_PATCH_FILENAME, STORE_DIRNAME
+from repro_run.core.errors import (
     CommandNotExecutableError,
     CommandNotFoundError,
     ReproError,
     UsageError,
 )
+from repro_run.core.record import replace
 from repro_run.models import (
     SECRET_IN_PATCH,
     TAINTED,
@@ -26,7 +27,6 @@ from repro_run.models import (
     RunRecord,
     TreeStatus,
 )
-from repro_run.record import replace
 from repro_run.store import Store, find_store_dir
 
 _FINDINGS_SHOWN = 5

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro_run.app.query import Warn, group_or_runs, open_store
-from repro_run.errors import UsageError
+from repro_run.core.errors import UsageError
+from repro_run.core.record import Record
 from repro_run.metrics.variance import metric_stats
 from repro_run.models import MetricStats
-from repro_run.record import Record
 
 
 class StatsResult(Record):

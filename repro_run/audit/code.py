@@ -8,8 +8,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable
 
+from repro_run.core.record import Record
 from repro_run.models import Finding
-from repro_run.record import Record
 
 RANDOMNESS = "https://docs.pytorch.org/docs/stable/notes/randomness.html"
 

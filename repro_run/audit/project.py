@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from repro_run.audit.requirements import Declarations
-from repro_run.formatting import count
+from repro_run.core.humanize import count
 from repro_run.models import Finding
 
 LOCK_FILES = (

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from repro_run import tomlread
-from repro_run.record import Record
+from repro_run.core import toml
+from repro_run.core.record import Record
 
 _REQUIREMENTS_NAME = re.compile(r"requirements[\w.-]*\.(txt|in)")
 # PEP 508 without URLs: name, extras, then a version specifier (maybe in parentheses).
@@ -138,8 +138,8 @@ def _inside(root: Path, including: str, target: str) -> str | None:
 
 def _pyproject(rel: str, text: str) -> list[Requirement]:
     try:
-        project = tomlread.loads(text).get("project", {})
-    except (tomlread.TOMLDecodeError, AttributeError):
+        project = toml.loads(text).get("project", {})
+    except (toml.TOMLDecodeError, AttributeError):
         return []
     if not isinstance(project, dict):
         return []
@@ -215,8 +215,8 @@ def _conda_requirement(text: str, where: str) -> Requirement | None:
 
 def _pipfile(rel: str, text: str) -> list[Requirement]:
     try:
-        packages = tomlread.loads(text).get("packages", {})
-    except (tomlread.TOMLDecodeError, AttributeError):
+        packages = toml.loads(text).get("packages", {})
+    except (toml.TOMLDecodeError, AttributeError):
         return []
     found = []
     for name, value in packages.items() if isinstance(packages, dict) else []:

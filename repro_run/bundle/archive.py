@@ -30,7 +30,7 @@ from typing import Any
 import blake3
 
 from repro_run.bundle.names import MANIFEST, check_member_name, member_order
-from repro_run.record import Record
+from repro_run.core.record import Record
 
 BUNDLE_VERSION = 1
 COPY_BUFFER = 1 << 20

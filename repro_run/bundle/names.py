@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
-from repro_run.constants import (
+from repro_run.core.constants import (
     RUN_LOG_FILENAME,
     RUN_METRICS_FILENAME,
     RUN_PATCH_FILENAME,
     RUN_RECORD_FILENAME,
 )
-from repro_run.errors import BundleError
+from repro_run.core.errors import BundleError
 
 MANIFEST = "bundle.json"  # always the first member: sizes and hashes of all the others
 CODE_PACK = "code/commit.pack"  # a git pack of the recorded commit and its tree (no history)

@@ -31,8 +31,8 @@ import blake3
 
 from repro_run.bundle.archive import BUNDLE_VERSION, COPY_BUFFER
 from repro_run.bundle.names import MANIFEST, check_member_name
-from repro_run.errors import BundleError, StoreError
-from repro_run.record import Record
+from repro_run.core.errors import BundleError, StoreError
+from repro_run.core.record import Record
 
 _MANIFEST_MAX_BYTES = 16 * 1024 * 1024
 _RATIO_FLOOR_BYTES = 1024 * 1024  # tiny bundles compress well for honest reasons

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from repro_run.capture.gitexec import first_line, git_env, run_git
-from repro_run.errors import BundleError, GitError
+from repro_run.core.errors import BundleError, GitError
 
 
 def pack_commit(root: Path, commit: str, dest: Path) -> None:

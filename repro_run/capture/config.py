@@ -8,16 +8,16 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from repro_run import tomlread
-from repro_run.constants import (
+from repro_run.core import toml
+from repro_run.core.constants import (
     CONFIG_FLAGS,
     CONFIG_MAX_DEPTH,
     CONFIG_MAX_FLAT_CHARS,
     CONFIG_MAX_VALUES,
     CONFIG_SUFFIXES,
 )
-from repro_run.errors import ConfigError
-from repro_run.record import Record
+from repro_run.core.errors import ConfigError
+from repro_run.core.record import Record
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -101,8 +101,8 @@ def _load(fmt: str, text: str, display: str) -> Any:
             raise ConfigError(f"config {display} line {exc.lineno}: {exc.msg}: {_FIX}") from None
     if fmt == "toml":
         try:
-            return tomlread.loads(text)
-        except tomlread.TOMLDecodeError as exc:
+            return toml.loads(text)
+        except toml.TOMLDecodeError as exc:
             line = re.search(r"line (\d+)", str(exc))
             where = f" line {line.group(1)}" if line else ""
             reason = re.sub(r"\s*\(at line .*\)$", "", str(exc))

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 
+from repro_run.core.record import Record
 from repro_run.models import CudaLibraries, PackageList
-from repro_run.record import Record
 
 _NVCC_TIMEOUT_S = 5.0
 # Where distribution packages (libcudnn9-dev, libnccl-dev) put headers and libraries; Debian

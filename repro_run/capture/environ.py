@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from repro_run.core.redaction import is_secret_env
 from repro_run.models import EnvCapture
-from repro_run.redaction import is_secret_env
 
 # Values are recorded only for variables that change what a training run computes or where it
 # finds its code and libraries; everything else is recorded by name only, because an unknown

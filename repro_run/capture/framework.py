@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from repro_run.constants import RUN_FACTS_DIRNAME
+from repro_run.core.constants import RUN_FACTS_DIRNAME
+from repro_run.core.record import fields
 from repro_run.models import ChildFacts, DecodeError, ProcessFacts, from_json_dict
-from repro_run.record import fields
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

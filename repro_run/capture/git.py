@@ -19,10 +19,10 @@ from repro_run.capture.gitexec import (
     start_all,
     wait_all,
 )
-from repro_run.constants import DIRTY_PATHS_SHOWN
-from repro_run.errors import GitError, NoCommitsError, NotAGitRepositoryError
+from repro_run.core.constants import DIRTY_PATHS_SHOWN
+from repro_run.core.errors import GitError, NoCommitsError, NotAGitRepositoryError
+from repro_run.core.redaction import redact_url
 from repro_run.models import CodeState, DirtyPath, Remote, TreeStatus
-from repro_run.redaction import redact_url
 
 _DIRTY_PATHS_RECORDED = 1000
 

@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from repro_run.errors import GitError, NotAGitRepositoryError, ReproError
+from repro_run.core.errors import GitError, NotAGitRepositoryError, ReproError
 
 # Git resolves these relative to the cwd it starts in; a hook exports GIT_DIR=.git, so they are
 # made absolute against our cwd to keep naming the same repository when git runs in the root.

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repro_run.capture.gitexec import run_git, run_together
-from repro_run.comparison import FileStat
+from repro_run.models.comparison import FileStat
 
 # Pinned like the --allow-dirty patch: no user config may change what is counted.
 _NUMSTAT_ARGV = (

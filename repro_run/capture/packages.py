@@ -14,9 +14,10 @@ import urllib.parse
 import zlib
 from collections.abc import Mapping
 
-from repro_run.cachedir import user_cache_dir
 from repro_run.capture import pkgscan
-from repro_run.constants import SECRET_MASK
+from repro_run.core.constants import SECRET_MASK
+from repro_run.core.paths import user_cache_dir
+from repro_run.core.redaction import looks_secret_value, redact_url
 from repro_run.models import (
     DecodeError,
     Package,
@@ -25,7 +26,6 @@ from repro_run.models import (
     from_json_dict,
     to_json_dict,
 )
-from repro_run.redaction import looks_secret_value, redact_url
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

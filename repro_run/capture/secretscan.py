@@ -14,14 +14,14 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from repro_run.models import SecretFinding
-from repro_run.redaction import (
+from repro_run.core.redaction import (
     MIN_ENTROPY_BITS,
     entropy,
     inline_secret_values,
     looks_secret_value,
 )
-from repro_run.secretmatch import SecretMatcher
+from repro_run.core.secretmatch import SecretMatcher
+from repro_run.models import SecretFinding
 
 # A literal assigned to a secret name is flagged when it is long and random enough to be a
 # credential (`api_key = "…"`), not a placeholder (`password = "changeme"`).

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from repro_run import host
+from repro_run.core import host
 from repro_run.models import SystemInfo
 
 _OS_RELEASE_PATHS = ("/etc/os-release", "/usr/lib/os-release")  # man 5 os-release

@@ -17,14 +17,14 @@ import tempfile
 from pathlib import Path
 
 from repro_run.capture.gitexec import first_line, git_env, run_git, spawn
-from repro_run.constants import (
+from repro_run.core.constants import (
     RERUN_KEEP_FILENAME,
     RERUN_LOCK_FILENAME,
     RERUN_TMP_PREFIX,
     RERUN_TREE_DIRNAME,
 )
-from repro_run.errors import CommitNotFoundError, GitError, PatchApplyError, WorktreeError
-from repro_run.record import Record
+from repro_run.core.errors import CommitNotFoundError, GitError, PatchApplyError, WorktreeError
+from repro_run.core.record import Record
 
 # The user's hooks (post-checkout runs on `worktree add`) must not run on our checkout.
 _NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from repro_run.cli.group import cli
-from repro_run.formatting import count
+from repro_run.core.humanize import count
 
 
 @cli.command()
@@ -17,7 +17,7 @@ from repro_run.formatting import count
 def doctor(as_json: bool, strict: bool) -> None:
     """Audit this project and machine for what makes runs irreproducible, with fixes."""
     from repro_run import app, ui, ui_doctor
-    from repro_run.errors import FindingsError
+    from repro_run.core.errors import FindingsError
 
     report = app.doctor(Path.cwd(), ui.TerminalReporter().warn)
     if as_json:
@@ -61,7 +61,7 @@ def fsck(as_json: bool) -> None:
     """Verify objects and records, remove temp files, rebuild the index (safe to repeat)."""
     from repro_run import ui
     from repro_run.app import maintenance
-    from repro_run.errors import StoreDamagedError
+    from repro_run.core.errors import StoreDamagedError
 
     report = maintenance.fsck(Path.cwd())
     if as_json:

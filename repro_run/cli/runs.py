@@ -10,7 +10,7 @@ import click
 from click.decorators import FC
 
 from repro_run.cli.group import cli
-from repro_run.constants import DEFAULT_ATOL, DEFAULT_RTOL, VERDICT_EXIT_CODES
+from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL, VERDICT_EXIT_CODES
 
 
 @cli.command(

@@ -136,8 +136,8 @@ def diff_command(
     """
     from repro_run import ui, ui_diff
     from repro_run.app.diff import diff
-    from repro_run.comparison import SECTION_NAMES
-    from repro_run.errors import UsageError
+    from repro_run.core.errors import UsageError
+    from repro_run.models.comparison import SECTION_NAMES
 
     wanted = [name.strip() for value in sections for name in value.split(",") if name.strip()]
     unknown = [name for name in wanted if name not in SECTION_NAMES]
@@ -187,7 +187,7 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
     """
     from repro_run import report_html, ui
     from repro_run.app.report import build_report
-    from repro_run.errors import UsageError
+    from repro_run.core.errors import UsageError
 
     data = build_report(Path.cwd(), refs, ui.TerminalReporter().warn)
     page = report_html.render_report(

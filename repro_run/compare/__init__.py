@@ -35,8 +35,8 @@ from repro_run.compare.snapshot import (
     snapshot_of_record,
     tree_pairs,
 )
-from repro_run.comparison import CAUSE, SECTION_NAMES, RunComparison, SectionDiff
-from repro_run.record import replace
+from repro_run.core.record import replace
+from repro_run.models.comparison import CAUSE, SECTION_NAMES, RunComparison, SectionDiff
 
 __all__ = [
     "CodeHistory",

@@ -8,7 +8,15 @@ from collections import Counter
 from repro_run.compare.fields import change, not_compared, section, summarize
 from repro_run.compare.snapshot import Snapshot
 from repro_run.compare.versions import compare_versions
-from repro_run.comparison import (
+from repro_run.models import (
+    CudaLibraries,
+    EnvCapture,
+    GpuDevice,
+    GpuInfo,
+    Package,
+    Unavailable,
+)
+from repro_run.models.comparison import (
     ADDED,
     CHANGED,
     DOWNGRADED,
@@ -17,14 +25,6 @@ from repro_run.comparison import (
     UPGRADED,
     FieldChange,
     SectionDiff,
-)
-from repro_run.models import (
-    CudaLibraries,
-    EnvCapture,
-    GpuDevice,
-    GpuInfo,
-    Package,
-    Unavailable,
 )
 
 _NOT_RECORDED = "(set; value not recorded)"

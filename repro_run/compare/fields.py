@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from repro_run.comparison import (
+from repro_run.core.humanize import format_bytes
+from repro_run.models.comparison import (
     ADDED,
     CHANGED,
     DIFFERS,
@@ -20,7 +21,6 @@ from repro_run.comparison import (
     rank_of,
     section_info,
 )
-from repro_run.formatting import format_bytes
 
 _HEX_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a git commit or a BLAKE3 digest
 SHORT_ID = 12

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 from repro_run.compare.fields import change, mapping_changes, section
 from repro_run.compare.snapshot import CodeHistory, Snapshot, pair_up
-from repro_run.comparison import FieldChange, FileStat, SectionDiff
-from repro_run.constants import (
+from repro_run.core.constants import (
     ENV_DETERMINISTIC,
     ENV_METRICS,
     ENV_PYTHONHASHSEED,
@@ -18,8 +17,9 @@ from repro_run.constants import (
     ENV_SEED,
     ENV_THREADS,
 )
-from repro_run.formatting import count
+from repro_run.core.humanize import count
 from repro_run.models import CommandInfo, ConfigFile, Determinism, DirtyPath
+from repro_run.models.comparison import FieldChange, FileStat, SectionDiff
 
 _STAT_LINES = 10
 _DIRTY_SHOWN = 5

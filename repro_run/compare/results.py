@@ -9,7 +9,10 @@ from typing import Any
 
 from repro_run.compare.fields import change, mapping_changes, section
 from repro_run.compare.snapshot import PairFacts, pair_up
-from repro_run.comparison import (
+from repro_run.core.humanize import count, distinct_numbers, file_change_lines, format_bytes
+from repro_run.core.record import replace
+from repro_run.models import ProcessResult, TreeRef
+from repro_run.models.comparison import (
     CHANGED,
     EQUAL,
     FieldChange,
@@ -17,9 +20,6 @@ from repro_run.comparison import (
     SectionDiff,
     bitwise_equal,
 )
-from repro_run.formatting import count, distinct_numbers, file_change_lines, format_bytes
-from repro_run.models import ProcessResult, TreeRef
-from repro_run.record import replace
 
 # Measurements vary from run to run: within max(absolute, relative) they count as equal.
 RELATIVE_TOLERANCE = 0.10

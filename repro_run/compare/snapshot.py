@@ -11,7 +11,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
-from repro_run.comparison import FileChanges, FileStat, Side
+from repro_run.core.record import Record, field
 from repro_run.models import (
     CodeState,
     CommandInfo,
@@ -27,7 +27,7 @@ from repro_run.models import (
     TreeRef,
     Unavailable,
 )
-from repro_run.record import Record, field
+from repro_run.models.comparison import FileChanges, FileStat, Side
 
 
 class RunFacts(Record):

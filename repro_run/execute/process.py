@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
-from repro_run.constants import DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_KILL_GRACE_S, ENV_RUN_ID
-from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
+from repro_run.core.constants import DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_KILL_GRACE_S, ENV_RUN_ID
+from repro_run.core.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
 from repro_run.execute import sweep
+from repro_run.execute.logsink import LogSink, OutputTee
 from repro_run.execute.sampler import ResourceSampler
 from repro_run.execute.signals import StopForwarder, signal_group, signal_name
 from repro_run.execute.terminal import JobControl, Pty, combine
-from repro_run.logsink import LogSink, OutputTee
 from repro_run.models import ProcessResult
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)

@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from repro_run.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
-from repro_run.record import Record
+from repro_run.core.errors import CommandNotExecutableError, CommandNotFoundError, UsageError
+from repro_run.core.record import Record
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from repro_run.constants import ENV_RUN_ID
+from repro_run.core.constants import ENV_RUN_ID
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from repro_run.comparison import DirectoryCount, FileChanges
+from repro_run.core.record import Record
 from repro_run.fingerprint.manifest import MANIFEST_HEADER, decode_entry
 from repro_run.models import ManifestEntry
-from repro_run.record import Record
+from repro_run.models.comparison import DirectoryCount, FileChanges
 
 
 class ManifestDiff(Record):

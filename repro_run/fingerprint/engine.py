@@ -22,11 +22,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Protocol
 
-from repro_run.constants import LARGE_FILE_BYTES, RACY_MARGIN_NS
-from repro_run.errors import DataChangedError, DataNotFoundError, DataUnreadableError
+from repro_run.core.constants import LARGE_FILE_BYTES, RACY_MARGIN_NS
+from repro_run.core.errors import DataChangedError, DataNotFoundError, DataUnreadableError
+from repro_run.core.record import Record
+from repro_run.fingerprint.dir_records import DirRecord, Draft, WalkSettings, assemble, finish
 from repro_run.fingerprint.hashing import KEY, FileChanged, StatFilter, hash_large_file
 from repro_run.fingerprint.manifest import manifest_digest
-from repro_run.fingerprint.records import DirRecord, Draft, WalkSettings, assemble, finish
 from repro_run.fingerprint.statcache import EMPTY, RootIdentity, StatCache
 from repro_run.fingerprint.walk import DirResult, kind_of, scan_single_file, unreadable_note
 from repro_run.fingerprint.workers import (
@@ -39,7 +40,6 @@ from repro_run.fingerprint.workers import (
     default_workers,
     run_task,
 )
-from repro_run.record import Record
 
 PARALLEL_AFTER_S = 0.05  # walk in-process this long before starting workers
 POOL_LARGE_BYTES = 64 * 1024 * 1024  # less than this in large files: hashed here, unforked

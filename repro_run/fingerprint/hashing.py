@@ -19,7 +19,7 @@ from typing import Protocol
 
 import blake3
 
-from repro_run.errors import DataChangedError
+from repro_run.core.errors import DataChangedError
 
 # inode, size, mtime_ns, ctime_ns, mode, device: what says "same file, same content".
 KEY = struct.Struct("<QqqqQQ")

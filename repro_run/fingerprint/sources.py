@@ -14,12 +14,12 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from repro_run.constants import (
+from repro_run.core.constants import (
     AUTO_DATA_OUTPUT_WORDS,
     AUTO_DATA_SYSTEM_DIRS,
     AUTO_DATA_VIRTUAL_ROOTS,
 )
-from repro_run.record import Record
+from repro_run.core.record import Record
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

@@ -22,10 +22,10 @@ from typing import Any
 
 import blake3
 
-from repro_run import host
-from repro_run.constants import STAT_CACHE_DIRNAME, STAT_CACHE_MAX_ROOTS
-from repro_run.fingerprint.records import DirRecord
-from repro_run.record import Record
+from repro_run.core import host
+from repro_run.core.constants import STAT_CACHE_DIRNAME, STAT_CACHE_MAX_ROOTS
+from repro_run.core.record import Record
+from repro_run.fingerprint.dir_records import DirRecord
 
 _FORMAT = "repro-stat-cache"
 _VERSION = 1

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from repro_run.constants import STORE_DIRNAME
-from repro_run.errors import DataError
+from repro_run.core.constants import STORE_DIRNAME
+from repro_run.core.errors import DataError
+from repro_run.core.record import Record
 from repro_run.models import ManifestEntry, canonical_name
-from repro_run.record import Record
 
 _SPECIAL_KINDS = {
     stat.S_IFIFO: "fifo",

@@ -20,8 +20,9 @@ import stat
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from repro_run.constants import STORE_DIRNAME
-from repro_run.errors import DataChangedError, DataUnreadableError
+from repro_run.core.constants import STORE_DIRNAME
+from repro_run.core.errors import DataChangedError, DataUnreadableError
+from repro_run.fingerprint.dir_records import DirRecord, Draft, WalkSettings, finish
 from repro_run.fingerprint.hashing import (
     KEY,
     FileChanged,
@@ -29,7 +30,6 @@ from repro_run.fingerprint.hashing import (
     hash_small_file,
     stat_key,
 )
-from repro_run.fingerprint.records import DirRecord, Draft, WalkSettings, finish
 
 _TYPE_MASK, _DIRECTORY = 0o170000, stat.S_IFDIR  # stat.S_IFMT(mode) is mode & _TYPE_MASK
 _FILE_KINDS = (stat.S_IFREG, stat.S_IFLNK)  # recorded: regular files and symlinks

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
+from repro_run.fingerprint.dir_records import DirRecord, WalkSettings
 from repro_run.fingerprint.hashing import hash_large_file
-from repro_run.fingerprint.records import DirRecord, WalkSettings
 from repro_run.fingerprint.walk import DirId, DirResult, scan_directory
 
 if TYPE_CHECKING:  # multiprocessing is imported when a pool starts: `repro run` stays quick

@@ -4,7 +4,7 @@
 at start in every Python process of the run, which loads this package under the name
 `_repro_hook` (the child's interpreter may not have repro installed). The standard library
 only, Python 3.8 syntax, relative imports only: this package imports nothing else from
-repro_run. Its names mirror `repro_run.constants` (a test keeps them in step).
+repro_run. Its names mirror `repro_run.core.constants` (a test keeps them in step).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from repro_run.formatting import format_bytes
+from repro_run.core.humanize import format_bytes
 from repro_run.metrics.series import Series, add_row, as_value
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)

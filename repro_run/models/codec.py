@@ -19,8 +19,8 @@ from __future__ import annotations
 import sys
 import types
 
+from repro_run.core.record import Record, fields, has_default, is_record, items
 from repro_run.models.base import Unavailable
-from repro_run.record import Record, fields, has_default, is_record, items
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

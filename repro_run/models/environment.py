@@ -3,8 +3,8 @@ settings, and the facts the hook recorded inside the child."""
 
 from __future__ import annotations
 
+from repro_run.core.record import Record, field
 from repro_run.models.codec import ANY_SIZE, Limit
-from repro_run.record import Record, field
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

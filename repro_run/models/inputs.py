@@ -6,7 +6,7 @@ import codecs
 import os
 import sys
 
-from repro_run.record import Record, field
+from repro_run.core.record import Record, field
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repro_run.record import Record
+from repro_run.core.record import Record
 
 
 # --- maintenance reports (repro fsck, repro gc) --------------------------------------------

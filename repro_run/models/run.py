@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from repro_run.core.record import Record, field
 from repro_run.models.base import (
     SCHEMA_VERSION,
     Unavailable,
@@ -23,7 +24,6 @@ from repro_run.models.inputs import (
     DirtyPath,
     TreeRef,
 )
-from repro_run.record import Record, field
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

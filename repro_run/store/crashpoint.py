@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 
-from repro_run.constants import CRASH_AT_EXIT_CODE, ENV_CRASH_AT
+from repro_run.core.constants import CRASH_AT_EXIT_CODE, ENV_CRASH_AT
 
 _counter = itertools.count(1)
 _lock = threading.Lock()

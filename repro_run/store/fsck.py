@@ -18,7 +18,7 @@ from pathlib import Path
 
 from blake3 import blake3
 
-from repro_run.constants import (
+from repro_run.core.constants import (
     INCOMPLETE_RUN_GRACE_S,
     QUARANTINE_DIRNAME,
     RUN_LOCK_FILENAME,

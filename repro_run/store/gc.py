@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from repro_run.constants import GC_LOCK_FILENAME
+from repro_run.core.constants import GC_LOCK_FILENAME
 from repro_run.models import GcReport
 from repro_run.store.crashpoint import durable_step
 from repro_run.store.durable import flocked

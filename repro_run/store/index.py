@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
-from repro_run.errors import ReadOnlyStoreError, StoreError
+from repro_run.core.errors import ReadOnlyStoreError, StoreError
 from repro_run.models import RunRecord, RunSummary
 from repro_run.store.layout import is_read_only
 

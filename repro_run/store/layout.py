@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from repro_run.constants import (
+from repro_run.core.constants import (
     ENV_HOME,
     GITIGNORE_FILENAME,
     OBJECTS_DIRNAME,
@@ -16,7 +16,7 @@ from repro_run.constants import (
     STORE_META_FILENAME,
     TMP_DIRNAME,
 )
-from repro_run.errors import SchemaVersionError, StoreError
+from repro_run.core.errors import SchemaVersionError, StoreError
 from repro_run.store.durable import atomic_write_bytes
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)

@@ -15,15 +15,15 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from repro_run import host
-from repro_run.constants import (
+from repro_run.core import host
+from repro_run.core.constants import (
     DEFAULT_HEARTBEAT_INTERVAL_S,
     ENV_HEARTBEAT_INTERVAL,
     HEARTBEAT_STALE_FACTOR,
     RUN_LOCK_FILENAME,
     RUN_RECORD_FILENAME,
 )
-from repro_run.errors import StoreError
+from repro_run.core.errors import StoreError
 from repro_run.models import CRASHED, PRESUMED_DEAD, RUNNING, UNKNOWN_REMOTE, RunRecord, Supervisor
 from repro_run.store import processes
 

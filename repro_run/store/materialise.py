@@ -17,8 +17,8 @@ from pathlib import Path
 
 from blake3 import blake3
 
-from repro_run.constants import DATA_DIRNAME, DATA_STAGING_PREFIX
-from repro_run.errors import StoreError, UnsafeRecordError
+from repro_run.core.constants import DATA_DIRNAME, DATA_STAGING_PREFIX
+from repro_run.core.errors import StoreError, UnsafeRecordError
 from repro_run.models import ManifestEntry, local_name
 from repro_run.store.durable import fsync_dir
 from repro_run.store.objects import ObjectStore, is_digest

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from repro_run.errors import StoreError
+from repro_run.core.errors import StoreError
 from repro_run.store.crashpoint import durable_step
 from repro_run.store.durable import fsync_dir, write_all
 

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from repro_run.constants import ENV_RUN_ID
+from repro_run.core.constants import ENV_RUN_ID
 
 _PROC = Path("/proc")
 _LINUX = sys.platform.startswith("linux")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from repro_run.errors import AmbiguousRunIdError, RunNotFoundError
+from repro_run.core.errors import AmbiguousRunIdError, RunNotFoundError
 
 CANDIDATES_SHOWN = 10
 _RELATIVE_RE = re.compile(r"@~(\d+)")

@@ -15,8 +15,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from repro_run.constants import STAGING_PREFIXES
-from repro_run.errors import StoreError
+from repro_run.core.constants import STAGING_PREFIXES
+from repro_run.core.errors import StoreError
 from repro_run.store.liveness import RunLock
 
 

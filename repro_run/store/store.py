@@ -10,7 +10,7 @@ import shlex
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from repro_run.constants import (
+from repro_run.core.constants import (
     INDEX_FILENAME,
     INDEX_LOCK_FILENAME,
     OBJECTS_DIRNAME,
@@ -18,7 +18,8 @@ from repro_run.constants import (
     RUNS_DIRNAME,
     TMP_DIRNAME,
 )
-from repro_run.errors import ReadOnlyStoreError, StoreError
+from repro_run.core.errors import ReadOnlyStoreError, StoreError
+from repro_run.core.record import replace
 from repro_run.models import (
     CRASHED,
     PRESUMED_DEAD,
@@ -28,7 +29,6 @@ from repro_run.models import (
     RunRecord,
     RunSummary,
 )
-from repro_run.record import replace
 from repro_run.store import processes
 from repro_run.store import resolve as refs
 from repro_run.store.crashpoint import durable_step
@@ -37,7 +37,7 @@ from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
 from repro_run.store.layout import ensure_layout, find_store_dir
 from repro_run.store.liveness import RunLock, effective_status
 from repro_run.store.objects import ObjectStore
-from repro_run.store.records import encode_record, peek_record, read_record
+from repro_run.store.run_json import encode_record, peek_record, read_record
 
 # Re-exported for callers that import from this module; `repro_run.store` is the public face.
 __all__ = ["Store", "find_store_dir"]

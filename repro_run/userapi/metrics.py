@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from repro_run.constants import ENV_METRICS
+from repro_run.core.constants import ENV_METRICS
 
 _unwritable: list[str] = []  # the first write error of this process, once said on stderr
 

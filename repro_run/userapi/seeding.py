@@ -17,7 +17,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
-from repro_run.constants import ENV_SEED, HOOK_MODULE_NAME, MAX_SEED
+from repro_run.core.constants import ENV_SEED, HOOK_MODULE_NAME, MAX_SEED
 
 if TYPE_CHECKING:
     from repro_run.hook.runtime import Hook

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from repro_run.core.record import Record
 from repro_run.models import (
     SUCCEEDED,
     VERDICT_DIVERGED,
@@ -17,7 +18,6 @@ from repro_run.models import (
     VERDICT_WITHIN_TOLERANCE,
     Verdict,
 )
-from repro_run.record import Record
 from repro_run.verdict.logs import LogComparison
 from repro_run.verdict.metrics import MetricComparison
 

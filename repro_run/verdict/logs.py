@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from repro_run.core.record import Record
 from repro_run.models import MAX_TEXT, LogDifference
-from repro_run.record import Record
 from repro_run.verdict.metrics import within
 from repro_run.verdict.screen import screen_lines
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from repro_run.comparison import bitwise_equal
+from repro_run.core.record import Record
 from repro_run.models import MetricDivergence
-from repro_run.record import Record
+from repro_run.models.comparison import bitwise_equal
 
 Points = Sequence[tuple[int | None, float]]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from repro_run.record import Record
+from repro_run.core.record import Record
 
 
 class MetricSpread(Record):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from repro_run.constants import ENV_CACHE_DIR
+from repro_run.core.constants import ENV_CACHE_DIR
 
 
 def user_cache_dir() -> Path:

@@ -11,7 +11,7 @@ import re
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:  # an annotation only: `repro run` imports this module before the child starts
-    from repro_run.comparison import FileChanges
+    from repro_run.models.comparison import FileChanges
 
 DIRECTORIES_SHOWN = 5
 # C0 controls but newline and tab, DEL, C1 controls (some terminals read 0x9b as CSI), and the

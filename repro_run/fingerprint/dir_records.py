@@ -15,10 +15,10 @@ import sys
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from repro_run.core.record import Record
 from repro_run.fingerprint.hashing import KEY, StatFilter
 from repro_run.fingerprint.manifest import MANIFEST_HEADER, encode_line, is_plain
 from repro_run.models import canonical_name
-from repro_run.record import Record
 
 _FS_ENCODING = sys.getfilesystemencoding()  # name.encode(this, "surrogateescape") is fsencode
 _COARSE_GRANULARITIES_NS = (2_000_000_000, 1_000_000_000)  # FAT; HFS+, ext3, tar'd mtimes

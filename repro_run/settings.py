@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro_run import tomlread
-from repro_run.constants import PYPROJECT_FILENAME, TOOL_TABLE
-from repro_run.errors import ConfigError
-from repro_run.record import Record
+from repro_run.core import toml
+from repro_run.core.constants import PYPROJECT_FILENAME, TOOL_TABLE
+from repro_run.core.errors import ConfigError
+from repro_run.core.record import Record
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ def load_project_settings(root: Path) -> ProjectSettings:
     if f"[tool.{TOOL_TABLE}]".encode() not in content:
         return ProjectSettings()  # most projects: skip the TOML parser on the hot path
     try:
-        table = tomlread.loads(content.decode()).get("tool", {}).get(TOOL_TABLE, {})
-    except (tomlread.TOMLDecodeError, UnicodeDecodeError) as exc:
+        table = toml.loads(content.decode()).get("tool", {}).get(TOOL_TABLE, {})
+    except (toml.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{PYPROJECT_FILENAME}: {exc}: fix [tool.{TOOL_TABLE}]") from None
     return ProjectSettings(
         data=_paths(table, "data"), outputs=_paths(table, "outputs"), seed=_seed(table)

@@ -8,8 +8,8 @@ import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
-from repro_run.constants import SECRET_MASK
-from repro_run.secretmatch import SecretMatcher
+from repro_run.core.constants import SECRET_MASK
+from repro_run.core.secretmatch import SecretMatcher
 
 # The userinfo runs to the last `@` before the path: a password may hold an `@` of its own
 # (`https://user:pa@ss@host`), and stopping at the first one would keep the rest of it.

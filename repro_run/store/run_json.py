@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from repro_run.errors import SchemaVersionError, StoreError
+from repro_run.core.errors import SchemaVersionError, StoreError
 from repro_run.models import SCHEMA_VERSION, DecodeError, RunRecord, from_json_dict, to_json_dict
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)

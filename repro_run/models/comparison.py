@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from repro_run.record import Record, field
+from repro_run.core.record import Record, field
 
 # --- what happened to one field ------------------------------------------------------------
 ADDED = "added"  # only in B

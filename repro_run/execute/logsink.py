@@ -8,8 +8,8 @@ import selectors
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from repro_run.constants import SECRET_MASK
-from repro_run.secretmatch import SecretMatcher
+from repro_run.core.constants import SECRET_MASK
+from repro_run.core.secretmatch import SecretMatcher
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
