@@ -1,6 +1,6 @@
 """`python -m repro_run` is the `repro` command."""
 
-from repro_run.entry import main
+from repro_run.cli.main import main
 
 if __name__ == "__main__":
     main()

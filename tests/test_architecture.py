@@ -1,6 +1,7 @@
-"""Imports flow one way: cli -> app -> level-1 modules -> leaves (see docs/architecture.md).
+"""Imports flow one way: cli -> app -> level-1 units -> models -> core (docs/architecture.md).
 
-Parses every module's imports (function-level ones too) with `ast` and fails on a back-edge.
+Parses every module's imports (function-level ones too) with `ast`; fails on a back-edge between
+layers and on any import cycle between modules (a package's `__init__` is a module).
 """
 
 from __future__ import annotations
@@ -11,66 +12,65 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
 
-# Every top-level unit of repro_run and its layer; `_allowed` says what each layer may import.
-LEAVES = {
-    "record",  # the frozen record base every record class derives from
-    "models",
-    "comparison",  # what `compare` builds and `ui_diff` renders
-    "errors",
-    "constants",
-    "redaction",
-    "secretmatch",  # many known secrets found in one pass (redaction, logsink, secretscan)
-    "cachedir",
-    "logsink",
-    "host",
-    "tomlread",
-    "formatting",  # how sizes, counts and file-level changes read, in every view
-}
-# Level 1: each may import leaves and modules of its own package, never another level-1 unit.
+# A unit is a top-level package (or one of the few top-level modules) of repro_run.
+CORE = "core"  # leaves: stdlib only
+MODELS = "models"  # the records and their codec: core only
+# Level 1: each imports core, models and its own package, never another level-1 unit.
 LEVEL1 = {
+    "settings",  # [tool.repro]
+    "determinism",  # the seed and the knobs injected (pure)
     "capture",
-    "fingerprint",
     "execute",
+    "fingerprint",
     "store",
-    "determinism",
-    "project",
     "compare",
-    "metrics",  # read after a run
-    "verdict",  # the pure judging of a rerun
-    "bundle",  # writing and safely reading export bundles
-    "audit",  # repro doctor's checks
+    "metrics",
+    "verdict",
+    "bundle",
+    "audit",
 }
-# Render records: they import the leaves only.
-RENDERERS = {"ui", "ui_diff", "ui_stats", "report_html", "ui_facts", "ui_doctor"}
-UI_SCREENS = {"ui_rerun", "ui_data"}  # screens built on ui's formatting: import ui and leaves
-# Runs inside the user's script (`repro_run.log_metrics`, `seed_everything`): stdlib, these.
-USER_API_IMPORTS = {"constants", "hook"}
+# What each upper unit may import besides core, models and itself.
+UPPER = {
+    "app": LEVEL1 | {"hook"},  # hook: where its sitecustomize directory is
+    "ui": set(),  # renders records: ui modules may import each other
+    "cli": {"app", "ui"},
+    "userapi": {"hook"},  # runs inside the user's script
+}
+# `repro run COMMAND` starts the run's git calls before it imports the verb (docs/architecture.md).
+FAST_PATH = {("cli.main", "capture.git")}
 
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE).with_suffix("").parts
-    return ".".join(p for p in parts if p != "__init__") or "__init__"
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts) or "__init__"
+
+
+def _is_module(name: str) -> bool:
+    base = PACKAGE / name.replace(".", "/")
+    return base.with_suffix(".py").exists() or (base / "__init__.py").exists()
 
 
 def _imports(path: Path) -> set[str]:
-    """repro_run modules imported by `path`, as dotted names relative to the package."""
+    """repro_run modules imported by `path`: `from P import m` imports module P.m when it is
+    one, else P itself."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+            names = [a.name for a in node.names if a.name.startswith("repro_run.")]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            if node.module != "repro_run" and not node.module.startswith("repro_run."):
+                continue
+            package = node.module.removeprefix("repro_run").removeprefix(".")
+            names = []
+            for alias in node.names:
+                sub = f"{package}.{alias.name}" if package else alias.name
+                names.append(sub if _is_module(sub) else package or "__init__")
+            found.update(n for n in names if n)
+            continue
         else:
             continue
-        for name in names:
-            if name.startswith("repro_run."):
-                found.add(name.removeprefix("repro_run."))
-    return {
-        n
-        for n in found
-        if (PACKAGE / n.replace(".", "/")).with_suffix(".py").exists()
-        or (PACKAGE / n.replace(".", "/")).is_dir()
-    }
+        found.update(n.removeprefix("repro_run.") for n in names)
+    return {n for n in found if _is_module(n) or n == "__init__"}
 
 
 def _unit(module: str) -> str:
@@ -79,48 +79,78 @@ def _unit(module: str) -> str:
 
 def _allowed(importer: str, imported: str) -> bool:
     unit, target = _unit(importer), _unit(imported)
-    if unit == "ui" and target == "ui_facts":
-        return True  # ui's show sections include the facts rows
-    if unit == "app" and imported == "hook":
-        return True  # where the hook's sitecustomize directory is (repro_run/hook/__init__.py)
-    if importer in ("__init__", "__main__"):
-        return imported == "entry" or target in LEAVES or target == "userapi"
-    if unit == "userapi":
-        return target == "userapi" or target in USER_API_IMPORTS
-    if target in LEAVES:
+    if (importer, imported) in FAST_PATH:
         return True
-    if unit in LEAVES:
+    if imported == "__init__":
+        return True  # the root package: `__version__` (its user API loads on first use)
+    if importer in ("__init__", "__main__"):
+        return imported == "cli.main" or target in (CORE, "userapi")
+    if unit == "hook":
+        return False  # runs inside the user's processes: stdlib only, relative imports
+    if unit == "userapi":
+        return target in ("userapi", "hook") or imported == "core.constants"
+    if target in (unit, CORE):
+        return True
+    if unit == CORE:
+        return False
+    if target == MODELS:
+        return True
+    if unit == MODELS:
         return False
     if unit in LEVEL1:
-        return target == unit
-    if unit == "app":
-        return target in LEVEL1 or target == "app"
-    if unit in RENDERERS:
-        return False  # ui renders records: it imports models (a leaf) only
-    if unit in UI_SCREENS:
-        return target == "ui"  # the verdict screen, dataset output: records and ui's formatting
-    if unit in ("cli", "entry"):  # entry: the console script; cli: the click commands
-        return target in ("app", "cli", "entry") or target in RENDERERS or target in UI_SCREENS
-    if unit == "hook":
-        return False  # runs inside the user's process: stdlib only
+        return False
+    if unit in UPPER:
+        return target in UPPER[unit]
     raise AssertionError(f"module {importer} has no layer: add it to tests/test_architecture.py")
 
 
+def _graph() -> dict[str, set[str]]:
+    return {_module_name(p): _imports(p) - {_module_name(p)} for p in PACKAGE.rglob("*.py")}
+
+
 def test_no_import_goes_against_the_layers() -> None:
-    violations = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        importer = _module_name(path)
-        for imported in sorted(_imports(path)):
-            if not _allowed(importer, imported):
-                violations.append(f"{importer} imports {imported}")
+    violations = [
+        f"{importer} imports {imported}"
+        for importer, imported_set in sorted(_graph().items())
+        for imported in sorted(imported_set)
+        if not _allowed(importer, imported)
+    ]
     assert violations == []
 
 
-def test_every_module_is_in_a_layer() -> None:
-    known = LEAVES | LEVEL1 | RENDERERS | UI_SCREENS
-    known |= {"app", "cli", "entry", "hook", "userapi", "__init__", "__main__"}
+def test_no_import_cycle_between_modules() -> None:
+    graph = _graph()
+    cycles: list[str] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join([*path[path.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    assert cycles == []
+
+
+def test_every_unit_has_a_layer() -> None:
+    known = {CORE, MODELS, "hook", "__init__", "__main__"} | LEVEL1 | set(UPPER)
     units = {_unit(_module_name(p)) for p in PACKAGE.rglob("*.py")}
-    assert units <= known, f"unplaced modules: {sorted(units - known)}"
+    assert units <= known, f"unplaced units: {sorted(units - known)}"
+
+
+def test_the_top_of_the_package_stays_small() -> None:
+    """At most four loose modules beside the packages (issue 15)."""
+    loose = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert loose == ["__init__.py", "__main__.py", "determinism.py", "settings.py"]
 
 
 def test_repro_help_does_not_import_heavy_modules() -> None:
@@ -129,7 +159,7 @@ def test_repro_help_does_not_import_heavy_modules() -> None:
     import sys
 
     probe = (
-        "import sys; from repro_run.cli import cli; "
+        "import sys; from repro_run.cli.commands import cli; "
         "heavy = [m for m in ('git', 'pynvml', 'psutil', 'rich', 'yaml') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
@@ -153,36 +183,9 @@ def test_log_metrics_imports_nothing_heavy() -> None:
     assert heavy == ""
     assert set(json.loads(ours)) <= {
         "repro_run",
-        "repro_run.constants",
+        "repro_run.core",  # the package of the leaves: a docstring
+        "repro_run.core.constants",
         "repro_run.userapi",
         "repro_run.userapi.metrics",
         "repro_run.userapi.seeding",  # stdlib only; it imports the hook on first use
     }
-
-
-def test_app_exports_are_the_verbs_not_their_modules() -> None:
-    """`app.run` is the function even after `app.RunOptions` loaded the `app.run` module."""
-    import subprocess
-    import sys
-
-    probe = (
-        "import inspect; from repro_run import app; app.RunOptions; "
-        "print(inspect.isfunction(app.run), inspect.isfunction(app.rerun))"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["True", "True"]
-
-
-def test_app_run_stays_the_verb_whichever_module_imported_it_first() -> None:
-    """`app.repeat` (and `app.rerun`) import the `app.run` module directly; `app.run` is still
-    the function afterwards, so a test or a library user never gets the module."""
-    import subprocess
-    import sys
-
-    probe = (
-        "import inspect; import repro_run.app.repeat; from repro_run import app; "
-        "print(inspect.isfunction(app.run), inspect.isfunction(app.rerun), "
-        "inspect.isfunction(app.run), inspect.isfunction(app.doctor))"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["True"] * 4

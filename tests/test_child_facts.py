@@ -12,7 +12,7 @@ import pytest
 from cli_helpers import record_of, repro, start_long_run
 from conftest import MakeRepo
 
-from repro_run.capture.framework import capture_child_facts
+from repro_run.capture.child_facts import capture_child_facts
 
 LAUNCHER = """\
 import os, subprocess, sys

@@ -73,13 +73,13 @@ print(i)
 READER = """
 import os, sys, time
 from pathlib import Path
-from repro_run import app
+from repro_run.app.query import list_runs, show
 deadline = time.monotonic() + float(sys.argv[2])
 reads = 0
 while time.monotonic() < deadline:
-    for summary in app.list_runs(Path(sys.argv[1])):
+    for summary in list_runs(Path(sys.argv[1])):
         assert summary.status and summary.command, summary
-        record, status = app.show(Path(sys.argv[1]), summary.id)
+        record, status = show(Path(sys.argv[1]), summary.id)
         assert record.id == summary.id and record.command.argv, record
     reads += 1
 print(reads)

@@ -11,8 +11,8 @@ import pytest
 from cli_helpers import record_of, repro
 from conftest import MakeRepo
 
-from repro_run.cli import cli
-from repro_run.entry import plain_run_command
+from repro_run.cli.commands import cli
+from repro_run.cli.main import plain_run_command
 
 ARGVS = [
     ["run", "train.py", "--config", "c.yaml"],
@@ -52,10 +52,10 @@ def project(make_repo: MakeRepo) -> Path:
 
 
 def _plain_run(project: Path, before: str = "", after: str = "") -> str:
-    """Run `repro run -- true` through entry.py in a fresh interpreter; what `after` prints."""
+    """Run `repro run -- true` through cli/main.py in a fresh interpreter; what `after` prints."""
     probe = (
-        f"import sys\n{before}from repro_run import entry\n"
-        "try:\n    entry.dispatch(['run', '--', 'true'])\n"
+        f"import sys\n{before}from repro_run.cli import main\n"
+        "try:\n    main.dispatch(['run', '--', 'true'])\n"
         f"except SystemExit as exc:\n    code = exc.code\n{after}"
     )
     done = subprocess.run(
@@ -122,7 +122,7 @@ def test_a_plain_run_launches_the_command_before_loading_what_it_does_not_need(
         "        'tomllib', 'platform', 'yaml', 'rich', 'git', 'pynvml', 'sqlite3', 'datetime',\n"
         "        'shutil', 'bz2', 'lzma', 'typing',\n"
         "        'repro_run.capture.system', 'repro_run.capture.packages',\n"
-        "        'repro_run.capture.framework', 'repro_run.fingerprint.tree')\n"
+        "        'repro_run.capture.child_facts', 'repro_run.fingerprint.tree')\n"
         "sys.addaudithook(hook)\n"
     )
     assert _plain_run(project, before=hook, after="print(seen)\n").strip() == "[[]]"

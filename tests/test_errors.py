@@ -148,10 +148,10 @@ def test_unexpected_crash_writes_a_log_and_prints_its_path(
 ) -> None:
     """An internal bug (here: one injected into the run's preflight) is exit 70."""
     code = (
-        "import importlib, sys; from repro_run import entry\n"
-        "run_verb = importlib.import_module('repro_run.app.run')\n"
+        "import importlib, sys; from repro_run.cli import main\n"
+        "run_verb = importlib.import_module('repro_run.app.run.run')\n"
         "def boom(*a, **k): raise RuntimeError('simulated bug')\n"
-        f"run_verb._preflight = boom\nsys.argv = ['repro', *{argv!r}]\nentry.main()\n"
+        f"run_verb._preflight = boom\nsys.argv = ['repro', *{argv!r}]\nmain.main()\n"
     )
     env = {**os.environ, "REPRO_CACHE_DIR": str(tmp_path / "cache")}
     done = subprocess.run(

@@ -173,7 +173,7 @@ def test_from_a_subdirectory_the_whole_tree_is_checked(make_repo: MakeRepo) -> N
 
 
 def test_a_started_query_answers_as_the_separate_calls_do(make_repo: MakeRepo) -> None:
-    """entry.py starts a run's git calls before importing the verb; asking twice runs git once."""
+    """cli/main.py starts a run's git calls before importing the verb; asking twice runs git once."""
     root = make_repo({"src/train.py": "x = 1\n"})
     write_files(root, {"notes.txt": "untracked\n"})
     query = WorkTreeQuery(root / "src")

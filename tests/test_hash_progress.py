@@ -12,7 +12,7 @@ from typing import TextIO
 
 import pytest
 
-from repro_run import ui_data
+from repro_run.ui import data as ui_data
 
 
 @pytest.fixture

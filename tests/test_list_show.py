@@ -216,8 +216,8 @@ def test_list_fits_a_narrow_terminal_keeping_ids_and_commands_whole_lines(
 
     from rich.console import Console
 
-    from repro_run.app import list_runs
-    from repro_run.ui import render_list
+    from repro_run.app.query import list_runs
+    from repro_run.ui.runs import render_list
 
     root = make_repo({"ok.py": "import repro_run\nrepro_run.log_metrics(step=0, loss=0.25)\n"})
     long = ["ok.py", *[f"--option-{n}=value" for n in range(12)]]

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repro_run.core.humanize import file_change_lines
 from repro_run.fingerprint import diff as diff_module
 from repro_run.fingerprint.diff import diff_encoded, diff_manifests, file_changes, first_paths
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.models import ManifestEntry
+from repro_run.models.comparison import file_change_lines
 
 
 def _e(path: str, size: int = 4, digest: str = "aa", executable: bool = False) -> ManifestEntry:

@@ -134,7 +134,7 @@ def hook(event, args):
             opened.append((event, os.fsdecode(args[0]) if not isinstance(args[0], int) else ""))
 
 sys.addaudithook(hook)
-from repro_run.cli import cli
+from repro_run.cli.commands import cli
 try:
     cli.main(args=sys.argv[1:], prog_name="repro", standalone_mode=False)
 finally:

@@ -25,8 +25,9 @@ import pytest
 from conftest import MakeRepo
 from test_crash_points import WRITE_OUTPUTS, check_store, make_project
 
-from repro_run import app
 from repro_run.app import maintenance
+from repro_run.app.run.plan import RunOptions
+from repro_run.app.run.run import run
 from repro_run.store.index import RunIndex
 
 Op = tuple[Any, ...]
@@ -211,13 +212,13 @@ def test_losing_everything_not_fsynced_never_corrupts_a_run(
     store_root = project / ".repro"
     shim = Shim(store_root)
     shim.install(monkeypatch)
-    options = app.RunOptions(
+    options = RunOptions(
         command=(sys.executable, "-c", WRITE_OUTPUTS, "--config", "cfg.yaml"),
         cwd=project,
         data=("data",),
         outputs=("out",),
     )
-    record = app.run(options)
+    record = run(options)
     monkeypatch.undo()
     assert record.status == "succeeded" and record.outputs[0].files == 2
     log = shim.log
@@ -248,8 +249,8 @@ def test_a_record_is_durable_only_after_the_objects_it_references(
     store_root = project / ".repro"
     shim = Shim(store_root)
     shim.install(monkeypatch)
-    record = app.run(
-        app.RunOptions(command=(sys.executable, "-c", WRITE_OUTPUTS), cwd=project, outputs=("out",))
+    record = run(
+        RunOptions(command=(sys.executable, "-c", WRITE_OUTPUTS), cwd=project, outputs=("out",))
     )
     monkeypatch.undo()
     log = shim.log

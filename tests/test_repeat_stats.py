@@ -12,10 +12,10 @@ import pytest
 from cli_helpers import repro
 from conftest import MakeRepo
 
-from repro_run.app.repeat import parse_seeds, plan_seeds
+from repro_run.app.run.repeat import parse_seeds, plan_seeds
 from repro_run.core.errors import UsageError
 from repro_run.metrics.variance import metric_stats, t_quantile_975
-from repro_run.ui_stats import stats_lines
+from repro_run.ui.stats import stats_lines
 
 # The accuracy depends on the seed only, so the test knows every value in advance.
 TRAIN = """\

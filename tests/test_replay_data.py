@@ -8,7 +8,7 @@ from pathlib import Path
 from cli_helpers import repro
 from conftest import MakeRepo, git
 
-from repro_run.app.replay_data import DataCheck, link_data
+from repro_run.app.rerun.replay_data import DataCheck, link_data
 
 # Counts what a walk of data/ sees: os.walk does not descend into symlinked directories.
 WALKER = """\

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 from test_store import make_record
 
-from repro_run.app.replay_env import fill_masked_argv, parse_pairs, replay_environ, rewrite_paths
+from repro_run.app.rerun.replay_env import (
+    fill_masked_argv,
+    parse_pairs,
+    replay_environ,
+    rewrite_paths,
+)
 from repro_run.core.errors import MaskedArgumentError, UsageError
 from repro_run.core.record import replace
 from repro_run.models import EnvCapture

@@ -22,8 +22,9 @@ import pytest
 from cli_helpers import record_of, repro, run_dirs, start_run, store_bytes
 from conftest import MakeRepo, commit_all
 
-from repro_run import app
 from repro_run.app import maintenance
+from repro_run.app.run.plan import RunOptions
+from repro_run.app.run.run import run
 from repro_run.capture import git as git_capture
 from repro_run.models import TreeStatus
 from repro_run.store import objects as objects_module
@@ -61,10 +62,10 @@ def test_enospc_while_archiving_is_archive_failed_with_the_childs_exit_code(
         real_write_all(fd, data)
 
     monkeypatch.setattr(objects_module, "write_all", write_all)
-    options = app.RunOptions(
+    options = RunOptions(
         command=(sys.executable, "-c", WRITE_AND_EXIT_3), cwd=project, outputs=("out",)
     )
-    record = app.run(options)
+    record = run(options)
     monkeypatch.undo()
     assert record.status == "archive_failed"
     assert record.process is not None and record.process.exit_code == 3
@@ -149,7 +150,7 @@ def test_a_stop_signal_after_the_command_ended_still_finalises_the_record(
 ) -> None:
     """Ctrl-C while repro archives outputs or reads metrics (the command has ended): the run's
     final record is written first, then repro stops; the record is not left `running`."""
-    run_module = importlib.import_module("repro_run.app.run")
+    run_module = importlib.import_module("repro_run.app.run.run")
     real_archive = run_module.archive_outputs
 
     def archive_interrupted(*args: Any, **kwargs: Any) -> Any:
@@ -158,7 +159,7 @@ def test_a_stop_signal_after_the_command_ended_still_finalises_the_record(
 
     monkeypatch.setattr(run_module, "archive_outputs", archive_interrupted)
     with pytest.raises(KeyboardInterrupt):
-        app.run(app.RunOptions(command=("train.py",), cwd=project))
+        run(RunOptions(command=("train.py",), cwd=project))
     record = record_of(project)
     assert (record["status"], record["process"]["exit_code"]) == ("succeeded", 0)
     assert record["ended"] is not None
@@ -176,7 +177,7 @@ def test_an_edit_between_the_dirty_check_and_exec_taints_the_run(
         return status
 
     monkeypatch.setattr(git_capture.WorkTreeQuery, "status", status_then_edit)
-    record = app.run(app.RunOptions(command=("train.py",), cwd=project))
+    record = run(RunOptions(command=("train.py",), cwd=project))
     assert "tainted" in record.flags
     assert [(p.path, p.state) for p in record.tainted_paths] == [("train.py", "modified")]
 

@@ -22,8 +22,9 @@ from cli_helpers import REPRO, record_of, repro, run_dirs, store_bytes
 from conftest import MakeRepo
 from test_run_hardening import small_tmpfs
 
-from repro_run import app
-from repro_run.app import initial_record
+from repro_run.app.run import initial_record
+from repro_run.app.run.plan import RunOptions
+from repro_run.app.run.run import run
 from repro_run.core.errors import RunNotRecordedError
 from repro_run.core.record import replace
 
@@ -72,8 +73,8 @@ def test_a_store_gone_before_the_running_record_keeps_the_commands_exit_status(
     script = f"import shutil, sys; shutil.rmtree({str(store)!r}); sys.exit(7)"
     with pytest.raises(RunNotRecordedError) as raised:
         # No seeding hook: at the child's exit it would make the run's directory again.
-        options = app.RunOptions(command=(sys.executable, "-c", script), cwd=project)
-        app.run(replace(options, auto_seed=False))
+        options = RunOptions(command=(sys.executable, "-c", script), cwd=project)
+        run(replace(options, auto_seed=False))
     assert raised.value.exit_code == 7
     assert "could not be recorded (cannot " in str(raised.value)
 

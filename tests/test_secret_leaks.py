@@ -17,10 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_logsink import masked_reference, scrub
 
+from repro_run.cli.main import exit_code_of
 from repro_run.core.constants import SECRET_MASK
 from repro_run.core.errors import INTERNAL_ERROR_EXIT_CODE
 from repro_run.core.redaction import mask_argv, redact_url
-from repro_run.entry import exit_code_of
 
 CANARY = "c4nary-Secret-9f3b2a71"
 TOKEN = "Zq8Zk2LmN4CANrr1xP0w"  # random enough to be a token: letters and digits

@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from repro_run.app.reporting import NullReporter, Reporter
+from repro_run.app.progress import NullReporter, Reporter
 from repro_run.capture import git
 from repro_run.capture.config import ParsedConfig
 from repro_run.core.errors import DataNotFoundError, ReproError

@@ -12,7 +12,7 @@ from pathlib import Path
 from repro_run.app.current import capture_current
 from repro_run.app.query import load_package_list, open_store
 from repro_run.capture import git, history
-from repro_run.capture.framework import flat_facts
+from repro_run.capture.child_facts import flat_facts
 from repro_run.compare import (
     CodeHistory,
     PairFacts,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro_run.app.diff import compare_records
-from repro_run.app.metrics import load_series
 from repro_run.app.query import Warn, group_or_runs, open_store
+from repro_run.app.run.metrics import load_series
 from repro_run.capture import git
 from repro_run.core.errors import GitError, NotAGitRepositoryError, UsageError
 from repro_run.core.record import Record

@@ -16,14 +16,16 @@ from repro_run.core.humanize import count
 @click.option("--strict", is_flag=True, help="Exit 1 when there is any finding.")
 def doctor(as_json: bool, strict: bool) -> None:
     """Audit this project and machine for what makes runs irreproducible, with fixes."""
-    from repro_run import app, ui, ui_doctor
+    from repro_run.app.doctor import doctor
     from repro_run.core.errors import FindingsError
+    from repro_run.ui import doctor as ui_doctor
+    from repro_run.ui import runs as ui_runs
 
-    report = app.doctor(Path.cwd(), ui.TerminalReporter().warn)
+    report = doctor(Path.cwd(), ui_runs.TerminalReporter().warn)
     if as_json:
-        ui.print_json(report)
+        ui_runs.print_json(report)
     else:
-        ui_doctor.render_doctor(report, ui.make_console())
+        ui_doctor.render_doctor(report, ui_runs.make_console())
     if strict and report.findings:
         raise FindingsError(f"{len(report.findings)} findings (--strict)")
 
@@ -39,9 +41,10 @@ def fingerprint_command(
     paths: tuple[str, ...], as_json: bool, skip_unreadable: bool, no_cache: bool
 ) -> None:
     """Fingerprint datasets: BLAKE3 digest of each PATH's manifest, file count, bytes, time."""
-    from repro_run import app, ui_data
+    from repro_run.app.datasets import fingerprint_paths
+    from repro_run.ui import data as ui_data
 
-    reports = app.fingerprint_paths(
+    reports = fingerprint_paths(
         paths,
         Path.cwd(),
         skip_unreadable=skip_unreadable,
@@ -59,15 +62,15 @@ def fingerprint_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def fsck(as_json: bool) -> None:
     """Verify objects and records, remove temp files, rebuild the index (safe to repeat)."""
-    from repro_run import ui
     from repro_run.app import maintenance
     from repro_run.core.errors import StoreDamagedError
+    from repro_run.ui import runs as ui_runs
 
     report = maintenance.fsck(Path.cwd())
     if as_json:
-        ui.print_json(report)
+        ui_runs.print_json(report)
     else:
-        ui.echo("\n".join(ui.fsck_lines(report)))
+        ui_runs.echo("\n".join(ui_runs.fsck_lines(report)))
     if not report.ok:
         raise StoreDamagedError(
             f"the store has {len(report.damage)} problems fsck cannot repair (listed above)"
@@ -85,12 +88,12 @@ def fsck(as_json: bool) -> None:
 )
 def gc(dry_run: bool, grace: float | None) -> None:
     """Remove objects that no run references."""
-    from repro_run import ui
     from repro_run.app import maintenance
+    from repro_run.ui import runs as ui_runs
 
     options = {} if grace is None else {"grace": grace}
     report = maintenance.gc(Path.cwd(), dry_run=dry_run, **options)
-    ui.echo("\n".join(ui.gc_lines(report)))
+    ui_runs.echo("\n".join(ui_runs.gc_lines(report)))
 
 
 @cli.command("export")
@@ -105,8 +108,8 @@ def export_command(
     run_id: str, output: Path | None, with_outputs: bool, with_data: bool, allow_secrets: bool
 ) -> None:
     """Write run ID, its code (no history) and its objects into one shareable bundle file."""
-    from repro_run import ui
-    from repro_run.app.export import export_run
+    from repro_run.app.transfer.export import export_run
+    from repro_run.ui import runs as ui_runs
 
     result = export_run(
         Path.cwd(),
@@ -117,15 +120,15 @@ def export_command(
         allow_secrets=allow_secrets,
     )
     for finding in result.findings:
-        ui.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
+        ui_runs.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
     if result.unscanned:
-        ui.echo(
+        ui_runs.echo(
             f"repro: note: {count(result.unscanned, 'binary file')} could not be scanned for secrets "
             "(a NUL byte in their first 8000 bytes)",
             err=True,
         )
     data = f", {count(result.data_files, 'data file')}" if with_data else ""
-    ui.echo(
+    ui_runs.echo(
         f"repro: exported run {result.run_id} to {result.path} "
         f"({count(result.size, 'byte')}, {count(result.objects, 'object')}{data})"
     )
@@ -135,18 +138,18 @@ def export_command(
 @click.argument("bundle", type=click.Path(path_type=Path))
 def import_command(bundle: Path) -> None:
     """Add the run in BUNDLE (from `repro export`) to this store; safe to repeat."""
-    from repro_run import ui
-    from repro_run.app.bundle_import import import_bundle
+    from repro_run.app.transfer.import_bundle import import_bundle
+    from repro_run.ui import runs as ui_runs
 
     result = import_bundle(Path.cwd(), bundle)
     if result.already_present:
         restored = "; its commit was restored in this repository" if result.code_added else ""
-        ui.echo(
+        ui_runs.echo(
             f"repro: run {result.run_id} is already in this store{restored or ': nothing changed'}"
         )
         return
     code = "; its commit was added to this repository" if result.code_added else ""
-    ui.echo(
+    ui_runs.echo(
         f"repro: imported run {result.run_id} ({result.objects} objects{code}) — "
         f"rerun it: repro rerun {result.run_id}"
     )

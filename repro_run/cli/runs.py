@@ -108,9 +108,10 @@ def run(
     Options before the command are repro's; everything from the command on is passed to it
     unchanged. `--` ends repro's options. repro exits with the command's exit status.
     """
-    from repro_run import app, entry
+    from repro_run.app.run.plan import RunOptions
+    from repro_run.cli import launch
 
-    options = app.RunOptions(
+    options = RunOptions(
         command=command,
         cwd=Path.cwd(),
         seed=seed,
@@ -125,7 +126,7 @@ def run(
         auto_data=not no_auto_data,
         skip_unreadable=skip_unreadable,
     )
-    entry.run_verb(options, repeat, seeds, same_seed)
+    launch.run_verb(options, repeat, seeds, same_seed)
 
 
 def _tolerance(name: str, default: float, kind: str) -> Callable[[FC], FC]:
@@ -184,9 +185,13 @@ def rerun(
     Exit codes: 0 IDENTICAL, 20 WITHIN TOLERANCE, 21 DIVERGED, 22 FAILED (with --times N, the
     worst of the N).
     """
-    from repro_run import app, entry, ui, ui_data, ui_rerun
+    from repro_run.app.rerun.rerun import RerunOptions, rerun
+    from repro_run.cli import launch
+    from repro_run.ui import data as ui_data
+    from repro_run.ui import rerun as ui_rerun
+    from repro_run.ui import runs as ui_runs
 
-    options = app.RerunOptions(
+    options = RerunOptions(
         ref=run_id,
         cwd=Path.cwd(),
         times=times,
@@ -199,18 +204,18 @@ def rerun(
         secret_args=secret_args,
     )
     reporter = ui_data.DataReporter()
-    result = app.rerun(options, reporter)
+    result = rerun(options, reporter)
     for record in result.reruns:
-        reporter.info(ui.run_summary_line(record))
+        reporter.info(ui_runs.run_summary_line(record))
     last = result.reruns[-1]
     lines = ui_rerun.verdict_lines(result.original, last)
     if times > 1:
         spreads = [(s.metric, s.runs, s.minimum, s.maximum) for s in result.spreads]
         lines = ui_rerun.times_lines(result.original, result.reruns, spreads)
-    ui.echo("\n".join(lines))
+    ui_runs.echo("\n".join(lines))
     process = last.process
     assert process is not None
-    entry.die_like_an_interrupted_child(process.stop_reason)
+    launch.die_like_an_interrupted_child(process.stop_reason)
     if last.verdict is None:  # terminated before a verdict: the child's own status
         sys.exit(process.exit_code)
     outcomes = [r.verdict.outcome for r in result.reruns if r.verdict is not None]

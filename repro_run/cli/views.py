@@ -41,22 +41,23 @@ def list_command(
     status: str | None, limit: int, show_all: bool, group: str | None, as_json: bool
 ) -> None:
     """List runs, newest first (the newest 20 unless --limit N or --all)."""
-    from repro_run import app, ui
+    from repro_run.app.query import list_runs
+    from repro_run.ui import runs as ui_runs
 
-    warn = ui.TerminalReporter().warn
+    warn = ui_runs.TerminalReporter().warn
     wanted = None if show_all else limit
     # One more than shown tells whether there are more, without counting them all.
-    runs = app.list_runs(
-        Path.cwd(), status=status, limit=wanted and wanted + 1, warn=warn, group=group
-    )
+    runs = list_runs(Path.cwd(), status=status, limit=wanted and wanted + 1, warn=warn, group=group)
     more = wanted is not None and len(runs) > wanted
     runs = runs[:wanted]
     if as_json:
-        ui.print_json(runs)
+        ui_runs.print_json(runs)
         return
-    ui.render_list(runs, ui.make_console(), filtered=status is not None or group is not None)
+    ui_runs.render_list(
+        runs, ui_runs.make_console(), filtered=status is not None or group is not None
+    )
     if more:
-        ui.echo(f"(the newest {wanted} shown: --limit N or --all for more)", err=True)
+        ui_runs.echo(f"(the newest {wanted} shown: --limit N or --all for more)", err=True)
 
 
 @cli.command()
@@ -73,25 +74,26 @@ def show(run_id: str, packages: bool, as_json: bool) -> None:
     `--packages` prints one requirement a line, as `pip freeze` writes them, for
     `pip install -r`; a run whose package list was not captured exits 35, saying why.
     """
-    from repro_run import app, ui
+    from repro_run.app.query import reruns_of, show
+    from repro_run.ui import runs as ui_runs
 
     if packages:
         from repro_run.app.query import packages as package_list
-        from repro_run.ui_facts import freeze_lines
+        from repro_run.ui.facts import freeze_lines
 
         listed = package_list(Path.cwd(), run_id)
         if as_json:
-            ui.print_json(listed)
+            ui_runs.print_json(listed)
         elif listed.packages:
-            ui.echo("\n".join(freeze_lines(listed)))
+            ui_runs.echo("\n".join(freeze_lines(listed)))
         return
 
-    record, status = app.show(Path.cwd(), run_id)
-    reruns = app.reruns_of(Path.cwd(), record.id, ui.TerminalReporter().warn)
+    record, status = show(Path.cwd(), run_id)
+    reruns = reruns_of(Path.cwd(), record.id, ui_runs.TerminalReporter().warn)
     if as_json:
-        ui.print_json(ui.show_json(record, status, reruns))
+        ui_runs.print_json(ui_runs.show_json(record, status, reruns))
     else:
-        ui.render_show(record, status, ui.make_console(), reruns)
+        ui_runs.render_show(record, status, ui_runs.make_console(), reruns)
 
 
 # Kept in step with comparison.SECTIONS by a test; not imported here so `repro run` stays fast.
@@ -134,10 +136,11 @@ def diff_command(
     compared with the current environment and working tree. Exits 0 when the compared
     sections are equal and 1 when they differ, like diff(1).
     """
-    from repro_run import ui, ui_diff
     from repro_run.app.diff import diff
     from repro_run.core.errors import UsageError
     from repro_run.models.comparison import SECTION_NAMES
+    from repro_run.ui import diff as ui_diff
+    from repro_run.ui import runs as ui_runs
 
     wanted = [name.strip() for value in sections for name in value.split(",") if name.strip()]
     unknown = [name for name in wanted if name not in SECTION_NAMES]
@@ -147,9 +150,9 @@ def diff_command(
         )
     comparison = diff(Path.cwd(), ref_a, ref_b, sections=tuple(wanted) or None)
     if as_json:
-        ui.print_json(ui_diff.diff_json(comparison, show_all))
+        ui_runs.print_json(ui_diff.diff_json(comparison, show_all))
     else:
-        ui_diff.render_diff(comparison, ui.make_console(plain_width=None), show_all)
+        ui_diff.render_diff(comparison, ui_runs.make_console(plain_width=None), show_all)
     sys.exit(1 if comparison.differs else 0)
 
 
@@ -158,15 +161,16 @@ def diff_command(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
     """Per final metric over a group of runs (or the runs given): n, mean, std, min, max, 95% CI."""
-    from repro_run import ui, ui_stats
     from repro_run.app.stats import stats
+    from repro_run.ui import runs as ui_runs
+    from repro_run.ui import stats as ui_stats
 
-    result = stats(Path.cwd(), refs, ui.TerminalReporter().warn)
+    result = stats(Path.cwd(), refs, ui_runs.TerminalReporter().warn)
     parts = (result.group, result.runs, result.seeds, result.metrics)
     if as_json:
-        ui.print_json(ui_stats.stats_json(*parts))
+        ui_runs.print_json(ui_stats.stats_json(*parts))
     else:
-        ui.echo("\n".join(ui_stats.stats_lines(*parts)))
+        ui_runs.echo("\n".join(ui_stats.stats_lines(*parts)))
 
 
 @cli.command("report")
@@ -185,11 +189,12 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
     The page needs no network to view. Reruns are not pooled with the runs they replay in the
     variance of the final metrics.
     """
-    from repro_run import report_html, ui
     from repro_run.app.report import build_report
     from repro_run.core.errors import UsageError
+    from repro_run.ui import report_html
+    from repro_run.ui import runs as ui_runs
 
-    data = build_report(Path.cwd(), refs, ui.TerminalReporter().warn)
+    data = build_report(Path.cwd(), refs, ui_runs.TerminalReporter().warn)
     page = report_html.render_report(
         data.records,
         data.statuses,
@@ -205,4 +210,4 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
         raise UsageError(
             f"cannot write the report to {output}: {exc.strerror}; choose another -o FILE"
         ) from None
-    ui.echo(f"repro: wrote {output} ({len(data.records)} run(s))")
+    ui_runs.echo(f"repro: wrote {output} ({len(data.records)} run(s))")

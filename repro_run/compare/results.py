@@ -9,7 +9,7 @@ from typing import Any
 
 from repro_run.compare.fields import change, mapping_changes, section
 from repro_run.compare.snapshot import PairFacts, pair_up
-from repro_run.core.humanize import count, distinct_numbers, file_change_lines, format_bytes
+from repro_run.core.humanize import count, distinct_numbers, format_bytes
 from repro_run.core.record import replace
 from repro_run.models import ProcessResult, TreeRef
 from repro_run.models.comparison import (
@@ -19,6 +19,7 @@ from repro_run.models.comparison import (
     FileChanges,
     SectionDiff,
     bitwise_equal,
+    file_change_lines,
 )
 
 # Measurements vary from run to run: within max(absolute, relative) they count as equal.

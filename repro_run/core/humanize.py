@@ -1,4 +1,4 @@
-"""How sizes, counts, file-level changes and recorded text read: one wording for every view.
+"""How sizes, counts and recorded text read: one wording for every view.
 
 A leaf: `repro diff` (through `compare`), the data-changed warning of `repro run` and the
 other screens all import it, so `train/: +3,201 files (+412.0 MB)` reads the same everywhere,
@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import re
 
-TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
-if TYPE_CHECKING:  # an annotation only: `repro run` imports this module before the child starts
-    from repro_run.models.comparison import FileChanges
-
-DIRECTORIES_SHOWN = 5
 # C0 controls but newline and tab, DEL, C1 controls (some terminals read 0x9b as CSI), and the
 # lone surrogates that stand for the undecodable bytes of a file name (`os.fsdecode`).
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -59,33 +54,3 @@ def distinct_numbers(a: float, b: float, digits: int = 6) -> tuple[str, str]:
         if shown[0] != shown[1] or a == b:
             return shown
     return repr(a), repr(b)
-
-
-def file_change_lines(c: FileChanges, directories_shown: int = DIRECTORIES_SHOWN) -> list[str]:
-    """`train/: +3,201 files (+412.0 MB)` for the directories with the most changes, then the
-    first changed paths (`+ train/a.png`), each list ending in how many more there are."""
-    lines = []
-    for d in c.by_directory[:directories_shown]:
-        counts = [
-            f"+{count(d.added, 'file')}" if d.added else "",
-            f"-{count(d.removed, 'file')}" if d.removed else "",
-            f"~{d.modified:,} modified" if d.modified else "",
-        ]
-        sizes = [
-            f"+{format_bytes(d.bytes_added)}" if d.bytes_added else "",
-            f"-{format_bytes(d.bytes_removed)}" if d.bytes_removed else "",
-        ]
-        size_text = ", ".join(s for s in sizes if s)
-        where = f"{d.directory}/" if d.directory else "./"
-        lines.append(
-            f"{where}: {', '.join(s for s in counts if s)}"
-            + (f" ({size_text})" if size_text else "")
-        )
-    if len(c.by_directory) > directories_shown:
-        more = len(c.by_directory) - directories_shown
-        lines.append(f"… and {more:,} more director{'y' if more == 1 else 'ies'}")
-    lines += list(c.first_paths)
-    total = c.added + c.removed + c.modified
-    if total > len(c.first_paths):
-        lines.append(f"… and {count(total - len(c.first_paths), 'more file')}")
-    return lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 # metric name -> [(step, value)]; step is None when the source gave none (then points are
 # compared by position).
@@ -82,9 +82,3 @@ def final_values(series: Series) -> dict[str, float]:
 
 def point_count(series: Series) -> int:
     return sum(len(points) for points in series.values())
-
-
-def format_final(final: Mapping[str, float], names: Sequence[str] | None = None) -> str:
-    """`loss=0.532 accuracy=0.844`: compact final values for a table cell."""
-    shown = names if names is not None else sorted(final)
-    return " ".join(f"{name}={final[name]:.4g}" for name in shown if name in final)

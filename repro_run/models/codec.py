@@ -1,7 +1,7 @@
 """The one JSON codec of every record: `to_json_dict` / `from_json_dict`, driven by the type
 hints, so a new field needs no hand-written conversion.
 
-The hints are read without `typing` (~2 ms to import, see record.py): each field's annotation
+The hints are read without `typing` (~2 ms to import, see core/record.py): each field's annotation
 (a string, PEP 563) is evaluated in its module, as `typing.get_type_hints` does, and what
 that gives is plain runtime objects: classes, `X | Y` (types.UnionType) and `tuple[X, ...]` or
 `dict[K, V]` (types.GenericAlias). `Any`, which the models import for type checkers only,

@@ -8,9 +8,13 @@ rerun verdict lists its likely causes by.
 from __future__ import annotations
 
 import struct
-from typing import Any
 
+from repro_run.core.humanize import count, format_bytes
 from repro_run.core.record import Record, field
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # --- what happened to one field ------------------------------------------------------------
 ADDED = "added"  # only in B
@@ -172,3 +176,36 @@ class RunComparison(Record):
     def only(self, names: tuple[str, ...]) -> RunComparison:
         """The same comparison restricted to `names` (rank order kept)."""
         return RunComparison(self.old, self.new, tuple(s for s in self.sections if s.name in names))
+
+
+DIRECTORIES_SHOWN = 5
+
+
+def file_change_lines(c: FileChanges, directories_shown: int = DIRECTORIES_SHOWN) -> list[str]:
+    """`train/: +3,201 files (+412.0 MB)` for the directories with the most changes, then the
+    first changed paths (`+ train/a.png`), each list ending in how many more there are."""
+    lines = []
+    for d in c.by_directory[:directories_shown]:
+        counts = [
+            f"+{count(d.added, 'file')}" if d.added else "",
+            f"-{count(d.removed, 'file')}" if d.removed else "",
+            f"~{d.modified:,} modified" if d.modified else "",
+        ]
+        sizes = [
+            f"+{format_bytes(d.bytes_added)}" if d.bytes_added else "",
+            f"-{format_bytes(d.bytes_removed)}" if d.bytes_removed else "",
+        ]
+        size_text = ", ".join(s for s in sizes if s)
+        where = f"{d.directory}/" if d.directory else "./"
+        lines.append(
+            f"{where}: {', '.join(s for s in counts if s)}"
+            + (f" ({size_text})" if size_text else "")
+        )
+    if len(c.by_directory) > directories_shown:
+        more = len(c.by_directory) - directories_shown
+        lines.append(f"… and {more:,} more director{'y' if more == 1 else 'ies'}")
+    lines += list(c.first_paths)
+    total = c.added + c.removed + c.modified
+    if total > len(c.first_paths):
+        lines.append(f"… and {count(total - len(c.first_paths), 'more file')}")
+    return lines

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,8 +23,6 @@ TYPE_CHECKING = False  # typing's flag without importing typing (docs/architectu
 if TYPE_CHECKING:
     from typing import NoReturn
 
-    from repro_run.app.reporting import Reporter
-    from repro_run.app.run import RunOptions
 
 ABORTED_EXIT_CODE = 130  # Ctrl-C outside the command (the command's own passes through)
 
@@ -46,17 +43,18 @@ def main() -> NoReturn:
 def dispatch(args: Sequence[str]) -> None:
     command = plain_run_command(args)
     if command is None:
-        from repro_run.cli import run_click
+        from repro_run.cli.commands import run_click
 
         run_click(args)
         return
-    from repro_run.app.prefetch import start_git_query
+    from repro_run.capture.git import WorkTreeQuery  # the fast path: see the layer test
 
     cwd = Path.cwd()
-    git_query = start_git_query(cwd)  # git works while the rest of `repro run` is imported
-    from repro_run import app
+    git_query = WorkTreeQuery(cwd)  # git works while the rest of `repro run` is imported
+    from repro_run.app.run.plan import RunOptions
+    from repro_run.cli.launch import run_verb
 
-    run_verb(app.RunOptions(command=command, cwd=cwd, git_query=git_query))
+    run_verb(RunOptions(command=command, cwd=cwd, git_query=git_query))
 
 
 def plain_run_command(args: Sequence[str]) -> tuple[str, ...] | None:
@@ -89,54 +87,6 @@ def exit_code_of(action: Callable[[], None]) -> int:
         _report_crash(exc)
         return INTERNAL_ERROR_EXIT_CODE
     return 0
-
-
-def run_verb(
-    options: RunOptions,
-    repeat: int | None = None,
-    seeds: str | None = None,
-    same_seed: bool = False,
-) -> NoReturn:
-    """`repro run`: exits with the command's status (the first failing one's, repeated)."""
-    from repro_run import app, ui, ui_data
-
-    reporter = ui_data.DataReporter()
-    if repeat is not None or seeds is not None or same_seed:
-        _run_repeated(options, repeat, seeds, same_seed, reporter)
-    record = app.run(options, reporter)
-    reporter.info(ui.run_summary_line(record))
-    process = record.process
-    assert process is not None
-    die_like_an_interrupted_child(process.stop_reason)
-    sys.exit(process.exit_code)
-
-
-def _run_repeated(
-    options: RunOptions,
-    repeat: int | None,
-    seeds: str | None,
-    same_seed: bool,
-    reporter: Reporter,
-) -> NoReturn:
-    from repro_run import ui
-    from repro_run.app.repeat import plan_seeds, run_repeated
-
-    planned = plan_seeds(repeat, seeds, same_seed, options.seed)
-    result = run_repeated(
-        options, planned, reporter, lambda record: reporter.info(ui.run_summary_line(record))
-    )
-    reporter.info(f"group {result.group}: {len(result.runs)} run(s) — repro stats {result.group}")
-    codes = [r.process.exit_code for r in result.runs if r.process is not None]
-    stops = [r.process.stop_reason for r in result.runs if r.process is not None]
-    die_like_an_interrupted_child(stops[-1] if stops else None)
-    sys.exit(next((code for code in codes if code != 0), 0))
-
-
-def die_like_an_interrupted_child(stop_reason: str | None) -> None:
-    if stop_reason == "SIGINT":
-        # Die of SIGINT like the child did, so `while repro run ...; do :; done` stops.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
 
 
 def _report_crash(exc: Exception) -> None:

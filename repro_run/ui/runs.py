@@ -285,7 +285,7 @@ def show_sections(
         config_rows += [(f"  {k}", json.dumps(v)) for k, v in list(c.params.items())[:20]]
         if len(c.params) > 20:
             config_rows.append(("  …", f"{len(c.params) - 20} more (repro show --json)"))
-    from repro_run.ui_facts import determinism_rows, facts_rows  # `repro show` only
+    from repro_run.ui.facts import determinism_rows, facts_rows
 
     d = record.determinism
     seed_rows = [

@@ -11,15 +11,16 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from repro_run.app import safeguards
-from repro_run.app.background import in_background
-from repro_run.app.datasets import DataSource, fingerprint_data, select_data
-from repro_run.app.metrics import check_metrics_file, collect_metrics
-from repro_run.app.outputs import archive_outputs, display, inside
-from repro_run.app.reporting import NullReporter, Reporter
+from repro_run.app.datasets import fingerprint_data, select_data
+from repro_run.app.progress import NullReporter, Reporter
+from repro_run.app.run import safeguards
+from repro_run.app.run.background import in_background
+from repro_run.app.run.metrics import check_metrics_file, collect_metrics
+from repro_run.app.run.outputs import archive_outputs, display, inside
+from repro_run.app.run.plan import Launch, Plan, RunOptions
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
 from repro_run.core.constants import (
@@ -41,11 +42,10 @@ from repro_run.core.errors import (
     StoreError,
     UsageError,
 )
-from repro_run.core.record import Record, replace
+from repro_run.core.record import replace
 from repro_run.core.redaction import argv_secret_values, mask_argv, secret_values
 from repro_run.determinism import child_environment, resolve_seed
 from repro_run.execute import (
-    ResolvedCommand,
     UserPython,
     resolve_command,
     run_process,
@@ -63,7 +63,6 @@ from repro_run.models import (
     SUCCEEDED,
     TERMINATED,
     ChildFacts,
-    Determinism,
     ProcessResult,
     RunRecord,
     TreeRef,
@@ -72,52 +71,7 @@ from repro_run.models import (
 from repro_run.settings import load_project_settings
 from repro_run.store import Store, find_store_dir
 
-TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
-if TYPE_CHECKING:  # only `repro rerun` builds one
-    from repro_run.app.replay import Replay
-
-
 _STOP_AFTER_EXIT = "{} received after the command ended: repro writes the run's record, then stops"
-
-
-class RunOptions(Record):
-    command: tuple[str, ...]
-    cwd: Path
-    seed: int | None = None
-    data: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    allow_dirty: bool = False
-    pty: bool | None = None  # None: a pseudo-terminal when repro's own output is a terminal
-    metrics_file: str | None = None  # a metrics file the command writes (relative to cwd)
-    replay: Replay | None = None  # set by `repro rerun`: what the replayed run must reuse
-    deterministic: bool = True  # --deterministic / --no-deterministic
-    threads: int | None = None  # --threads N
-    auto_seed: bool = True  # the seeding hook (--no-auto-seed turns it off)
-    auto_data: bool = True  # also fingerprint untracked paths the arguments and configs name
-    skip_unreadable: bool = False  # record unreadable data files instead of refusing
-    group: str | None = None  # `repro run --repeat`: the group the run belongs to (issue 8)
-    # The run's git calls, already started (app/prefetch.py); None: preflight starts them.
-    git_query: git.WorkTreeQuery | None = None
-
-
-class Plan(Record):
-    """Everything decided before anything is written: each refusal happens while building it."""
-
-    options: RunOptions
-    root: Path
-    cwd: Path
-    status: TreeStatus
-    command: ResolvedCommand
-    configs: tuple[config_capture.ParsedConfig, ...]
-    data_paths: tuple[DataSource, ...]
-    output_paths: tuple[Path, ...]
-    seed: int
-    seed_source: str
-    interpreter: str
-    secrets: tuple[str, ...]  # values that must never reach disk: masked in argv and the log
-    environ: Mapping[str, str]  # the environment the child's is built from
-    git_query: git.WorkTreeQuery  # describe and remotes, asked with the dirty check
-    store_dir: Path  # REPRO_HOME, <root>/.repro, or the rerun's store
 
 
 def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
@@ -284,16 +238,6 @@ def _preflight(options: RunOptions) -> Plan:
     )
 
 
-class Launch(Record):
-    """What is fixed before the child starts."""
-
-    run_id: str
-    env: dict[str, str]
-    determinism: Determinism
-    patch_object: str | None
-    started: str
-
-
 def _prepare_launch(store: Store, plan: Plan, run_id: str, run_dir: Path) -> Launch:
     patch_object = None
     if plan.status.is_dirty:
@@ -346,7 +290,7 @@ def _execute(
 def _write_initial_record(
     store: Store, plan: Plan, launch: Launch, data: tuple[TreeRef, ...]
 ) -> RunRecord:
-    from repro_run.app.initial_record import write_initial_record  # imported by the capture
+    from repro_run.app.run.initial_record import write_initial_record
 
     return write_initial_record(store, plan, launch, data)
 
@@ -367,7 +311,7 @@ def _initial_record(
 
 
 def _child_facts(run_dir: Path) -> ChildFacts:
-    from repro_run.capture.framework import capture_child_facts  # after the run, not before
+    from repro_run.capture.child_facts import capture_child_facts
 
     return capture_child_facts(run_dir)
 

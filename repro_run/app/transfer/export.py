@@ -15,9 +15,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from repro_run.app.export_data import DataFile, data_files
 from repro_run.app.maintenance import record_references
 from repro_run.app.query import open_store
+from repro_run.app.transfer.export_data import DataFile, data_files
 from repro_run.bundle import (
     CODE_PACK,
     Member,

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
-from repro_run.app.reporting import Reporter
+from repro_run.app.progress import Reporter
 from repro_run.capture import git
 from repro_run.core.constants import ENV_HOME, RUN_PATCH_FILENAME, STORE_DIRNAME
 from repro_run.core.errors import (

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from repro_run import __version__
-from repro_run.app import safeguards
-from repro_run.app.outputs import display
+from repro_run.app.run import safeguards
+from repro_run.app.run.outputs import display
 from repro_run.capture import gpu
 from repro_run.core.redaction import mask_argv
 from repro_run.models import (
@@ -25,7 +25,7 @@ from repro_run.store import Store, this_supervisor
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
-    from repro_run.app.run import Launch, Plan
+    from repro_run.app.run.plan import Launch, Plan
 
 
 def write_initial_record(

@@ -10,8 +10,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from repro_run.app.reporting import NullReporter, Reporter
-from repro_run.app.run import RunOptions, run
+from repro_run.app.progress import NullReporter, Reporter
+from repro_run.app.run.plan import RunOptions
+from repro_run.app.run.run import run
 from repro_run.core.constants import GROUP_PREFIX
 from repro_run.core.errors import UsageError
 from repro_run.core.record import Record, replace

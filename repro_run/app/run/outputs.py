@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from repro_run.app.reporting import Reporter
+from repro_run.app.progress import Reporter
 from repro_run.core.errors import DataError, StoreError
 from repro_run.models import ManifestEntry, TreeRef
 from repro_run.store import Store

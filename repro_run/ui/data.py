@@ -12,9 +12,10 @@ import sys
 import time
 from collections.abc import Sequence
 
-from repro_run.core.humanize import count, file_change_lines, format_bytes, printable
+from repro_run.core.humanize import count, format_bytes, printable
 from repro_run.models import FingerprintReport, TreeRef, to_json_dict
-from repro_run.ui import TerminalReporter, make_console
+from repro_run.models.comparison import file_change_lines
+from repro_run.ui.runs import TerminalReporter, make_console
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from repro_run.app.replay_data import describe_drift
+from repro_run.app.rerun.replay_data import describe_drift
 from repro_run.bundle import Member, object_member
 from repro_run.core.errors import DataDriftError, DataNotFoundError, DataUnreadableError
 from repro_run.core.paths import user_cache_dir

@@ -12,20 +12,21 @@ import os
 import sys
 from pathlib import Path
 
-from repro_run.app.judge import judge
+from repro_run.app.progress import NullReporter, Reporter
 from repro_run.app.query import open_store
-from repro_run.app.replay import Replay
-from repro_run.app.replay_data import DataCheck, check_data, inside_relative, link_data
-from repro_run.app.replay_env import (
+from repro_run.app.rerun.drift import environment_drift
+from repro_run.app.rerun.judge import judge
+from repro_run.app.rerun.replay import Replay
+from repro_run.app.rerun.replay_data import DataCheck, check_data, inside_relative, link_data
+from repro_run.app.rerun.replay_env import (
     checkout_paths,
     fill_masked_argv,
     parse_pairs,
     replay_environ,
     rewrite_paths,
 )
-from repro_run.app.reporting import NullReporter, Reporter
-from repro_run.app.rerun_drift import environment_drift
-from repro_run.app.run import RunOptions, run
+from repro_run.app.run.plan import RunOptions
+from repro_run.app.run.run import run
 from repro_run.capture import git, worktree
 from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL
 from repro_run.core.errors import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro_run.app.causes import likely_causes
-from repro_run.app.metrics import load_series
+from repro_run.app.rerun.causes import likely_causes
+from repro_run.app.run.metrics import load_series
 from repro_run.core.constants import RUN_LOG_FILENAME
 from repro_run.fingerprint.diff import diff_encoded
 from repro_run.fingerprint.manifest import MANIFEST_HEADER

@@ -1,0 +1,1 @@
+"""All terminal output, one module per view; recorded text is data, never markup."""
