@@ -19,8 +19,15 @@ if TYPE_CHECKING:
 Document = dict[str, "Any"]
 Step = Callable[[Document], Document]
 
-# STEPS[n] turns a schema-n record into a schema-(n+1) one. Schema 1 is the first: none yet.
-STEPS: Mapping[int, Step] = {}
+
+def _from_schema_0(document: Document) -> Document:
+    """Schema 0 (before the version was written) predates configs, data, outputs and process
+    results: they read as absent, the defaults the codec fills in."""
+    return document
+
+
+# STEPS[n] turns a schema-n record into a schema-(n+1) one.
+STEPS: Mapping[int, Step] = {0: _from_schema_0}
 
 
 class SchemaError(ValueError):
@@ -36,10 +43,10 @@ def upgrade(
 ) -> Document:
     """`document` (a decoded run.json object) at schema `target`, the current one.
 
-    A record without `schema_version` is version 1 (written before the field existed).
+    A record without `schema_version` is version 0 (written before the field existed).
     """
-    version = document.get("schema_version", 1)
-    if type(version) is not int or version < 1:
+    version = document.get("schema_version", 0)
+    if type(version) is not int or version < 0:
         raise SchemaError(f"schema_version {version!r} is not a version", newer=False)
     if version > target:
         raise SchemaError(

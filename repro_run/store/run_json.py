@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from repro_run.core.errors import SchemaVersionError, StoreError
-from repro_run.models import SCHEMA_VERSION, DecodeError, RunRecord, from_json_dict, to_json_dict
+from repro_run.models import DecodeError, RunRecord, from_json_dict, to_json_dict
+from repro_run.models.migrations import SchemaError, upgrade
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -34,12 +35,12 @@ def decode_record(data: bytes, run_id: str) -> RunRecord:
         raise _unreadable(run_id, f"invalid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise _unreadable(run_id, "not a JSON object")
-    version = document.get("schema_version", SCHEMA_VERSION)
-    if isinstance(version, int) and version > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            f"run {run_id} was written by a newer repro (schema {version} > {SCHEMA_VERSION}): "
-            "upgrade repro"
-        )
+    try:
+        document = upgrade(document)
+    except SchemaError as exc:
+        if exc.newer:
+            raise SchemaVersionError(f"run {run_id} was {exc}") from exc
+        raise _unreadable(run_id, str(exc)) from exc
     try:
         record = from_json_dict(RunRecord, document)
     except (DecodeError, TypeError) as exc:
