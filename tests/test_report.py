@@ -97,3 +97,25 @@ def test_a_report_that_cannot_be_written_is_a_one_line_error(make_repo: MakeRepo
     done = repro(root, "report", "@", "-o", str(root / "no-such-dir" / "r.html"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "cannot write the report" in done.stderr
+
+
+def test_non_finite_points_are_not_drawn_and_the_chart_says_so(make_repo: MakeRepo) -> None:
+    """One `inf` used to set the y range, flattening every other point (and NaN broke it)."""
+    train = (
+        "import repro_run\n"
+        "for step, loss in enumerate([1.0, 0.5, float('inf'), 0.25, float('nan'), 0.125]):\n"
+        "    repro_run.log_metrics(step=step, loss=loss)\n"
+    )
+    root = make_repo({"train.py": train})
+    assert repro(root, "run", "train.py").returncode == 0
+    assert repro(root, "report", "@", "-o", "out.html").returncode == 0
+    html = (root / "out.html").read_text(encoding="utf-8")
+    assert "2 non-finite points not drawn" in html
+    assert "nan" not in html.split("<svg", 1)[1].lower().split("</svg>")[0].replace(
+        "non-finite", ""
+    )
+    page = _page(root / "out.html")
+    polylines = [value for tag, name, value in page.attrs if tag == "polyline" and name == "points"]
+    assert len(polylines) == 3  # the curve breaks at each non-finite value
+    ys = [float(xy.split(",")[1]) for line in polylines for xy in (line or "").split()]
+    assert len(set(ys)) == 4  # four distinct finite losses, not flattened onto one line

@@ -9,6 +9,7 @@ is user input), its control characters shown as in the terminal views. Sections 
 from __future__ import annotations
 
 import html
+import math
 import shlex
 from collections.abc import Mapping, Sequence
 
@@ -82,34 +83,44 @@ def _environment(comparisons: Sequence[RunComparison]) -> str:
 
 
 def _svg(metric: str, curves: Sequence[Curve]) -> str:
+    """One metric's curves. NaN and infinite values are not drawn (one `inf` would flatten every
+    other point): each curve breaks there, and the chart says how many were left out."""
     points = [
-        (i, s if s is not None else n, v)
+        (i, float(s if s is not None else n), v)
         for i, c in enumerate(curves)
         for n, (s, v) in enumerate(c)
     ]
-    xs, ys = [p[1] for p in points], [p[2] for p in points]
+    finite = [(i, x, y) for i, x, y in points if math.isfinite(x) and math.isfinite(y)]
+    if not finite:
+        return f"<p>{escape(metric)}: no finite value to draw.</p>"
+    xs, ys = [p[1] for p in finite], [p[2] for p in finite]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     sx = (_W - 2 * _PAD) / ((x1 - x0) or 1)
     sy = (_H - 2 * _PAD) / ((y1 - y0) or 1)
     lines = []
     for index in range(len(curves)):
-        mine = [(x, y) for i, x, y in points if i == index]
-        if not mine:
-            continue
-        coords = " ".join(
-            f"{_PAD + (x - x0) * sx:.1f},{_H - _PAD - (y - y0) * sy:.1f}" for x, y in mine
-        )
         color = _COLORS[index % len(_COLORS)]
-        lines.append(
-            f'<polyline data-run="{index}" fill="none" stroke="{color}" stroke-width="2" '
-            f'points="{coords}"/>'
-        )
+        for segment in _segments([(x, y) for i, x, y in points if i == index]):
+            coords = " ".join(
+                f"{_PAD + (x - x0) * sx:.1f},{_H - _PAD - (y - y0) * sy:.1f}" for x, y in segment
+            )
+            lines.append(
+                f'<polyline data-run="{index}" fill="none" stroke="{color}" stroke-width="2" '
+                f'points="{coords}"/>'
+            )
+    left_out = len(points) - len(finite)
+    note = (
+        f'<text x="{_W - _PAD - 160}" y="16" font-size="10">'
+        f"{left_out} non-finite point{'s' * (left_out != 1)} not drawn</text>"
+        if left_out
+        else ""
+    )
     labels = (
         f'<text x="{_PAD}" y="16" font-size="13">{escape(metric)}</text>'
         f'<text x="2" y="{_PAD}" font-size="10">{_num(y1)}</text>'
         f'<text x="2" y="{_H - _PAD}" font-size="10">{_num(y0)}</text>'
         f'<text x="{_PAD}" y="{_H - 10}" font-size="10">step {_num(x0)}</text>'
-        f'<text x="{_W - _PAD - 40}" y="{_H - 10}" font-size="10">step {_num(x1)}</text>'
+        f'<text x="{_W - _PAD - 40}" y="{_H - 10}" font-size="10">step {_num(x1)}</text>' + note
     )
     axes = (
         f'<line x1="{_PAD}" y1="{_H - _PAD}" x2="{_W - _PAD}" y2="{_H - _PAD}" stroke="#999"/>'
@@ -120,6 +131,17 @@ def _svg(metric: str, curves: Sequence[Curve]) -> str:
         f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{escape(metric)}">'
         f"{axes}{labels}{''.join(lines)}</svg>"
     )
+
+
+def _segments(points: Sequence[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """The runs of finite points, split where a NaN or an infinity interrupts them."""
+    segments: list[list[tuple[float, float]]] = [[]]
+    for x, y in points:
+        if math.isfinite(x) and math.isfinite(y):
+            segments[-1].append((x, y))
+        elif segments[-1]:
+            segments.append([])
+    return [s for s in segments if s]
 
 
 def _curves(curves: Sequence[Mapping[str, Curve]]) -> str:
