@@ -74,12 +74,14 @@ READER = """
 import os, sys, time
 from pathlib import Path
 from repro_run.app.query import list_runs, show
+from repro_run.app.workspace import Workspace
 deadline = time.monotonic() + float(sys.argv[2])
 reads = 0
 while time.monotonic() < deadline:
-    for summary in list_runs(Path(sys.argv[1])):
+    workspace = Workspace.find(Path(sys.argv[1]))  # a store opened afresh, as each command does
+    for summary in list_runs(workspace):
         assert summary.status and summary.command, summary
-        record, status = show(Path(sys.argv[1]), summary.id)
+        record, status = show(workspace, summary.id)
         assert record.id == summary.id and record.command.argv, record
     reads += 1
 print(reads)

@@ -16,6 +16,7 @@ from cli_helpers import repro
 from conftest import MakeRepo
 
 from repro_run.app import maintenance
+from repro_run.app.workspace import Workspace
 from repro_run.models import CRASHED, FINAL_STATUSES
 from repro_run.store import Store
 from repro_run.store.fsck import content_matches
@@ -76,7 +77,9 @@ def test_every_crash_point_leaves_each_run_absent_complete_or_crashed(project: P
         assert "Traceback" not in done.stderr
         statuses = check_store(project)
         seen += [status for run_id, status in statuses.items()]
-        report = maintenance.fsck(project)  # what `repro fsck` runs, without its start-up cost
+        report = maintenance.fsck(
+            Workspace.find(project)
+        )  # what `repro fsck` runs, without its start-up cost
         assert report.ok, report.damage
         check_store(project)  # fsck's repairs keep the invariants
     assert done.returncode == 0, done.stderr

@@ -15,6 +15,7 @@ from conftest import MakeRepo
 from test_store import make_record
 
 from repro_run.app import maintenance
+from repro_run.app.workspace import Workspace
 from repro_run.core.record import replace
 from repro_run.fingerprint.manifest import encode_manifest
 from repro_run.models import RUNNING, ManifestEntry, TreeRef
@@ -66,7 +67,7 @@ def test_fsck_removes_orphaned_temp_files_and_is_idempotent(project: Path, store
         assert first.stdout.count("removed temp file") == 2
         assert not any(path.exists() for path in orphans)
         assert held.exists() and starting.exists()
-        second = maintenance.fsck(project)
+        second = maintenance.fsck(Workspace.find(project))
         assert second.ok and second.repaired == ()
         assert (second.objects, second.runs, second.indexed) == (3, 1, 1)
     finally:
@@ -89,11 +90,13 @@ def test_fsck_reports_a_corrupt_object_and_sets_it_aside(project: Path, store: S
     assert f"object {name} (output out/m.bin) is missing or corrupt" in done.stdout
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
     assert (store.root / "objects" / "quarantine" / name).exists()
-    again = maintenance.fsck(project)  # idempotent: the same damage, nothing more to repair
+    again = maintenance.fsck(
+        Workspace.find(project)
+    )  # idempotent: the same damage, nothing more to repair
     assert again.repaired == () and len(again.damage) == 1
     assert store.has_object(manifest)
     assert put_back(store, bytes([b ^ (i == 500) for i, b in enumerate(data)])) == name
-    assert maintenance.fsck(project).ok  # the same bytes stored again heal the run
+    assert maintenance.fsck(Workspace.find(project)).ok  # the same bytes stored again heal the run
 
 
 def put_back(store: Store, data: bytes) -> str:
@@ -103,7 +106,7 @@ def put_back(store: Store, data: bytes) -> str:
 def test_fsck_rebuilds_a_corrupt_index(project: Path, store: Store) -> None:
     run_with_outputs(project)
     (store.root / "index.sqlite").write_bytes(b"this is not a database" * 100)
-    report = maintenance.fsck(project)
+    report = maintenance.fsck(Workspace.find(project))
     assert report.ok and report.indexed == 1
     assert len(json.loads(repro(project, "list", "--json").stdout)) == 1
 
@@ -114,7 +117,7 @@ def test_fsck_removes_a_run_directory_that_never_got_a_record(store: Store, proj
         pass  # its supervisor took the lock, then died before writing a record
     _, starting = store.new_run()
     with store.run_lock(starting.name):
-        report = maintenance.fsck(project)
+        report = maintenance.fsck(Workspace.find(project))
         assert not abandoned.exists() and starting.exists()
         assert any("no record yet" in note for note in report.notes)
     assert report.ok
@@ -143,7 +146,7 @@ def test_gc_removes_only_old_unreferenced_objects(store: Store, project: Path) -
     assert done.returncode == 0, done.stderr
     assert "removed 1 unreferenced objects" in done.stdout
     assert not store.has_object(garbage_old) and store.has_object(garbage_new)
-    assert maintenance.fsck(project).ok  # every referenced object is still there
+    assert maintenance.fsck(Workspace.find(project)).ok  # every referenced object is still there
     assert record_of(project)["id"] == record["id"]
 
 
@@ -154,7 +157,7 @@ def test_gc_keeps_what_a_running_run_references(store: Store, project: Path) -> 
     tree = TreeRef("data", manifest, 1, 1, manifest)
     with store.run_lock(run_id):
         store.write_record(replace(make_record(run_id, status=RUNNING), data=(tree,)))
-        report = maintenance.gc(project, grace=0)
+        report = maintenance.gc(Workspace.find(project), grace=0)
     assert report.removed == () and store.has_object(manifest)
 
 
@@ -162,7 +165,7 @@ def test_gc_grace_covers_an_object_a_run_just_deduplicated(store: Store, project
     digest = store.put_bytes(b"an old output")
     age(store.object_path(digest))
     assert store.put_bytes(b"an old output") == digest  # a run stores the same bytes again
-    assert maintenance.gc(project).removed == ()
+    assert maintenance.gc(Workspace.find(project)).removed == ()
     assert store.has_object(digest)
 
 

@@ -217,6 +217,7 @@ def test_list_fits_a_narrow_terminal_keeping_ids_and_commands_whole_lines(
     from rich.console import Console
 
     from repro_run.app.query import list_runs
+    from repro_run.app.workspace import Workspace
     from repro_run.ui.runs import render_list
 
     root = make_repo({"ok.py": "import repro_run\nrepro_run.log_metrics(step=0, loss=0.25)\n"})
@@ -224,7 +225,7 @@ def test_list_fits_a_narrow_terminal_keeping_ids_and_commands_whole_lines(
     assert repro(root, "run", "--repeat", "2", *long).returncode == 0
     out = io.StringIO()
     terminal = Console(file=out, width=width, color_system=None, force_terminal=True)
-    render_list(list_runs(root), terminal)
+    render_list(list_runs(Workspace.find(root)), terminal)
     lines = out.getvalue().splitlines()
     assert all(len(line) <= width for line in lines)
     assert "COMMAND" in lines[0] and "ID" in lines[0]

@@ -24,7 +24,7 @@ from test_store import add_run, hold_lock, make_record
 from repro_run.core import host
 from repro_run.core.record import replace
 from repro_run.models import CRASHED, PRESUMED_DEAD, RUNNING, UNKNOWN_REMOTE, RunRecord, Supervisor
-from repro_run.store import RunLock, Store, find_store_dir, liveness, processes
+from repro_run.store import RunLock, Store, liveness, processes, store_dir_of
 from repro_run.store.run_json import read_record
 
 LINUX = sys.platform.startswith("linux")
@@ -136,9 +136,7 @@ def test_a_run_read_from_another_host_goes_from_unknown_to_presumed_dead(
         REPRO_HEARTBEAT_INTERVAL="0.2",
     )
     try:
-        store_dir = find_store_dir(project)
-        assert store_dir is not None
-        store = Store.open(store_dir)
+        store = Store.open(store_dir_of(project))
         (run_id,) = store.run_ids()
         record = _wait_for_record(store, run_id)
         assert store.effective_status(record) == RUNNING  # from host A itself

@@ -28,6 +28,7 @@ from test_crash_points import WRITE_OUTPUTS, check_store, make_project
 from repro_run.app import maintenance
 from repro_run.app.run.plan import RunOptions
 from repro_run.app.run.run import run
+from repro_run.app.workspace import Workspace
 from repro_run.store.index import RunIndex
 
 Op = tuple[Any, ...]
@@ -228,11 +229,11 @@ def test_losing_everything_not_fsynced_never_corrupts_a_run(
     checked = 0
     for number, model in crash_states(log, str(store_root)):
         after_crash = tmp_path / f"crash-{number}"
-        (after_crash / ".git").mkdir(parents=True)  # a project root, for find_store_dir
+        (after_crash / ".git").mkdir(parents=True)  # a project root, for the workspace
         model.materialise(str(store_root), after_crash / ".repro")
         statuses = check_store(after_crash)
         assert set(statuses) <= {record.id}
-        report = maintenance.fsck(after_crash)
+        report = maintenance.fsck(Workspace.find(after_crash))
         assert report.ok, (number, report.damage)
         check_store(after_crash)
         checked += 1

@@ -25,6 +25,7 @@ from conftest import MakeRepo, commit_all
 from repro_run.app import maintenance
 from repro_run.app.run.plan import RunOptions
 from repro_run.app.run.run import run
+from repro_run.app.workspace import Workspace
 from repro_run.capture import git as git_capture
 from repro_run.models import TreeStatus
 from repro_run.store import objects as objects_module
@@ -72,7 +73,7 @@ def test_enospc_while_archiving_is_archive_failed_with_the_childs_exit_code(
     assert "No space left on device" in record.problems[0]
     assert record.outputs == ()  # no manifest naming a partial object
     assert no_temp_files(project)
-    assert maintenance.fsck(project).ok
+    assert maintenance.fsck(Workspace.find(project)).ok
 
 
 @contextlib.contextmanager

@@ -33,7 +33,7 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
-from repro_run.store import Store, find_store_dir, this_supervisor
+from repro_run.store import Store, this_supervisor
 from repro_run.store import ids as run_ids
 from repro_run.store.durable import atomic_write_bytes
 from repro_run.store.ids import ALPHABET, EPOCH, encode_time, is_run_id, new_run_id, run_id_time
@@ -196,23 +196,6 @@ def test_open_in_unwritable_place_names_path_and_hint(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="REPRO_HOME") as caught:
         Store.open(blocker / ".repro")
     assert str(blocker / ".repro") in str(caught.value)
-
-
-def test_find_store_dir_prefers_repro_home(tmp_path: Path) -> None:
-    assert find_store_dir(tmp_path, {"REPRO_HOME": str(tmp_path / "s")}) == tmp_path / "s"
-
-
-def test_find_store_dir_walks_up_to_the_repository(tmp_path: Path) -> None:
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "a" / "b").mkdir(parents=True)
-    assert find_store_dir(tmp_path / "a" / "b", {}) == tmp_path / ".repro"
-
-
-def test_find_store_dir_accepts_a_git_file_and_none_outside(tmp_path: Path) -> None:
-    (tmp_path / "wt").mkdir()
-    (tmp_path / "wt" / ".git").write_text("gitdir: elsewhere\n")
-    assert find_store_dir(tmp_path / "wt", {}) == tmp_path / "wt" / ".repro"
-    assert find_store_dir(Path("/proc/self"), {}) is None
 
 
 # --- records -------------------------------------------------------------------------------

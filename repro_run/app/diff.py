@@ -10,8 +10,9 @@ from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from repro_run.app.current import capture_current
-from repro_run.app.query import load_package_list, open_store
-from repro_run.capture import git, history
+from repro_run.app.query import load_package_list
+from repro_run.app.workspace import Workspace
+from repro_run.capture import history
 from repro_run.capture.child_facts import flat_facts
 from repro_run.compare import (
     CodeHistory,
@@ -32,7 +33,10 @@ from repro_run.store import Store
 
 
 def diff(
-    cwd: Path, ref_a: str, ref_b: str | None = None, sections: Collection[str] | None = None
+    workspace: Workspace,
+    ref_a: str,
+    ref_b: str | None = None,
+    sections: Collection[str] | None = None,
 ) -> RunComparison:
     """Compare run `ref_a` with run `ref_b`, or with the current environment and working tree.
 
@@ -40,12 +44,12 @@ def diff(
     manifest is read unless data or outputs are asked for, no git unless code is.
     """
     wanted = frozenset(sections or SECTION_NAMES)
-    store = open_store(cwd)
+    store = workspace.store()
     old = store.load_record(store.resolve(ref_a))
     if ref_b is not None:
         new = store.load_record(store.resolve(ref_b))
-        return compare_records(store, old, new, root=_work_tree(cwd), sections=wanted)
-    root = git.find_work_tree(cwd)
+        return compare_records(store, old, new, root=workspace.root, sections=wanted)
+    root = workspace.work_tree()
     current = capture_current(root, old, with_data="data" in wanted)
     now = current.snapshot
     trees = {}
@@ -121,10 +125,3 @@ def _code_history(root: Path | None, old: str, new: str) -> CodeHistory:
         return CodeHistory(missing, None if missing else history.numstat(root, old, new))
     except ReproError as exc:
         return CodeHistory(unavailable=f"git diff --stat failed: {exc}")
-
-
-def _work_tree(cwd: Path) -> Path | None:
-    try:
-        return git.find_work_tree(cwd)
-    except ReproError:
-        return None

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+from repro_run.app.workspace import Workspace
 from repro_run.audit import code, machine, project, requirements
 from repro_run.capture import git, gpu, packages
 from repro_run.compare.markers import marker_applies
@@ -26,23 +26,21 @@ from repro_run.determinism import user_overrides
 from repro_run.execute import user_python
 from repro_run.models import SEVERITIES, ChildFacts, DoctorReport, Finding, GpuInfo, Unavailable
 from repro_run.settings import ProjectSettings, load_project_settings
-from repro_run.store import Store, find_store_dir
 
 _PAST_RUNS = 20  # recorded runs whose GPUs are compared with this machine's
 
 
-def doctor(cwd: Path, warn: Callable[[str], None] | None = None) -> DoctorReport:
-    cwd = cwd.resolve()
+def doctor(workspace: Workspace) -> DoctorReport:
     findings: list[Finding] = []
     checks: list[str] = []
-    root, tracked = _code_state(cwd, findings, checks)
+    root, tracked = _code_state(workspace, findings, checks)
     settings = _settings(root, findings)
     checks.append("dependencies pinned or locked")
     declarations = requirements.declared_requirements(root, tracked)
     findings += project.dependency_findings(declarations, tracked)
     findings += _requirements_met(declarations, checks)
     sources = {rel: _read(root / rel) for rel in tracked if rel.endswith(".py")}
-    past, latest, with_data = _recorded_runs(root, warn)
+    past, latest, with_data = _recorded_runs(workspace)
     checks.append("datasets declared ([tool.repro] data, or --data in recorded runs)")
     findings += project.data_findings(
         root,
@@ -70,10 +68,13 @@ def doctor(cwd: Path, warn: Callable[[str], None] | None = None) -> DoctorReport
     return DoctorReport(str(root), tuple(checks), tuple(findings))
 
 
-def _code_state(cwd: Path, findings: list[Finding], checks: list[str]) -> tuple[Path, list[str]]:
+def _code_state(
+    workspace: Workspace, findings: list[Finding], checks: list[str]
+) -> tuple[Path, list[str]]:
     checks.append("code: committed, clean work tree")
+    cwd = workspace.cwd
     try:
-        root = git.find_work_tree(cwd)
+        root = workspace.work_tree()
         status = git.tree_status(root)
     except (NotAGitRepositoryError, NoCommitsError) as exc:
         findings.append(
@@ -167,17 +168,16 @@ def _marker_environment(python_version: str) -> dict[str, str]:
 
 
 def _recorded_runs(
-    root: Path, warn: Callable[[str], None] | None
+    workspace: Workspace,
 ) -> tuple[list[tuple[str, GpuInfo]], tuple[str, ChildFacts] | None, bool]:
     """GPUs of recent runs, (id, facts) of the newest with facts, whether any recorded data."""
-    store_dir = find_store_dir(root)
-    if store_dir is None or not store_dir.exists():
+    if workspace.store_dir is None or not workspace.store_dir.exists():
         return [], None, False
     past: list[tuple[str, GpuInfo]] = []
     latest: tuple[str, ChildFacts] | None = None
     with_data = False
     try:
-        store = Store.open(store_dir, warn=warn)
+        store = workspace.store()
         for summary in store.list_runs(limit=_PAST_RUNS):
             record = store.load_record(summary.id)
             if isinstance(record.gpu, GpuInfo):

@@ -8,16 +8,14 @@ escape sequences, and keeps the final state of each line: the verdict's own read
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from repro_run.app.query import open_store
+from repro_run.app.workspace import Workspace
 from repro_run.core.constants import RUN_LOG_FILENAME
 from repro_run.core.errors import StoreError
 from repro_run.verdict.screen import screen_lines
 
 
-def read_log(cwd: Path, ref: str) -> bytes:
-    store = open_store(cwd)
+def read_log(workspace: Workspace, ref: str) -> bytes:
+    store = workspace.store()
     run_id = store.resolve(ref)
     path = store.run_dir(run_id) / RUN_LOG_FILENAME
     try:

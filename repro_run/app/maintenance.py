@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from pathlib import Path
 
-from repro_run.app.query import open_store
+from repro_run.app.workspace import Workspace
 from repro_run.core.constants import (
     DATA_STAGING_PREFIX,
     GC_GRACE_S,
@@ -83,9 +82,9 @@ def _listed_files(store: Store, manifest: str) -> list[tuple[str, str]]:
     return files
 
 
-def fsck(cwd: Path) -> FsckReport:
+def fsck(workspace: Workspace) -> FsckReport:
     """Verify every object and record, repair what can be, rebuild the index; idempotent."""
-    store = open_store(cwd)
+    store = workspace.store()
     if is_read_only(store.root):
         raise ReadOnlyStoreError(
             f"the run store {store.root} is read-only: repro fsck repairs it, so run it where "
@@ -175,9 +174,9 @@ def _is_reported(messages: list[str], digest: str) -> bool:
     return any(digest in message for message in messages)
 
 
-def gc(cwd: Path, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcReport:
+def gc(workspace: Workspace, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcReport:
     """Remove objects no run references (and older than `grace` seconds)."""
-    store = open_store(cwd)
+    store = workspace.store()
     with collector.lock(store.root, wait=True) as held:  # one gc at a time
         if held is None and not dry_run:
             raise StoreError(

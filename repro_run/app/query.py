@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
-from repro_run.capture import git
+from repro_run.app.workspace import Workspace
 from repro_run.core.constants import GROUP_PREFIX
 from repro_run.core.errors import PackagesUnavailableError, RunNotFoundError, StoreError
 from repro_run.models import (
@@ -18,37 +16,26 @@ from repro_run.models import (
     Unavailable,
     from_json_dict,
 )
-from repro_run.store import Store, find_store_dir
-
-Warn = Callable[[str], None]  # told of each record a listing skips (it names the run)
-
-
-def open_store(cwd: Path, warn: Warn | None = None) -> Store:
-    store_dir = find_store_dir(cwd)
-    if store_dir is None:
-        git.find_work_tree(cwd)  # raises the "not a git repository" error with its advice
-        raise AssertionError("unreachable")
-    return Store.open(store_dir, warn=warn)
+from repro_run.store import Store
 
 
 def list_runs(
-    cwd: Path,
+    workspace: Workspace,
     status: str | None = None,
     limit: int | None = None,
-    warn: Warn | None = None,
     group: str | None = None,
 ) -> list[RunSummary]:
-    return open_store(cwd, warn).list_runs(status=status, limit=limit, group=group)
+    return workspace.store().list_runs(status=status, limit=limit, group=group)
 
 
-def reruns_of(cwd: Path, run_id: str, warn: Warn | None = None) -> list[RunSummary]:
+def reruns_of(workspace: Workspace, run_id: str) -> list[RunSummary]:
     """The reruns of `run_id`, newest first, with their verdicts."""
-    return open_store(cwd, warn).reruns_of(run_id)
+    return workspace.store().reruns_of(run_id)
 
 
-def show(cwd: Path, ref: str) -> tuple[RunRecord, str]:
+def show(workspace: Workspace, ref: str) -> tuple[RunRecord, str]:
     """The record of run `ref` and its effective status (a dead supervisor reads as crashed)."""
-    store = open_store(cwd)
+    store = workspace.store()
     run_id = store.resolve(ref)
     record = store.load_record(run_id)
     status = store.effective_status(record)
@@ -57,9 +44,9 @@ def show(cwd: Path, ref: str) -> tuple[RunRecord, str]:
     return record, status
 
 
-def packages(cwd: Path, ref: str) -> PackageList:
+def packages(workspace: Workspace, ref: str) -> PackageList:
     """The package list of run `ref`: what `repro show --packages` prints."""
-    store = open_store(cwd)
+    store = workspace.store()
     record = store.load_record(store.resolve(ref))
     if isinstance(record.packages, Unavailable):
         raise PackagesUnavailableError(

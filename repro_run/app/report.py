@@ -9,13 +9,11 @@ would count one sample twice and understate the spread.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from repro_run.app.diff import compare_records
-from repro_run.app.query import Warn, group_or_runs, open_store
+from repro_run.app.query import group_or_runs
 from repro_run.app.run.metrics import load_series
-from repro_run.capture import git
-from repro_run.core.errors import GitError, NotAGitRepositoryError, UsageError
+from repro_run.app.workspace import Workspace
+from repro_run.core.errors import UsageError
 from repro_run.core.record import Record
 from repro_run.metrics.series import Series
 from repro_run.metrics.variance import metric_stats
@@ -33,25 +31,22 @@ class ReportData(Record):
     not_pooled: tuple[RunRecord, ...]  # the reruns left out of `stats`
 
 
-def build_report(cwd: Path, refs: tuple[str, ...], warn: Warn | None = None) -> ReportData:
+def build_report(workspace: Workspace, refs: tuple[str, ...]) -> ReportData:
     if not refs:
         raise UsageError("repro report needs a group ID or at least one run ID")
-    store = open_store(cwd, warn)
+    store = workspace.store()
     records: list[RunRecord] = []
     for record in group_or_runs(store, refs)[1]:
         if all(r.id != record.id for r in records):
             records.append(record)
     pooled = [r for r in records if r.rerun_of is None]
-    try:
-        root: Path | None = git.find_work_tree(cwd.resolve())
-    except (NotAGitRepositoryError, GitError):
-        root = None  # commits are then compared by name
     first = records[0]
     return ReportData(
         records=tuple(records),
         statuses=tuple(store.effective_status(r) for r in records),
         reruns=tuple(tuple(store.reruns_of(r.id)) for r in records),
-        comparisons=tuple(compare_records(store, first, r, root) for r in records[1:]),
+        # Outside a repository (REPRO_HOME) commits are compared by name.
+        comparisons=tuple(compare_records(store, first, r, workspace.root) for r in records[1:]),
         curves=tuple(load_series(store, r.metrics) for r in records),
         stats=tuple(metric_stats([r.metrics.final if r.metrics else {} for r in pooled])),
         not_pooled=tuple(r for r in records if r.rerun_of is not None),

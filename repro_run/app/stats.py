@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from repro_run.app.query import Warn, group_or_runs, open_store
+from repro_run.app.query import group_or_runs
+from repro_run.app.workspace import Workspace
 from repro_run.core.errors import UsageError
 from repro_run.core.record import Record
 from repro_run.metrics.variance import metric_stats
@@ -18,11 +17,11 @@ class StatsResult(Record):
     metrics: tuple[MetricStats, ...]
 
 
-def stats(cwd: Path, refs: tuple[str, ...], warn: Warn | None = None) -> StatsResult:
+def stats(workspace: Workspace, refs: tuple[str, ...]) -> StatsResult:
     """A group ID (`grp-…`) alone, or run references like `repro show` takes."""
     if not refs:
         raise UsageError("repro stats needs a group ID or run IDs")
-    group, records = group_or_runs(open_store(cwd, warn), refs)
+    group, records = group_or_runs(workspace.store(), refs)
     finals = [r.metrics.final if r.metrics is not None else {} for r in records]
     return StatsResult(
         group,

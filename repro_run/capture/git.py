@@ -55,9 +55,11 @@ DIRTY_ADVICE = (
 )
 
 
-def find_work_tree(cwd: Path) -> Path:
-    """The absolute root of the work tree that contains `cwd` (git's own discovery and env)."""
-    top = run_git(cwd, "rev-parse", "--show-toplevel").rstrip(b"\n")
+def find_work_tree(cwd: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """The absolute root of the work tree that contains `cwd` (git's own discovery, and
+    `GIT_DIR`/`GIT_WORK_TREE` from `environ`, this process's by default)."""
+    top = run_git(cwd, "rev-parse", "--show-toplevel", env=git_env(environ=environ))
+    top = top.rstrip(b"\n")
     if not top:
         raise NotAGitRepositoryError(NOT_A_REPOSITORY.format(cwd))
     return Path(os.fsdecode(top))

@@ -23,9 +23,12 @@ NOT_A_REPOSITORY = (
 )
 
 
-def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This environment for git: its path variables absolute, its messages untranslated."""
-    env = dict(os.environ)
+def git_env(
+    extra: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """`environ` (this process's by default) for git: its path variables absolute, its
+    messages untranslated."""
+    env = dict(os.environ if environ is None else environ)
     for name in GIT_PATH_VARS:
         value = env.get(name)
         if value and not os.path.isabs(value):

@@ -14,9 +14,10 @@ import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from repro_run.capture.gitexec import first_line, git_env, run_git, spawn
+from repro_run.capture.gitexec import GIT_PATH_VARS, first_line, git_env, run_git, spawn
 from repro_run.core.constants import (
     RERUN_KEEP_FILENAME,
     RERUN_LOCK_FILENAME,
@@ -53,6 +54,18 @@ def check_commit(root: Path, commit: str, run_id: str) -> None:
             "(rebased or force-pushed away?): fetch it (git fetch origin " + commit + ") "
             "or restore the branch that held it"
         )
+
+
+@contextlib.contextmanager
+def found_from_the_worktree() -> Iterator[None]:
+    """Within: git finds the repository from its cwd, as the replayed run's git calls and its
+    command must in the worktree (its `.git` file), not by the user's `GIT_DIR`/`GIT_WORK_TREE`
+    (and index), which name the user's checkout."""
+    saved = {name: os.environ.pop(name) for name in GIT_PATH_VARS if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def create_worktree(root: Path, commit: str, run_id: str) -> Worktree:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from repro_run.cli.group import cli
+from repro_run.cli.group import cli, workspace
 from repro_run.core.humanize import count
 
 
@@ -21,7 +21,7 @@ def doctor(as_json: bool, strict: bool) -> None:
     from repro_run.ui import doctor as ui_doctor
     from repro_run.ui import runs as ui_runs
 
-    report = doctor(Path.cwd(), ui_runs.TerminalReporter().warn)
+    report = doctor(workspace(warn=True))
     if as_json:
         ui_runs.print_json(report)
     else:
@@ -66,7 +66,7 @@ def fsck(as_json: bool) -> None:
     from repro_run.core.errors import StoreDamagedError
     from repro_run.ui import runs as ui_runs
 
-    report = maintenance.fsck(Path.cwd())
+    report = maintenance.fsck(workspace())
     if as_json:
         ui_runs.print_json(report)
     else:
@@ -92,7 +92,7 @@ def gc(dry_run: bool, grace: float | None) -> None:
     from repro_run.ui import runs as ui_runs
 
     options = {} if grace is None else {"grace": grace}
-    report = maintenance.gc(Path.cwd(), dry_run=dry_run, **options)
+    report = maintenance.gc(workspace(), dry_run=dry_run, **options)
     ui_runs.echo("\n".join(ui_runs.gc_lines(report)))
 
 
@@ -112,7 +112,7 @@ def export_command(
     from repro_run.ui import runs as ui_runs
 
     result = export_run(
-        Path.cwd(),
+        workspace(),
         run_id,
         output,
         with_outputs=with_outputs,
@@ -141,7 +141,7 @@ def import_command(bundle: Path) -> None:
     from repro_run.app.transfer.import_bundle import import_bundle
     from repro_run.ui import runs as ui_runs
 
-    result = import_bundle(Path.cwd(), bundle)
+    result = import_bundle(workspace(), bundle)
     if result.already_present:
         restored = "; its commit was restored in this repository" if result.code_added else ""
         ui_runs.echo(

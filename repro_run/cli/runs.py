@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from click.decorators import FC
 
-from repro_run.cli.group import cli
+from repro_run.cli.group import cli, workspace
 from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL, VERDICT_EXIT_CODES
 
 
@@ -193,7 +193,7 @@ def rerun(
 
     options = RerunOptions(
         ref=run_id,
-        cwd=Path.cwd(),
+        workspace=workspace(),
         times=times,
         keep_worktree=keep_worktree,
         allow_data_drift=allow_data_drift,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from repro_run.cli.group import cli
+from repro_run.cli.group import cli, workspace
 
 # models.LISTED_STATUSES, kept in step by a test: `repro --help` does not import the models.
 STATUS_CHOICES = (
@@ -44,10 +44,9 @@ def list_command(
     from repro_run.app.query import list_runs
     from repro_run.ui import runs as ui_runs
 
-    warn = ui_runs.TerminalReporter().warn
     wanted = None if show_all else limit
     # One more than shown tells whether there are more, without counting them all.
-    runs = list_runs(Path.cwd(), status=status, limit=wanted and wanted + 1, warn=warn, group=group)
+    runs = list_runs(workspace(warn=True), status=status, limit=wanted and wanted + 1, group=group)
     more = wanted is not None and len(runs) > wanted
     runs = runs[:wanted]
     if as_json:
@@ -77,19 +76,20 @@ def show(run_id: str, packages: bool, as_json: bool) -> None:
     from repro_run.app.query import reruns_of, show
     from repro_run.ui import runs as ui_runs
 
+    here = workspace(warn=True)
     if packages:
         from repro_run.app.query import packages as package_list
         from repro_run.ui.facts import freeze_lines
 
-        listed = package_list(Path.cwd(), run_id)
+        listed = package_list(here, run_id)
         if as_json:
             ui_runs.print_json(listed)
         elif listed.packages:
             ui_runs.echo("\n".join(freeze_lines(listed)))
         return
 
-    record, status = show(Path.cwd(), run_id)
-    reruns = reruns_of(Path.cwd(), record.id, ui_runs.TerminalReporter().warn)
+    record, status = show(here, run_id)
+    reruns = reruns_of(here, record.id)
     if as_json:
         ui_runs.print_json(ui_runs.show_json(record, status, reruns))
     else:
@@ -110,7 +110,7 @@ def log(run_id: str, plain: bool) -> None:
     """
     from repro_run.app import logview
 
-    data = logview.read_log(Path.cwd(), run_id)
+    data = logview.read_log(workspace(), run_id)
     sys.stdout.buffer.write(logview.plain(data) if plain else data)
     sys.stdout.buffer.flush()
 
@@ -148,7 +148,7 @@ def diff_command(
         raise UsageError(
             f"unknown section {', '.join(map(repr, unknown))}: choose from {', '.join(SECTION_NAMES)}"
         )
-    comparison = diff(Path.cwd(), ref_a, ref_b, sections=tuple(wanted) or None)
+    comparison = diff(workspace(), ref_a, ref_b, sections=tuple(wanted) or None)
     if as_json:
         ui_runs.print_json(ui_diff.diff_json(comparison, show_all))
     else:
@@ -165,7 +165,7 @@ def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
     from repro_run.ui import runs as ui_runs
     from repro_run.ui import stats as ui_stats
 
-    result = stats(Path.cwd(), refs, ui_runs.TerminalReporter().warn)
+    result = stats(workspace(warn=True), refs)
     parts = (result.group, result.runs, result.seeds, result.metrics)
     if as_json:
         ui_runs.print_json(ui_stats.stats_json(*parts))
@@ -194,7 +194,7 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
     from repro_run.ui import report_html
     from repro_run.ui import runs as ui_runs
 
-    data = build_report(Path.cwd(), refs, ui_runs.TerminalReporter().warn)
+    data = build_report(workspace(warn=True), refs)
     page = report_html.render_report(
         data.records,
         data.statuses,

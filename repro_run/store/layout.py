@@ -27,21 +27,15 @@ STORE_VERSION = 1
 _GITIGNORE = b"*\n"  # the store never dirties the work tree it lives in
 
 
-def find_store_dir(start: Path, environ: Mapping[str, str] | None = None) -> Path | None:
-    """`REPRO_HOME` if set, else `<repo root>/.repro` for the first ancestor of `start` with
-    a `.git` (directory, or file in a worktree/submodule); None outside a repository.
+def repro_home(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The store `REPRO_HOME` names, wherever the repository is; None when it is not set."""
+    home = (os.environ if environ is None else environ).get(ENV_HOME)
+    return Path(home).expanduser().absolute() if home else None
 
-    Walks the file system instead of asking git, so `repro list` stays fast.
-    """
-    env = os.environ if environ is None else environ
-    home = env.get(ENV_HOME)
-    if home:
-        return Path(home).expanduser().absolute()
-    here = start.absolute()
-    for directory in (here, *here.parents):
-        if (directory / ".git").exists():
-            return directory / STORE_DIRNAME
-    return None
+
+def store_dir_of(root: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """The store of the work tree at `root`: `REPRO_HOME` if set, else `<root>/.repro`."""
+    return repro_home(environ) or root / STORE_DIRNAME
 
 
 def ensure_layout(root: Path) -> None:

@@ -34,13 +34,13 @@ from repro_run.store import resolve as refs
 from repro_run.store.crashpoint import durable_step
 from repro_run.store.durable import atomic_write_bytes, fsync_dir
 from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
-from repro_run.store.layout import ensure_layout, find_store_dir
+from repro_run.store.layout import ensure_layout
 from repro_run.store.liveness import RunLock, effective_status
 from repro_run.store.objects import ObjectStore
 from repro_run.store.run_json import encode_record, peek_record, read_record
 
 # Re-exported for callers that import from this module; `repro_run.store` is the public face.
-__all__ = ["Store", "find_store_dir"]
+__all__ = ["Store"]
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from repro_run.app.progress import NullReporter, Reporter
-from repro_run.app.query import open_store
 from repro_run.app.rerun.drift import environment_drift
 from repro_run.app.rerun.judge import judge
 from repro_run.app.rerun.replay import Replay
@@ -27,7 +26,8 @@ from repro_run.app.rerun.replay_env import (
 )
 from repro_run.app.run.plan import RunOptions
 from repro_run.app.run.run import run
-from repro_run.capture import git, worktree
+from repro_run.app.workspace import Workspace
+from repro_run.capture import worktree
 from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL
 from repro_run.core.errors import (
     EnvironmentDriftError,
@@ -55,7 +55,7 @@ _DRIFT_SHOWN = 6  # in the warning; the record keeps them all
 
 class RerunOptions(Record):
     ref: str
-    cwd: Path
+    workspace: Workspace
     times: int = 1
     keep_worktree: bool = False
     allow_data_drift: bool = False
@@ -127,9 +127,8 @@ def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResul
 
 def _resolve(options: RerunOptions) -> _Replayable:
     """The run to replay, and every refusal that needs no worktree."""
-    cwd = options.cwd.resolve()
-    root = git.find_work_tree(cwd)
-    store = open_store(cwd)
+    root = options.workspace.work_tree()
+    store = options.workspace.store()
     original = store.load_record(store.resolve(options.ref))
     status = store.effective_status(original)
     if status in (RUNNING, CRASHED, UNKNOWN_REMOTE) or original.process is None:
@@ -173,7 +172,7 @@ def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Rep
     original = target.original
     remap = parse_pairs(options.data_remap, "--data")
     data = check_data(
-        target.store, original, target.root, tree, options.cwd.resolve(), remap,
+        target.store, original, target.root, tree, options.workspace.cwd, remap,
         options.allow_data_drift,
     )  # fmt: skip
     for line in data.notes:
@@ -206,6 +205,29 @@ def _launch(
 ) -> RunRecord:
     """One rerun through `app.run`, then its verdict written into its record."""
     original, store = target.original, target.store
+    with worktree.found_from_the_worktree():
+        record = _replay(target, options, checked, tree, reporter, quiet=quiet)
+    if record.status in (INTERRUPTED, TERMINATED):
+        return record
+    verdict = judge(
+        store, original, record, rtol=options.rtol, atol=options.atol, root=target.root, tree=tree
+    )
+    record = replace(record, verdict=verdict)
+    store.write_record(record)
+    return record
+
+
+def _replay(
+    target: _Replayable,
+    options: RerunOptions,
+    checked: _Checked,
+    tree: Path,
+    reporter: Reporter,
+    *,
+    quiet: bool,
+) -> RunRecord:
+    """The replayed run, in the worktree: its environment from the record, its launch."""
+    original = target.original
     environ, notes = replay_environ(original, os.environ, target.root, tree, checked.checkout)
     for note in notes if not quiet else ():
         reporter.info(f"environment: {note}")
@@ -217,7 +239,7 @@ def _launch(
     )
     replay = Replay(
         of=original.id,
-        store_dir=store.root,
+        store_dir=target.store.root,
         environ=environ,
         python=_python(original),
         data=checked.data.refs,
@@ -239,15 +261,7 @@ def _launch(
     )
     what = original.code.commit[:12] + (" + its uncommitted patch" if target.patch else "")
     reporter.info(f"rerun of {original.id} at commit {what}")
-    record = run(run_options, reporter)
-    if record.status in (INTERRUPTED, TERMINATED):
-        return record
-    verdict = judge(
-        store, original, record, rtol=options.rtol, atol=options.atol, root=target.root, tree=tree
-    )
-    record = replace(record, verdict=verdict)
-    store.write_record(record)
-    return record
+    return run(run_options, reporter)
 
 
 def _python(original: RunRecord) -> str:

@@ -69,7 +69,7 @@ from repro_run.models import (
     TreeStatus,
 )
 from repro_run.settings import load_project_settings
-from repro_run.store import Store, find_store_dir
+from repro_run.store import Store, store_dir_of
 
 _STOP_AFTER_EXIT = "{} received after the command ended: repro writes the run's record, then stops"
 
@@ -184,10 +184,7 @@ def _preflight(options: RunOptions) -> Plan:
         for p in config_capture.find_config_paths(options.command, cwd)
     )
     output_paths = _paths(options.outputs, cwd) or _paths(settings.outputs, root)
-    # The work tree holds `.git`, so this is REPRO_HOME or <root>/.repro.
-    store_dir = (
-        options.replay.store_dir if options.replay else find_store_dir(root) or root / STORE_DIRNAME
-    )
+    store_dir = options.replay.store_dir if options.replay else store_dir_of(root)
     data_paths = (
         ()
         if options.replay

@@ -27,7 +27,7 @@ from repro_run.models import (
     RunRecord,
     TreeStatus,
 )
-from repro_run.store import Store, find_store_dir
+from repro_run.store import Store, store_dir_of
 
 _FINDINGS_SHOWN = 5
 
@@ -104,8 +104,8 @@ def _changed(before: TreeStatus, after: TreeStatus, root: Path, run_dir: Path) -
 def without_store(status: TreeStatus, root: Path) -> TreeStatus:
     """The status minus the store's own files. `.repro/` ignores itself (its `.gitignore`, and
     `info/exclude`), but a store being created by a concurrent first run is briefly visible."""
-    store = find_store_dir(root)
-    if store is None or not (store == root or root in store.parents):
+    store = store_dir_of(root)
+    if not (store == root or root in store.parents):
         return status
     prefix = store.relative_to(root).as_posix() + "/"
     kept = tuple(e for e in status.dirty if not (e.path + "/").startswith(prefix))

@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from repro_run.app.maintenance import record_references
-from repro_run.app.query import open_store
 from repro_run.app.transfer.export_data import DataFile, data_files
+from repro_run.app.workspace import Workspace
 from repro_run.bundle import (
     CODE_PACK,
     Member,
@@ -29,7 +29,7 @@ from repro_run.bundle import (
     write_bundle,
 )
 from repro_run.bundle.names import RUN_FILES
-from repro_run.capture import git, worktree
+from repro_run.capture import worktree
 from repro_run.capture.code_pack import pack_commit
 from repro_run.capture.secretscan import is_binary, scan_file, scan_patch
 from repro_run.core.constants import (
@@ -80,7 +80,7 @@ class _Text(Record):
 
 
 def export_run(
-    cwd: Path,
+    workspace: Workspace,
     ref: str,
     output: Path | None = None,
     *,
@@ -88,11 +88,11 @@ def export_run(
     with_data: bool = False,
     allow_secrets: bool = False,
 ) -> ExportResult:
-    store = open_store(cwd)
+    store = workspace.store()
     record = store.load_record(store.resolve(ref))
     if record.status not in FINAL_STATUSES:
         raise RunNotFinishedError(f"run {record.id} is {record.status}: export it once it ends")
-    root = git.find_work_tree(cwd.resolve())
+    root = workspace.work_tree()
     worktree.check_commit(root, record.code.commit, record.id)
     if with_outputs and record.imported is not None and not record.imported.output_files:
         raise UsageError(
@@ -126,7 +126,7 @@ def export_run(
             f"run {record.id} looks like it holds a secret ({shown}{more}): nothing was "
             "exported; remove it, or pass --allow-secrets if it is not one"
         )
-    path = output if output is not None else cwd / f"{record.id}{BUNDLE_SUFFIX}"
+    path = output if output is not None else workspace.cwd / f"{record.id}{BUNDLE_SUFFIX}"
     meta = {
         "run": record.id,
         "commit": record.code.commit,

@@ -21,9 +21,8 @@ import shutil
 from pathlib import Path
 
 from repro_run.app.maintenance import record_references
-from repro_run.app.query import open_store
+from repro_run.app.workspace import Workspace
 from repro_run.bundle import CODE_PACK, Limits, Listed, object_member, open_bundle, run_member
-from repro_run.capture import git
 from repro_run.capture.code_pack import has_commit, unpack_commit
 from repro_run.core.constants import (
     DEFAULT_IMPORT_MAX_BYTES,
@@ -55,9 +54,9 @@ class ImportResult(Record):
     code_added: bool  # the commit's objects were written into this repository
 
 
-def import_bundle(cwd: Path, bundle: Path) -> ImportResult:
-    store = open_store(cwd)
-    root = git.find_work_tree(cwd.resolve())
+def import_bundle(workspace: Workspace, bundle: Path) -> ImportResult:
+    store = workspace.store()
+    root = workspace.work_tree()
     limits = Limits(_max_bytes(), IMPORT_MAX_RATIO, shutil.disk_usage(store.root).free)
     with open_bundle(bundle, limits) as reader:
         run_id = reader.meta.get("run")
