@@ -29,6 +29,7 @@ from repro_run.models import (
     to_json_dict,
 )
 from repro_run.ui.console import format_duration, text
+from repro_run.ui.facts import determinism_rows, facts_rows
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -164,59 +165,98 @@ def show_sections(
     record: RunRecord, status: str, reruns: Sequence[RunSummary] = ()
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """The `show` summary as (section, [(key, value)]): plain strings, as recorded."""
+    return [
+        ("Run", _run_rows(record, status)),
+        ("Code", _code_rows(record)),
+        ("Command", _command_rows(record.command)),
+        ("Config", _config_rows(record)),
+        ("Seed", _seed_rows(record)),
+        ("Inside the child", facts_rows(record)),
+        ("Data", _tree_rows(record.data)),
+        ("Outputs", _tree_rows(record.outputs) + _not_imported_rows(record)),
+        ("Environment", _env_rows(record)),
+        ("Packages", _package_rows(record)),
+        ("System", _system_rows(record)),
+        ("GPU", _gpu_rows(record)),
+        ("CUDA libraries", _cuda_rows(record)),
+        ("Resources", _resource_rows(record)),
+        ("Metrics", _metrics_rows(record)),
+        ("Rerun", _rerun_rows(record)),
+        ("Reruns", [(r.id, f"{r.verdict or r.status} ({_short_time(r.created)})") for r in reruns]),
+        ("Problems", [("!", problem) for problem in record.problems]),
+    ]
+
+
+def _run_rows(record: RunRecord, status: str) -> list[tuple[str, str]]:
     p = record.process
-    run_rows = [
+    rows = [
         ("id", record.id),
         ("status", status),
         ("started", record.started or record.created),
         ("ended", record.ended or "-"),
     ]
     if p is not None:
-        run_rows += [
+        rows += [
             ("exit code", f"{p.exit_code}" + (f" ({p.signal})" if p.signal else "")),
             ("duration", format_duration(p.wall_time)),
         ]
-    run_rows += _group_and_flag_rows(record)
+    return rows + _group_and_flag_rows(record)
+
+
+def _code_rows(record: RunRecord) -> list[tuple[str, str]]:
     code = record.code
-    code_rows = [
+    return [
         ("commit", code.commit + (" (dirty: patch stored)" if code.dirty else "")),
         ("branch", code.branch or "(detached HEAD)"),
         ("describe", code.describe or "-"),
         *((f"remote {r.name}", r.url) for r in code.remotes),
         *(("dirty", f"{d.state}: {d.path}") for d in code.dirty_paths[:10]),
     ]
-    cmd = record.command
-    command_rows = [
+
+
+def _command_rows(cmd: CommandInfo) -> list[tuple[str, str]]:
+    return [
         ("argv", shlex.join(cmd.argv)),
         ("cwd", cmd.cwd),
         ("executable", cmd.executable),
         ("interpreter", _interpreter(cmd)),
     ]
-    config_rows = [
+
+
+def _config_rows(record: RunRecord) -> list[tuple[str, str]]:
+    rows = [
         (c.path, f"{c.format}, {len(c.params)} parameters, blake3 {c.object[:12]}")
         for c in record.configs
     ]
     for c in record.configs:
-        config_rows += [(f"  {k}", json.dumps(v)) for k, v in list(c.params.items())[:20]]
+        rows += [(f"  {k}", json.dumps(v)) for k, v in list(c.params.items())[:20]]
         if len(c.params) > 20:
-            config_rows.append(("  …", f"{len(c.params) - 20} more (repro show --json)"))
-    from repro_run.ui.facts import determinism_rows, facts_rows
+            rows.append(("  …", f"{len(c.params) - 20} more (repro show --json)"))
+    return rows
 
+
+def _seed_rows(record: RunRecord) -> list[tuple[str, str]]:
     d = record.determinism
-    seed_rows = [
+    return [
         ("seed", f"{d.seed} ({d.seed_source})"),
         *((f"set {k}", v) for k, v in sorted(d.injected.items())),
         *((f"user's {k}", v) for k, v in sorted(d.user_set.items())),
         *determinism_rows(d),
     ]
+
+
+def _env_rows(record: RunRecord) -> list[tuple[str, str]]:
     env = record.env
-    env_rows = [
+    return [
         ("recorded", f"{len(env.values)} variables with values"),
         ("names only", f"{len(env.names_only)} variables"),
         ("redacted", ", ".join(env.redacted) or "none"),
     ]
+
+
+def _system_rows(record: RunRecord) -> list[tuple[str, str]]:
     s = record.system
-    system_rows = [
+    return [
         ("host", s.hostname),
         ("os", f"{s.os_release} ({s.os} {s.kernel}, {s.machine})"),
         ("python", f"{s.python_implementation} {s.python_version}"),
@@ -224,72 +264,60 @@ def show_sections(
         ("memory", format_bytes(s.memory_total)),
         *((f"missing {k}", v) for k, v in s.missing.items()),
     ]
+
+
+def _package_rows(record: RunRecord) -> list[tuple[str, str]]:
     pk = record.packages
-    package_rows = (
-        [("unavailable", pk.reason)]
-        if isinstance(pk, Unavailable)
-        else [
-            ("count", str(pk.count)),
-            ("interpreter", pk.interpreter),
-            ("python", pk.python_version),
-        ]
-    )
+    if isinstance(pk, Unavailable):
+        return [("unavailable", pk.reason)]
+    return [
+        ("count", str(pk.count)),
+        ("interpreter", pk.interpreter),
+        ("python", pk.python_version),
+    ]
+
+
+def _gpu_rows(record: RunRecord) -> list[tuple[str, str]]:
     g = record.gpu
     if isinstance(g, Unavailable):
-        gpu_rows = [("unavailable", g.reason)]
-    else:
-        gpu_rows = [("driver", g.driver_version), ("cuda (driver)", g.cuda_driver_version)]
-        gpu_rows += [
+        return [("unavailable", g.reason)]
+    return [
+        ("driver", g.driver_version),
+        ("cuda (driver)", g.cuda_driver_version),
+        *(
             (
                 f"gpu {dev.index}",
                 f"{dev.name}, {format_bytes(dev.memory_total)}, sm {dev.compute_capability}",
             )
             for dev in g.devices
-        ]
-    libs = record.cuda
-    cuda_rows = (
-        [("unavailable", libs.reason)]
-        if isinstance(libs, Unavailable)
-        else [
-            ("toolkit", libs.cuda_toolkit or "-"),
-            ("cudnn", libs.cudnn or "-"),
-            ("nccl", libs.nccl or "-"),
-        ]
-    )
-    resource_rows = []
-    if p is not None:
-        resource_rows = [
-            ("cpu time", format_duration(p.cpu_time)),
-            ("peak rss", format_bytes(p.peak_rss) if p.peak_rss else "-"),
-            ("peak gpu memory", format_bytes(p.peak_gpu_memory) if p.peak_gpu_memory else "-"),
-            (
-                "output",
-                f"{format_bytes(p.stdout_bytes)} stdout, {format_bytes(p.stderr_bytes)} stderr",
-            ),
-        ]
-        if p.orphans_killed:
-            resource_rows.append(("orphans killed", str(p.orphans_killed)))
-    sections = [
-        ("Run", run_rows),
-        ("Code", code_rows),
-        ("Command", command_rows),
-        ("Config", config_rows),
-        ("Seed", seed_rows),
-        ("Inside the child", facts_rows(record)),
-        ("Data", _tree_rows(record.data)),
-        ("Outputs", _tree_rows(record.outputs) + _not_imported_rows(record)),
-        ("Environment", env_rows),
-        ("Packages", package_rows),
-        ("System", system_rows),
-        ("GPU", gpu_rows),
-        ("CUDA libraries", cuda_rows),
-        ("Resources", resource_rows),
-        ("Metrics", _metrics_rows(record)),
-        ("Rerun", _rerun_rows(record)),
-        ("Reruns", [(r.id, f"{r.verdict or r.status} ({_short_time(r.created)})") for r in reruns]),
-        ("Problems", [("!", problem) for problem in record.problems]),
+        ),
     ]
-    return sections
+
+
+def _cuda_rows(record: RunRecord) -> list[tuple[str, str]]:
+    libs = record.cuda
+    if isinstance(libs, Unavailable):
+        return [("unavailable", libs.reason)]
+    return [
+        ("toolkit", libs.cuda_toolkit or "-"),
+        ("cudnn", libs.cudnn or "-"),
+        ("nccl", libs.nccl or "-"),
+    ]
+
+
+def _resource_rows(record: RunRecord) -> list[tuple[str, str]]:
+    p = record.process
+    if p is None:
+        return []
+    rows = [
+        ("cpu time", format_duration(p.cpu_time)),
+        ("peak rss", format_bytes(p.peak_rss) if p.peak_rss else "-"),
+        ("peak gpu memory", format_bytes(p.peak_gpu_memory) if p.peak_gpu_memory else "-"),
+        ("output", f"{format_bytes(p.stdout_bytes)} stdout, {format_bytes(p.stderr_bytes)} stderr"),
+    ]
+    if p.orphans_killed:
+        rows.append(("orphans killed", str(p.orphans_killed)))
+    return rows
 
 
 def _group_and_flag_rows(record: RunRecord) -> list[tuple[str, str]]:
