@@ -11,7 +11,7 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from repro_run.app.datasets import fingerprint_data, select_data
@@ -238,7 +238,6 @@ def _preflight(options: RunOptions) -> Plan:
     seed, seed_source = resolve_seed(options.seed, settings.seed)
     if options.replay:
         seed_source = "rerun"  # the replayed run's seed
-    env_secrets = secret_values(environ)
     return Plan(
         options=options,
         root=root,
@@ -253,14 +252,21 @@ def _preflight(options: RunOptions) -> Plan:
         # Packages are those of the Python that runs the command; for a non-Python command
         # (a shell script, say) the `python` its PATH finds is the best guess.
         interpreter=command.interpreter or which("python", child_path) or sys.executable,
-        secrets=(
-            *env_secrets,
-            *argv_secret_values(options.command, env_secrets),
-            *(options.replay.secrets if options.replay else ()),
-        ),
+        secrets=_secrets(options, environ),
         environ=environ,
         git_query=git_query,
         store_dir=store_dir,
+    )
+
+
+def _secrets(options: RunOptions, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The values that must never reach disk: the environment's secrets, the command's
+    arguments that hold them, and (a rerun) those of the replayed run."""
+    env_secrets = secret_values(environ)
+    return (
+        *env_secrets,
+        *argv_secret_values(options.command, env_secrets),
+        *(options.replay.secrets if options.replay else ()),
     )
 
 
