@@ -1,7 +1,8 @@
 """Imports flow one way: cli -> app -> level-1 units -> models -> core (docs/architecture.md).
 
 Parses every module's imports (function-level ones too) with `ast`; fails on a back-edge between
-layers and on any import cycle between modules (a package's `__init__` is a module).
+layers and on any import cycle between modules (a package's `__init__` is a module). Keeps the
+top of the package small and every function short enough to read at once.
 """
 
 from __future__ import annotations
@@ -151,6 +152,20 @@ def test_the_top_of_the_package_stays_small() -> None:
     """At most four loose modules beside the packages (issue 15)."""
     loose = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert loose == ["__init__.py", "__main__.py", "determinism.py", "settings.py"]
+
+
+MAX_FUNCTION_LINES = 80  # a screenful: past it, split by step (issue 15)
+
+
+def test_no_function_is_longer_than_a_screen() -> None:
+    long = [
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name} ({length} lines)"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and (length := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
+    ]
+    assert long == []
 
 
 def test_repro_help_does_not_import_heavy_modules() -> None:

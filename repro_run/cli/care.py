@@ -18,14 +18,14 @@ def doctor(as_json: bool, strict: bool) -> None:
     """Audit this project and machine for what makes runs irreproducible, with fixes."""
     from repro_run.app.doctor import doctor
     from repro_run.core.errors import FindingsError
+    from repro_run.ui import console as ui_console
     from repro_run.ui import doctor as ui_doctor
-    from repro_run.ui import runs as ui_runs
 
     report = doctor(workspace(warn=True))
     if as_json:
-        ui_runs.print_json(report)
+        ui_console.print_json(report)
     else:
-        ui_doctor.render_doctor(report, ui_runs.make_console())
+        ui_doctor.render_doctor(report, ui_console.make_console())
     if strict and report.findings:
         raise FindingsError(f"{len(report.findings)} findings (--strict)")
 
@@ -64,13 +64,14 @@ def fsck(as_json: bool) -> None:
     """Verify objects and records, remove temp files, rebuild the index (safe to repeat)."""
     from repro_run.app import maintenance
     from repro_run.core.errors import StoreDamagedError
+    from repro_run.ui import console as ui_console
     from repro_run.ui import runs as ui_runs
 
     report = maintenance.fsck(workspace())
     if as_json:
-        ui_runs.print_json(report)
+        ui_console.print_json(report)
     else:
-        ui_runs.echo("\n".join(ui_runs.fsck_lines(report)))
+        ui_console.echo("\n".join(ui_runs.fsck_lines(report)))
     if not report.ok:
         raise StoreDamagedError(
             f"the store has {len(report.damage)} problems fsck cannot repair (listed above)"
@@ -89,11 +90,12 @@ def fsck(as_json: bool) -> None:
 def gc(dry_run: bool, grace: float | None) -> None:
     """Remove objects that no run references."""
     from repro_run.app import maintenance
+    from repro_run.ui import console as ui_console
     from repro_run.ui import runs as ui_runs
 
     options = {} if grace is None else {"grace": grace}
     report = maintenance.gc(workspace(), dry_run=dry_run, **options)
-    ui_runs.echo("\n".join(ui_runs.gc_lines(report)))
+    ui_console.echo("\n".join(ui_runs.gc_lines(report)))
 
 
 @cli.command("export")
@@ -109,7 +111,7 @@ def export_command(
 ) -> None:
     """Write run ID, its code (no history) and its objects into one shareable bundle file."""
     from repro_run.app.transfer.export import export_run
-    from repro_run.ui import runs as ui_runs
+    from repro_run.ui import console as ui_console
 
     result = export_run(
         workspace(),
@@ -120,15 +122,15 @@ def export_command(
         allow_secrets=allow_secrets,
     )
     for finding in result.findings:
-        ui_runs.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
+        ui_console.echo(f"repro: warning: exported despite a secret finding: {finding}", err=True)
     if result.unscanned:
-        ui_runs.echo(
+        ui_console.echo(
             f"repro: note: {count(result.unscanned, 'binary file')} could not be scanned for secrets "
             "(a NUL byte in their first 8000 bytes)",
             err=True,
         )
     data = f", {count(result.data_files, 'data file')}" if with_data else ""
-    ui_runs.echo(
+    ui_console.echo(
         f"repro: exported run {result.run_id} to {result.path} "
         f"({count(result.size, 'byte')}, {count(result.objects, 'object')}{data})"
     )
@@ -139,17 +141,17 @@ def export_command(
 def import_command(bundle: Path) -> None:
     """Add the run in BUNDLE (from `repro export`) to this store; safe to repeat."""
     from repro_run.app.transfer.import_bundle import import_bundle
-    from repro_run.ui import runs as ui_runs
+    from repro_run.ui import console as ui_console
 
     result = import_bundle(workspace(), bundle)
     if result.already_present:
         restored = "; its commit was restored in this repository" if result.code_added else ""
-        ui_runs.echo(
+        ui_console.echo(
             f"repro: run {result.run_id} is already in this store{restored or ': nothing changed'}"
         )
         return
     code = "; its commit was added to this repository" if result.code_added else ""
-    ui_runs.echo(
+    ui_console.echo(
         f"repro: imported run {result.run_id} ({result.objects} objects{code}) — "
         f"rerun it: repro rerun {result.run_id}"
     )

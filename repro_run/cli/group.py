@@ -24,6 +24,6 @@ def workspace(*, warn: bool = False) -> Workspace:
     """The repository and store of the current directory. `warn`: records a listing skips
     (unreadable) are said on stderr, for the views that list runs."""
     from repro_run.app.workspace import Workspace
-    from repro_run.ui.runs import TerminalReporter
+    from repro_run.ui.console import TerminalReporter
 
     return Workspace.find(Path.cwd(), warn=TerminalReporter().warn if warn else None)

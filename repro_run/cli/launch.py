@@ -24,14 +24,14 @@ def run_verb(
 ) -> NoReturn:
     """`repro run`: exits with the command's status (the first failing one's, repeated)."""
     from repro_run.app.run.run import run
+    from repro_run.ui import console as ui_console
     from repro_run.ui import data as ui_data
-    from repro_run.ui import runs as ui_runs
 
     reporter = ui_data.DataReporter()
     if repeat is not None or seeds is not None or same_seed:
         _run_repeated(options, repeat, seeds, same_seed, reporter)
     record = run(options, reporter)
-    reporter.info(ui_runs.run_summary_line(record))
+    reporter.info(ui_console.run_summary_line(record))
     process = record.process
     assert process is not None
     die_like_an_interrupted_child(process.stop_reason)
@@ -46,11 +46,14 @@ def _run_repeated(
     reporter: Reporter,
 ) -> NoReturn:
     from repro_run.app.run.repeat import plan_seeds, run_repeated
-    from repro_run.ui import runs as ui_runs
+    from repro_run.ui import console as ui_console
 
     planned = plan_seeds(repeat, seeds, same_seed, options.seed)
     result = run_repeated(
-        options, planned, reporter, lambda record: reporter.info(ui_runs.run_summary_line(record))
+        options,
+        planned,
+        reporter,
+        lambda record: reporter.info(ui_console.run_summary_line(record)),
     )
     reporter.info(f"group {result.group}: {len(result.runs)} run(s) — repro stats {result.group}")
     codes = [r.process.exit_code for r in result.runs if r.process is not None]

@@ -187,9 +187,9 @@ def rerun(
     """
     from repro_run.app.rerun.rerun import RerunOptions, rerun
     from repro_run.cli import launch
+    from repro_run.ui import console as ui_console
     from repro_run.ui import data as ui_data
     from repro_run.ui import rerun as ui_rerun
-    from repro_run.ui import runs as ui_runs
 
     options = RerunOptions(
         ref=run_id,
@@ -206,13 +206,13 @@ def rerun(
     reporter = ui_data.DataReporter()
     result = rerun(options, reporter)
     for record in result.reruns:
-        reporter.info(ui_runs.run_summary_line(record))
+        reporter.info(ui_console.run_summary_line(record))
     last = result.reruns[-1]
     lines = ui_rerun.verdict_lines(result.original, last)
     if times > 1:
         spreads = [(s.metric, s.runs, s.minimum, s.maximum) for s in result.spreads]
         lines = ui_rerun.times_lines(result.original, result.reruns, spreads)
-    ui_runs.echo("\n".join(lines))
+    ui_console.echo("\n".join(lines))
     process = last.process
     assert process is not None
     launch.die_like_an_interrupted_child(process.stop_reason)

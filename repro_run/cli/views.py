@@ -42,6 +42,7 @@ def list_command(
 ) -> None:
     """List runs, newest first (the newest 20 unless --limit N or --all)."""
     from repro_run.app.query import list_runs
+    from repro_run.ui import console as ui_console
     from repro_run.ui import runs as ui_runs
 
     wanted = None if show_all else limit
@@ -50,13 +51,13 @@ def list_command(
     more = wanted is not None and len(runs) > wanted
     runs = runs[:wanted]
     if as_json:
-        ui_runs.print_json(runs)
+        ui_console.print_json(runs)
         return
     ui_runs.render_list(
-        runs, ui_runs.make_console(), filtered=status is not None or group is not None
+        runs, ui_console.make_console(), filtered=status is not None or group is not None
     )
     if more:
-        ui_runs.echo(f"(the newest {wanted} shown: --limit N or --all for more)", err=True)
+        ui_console.echo(f"(the newest {wanted} shown: --limit N or --all for more)", err=True)
 
 
 @cli.command()
@@ -74,6 +75,7 @@ def show(run_id: str, packages: bool, as_json: bool) -> None:
     `pip install -r`; a run whose package list was not captured exits 35, saying why.
     """
     from repro_run.app.query import reruns_of, show
+    from repro_run.ui import console as ui_console
     from repro_run.ui import runs as ui_runs
 
     here = workspace(warn=True)
@@ -83,17 +85,17 @@ def show(run_id: str, packages: bool, as_json: bool) -> None:
 
         listed = package_list(here, run_id)
         if as_json:
-            ui_runs.print_json(listed)
+            ui_console.print_json(listed)
         elif listed.packages:
-            ui_runs.echo("\n".join(freeze_lines(listed)))
+            ui_console.echo("\n".join(freeze_lines(listed)))
         return
 
     record, status = show(here, run_id)
     reruns = reruns_of(here, record.id)
     if as_json:
-        ui_runs.print_json(ui_runs.show_json(record, status, reruns))
+        ui_console.print_json(ui_runs.show_json(record, status, reruns))
     else:
-        ui_runs.render_show(record, status, ui_runs.make_console(), reruns)
+        ui_runs.render_show(record, status, ui_console.make_console(), reruns)
 
 
 # Kept in step with comparison.SECTIONS by a test; not imported here so `repro run` stays fast.
@@ -139,8 +141,8 @@ def diff_command(
     from repro_run.app.diff import diff
     from repro_run.core.errors import UsageError
     from repro_run.models.comparison import SECTION_NAMES
+    from repro_run.ui import console as ui_console
     from repro_run.ui import diff as ui_diff
-    from repro_run.ui import runs as ui_runs
 
     wanted = [name.strip() for value in sections for name in value.split(",") if name.strip()]
     unknown = [name for name in wanted if name not in SECTION_NAMES]
@@ -150,9 +152,9 @@ def diff_command(
         )
     comparison = diff(workspace(), ref_a, ref_b, sections=tuple(wanted) or None)
     if as_json:
-        ui_runs.print_json(ui_diff.diff_json(comparison, show_all))
+        ui_console.print_json(ui_diff.diff_json(comparison, show_all))
     else:
-        ui_diff.render_diff(comparison, ui_runs.make_console(plain_width=None), show_all)
+        ui_diff.render_diff(comparison, ui_console.make_console(plain_width=None), show_all)
     sys.exit(1 if comparison.differs else 0)
 
 
@@ -162,15 +164,15 @@ def diff_command(
 def stats_command(refs: tuple[str, ...], as_json: bool) -> None:
     """Per final metric over a group of runs (or the runs given): n, mean, std, min, max, 95% CI."""
     from repro_run.app.stats import stats
-    from repro_run.ui import runs as ui_runs
+    from repro_run.ui import console as ui_console
     from repro_run.ui import stats as ui_stats
 
     result = stats(workspace(warn=True), refs)
     parts = (result.group, result.runs, result.seeds, result.metrics)
     if as_json:
-        ui_runs.print_json(ui_stats.stats_json(*parts))
+        ui_console.print_json(ui_stats.stats_json(*parts))
     else:
-        ui_runs.echo("\n".join(ui_stats.stats_lines(*parts)))
+        ui_console.echo("\n".join(ui_stats.stats_lines(*parts)))
 
 
 @cli.command("report")
@@ -191,8 +193,8 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
     """
     from repro_run.app.report import build_report
     from repro_run.core.errors import UsageError
+    from repro_run.ui import console as ui_console
     from repro_run.ui import report_html
-    from repro_run.ui import runs as ui_runs
 
     data = build_report(workspace(warn=True), refs)
     page = report_html.render_report(
@@ -210,4 +212,4 @@ def report_command(refs: tuple[str, ...], output: Path) -> None:
         raise UsageError(
             f"cannot write the report to {output}: {exc.strerror}; choose another -o FILE"
         ) from None
-    ui_runs.echo(f"repro: wrote {output} ({len(data.records)} run(s))")
+    ui_console.echo(f"repro: wrote {output} ({len(data.records)} run(s))")

@@ -3,6 +3,7 @@ what it leaves behind (`sweep.py`)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import resource
@@ -59,22 +60,15 @@ def run_process(
         stderr if stderr is not None else sys.stderr.buffer,
     )
     stops = StopForwarder(kill_grace)
-    proc: subprocess.Popen[bytes] | None = None
-    pipes: OutputTee | None = None
-    waited: tuple[int, resource.struct_rusage] | None = None
-    terminal = _open_pty() if pty else None
     jobs = JobControl()
-    sink = LogSink(log_path, secrets, streams=1 if terminal and terminal.merge_stderr else 2)
-    subreaper = False
-    try:
-        subreaper = sweep.adopt_orphans(True)
-        stops.install()
-        jobs.install()
-        if terminal is not None:
-            terminal.install()
+    # Undone in the reverse order, however the run ends: what is set up last goes first.
+    with contextlib.ExitStack() as cleanup:
+        terminal, sink = _open_outputs(cleanup, pty, log_path, secrets)
+        subreaper = _take_over(cleanup, stops, jobs, terminal)
         own_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.monotonic()
         proc = _launch(exec_argv, cwd, env, terminal)
+        cleanup.callback(_release, proc)
         if terminal is not None:
             terminal.close_slave()  # the child holds it now: EOF (EIO) comes when it is done
         stops.attach(proc.pid)
@@ -83,11 +77,11 @@ def run_process(
         sampler.start()
         if on_start is not None:
             on_start()
-        fds = _output_fds(proc, terminal)
-        pipes = OutputTee(fds, terminals[: len(fds)], sink)
-        waited = _wait_pumping(proc.pid, pipes, stops)
+        pipes = _tee(proc, terminal, terminals, sink)
+        cleanup.callback(pipes.close)
+        status, usage = _wait_pumping(proc.pid, pipes, stops)
         wall_time = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(waited[0])  # reaped here, not by Popen
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         stops.exited = True
         sampler.stop()
         # Before on_exit starts repro's own git: any child now is an orphan of the run (or a
@@ -95,53 +89,83 @@ def run_process(
         adopted = subreaper and sweep.has_children()
         if on_exit is not None:
             on_exit()
-        # A descendant may hold the pipes open (`(sleep 100 &)`): drain for a bounded time.
-        drain_end = time.monotonic() + drain_timeout
-        while pipes.open and not stops.stop_now and time.monotonic() < drain_end:
-            pipes.poll(min(_TICK_S, max(drain_end - time.monotonic(), 0.0)))
-        orphans = sweep.sweep(
-            proc.pid,
-            env.get(ENV_RUN_ID) if subreaper else None,
-            min(kill_grace, sweep.ORPHAN_GRACE_S),
-            adopted,
-        )
+        _drain(pipes, stops, drain_timeout)
+        run_id = env.get(ENV_RUN_ID) if subreaper else None
+        orphans = sweep.sweep(proc.pid, run_id, min(kill_grace, sweep.ORPHAN_GRACE_S), adopted)
         pipes.sweep()
-    finally:
-        if subreaper:
-            sweep.adopt_orphans(False)  # orphans from now on are init's, as before the run
-        if proc is not None and waited is None:  # a bug of ours, not the child's: leave nothing
-            signal_group(proc.pid, signal.SIGKILL)
-            proc.wait()
-        stops.restore()
-        jobs.restore()
-        if pipes is not None:
-            pipes.close()
-        if terminal is not None:
-            terminal.close()
-        sink.close()
-        for pipe in (proc.stdout, proc.stderr) if proc is not None else ():
-            if pipe is not None:
-                pipe.close()
 
-    code, usage = proc.returncode, waited[1]
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    peak_rss = sampler.peak_rss
-    # Linux charges the supervisor's own peak to a child it forks (exec keeps the old
-    # hiwater mark), so the child's ru_maxrss only says something when it is above ours.
-    if usage.ru_maxrss > own_maxrss:
-        peak_rss = max(peak_rss or 0, usage.ru_maxrss * scale)
+    code = proc.returncode
     return ProcessResult(
         exit_code=128 - code if code < 0 else code,
         signal=signal_name(-code) if code < 0 else None,
         wall_time=wall_time,
         cpu_time=usage.ru_utime + usage.ru_stime,
-        peak_rss=peak_rss,
+        peak_rss=_peak_rss(sampler.peak_rss, usage, own_maxrss),
         peak_gpu_memory=sampler.peak_gpu if gpu_memory is not None else None,
         stdout_bytes=pipes.counts[0],
         stderr_bytes=pipes.counts[1] if len(pipes.counts) > 1 else 0,  # PTY: merged
         stop_reason=stops.reason,
         orphans_killed=orphans,
     )
+
+
+def _open_outputs(
+    cleanup: contextlib.ExitStack, pty: bool, log_path: Path, secrets: Collection[str]
+) -> tuple[Pty | None, LogSink]:
+    """The PTY the command writes to (with `pty`, if one is left) and the log its output goes
+    to, both closed by `cleanup`."""
+    terminal = _open_pty() if pty else None
+    if terminal is not None:
+        cleanup.callback(terminal.close)
+    sink = LogSink(log_path, secrets, streams=1 if terminal and terminal.merge_stderr else 2)
+    cleanup.callback(sink.close)
+    return terminal, sink
+
+
+def _take_over(
+    cleanup: contextlib.ExitStack, stops: StopForwarder, jobs: JobControl, terminal: Pty | None
+) -> bool:
+    """Be the child subreaper and take the signals for the run, until `cleanup` gives them
+    back; whether repro is the subreaper."""
+    subreaper = sweep.adopt_orphans(True)
+    if subreaper:  # orphans from then on are init's, as before the run
+        cleanup.callback(sweep.adopt_orphans, False)
+    stops.install()
+    cleanup.callback(stops.restore)
+    jobs.install()
+    cleanup.callback(jobs.restore)
+    if terminal is not None:
+        terminal.install()  # its SIGWINCH handler goes back in terminal.close
+    return subreaper
+
+
+def _release(proc: subprocess.Popen[bytes]) -> None:
+    """Leave nothing of the command: kill it if it was never reaped (a bug of ours, not the
+    child's), and close repro's ends of its pipes."""
+    if proc.returncode is None:
+        signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def _drain(pipes: OutputTee, stops: StopForwarder, timeout: float) -> None:
+    """A descendant may hold the pipes open (`(sleep 100 &)`): drain for a bounded time."""
+    end = time.monotonic() + timeout
+    while pipes.open and not stops.stop_now and time.monotonic() < end:
+        pipes.poll(min(_TICK_S, max(end - time.monotonic(), 0.0)))
+
+
+def _peak_rss(sampled: int | None, usage: resource.struct_rusage, own_maxrss: int) -> int | None:
+    """The child's peak resident set: the sampler's, or its ru_maxrss where that says more.
+
+    Linux charges the supervisor's own peak to a child it forks (exec keeps the old hiwater
+    mark), so the child's ru_maxrss only says something when it is above ours."""
+    if usage.ru_maxrss <= own_maxrss:
+        return sampled
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return max(sampled or 0, usage.ru_maxrss * scale)
 
 
 def _wait_pumping(
@@ -168,9 +192,16 @@ def _open_pty() -> Pty | None:
         return None
 
 
-def _output_fds(proc: subprocess.Popen[bytes], terminal: Pty | None) -> tuple[int, ...]:
+def _tee(
+    proc: subprocess.Popen[bytes],
+    terminal: Pty | None,
+    terminals: tuple[BinaryIO, BinaryIO],
+    sink: LogSink,
+) -> OutputTee:
+    """The command's output (its PTY, else its pipes) on its way to `terminals` and the log."""
     out = terminal.master if terminal is not None else proc.stdout.fileno()  # type: ignore[union-attr]
-    return (out,) if proc.stderr is None else (out, proc.stderr.fileno())
+    fds = (out,) if proc.stderr is None else (out, proc.stderr.fileno())
+    return OutputTee(fds, terminals[: len(fds)], sink)
 
 
 def _launch(

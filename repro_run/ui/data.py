@@ -1,7 +1,7 @@
 """Terminal output about datasets: hashing progress, fingerprints, what changed in a dataset.
 
-Built on `ui` (its reporter and formatting) and the leaves. The progress bar is rich's, drawn
-on a terminal only, and only once hashing has taken a second: short fingerprints print
+Built on `ui.console` (its reporter and Console) and the leaves. The progress bar is rich's,
+drawn on a terminal only, and only once hashing has taken a second: short fingerprints print
 nothing but their result line, and output that is not a terminal never carries progress.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from repro_run.core.humanize import count, format_bytes, printable
 from repro_run.models import FingerprintReport, TreeRef, to_json_dict
 from repro_run.models.comparison import file_change_lines
-from repro_run.ui.runs import TerminalReporter, make_console
+from repro_run.ui.console import TerminalReporter, make_console
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class HashProgress:
 
 
 class DataReporter(TerminalReporter):
-    """`app.Reporter` for the terminal: `ui.TerminalReporter`'s lines, plus dataset output."""
+    """`app.Reporter` for the terminal: `ui.console.TerminalReporter`'s lines, plus dataset output."""
 
     def __init__(self, stream: TextIO | None = None, progress: bool = True) -> None:
         super().__init__(stream)

@@ -1,8 +1,8 @@
 """`repro diff` output: sections as +/-/~ tables that stay readable at 80 columns, and `--json`.
 
-Like `ui`, this imports the leaves only and imports rich inside the renderer; it draws on the
-Console of `ui.make_console`. Recorded text (keys, values, paths, commands) goes into `Text`
-cells through `printable`: never markup, control characters escaped.
+Like the other views, this imports the leaves only and imports rich inside the renderer; it
+draws on the Console of `ui.console.make_console`. Recorded text (keys, values, paths,
+commands) goes into `Text` cells through `printable`: never markup, control characters escaped.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`repro show`'s rows for the determinism settings and the facts recorded inside the child,
 and `repro show --packages`'s lines.
 
-Part of the ui layer: plain (key, value) rows that `ui.render_show` shows as text.
+Part of the ui layer: plain (key, value) rows that `ui.runs.render_show` shows as text.
 """
 
 from __future__ import annotations

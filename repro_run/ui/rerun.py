@@ -16,7 +16,7 @@ from repro_run.models import (
     RunRecord,
     Verdict,
 )
-from repro_run.ui.runs import format_duration
+from repro_run.ui.console import format_duration
 
 NONDETERMINISTIC = (
     "Nothing differs between the two records: the program is nondeterministic under these "

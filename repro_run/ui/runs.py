@@ -1,22 +1,16 @@
-"""All terminal output: run progress lines, the `list` table, the `show` summary, `--json`.
+"""The `list` table, the `show` summary and its `--json`, the `fsck` and `gc` lines.
 
-rich is imported only by the renderers that draw tables, so `repro run` starts fast. One
-Console factory for every view: colour only on a terminal without NO_COLOR; off a terminal the
-width is fixed so output is stable for tests and pipes. Recorded text is data, never markup:
-rich's markup and emoji codes are off, and every line reaches the terminal through `printable`
-(control characters escaped) — `TerminalReporter`, `echo`, or the renderers' cells.
+Drawn on `ui.console`'s Console, rich imported inside the renderers. Recorded text is data,
+never markup: every cell goes through `console.text` (control characters escaped).
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
 import shlex
-import sys
 from collections.abc import Sequence
 
-from repro_run.core.humanize import count, format_bytes, printable
+from repro_run.core.humanize import count, format_bytes
 from repro_run.models import (
     CRASHED,
     FAILED,
@@ -34,10 +28,12 @@ from repro_run.models import (
     Unavailable,
     to_json_dict,
 )
+from repro_run.ui.console import format_duration, text
+from repro_run.ui.facts import determinism_rows, facts_rows
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, TextIO
+    from typing import Any
 
     from rich.console import Console
     from rich.text import Text
@@ -53,86 +49,6 @@ _STATUS_STYLE = {
 
 
 _WIDE_TABLE = 140  # `list` off a terminal, when it shows lineage or metrics
-
-
-def make_console(stream: TextIO | None = None, plain_width: int | None = 100) -> Console:
-    """The Console of every view. Off a terminal: no colour, `plain_width` columns (None:
-    COLUMNS, else 80); NO_COLOR: no escape codes at all. Markup, emoji and highlighting are
-    off, so a recorded `[/]` or `:smile:` prints as itself."""
-    from rich.console import Console
-
-    out = stream or sys.stdout
-    terminal = out.isatty()
-    plain = bool(os.environ.get("NO_COLOR")) or not terminal
-    return Console(
-        file=out,
-        width=None if terminal else plain_width,
-        color_system=None if plain else "auto",
-        markup=False,
-        emoji=False,
-        highlight=False,
-        soft_wrap=False,
-    )
-
-
-def text(value: str, style: str = "") -> Text:
-    """A cell or line for rich holding recorded text: shown as text, never as markup."""
-    from rich.text import Text
-
-    return Text(printable(value), style=style)
-
-
-def echo(message: str, err: bool = False) -> None:
-    """Print lines of plain output (stdout, or stderr with `err`), recorded text shown as text."""
-    out = sys.stderr if err else sys.stdout
-    out.write(printable(message) + "\n")
-    out.flush()
-
-
-class TerminalReporter:
-    """Progress of `repro run`, on stderr so the child's stdout stays the child's."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stderr
-
-    def info(self, message: str) -> None:
-        self._stream.write(printable(f"repro: {message}") + "\n")
-        self._stream.flush()
-
-    def warn(self, message: str) -> None:
-        self._stream.write(printable(f"repro: warning: {message}") + "\n")
-        self._stream.flush()
-
-
-def run_summary_line(record: RunRecord) -> str:
-    process = record.process
-    if process is None:
-        return f"run {record.id} {record.status}"
-    how = f"signal {process.signal}" if process.signal else f"exit {process.exit_code}"
-    problems = "".join(f"\n  problem: {p}" for p in record.problems)
-    return (
-        f"run {record.id} {record.status} ({how}) in {format_duration(process.wall_time)}"
-        f" — details: repro show {record.id}{problems}"
-    )
-
-
-def print_json(document: Any, stream: TextIO | None = None) -> None:
-    """Print records (or plain JSON data) as indented JSON, valid for any JSON parser."""
-    out = stream or sys.stdout
-    data = _finite(to_json_dict(document))
-    out.write(json.dumps(data, indent=2, ensure_ascii=False, default=str, allow_nan=False) + "\n")
-
-
-def _finite(data: Any) -> Any:
-    """NaN and the infinities, which JSON lacks (a diverged loss is NaN), as the strings
-    "NaN", "Infinity" and "-Infinity", as protobuf's JSON mapping writes them."""
-    if isinstance(data, float) and not math.isfinite(data):
-        return "NaN" if data != data else "Infinity" if data > 0 else "-Infinity"
-    if isinstance(data, dict):
-        return {key: _finite(value) for key, value in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_finite(value) for value in data]
-    return data
 
 
 # --- repro list ----------------------------------------------------------------------------
@@ -249,59 +165,98 @@ def show_sections(
     record: RunRecord, status: str, reruns: Sequence[RunSummary] = ()
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """The `show` summary as (section, [(key, value)]): plain strings, as recorded."""
+    return [
+        ("Run", _run_rows(record, status)),
+        ("Code", _code_rows(record)),
+        ("Command", _command_rows(record.command)),
+        ("Config", _config_rows(record)),
+        ("Seed", _seed_rows(record)),
+        ("Inside the child", facts_rows(record)),
+        ("Data", _tree_rows(record.data)),
+        ("Outputs", _tree_rows(record.outputs) + _not_imported_rows(record)),
+        ("Environment", _env_rows(record)),
+        ("Packages", _package_rows(record)),
+        ("System", _system_rows(record)),
+        ("GPU", _gpu_rows(record)),
+        ("CUDA libraries", _cuda_rows(record)),
+        ("Resources", _resource_rows(record)),
+        ("Metrics", _metrics_rows(record)),
+        ("Rerun", _rerun_rows(record)),
+        ("Reruns", [(r.id, f"{r.verdict or r.status} ({_short_time(r.created)})") for r in reruns]),
+        ("Problems", [("!", problem) for problem in record.problems]),
+    ]
+
+
+def _run_rows(record: RunRecord, status: str) -> list[tuple[str, str]]:
     p = record.process
-    run_rows = [
+    rows = [
         ("id", record.id),
         ("status", status),
         ("started", record.started or record.created),
         ("ended", record.ended or "-"),
     ]
     if p is not None:
-        run_rows += [
+        rows += [
             ("exit code", f"{p.exit_code}" + (f" ({p.signal})" if p.signal else "")),
             ("duration", format_duration(p.wall_time)),
         ]
-    run_rows += _group_and_flag_rows(record)
+    return rows + _group_and_flag_rows(record)
+
+
+def _code_rows(record: RunRecord) -> list[tuple[str, str]]:
     code = record.code
-    code_rows = [
+    return [
         ("commit", code.commit + (" (dirty: patch stored)" if code.dirty else "")),
         ("branch", code.branch or "(detached HEAD)"),
         ("describe", code.describe or "-"),
         *((f"remote {r.name}", r.url) for r in code.remotes),
         *(("dirty", f"{d.state}: {d.path}") for d in code.dirty_paths[:10]),
     ]
-    cmd = record.command
-    command_rows = [
+
+
+def _command_rows(cmd: CommandInfo) -> list[tuple[str, str]]:
+    return [
         ("argv", shlex.join(cmd.argv)),
         ("cwd", cmd.cwd),
         ("executable", cmd.executable),
         ("interpreter", _interpreter(cmd)),
     ]
-    config_rows = [
+
+
+def _config_rows(record: RunRecord) -> list[tuple[str, str]]:
+    rows = [
         (c.path, f"{c.format}, {len(c.params)} parameters, blake3 {c.object[:12]}")
         for c in record.configs
     ]
     for c in record.configs:
-        config_rows += [(f"  {k}", json.dumps(v)) for k, v in list(c.params.items())[:20]]
+        rows += [(f"  {k}", json.dumps(v)) for k, v in list(c.params.items())[:20]]
         if len(c.params) > 20:
-            config_rows.append(("  …", f"{len(c.params) - 20} more (repro show --json)"))
-    from repro_run.ui.facts import determinism_rows, facts_rows
+            rows.append(("  …", f"{len(c.params) - 20} more (repro show --json)"))
+    return rows
 
+
+def _seed_rows(record: RunRecord) -> list[tuple[str, str]]:
     d = record.determinism
-    seed_rows = [
+    return [
         ("seed", f"{d.seed} ({d.seed_source})"),
         *((f"set {k}", v) for k, v in sorted(d.injected.items())),
         *((f"user's {k}", v) for k, v in sorted(d.user_set.items())),
         *determinism_rows(d),
     ]
+
+
+def _env_rows(record: RunRecord) -> list[tuple[str, str]]:
     env = record.env
-    env_rows = [
+    return [
         ("recorded", f"{len(env.values)} variables with values"),
         ("names only", f"{len(env.names_only)} variables"),
         ("redacted", ", ".join(env.redacted) or "none"),
     ]
+
+
+def _system_rows(record: RunRecord) -> list[tuple[str, str]]:
     s = record.system
-    system_rows = [
+    return [
         ("host", s.hostname),
         ("os", f"{s.os_release} ({s.os} {s.kernel}, {s.machine})"),
         ("python", f"{s.python_implementation} {s.python_version}"),
@@ -309,72 +264,60 @@ def show_sections(
         ("memory", format_bytes(s.memory_total)),
         *((f"missing {k}", v) for k, v in s.missing.items()),
     ]
+
+
+def _package_rows(record: RunRecord) -> list[tuple[str, str]]:
     pk = record.packages
-    package_rows = (
-        [("unavailable", pk.reason)]
-        if isinstance(pk, Unavailable)
-        else [
-            ("count", str(pk.count)),
-            ("interpreter", pk.interpreter),
-            ("python", pk.python_version),
-        ]
-    )
+    if isinstance(pk, Unavailable):
+        return [("unavailable", pk.reason)]
+    return [
+        ("count", str(pk.count)),
+        ("interpreter", pk.interpreter),
+        ("python", pk.python_version),
+    ]
+
+
+def _gpu_rows(record: RunRecord) -> list[tuple[str, str]]:
     g = record.gpu
     if isinstance(g, Unavailable):
-        gpu_rows = [("unavailable", g.reason)]
-    else:
-        gpu_rows = [("driver", g.driver_version), ("cuda (driver)", g.cuda_driver_version)]
-        gpu_rows += [
+        return [("unavailable", g.reason)]
+    return [
+        ("driver", g.driver_version),
+        ("cuda (driver)", g.cuda_driver_version),
+        *(
             (
                 f"gpu {dev.index}",
                 f"{dev.name}, {format_bytes(dev.memory_total)}, sm {dev.compute_capability}",
             )
             for dev in g.devices
-        ]
-    libs = record.cuda
-    cuda_rows = (
-        [("unavailable", libs.reason)]
-        if isinstance(libs, Unavailable)
-        else [
-            ("toolkit", libs.cuda_toolkit or "-"),
-            ("cudnn", libs.cudnn or "-"),
-            ("nccl", libs.nccl or "-"),
-        ]
-    )
-    resource_rows = []
-    if p is not None:
-        resource_rows = [
-            ("cpu time", format_duration(p.cpu_time)),
-            ("peak rss", format_bytes(p.peak_rss) if p.peak_rss else "-"),
-            ("peak gpu memory", format_bytes(p.peak_gpu_memory) if p.peak_gpu_memory else "-"),
-            (
-                "output",
-                f"{format_bytes(p.stdout_bytes)} stdout, {format_bytes(p.stderr_bytes)} stderr",
-            ),
-        ]
-        if p.orphans_killed:
-            resource_rows.append(("orphans killed", str(p.orphans_killed)))
-    sections = [
-        ("Run", run_rows),
-        ("Code", code_rows),
-        ("Command", command_rows),
-        ("Config", config_rows),
-        ("Seed", seed_rows),
-        ("Inside the child", facts_rows(record)),
-        ("Data", _tree_rows(record.data)),
-        ("Outputs", _tree_rows(record.outputs) + _not_imported_rows(record)),
-        ("Environment", env_rows),
-        ("Packages", package_rows),
-        ("System", system_rows),
-        ("GPU", gpu_rows),
-        ("CUDA libraries", cuda_rows),
-        ("Resources", resource_rows),
-        ("Metrics", _metrics_rows(record)),
-        ("Rerun", _rerun_rows(record)),
-        ("Reruns", [(r.id, f"{r.verdict or r.status} ({_short_time(r.created)})") for r in reruns]),
-        ("Problems", [("!", problem) for problem in record.problems]),
+        ),
     ]
-    return sections
+
+
+def _cuda_rows(record: RunRecord) -> list[tuple[str, str]]:
+    libs = record.cuda
+    if isinstance(libs, Unavailable):
+        return [("unavailable", libs.reason)]
+    return [
+        ("toolkit", libs.cuda_toolkit or "-"),
+        ("cudnn", libs.cudnn or "-"),
+        ("nccl", libs.nccl or "-"),
+    ]
+
+
+def _resource_rows(record: RunRecord) -> list[tuple[str, str]]:
+    p = record.process
+    if p is None:
+        return []
+    rows = [
+        ("cpu time", format_duration(p.cpu_time)),
+        ("peak rss", format_bytes(p.peak_rss) if p.peak_rss else "-"),
+        ("peak gpu memory", format_bytes(p.peak_gpu_memory) if p.peak_gpu_memory else "-"),
+        ("output", f"{format_bytes(p.stdout_bytes)} stdout, {format_bytes(p.stderr_bytes)} stderr"),
+    ]
+    if p.orphans_killed:
+        rows.append(("orphans killed", str(p.orphans_killed)))
+    return rows
 
 
 def _group_and_flag_rows(record: RunRecord) -> list[tuple[str, str]]:
@@ -464,15 +407,6 @@ def show_json(record: RunRecord, status: str, reruns: Sequence[RunSummary] = ())
     document["status"] = status
     document["reruns"] = [{"id": r.id, "status": r.status, "verdict": r.verdict} for r in reruns]
     return document
-
-
-# --- formatting ----------------------------------------------------------------------------
-def format_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
-    minutes, sec = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
 
 
 def _short_time(iso: str) -> str:

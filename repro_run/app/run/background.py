@@ -18,13 +18,15 @@ def in_background(name: str, call: Callable[[], T]) -> tuple[Callable[[], None],
     its error. What concurrent.futures does, without its ~10 ms of imports (logging,
     traceback) on the launch path; a function, not a generic class, so that `typing` is not
     imported either."""
-    outcome: list[tuple[bool, T | BaseException]] = []
+    value: T | None = None
+    error: BaseException | None = None
 
     def run() -> None:
+        nonlocal value, error
         try:
-            outcome.append((True, call()))
+            value = call()
         except BaseException as exc:  # handed to the thread that asks for the result
-            outcome.append((False, exc))
+            error = exc
 
     thread = threading.Thread(target=run, name=name)
 
@@ -32,10 +34,8 @@ def in_background(name: str, call: Callable[[], T]) -> tuple[Callable[[], None],
         if thread.ident is None:
             thread.start()
         thread.join()
-        ok, value = outcome[0]
-        if not ok:
-            assert isinstance(value, BaseException)
-            raise value
-        return value  # type: ignore[return-value]
+        if error is not None:
+            raise error
+        return value  # type: ignore[return-value]  # T itself may hold None
 
     return thread.start, result

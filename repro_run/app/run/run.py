@@ -11,7 +11,7 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from repro_run.app.datasets import fingerprint_data, select_data
@@ -107,53 +107,79 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         start_capture, captured = in_background(
             "repro-capture", lambda: _write_initial_record(store, plan, launch, data)
         )
-        # The tree is re-checked (git status) from the moment the child exits, while its
-        # output drains and the outputs, metrics and facts are collected: git is started
-        # there and then, in this thread (a new thread could take milliseconds to start).
-        recheck: list[Callable[[], TreeStatus]] = []
-        start_error: CommandNotFoundError | CommandNotExecutableError | None = None
-        try:
-            result = _execute(
-                plan,
-                launch,
-                run_dir,
-                on_start=start_capture,
-                on_exit=lambda: recheck.append(git.start_tree_status(plan.root)),
-            )
-        except (CommandNotFoundError, CommandNotExecutableError) as exc:
-            start_error, result = exc, safeguards.not_started(exc)  # a record, not a hole
-            reporter.warn(str(exc))
-        except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
-            result = safeguards.interrupted_before_start()
+        result, failed_to_start, recheck = _launch_command(
+            plan, launch, run_dir, start_capture, reporter
+        )
         # The command has ended: a stop signal now must not lose its record (D40).
         with DeferredStops(lambda name: reporter.warn(_STOP_AFTER_EXIT.format(name))):
-            after = recheck[0] if recheck else git.start_tree_status(plan.root)  # never started
-            try:
-                record = _initial_record(captured, run_id, result)
-                safeguards.warn_patch_findings(record, reporter)
-                outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
-                metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
-            except BaseException:
-                safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
-                raise
-            for problem in unread:
-                reporter.warn(problem)
-            final = replace(
-                record,
-                status=ARCHIVE_FAILED if problems else _status(result),
-                ended=_now(),
-                process=result,
-                outputs=outputs,
-                problems=(*problems, *unread),
-                metrics=metrics,
-                facts=_child_facts(run_dir) if launch.determinism.hook else None,
+            after = recheck or git.start_tree_status(plan.root)  # the command never started
+            return _finalise(
+                store, plan, launch, run_dir, captured, result, failed_to_start, after, reporter
             )
-            if start_error is not None:
-                final = replace(final, status=FAILED_TO_START)
-            changed = safeguards.code_changes(plan.root, plan.status, after, run_dir)
-            final = safeguards.flag_taint(final, changed, reporter)
-            final = safeguards.write_final(store, final, reporter)
-    return final
+
+
+def _launch_command(
+    plan: Plan, launch: Launch, run_dir: Path, on_start: Callable[[], None], reporter: Reporter
+) -> tuple[ProcessResult, bool, Callable[[], TreeStatus] | None]:
+    """Run the command: how it ended, whether it failed to start (the result says how, a
+    record not a hole), and the re-check of the tree once it exited (None if it never ran).
+
+    The tree is re-checked (git status) from the moment the child exits, while its output
+    drains and the outputs, metrics and facts are collected: git is started there and then, in
+    this thread (a new thread could take milliseconds to start)."""
+    recheck: Callable[[], TreeStatus] | None = None
+
+    def start_recheck() -> None:
+        nonlocal recheck
+        recheck = git.start_tree_status(plan.root)
+
+    try:
+        result = _execute(plan, launch, run_dir, on_start=on_start, on_exit=start_recheck)
+    except (CommandNotFoundError, CommandNotExecutableError) as exc:
+        reporter.warn(str(exc))
+        return safeguards.not_started(exc), True, None
+    except KeyboardInterrupt:  # Ctrl-C before the stop signals were forwarded
+        return safeguards.interrupted_before_start(), False, None
+    return result, False, recheck
+
+
+def _finalise(
+    store: Store,
+    plan: Plan,
+    launch: Launch,
+    run_dir: Path,
+    captured: Callable[[], RunRecord],
+    result: ProcessResult,
+    failed_to_start: bool,
+    after: Callable[[], TreeStatus],
+    reporter: Reporter,
+) -> RunRecord:
+    """The final record, written: the running one with how the command ended, its outputs,
+    metrics and child facts, and whether the code changed while it ran (`after`)."""
+    try:
+        record = _initial_record(captured, launch.run_id, result)
+        safeguards.warn_patch_findings(record, reporter)
+        outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
+        metrics, unread = collect_metrics(store, run_dir, plan.cwd, plan.options.metrics_file)
+    except BaseException:
+        safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
+        raise
+    for problem in unread:
+        reporter.warn(problem)
+    status = ARCHIVE_FAILED if problems else _status(result)
+    final = replace(
+        record,
+        status=FAILED_TO_START if failed_to_start else status,
+        ended=_now(),
+        process=result,
+        outputs=outputs,
+        problems=(*problems, *unread),
+        metrics=metrics,
+        facts=_child_facts(run_dir) if launch.determinism.hook else None,
+    )
+    changed = safeguards.code_changes(plan.root, plan.status, after, run_dir)
+    final = safeguards.flag_taint(final, changed, reporter)
+    return safeguards.write_final(store, final, reporter)
 
 
 def _preflight(options: RunOptions) -> Plan:
@@ -209,7 +235,6 @@ def _preflight(options: RunOptions) -> Plan:
     seed, seed_source = resolve_seed(options.seed, settings.seed)
     if options.replay:
         seed_source = "rerun"  # the replayed run's seed
-    env_secrets = secret_values(environ)
     return Plan(
         options=options,
         root=root,
@@ -224,14 +249,21 @@ def _preflight(options: RunOptions) -> Plan:
         # Packages are those of the Python that runs the command; for a non-Python command
         # (a shell script, say) the `python` its PATH finds is the best guess.
         interpreter=command.interpreter or which("python", child_path) or sys.executable,
-        secrets=(
-            *env_secrets,
-            *argv_secret_values(options.command, env_secrets),
-            *(options.replay.secrets if options.replay else ()),
-        ),
+        secrets=_secrets(options, environ),
         environ=environ,
         git_query=git_query,
         store_dir=store_dir,
+    )
+
+
+def _secrets(options: RunOptions, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The values that must never reach disk: the environment's secrets, the command's
+    arguments that hold them, and (a rerun) those of the replayed run."""
+    env_secrets = secret_values(environ)
+    return (
+        *env_secrets,
+        *argv_secret_values(options.command, env_secrets),
+        *(options.replay.secrets if options.replay else ()),
     )
 
 
