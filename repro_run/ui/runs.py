@@ -277,6 +277,7 @@ def show_sections(
         ("executable", cmd.executable),
         ("interpreter", _interpreter(cmd)),
     ]
+    param_rows = [(p.name, f"{p.shown}  ({p.source})") for p in cmd.params or ()]
     config_rows = [
         (c.path, f"{c.format}, {len(c.params)} parameters, blake3 {c.object[:12]}")
         for c in record.configs
@@ -358,6 +359,7 @@ def show_sections(
         ("Run", run_rows),
         ("Code", code_rows),
         ("Command", command_rows),
+        ("Parameters", param_rows),
         ("Config", config_rows),
         ("Seed", seed_rows),
         ("Inside the child", facts_rows(record)),
