@@ -23,8 +23,9 @@ from collections.abc import Iterator, Sequence
 from repro_run.core.record import Record
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_INTEGER = re.compile(r"[-+]?\d{1,19}")
-_INT64 = 2**63
+_INTEGER = re.compile(r"[-+]?\d+")
+_INT64 = 2**63  # the record's integers fit SQLite's 64 bits (models/codec.py)
+_INT64_DIGITS = 20  # a sign and 19 digits: int() of more is never needed
 _OPTION = re.compile(r"(?P<given>--?(?P<name>[A-Za-z_][\w.-]*))(?P<eq>=(?P<value>.*))?", re.DOTALL)
 _OVERRIDE = re.compile(
     r"(?P<given>(?P<op>~|\+\+|\+)?(?P<name>[A-Za-z_$][\w$-]*(?:[./][\w$-]+)*(?:@[\w$.-]*)?))"
@@ -99,9 +100,9 @@ def other_arguments(argv: Sequence[str]) -> tuple[str, ...]:
 def parse_scalar(text: str) -> bool | int | float | None:
     """An int (64 bits), a finite float or true/false where `text` is one unambiguously, as
     YAML reads a config's `1`, `0.5`, `1e-3` and `true`; None otherwise (`yes`, `nan`, `1_000`)."""
-    if _INTEGER.fullmatch(text):
-        number = int(text)
-        return number if -_INT64 <= number < _INT64 else None
+    if _INTEGER.fullmatch(text):  # never a float: 40 digits are an integer that lost its type
+        number = int(text) if len(text) <= _INT64_DIGITS else None
+        return number if number is not None and -_INT64 <= number < _INT64 else None
     if _NUMBER.fullmatch(text):
         real = float(text)
         return real if math.isfinite(real) else None
