@@ -147,9 +147,7 @@ def test_secret_digests_of_different_stores_are_not_compared() -> None:
         command("***:aaaaaa/000000000000"), command("***:bbbbbb/111111111111")
     )
     assert not section.differs
-    assert section.notes == (
-        "password: secret, masked with another store's key: not compared",
-    )
+    assert section.notes == ("password: secret, masked with another store's key: not compared",)
 
 
 def test_report_lists_each_runs_parameters(make_repo: MakeRepo) -> None:
@@ -196,8 +194,11 @@ def test_options_hydra_overrides_and_positionals_are_told_apart() -> None:
     argv = ["train.py", "--shift", "-0.5", "--amp", "x=1", "tags=[a,b]", "data/", "--", "--y=2"]
     found = [(f.param.name, f.param.value, f.indices) for f in parse_params(argv)]
     # A negative number is a value; an override is never an option's value; `--` ends options.
-    assert found == [("shift", "-0.5", (1, 2)), ("amp", None, (3,)), ("x", "1", (4,))] + [
-        ("tags", "[a,b]", (5,))
+    assert found == [
+        ("shift", "-0.5", (1, 2)),
+        ("amp", None, (3,)),
+        ("x", "1", (4,)),
+        ("tags", "[a,b]", (5,)),
     ]
     assert other_arguments(argv) == ("train.py", "data/", "--", "--y=2")
 
