@@ -18,8 +18,11 @@ from repro_run.core.constants import (
     ENV_THREADS,
 )
 from repro_run.core.humanize import count
-from repro_run.models import CommandInfo, ConfigFile, Determinism, DirtyPath
-from repro_run.models.comparison import FieldChange, FileStat, SectionDiff
+from repro_run.core.record import replace
+from repro_run.core.redaction import digests_comparable
+from repro_run.models import CommandInfo, ConfigFile, Determinism, DirtyPath, Param
+from repro_run.models.comparison import EQUAL, FieldChange, FileStat, SectionDiff
+from repro_run.models.params import other_arguments
 
 _STAT_LINES = 10
 _DIRTY_SHOWN = 5
@@ -112,15 +115,38 @@ def _content_changes(prefix: str, a: ConfigFile, b: ConfigFile) -> list[FieldCha
 
 
 def command_section(a: CommandInfo, b: CommandInfo) -> SectionDiff:
-    return section(
-        "command",
-        [
-            change("argv", shlex.join(a.argv), shlex.join(b.argv)),
-            change("cwd", a.cwd, b.cwd),
-            change("executable", a.executable, b.executable),
-            change("interpreter", a.interpreter, b.interpreter, none_text="none"),
-        ],
-    )
+    """The arguments; where both runs recorded their parameters, those by name (`lr 20 → 10`)
+    and the rest of argv apart, so that a changed parameter is not also a changed argv."""
+    params, notes = [], []
+    if a.params is None or b.params is None:
+        arguments = change("argv", shlex.join(a.argv), shlex.join(b.argv))
+    else:
+        arguments = change(
+            "other arguments",
+            shlex.join(other_arguments(a.argv)),
+            shlex.join(other_arguments(b.argv)),
+        )
+        for f in mapping_changes(_param_values(a.params), _param_values(b.params)):
+            if f.differs and not digests_comparable(str(f.old), str(f.new)):
+                notes.append(f"{f.key}: secret, masked with another store's key: not compared")
+                f = replace(f, change=EQUAL)
+            params.append(f)
+    fields = [
+        *params,
+        arguments,
+        change("cwd", a.cwd, b.cwd),
+        change("executable", a.executable, b.executable),
+        change("interpreter", a.interpreter, b.interpreter, none_text="none"),
+    ]
+    return section("command", fields, notes=notes)
+
+
+def _param_values(params: Sequence[Param]) -> dict[str, str | list[str]]:
+    """Name -> the value as shown; a name given more than once keeps every value, in order."""
+    values: dict[str, list[str]] = {}
+    for param in params:
+        values.setdefault(param.name, []).append(param.shown)
+    return {name: shown[0] if len(shown) == 1 else shown for name, shown in values.items()}
 
 
 def seed_section(a: Determinism, b: Determinism) -> SectionDiff:

@@ -26,6 +26,10 @@ TMP_DIRNAME = "tmp"
 INDEX_FILENAME = "index.sqlite"
 INDEX_LOCK_FILENAME = "index.lock"
 STORE_META_FILENAME = "store.json"  # {"store_version": N}
+# .repro/digest.key: the key of secret parameters' digests (keyed, so that a short password
+# cannot be found from its digest by trying a dictionary); made on first use, never exported.
+DIGEST_KEY_FILENAME = "digest.key"
+DIGEST_KEY_BYTES = 64  # BLAKE2b's longest key
 GITIGNORE_FILENAME = ".gitignore"
 RUN_RECORD_FILENAME = "run.json"
 GROUP_PREFIX = "grp-"  # `repro run --repeat`'s group IDs: grp-<10 hex digits>

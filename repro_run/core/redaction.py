@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 from collections import Counter
@@ -105,6 +106,8 @@ _CONNECTION_PART = re.compile(
     # matched two ways: the time stays linear on a hostile value.
     r"(?:^|;)\s*(?P<name>[A-Za-z][\w.-]*(?: [\w.-]+)*)\s*=\s*(?P<value>[^;]*[^;\s])"
 )
+# A secret parameter's value as recorded: the mask, the id of the store's key, a keyed digest.
+_DIGEST_MASK = re.compile(re.escape(SECRET_MASK) + r":(?P<key>[0-9a-f]{6})/[0-9a-f]{12}")
 _ASSIGNMENT = re.compile(r"^(?P<name>[-+~]*[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
 
 
@@ -357,3 +360,20 @@ def _mask_element(arg: str, known: SecretMatcher) -> str:
         assignment = _ASSIGNMENT.match(arg)
         return f"{assignment.group('name')}={SECRET_MASK}" if assignment else SECRET_MASK
     return arg
+
+
+def digest_mask(value: str, key: bytes) -> str:
+    """A secret value as a record keeps it, `***:<key id>/<digest>`: nothing of the value, yet
+    two runs can tell whether theirs were the same. The digest is keyed (BLAKE2b's MAC mode,
+    the key in the store): unkeyed, a 48-bit digest of a short password is found by hashing a
+    dictionary of passwords until one matches."""
+    key_id = hashlib.blake2b(key, digest_size=3).hexdigest()
+    data = value.encode("utf-8", "surrogateescape")
+    return f"{SECRET_MASK}:{key_id}/{hashlib.blake2b(data, key=key, digest_size=6).hexdigest()}"
+
+
+def digests_comparable(a: str, b: str) -> bool:
+    """False when both are `digest_mask`s made with different keys (runs of different stores,
+    one imported): equal values then give different digests, so a difference says nothing."""
+    first, second = _DIGEST_MASK.fullmatch(a), _DIGEST_MASK.fullmatch(b)
+    return first is None or second is None or first["key"] == second["key"]

@@ -8,7 +8,8 @@ so records written by an older schema still load.
 
 One package, imported as `repro_run.models`, in modules by what they describe: `base`
 (statuses, flags, `Unavailable`), `inputs` (code, command, config, data), `environment`
-(env vars, packages, system, GPU, determinism, facts from inside the child), `run` (the run
+(env vars, packages, system, GPU, determinism, facts from inside the child), `params` (the
+hyperparameters among a command's arguments), `run` (the run
 record, the process, the verdict), `codec` (the JSON round trip) and `reports` (fsck, gc,
 doctor, stats).
 """
@@ -60,6 +61,7 @@ from repro_run.models.inputs import (
     canonical_name,
     local_name,
 )
+from repro_run.models.params import Param
 from repro_run.models.reports import (
     FACTORS,
     SEVERITIES,
@@ -135,6 +137,7 @@ __all__ = [
     "Package",
     "PackageList",
     "PackagesRef",
+    "Param",
     "ProcessFacts",
     "ProcessResult",
     "Remote",

@@ -7,6 +7,7 @@ import os
 import sys
 
 from repro_run.core.record import Record, field
+from repro_run.models.params import Param
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ class CommandInfo(Record):
     interpreter: str | None  # the Python that runs the command, when there is one
     # `.py` commands: VIRTUAL_ENV, CONDA_PREFIX, PATH, repro (its own) or rerun (the recorded)
     interpreter_source: str | None = None
+    # The hyperparameters among argv (models/params.py), secret values masked with a keyed
+    # digest; None: recorded by a repro that did not read them (argv then compares whole).
+    params: tuple[Param, ...] | None = None
 
 
 class ConfigFile(Record):

@@ -81,3 +81,30 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> int:
         raise
     fsync_dir(path.parent)
     return mtime_ns
+
+
+def write_once(path: Path, data: bytes, mode: int = 0o600) -> bytes:
+    """`path`'s bytes, written as `data` first if the file does not exist. The first writer wins
+    whole: a temp file, fsynced, then link(2), which never replaces an existing file; so every
+    caller, racing or not, gets the same bytes, and none ever sees a partial file."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f"{path.name}{TEMP_MARKER}{os.urandom(4).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            write_all(fd, data)
+            os.fsync(fd)
+            durable_step(f"fsync {tmp.name}")
+            with contextlib.suppress(FileExistsError):  # another writer's bytes won
+                os.link(tmp, path)
+        finally:
+            os.close(fd)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    fsync_dir(path.parent)
+    return path.read_bytes()

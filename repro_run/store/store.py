@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from repro_run.core.constants import (
+    DIGEST_KEY_BYTES,
+    DIGEST_KEY_FILENAME,
     INDEX_FILENAME,
     INDEX_LOCK_FILENAME,
     OBJECTS_DIRNAME,
@@ -32,7 +34,7 @@ from repro_run.models import (
 from repro_run.store import processes
 from repro_run.store import resolve as refs
 from repro_run.store.crashpoint import durable_step
-from repro_run.store.durable import atomic_write_bytes, fsync_dir
+from repro_run.store.durable import atomic_write_bytes, fsync_dir, write_once
 from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
 from repro_run.store.layout import ensure_layout
 from repro_run.store.liveness import RunLock, effective_status
@@ -187,6 +189,19 @@ class Store:
         ):
             return None
         return materialise(self.root, self.objects, digest, entries)
+
+    # --- the key of secret parameters' digests -------------------------------------------
+    def digest_key(self) -> bytes:
+        """This store's key for the digests of secret parameters (`core.redaction.digest_mask`),
+        made on first use. Never exported: a digest names a value only within its store."""
+        path = self.root / DIGEST_KEY_FILENAME
+        try:
+            key = write_once(path, os.urandom(DIGEST_KEY_BYTES))
+        except OSError as exc:
+            raise StoreError(f"cannot read or create {path}: {exc.strerror or exc}") from exc
+        if not 0 < len(key) <= DIGEST_KEY_BYTES:  # BLAKE2b takes keys of 1 to 64 bytes
+            raise StoreError(f"{path} is not a key ({len(key)} bytes): remove it; it is remade")
+        return key
 
     # --- staging (see staging.py) -----------------------------------------------------------
     def staging(self, prefix: str) -> contextlib.AbstractContextManager[Path]:

@@ -54,6 +54,7 @@ def _summaries(records: Sequence[RunRecord], statuses: Sequence[str]) -> str:
                 escape(record.created),
                 escape(status),
                 escape(shlex.join(record.command.argv)),
+                escape(", ".join(f"{p.name}={p.shown}" for p in record.command.params or ())),
                 f"<code>{escape(record.code.commit[:12])}</code>"
                 + (" dirty" if record.code.dirty else ""),
                 str(record.determinism.seed),
@@ -61,7 +62,17 @@ def _summaries(records: Sequence[RunRecord], statuses: Sequence[str]) -> str:
                 escape(", ".join(f"{k}={_num(v)}" for k, v in sorted(finals.items()))),
             ]
         )
-    header = ("run", "started", "status", "command", "commit", "seed", "duration", "final metrics")
+    header = (
+        "run",
+        "started",
+        "status",
+        "command",
+        "parameters",
+        "commit",
+        "seed",
+        "duration",
+        "final metrics",
+    )
     return _table(header, rows)
 
 

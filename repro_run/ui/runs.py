@@ -169,6 +169,7 @@ def show_sections(
         ("Run", _run_rows(record, status)),
         ("Code", _code_rows(record)),
         ("Command", _command_rows(record.command)),
+        ("Parameters", _param_rows(record.command)),
         ("Config", _config_rows(record)),
         ("Seed", _seed_rows(record)),
         ("Inside the child", facts_rows(record)),
@@ -221,6 +222,11 @@ def _command_rows(cmd: CommandInfo) -> list[tuple[str, str]]:
         ("executable", cmd.executable),
         ("interpreter", _interpreter(cmd)),
     ]
+
+
+def _param_rows(cmd: CommandInfo) -> list[tuple[str, str]]:
+    """The hyperparameters among the arguments, each with where it came from."""
+    return [(p.name, f"{p.shown}  ({p.source})") for p in cmd.params or ()]
 
 
 def _config_rows(record: RunRecord) -> list[tuple[str, str]]:

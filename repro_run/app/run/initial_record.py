@@ -4,23 +4,27 @@ sees), written once captured. Started by `app.run` from `run_process(on_start=..
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from repro_run import __version__
 from repro_run.app.run import safeguards
 from repro_run.app.run.outputs import display
 from repro_run.capture import gpu
-from repro_run.core.redaction import mask_argv
+from repro_run.core.record import replace
+from repro_run.core.redaction import digest_mask, mask_argv
 from repro_run.models import (
     RUNNING,
     CommandInfo,
     ConfigFile,
     PackageList,
     PackagesRef,
+    Param,
     RunRecord,
     TreeRef,
     Unavailable,
     to_json_dict,
 )
+from repro_run.models.params import parse_params
 from repro_run.store import Store, this_supervisor
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
@@ -37,6 +41,7 @@ def write_initial_record(
     system_info = system.capture_system()
     captured_packages = packages.capture_packages(plan.interpreter)
     package_list = None if isinstance(captured_packages, Unavailable) else captured_packages[0]
+    argv = mask_argv(plan.options.command, plan.secrets)
     record = RunRecord(
         id=launch.run_id,
         status=RUNNING,
@@ -45,12 +50,13 @@ def write_initial_record(
         supervisor=this_supervisor(system_info.hostname, system_info.boot_id),
         code=plan.git_query.code(plan.status, launch.patch_object),  # asked with the dirty check
         command=CommandInfo(
-            argv=mask_argv(plan.options.command, plan.secrets),
+            argv=argv,
             exec_argv=mask_argv(plan.command.exec_argv, plan.secrets),
             cwd=plan.cwd.relative_to(plan.root).as_posix(),
             executable=plan.command.executable,
             interpreter=plan.command.interpreter,
             interpreter_source=plan.command.interpreter_source,
+            params=_params(plan.options.command, argv, store),
         ),
         determinism=launch.determinism,
         env=environ.capture_env(plan.environ),
@@ -73,6 +79,21 @@ def write_initial_record(
     record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
     store.write_record(record, index=False)  # `list` indexes it
     return record
+
+
+def _params(typed: Sequence[str], masked: Sequence[str], store: Store) -> tuple[Param, ...]:
+    """The parameters among the arguments. A value `mask_argv` hid (a secret name's, a
+    credential's) is kept as a keyed digest, so that `diff` still sees it change; a parameter
+    whose very name was masked is left out (the argv says `***`)."""
+    params = []
+    for found in parse_params(typed):
+        param, first = found.param, found.indices[0]
+        if not masked[first].startswith(param.given):
+            continue
+        if any(masked[i] != typed[i] for i in found.indices) and param.value is not None:
+            param = replace(param, value=digest_mask(param.value, store.digest_key()), parsed=None)
+        params.append(param)
+    return tuple(params)
 
 
 def _store_packages(
