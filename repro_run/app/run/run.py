@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from repro_run.app.datasets import fingerprint_data, select_data
+from repro_run.app.datasets import fingerprint_data, select_data, without_written
 from repro_run.app.progress import NullReporter, Reporter
 from repro_run.app.run import safeguards
 from repro_run.app.run.background import in_background
@@ -150,6 +150,8 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             )
             if start_error is not None:
                 final = replace(final, status=FAILED_TO_START)
+            if data and not replay:
+                final = replace(final, data=without_written(plan.data_paths, data, reporter))
             changed = safeguards.code_changes(plan.root, plan.status, after, run_dir)
             final = safeguards.flag_taint(final, changed, reporter)
             final = safeguards.write_final(store, final, reporter)
