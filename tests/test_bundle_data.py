@@ -215,3 +215,63 @@ def test_bundled_data_never_writes_below_its_own_symlink(tmp_path: Path) -> None
         store.bundled_data("e" * 64, entries)
     assert list(outside.iterdir()) == []
     assert [p.name for p in (tmp_path / "store").iterdir() if p.name.startswith("data-")] == []
+
+
+# Reads the dataset that its config names (`data: PATH`), as programs with a YAML config do.
+FROM_CONFIG = """\
+import os, sys
+config = dict(line.split(": ", 1) for line in open(sys.argv[2]).read().splitlines())
+os.makedirs("out", exist_ok=True)
+with open(config["data"]) as f, open("out/model.txt", "w") as out:
+    out.write(f.read().upper())
+print("read", config["data"])
+"""
+
+
+def test_an_absolute_data_path_in_a_config_is_pointed_at_the_imported_copy(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    dataset = tmp_path / "datasets" / "data.csv"
+    dataset.parent.mkdir()
+    dataset.write_text("x,y\n1,2\n")
+    root = make_repo(
+        {"train.py": FROM_CONFIG, "c.yaml": f"data: {dataset}\n", ".gitignore": "out/\n"}
+    )
+    done = repro(root, "run", "--outputs", "out", "train.py", "--config", "c.yaml")
+    assert done.returncode == 0, done.stderr
+    (data,) = record_of(root)["data"]
+    assert (data["path"], data["origin"]) == (str(dataset), "c.yaml: data")
+    run_id = str(record_of(root)["id"])
+    bundle = tmp_path / "run.repro.tar.gz"
+    assert _export(root, run_id, bundle).returncode == 0
+    shutil.rmtree(dataset.parent)  # the absolute path names nothing on the importing machine
+    other = make_repo({"NOTES.md": "unrelated\n"})
+    assert repro(other, "import", str(bundle)).returncode == 0
+    rerun = repro(other, "rerun", run_id)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "IDENTICAL: rerun" in rerun.stdout
+    copy = other / ".repro" / "data" / data["digest"] / "data.csv"
+    assert f"read {copy}\n" in rerun.stdout
+    assert f"config c.yaml in the rerun's worktree names {copy}, not {dataset}" in rerun.stderr
+
+
+def test_an_absolute_data_path_inside_code_is_named_as_not_rewritten(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    dataset = tmp_path / "datasets" / "data.csv"
+    dataset.parent.mkdir()
+    dataset.write_text("x,y\n")
+    reader = f"print(open({str(dataset)!r}).read())\n"
+    root = make_repo({"train.py": reader})
+    assert repro(root, "run", "--data", str(dataset), "train.py").returncode == 0
+    run_id = str(record_of(root)["id"])
+    bundle = tmp_path / "run.repro.tar.gz"
+    assert _export(root, run_id, bundle).returncode == 0
+    shutil.rmtree(dataset.parent)
+    other = make_repo({"NOTES.md": "unrelated\n"})
+    assert repro(other, "import", str(bundle)).returncode == 0
+    rerun = repro(other, "rerun", run_id)
+    assert f"repro: data {dataset} is named in train.py, code that the rerun does not " in (
+        rerun.stderr
+    )
+    assert rerun.returncode != 0  # the program looked where its code says

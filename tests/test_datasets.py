@@ -250,3 +250,44 @@ def test_a_configured_data_path_that_is_missing_is_named(project: Path) -> None:
     assert done.stderr == (
         "repro: error: data path not found: data/nope (check [tool.repro] data)\n"
     )
+
+
+OUTPUT_FLAGS = ("--outf", "--work-dir", "--exp_dir", "--model-dir", "--run-dir")
+
+
+def test_output_named_arguments_and_config_keys_are_never_data(project: Path) -> None:
+    folders = [f"f{i}" for i in range(len(OUTPUT_FLAGS) + 3)]
+    for folder in folders:
+        (project / "out" / folder).mkdir()
+        (project / "out" / folder / "model.pt").write_bytes(b"weights")
+        os.symlink(f"out/{folder}", project / folder)  # ignored by git: a folder named `fN`
+    (project / ".gitignore").write_text("data/\nout/\nf*\n")
+    (project / "configs" / "o.yaml").write_text(
+        f"train:\n  work_dir: {folders[-3]}\nhydra:\n  run:\n    dir: {folders[-2]}\n"
+    )
+    commit_all(project, "output config")
+    flags = [a for flag, f in zip(OUTPUT_FLAGS, folders, strict=False) for a in (flag, f)]
+    done = repro(
+        project, "run", "train.py", *flags, "--config", "configs/o.yaml",
+        f"hydra.sweep.dir={folders[-1]}", "data.root=data/train",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    picked = {d["path"]: d["origin"] for d in record_of(project)["data"]}
+    assert picked == {"data/train": "argument data.root"}
+
+
+def test_a_folder_the_run_writes_into_is_not_data_and_the_rerun_runs(make_repo: MakeRepo) -> None:
+    writer = "import os, sys\nos.makedirs(sys.argv[2], exist_ok=True)\n"
+    writer += "open(os.path.join(sys.argv[2], 'model.pt'), 'w').write('trained')\n"
+    root = make_repo({"train.py": writer, ".gitignore": "state/\n"})
+    (root / "state").mkdir()
+    (root / "state" / "model.pt").write_text("from an earlier run")
+    done = repro(root, "run", "train.py", "--init", "state")
+    assert done.returncode == 0, done.stderr
+    assert "repro: warning: state (argument --init) changed during the run: an output" in (
+        done.stderr
+    )
+    assert record_of(root)["data"] == []
+    rerun = repro(root, "rerun", "@")
+    assert rerun.returncode == 0, rerun.stderr
+    assert "data changed" not in rerun.stderr

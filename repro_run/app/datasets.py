@@ -16,7 +16,7 @@ from pathlib import Path
 from repro_run.app.progress import NullReporter, Reporter
 from repro_run.capture import git
 from repro_run.capture.config import ParsedConfig
-from repro_run.core.errors import DataNotFoundError, ReproError
+from repro_run.core.errors import DataChangedError, DataNotFoundError, ReproError
 from repro_run.core.paths import user_cache_dir
 from repro_run.core.record import Record, replace
 from repro_run.fingerprint import sources
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the engine is imported when there is data: a run without an
     from repro_run.fingerprint.engine import Fingerprint
 
 _RUNS_SEARCHED = 20  # how far back "the last run over this dataset" is looked for
+_GIVEN, _CONFIGURED = "--data", "[tool.repro] data"  # the origins of data named as data
 _CHANGED_PATHS_SHOWN = 10
 
 
@@ -50,8 +51,8 @@ def select_data(
     auto: bool,
 ) -> tuple[DataSource, ...]:
     """The run's datasets; DataNotFoundError for a given or configured path that is missing."""
-    explicit = [_source(cwd, v, root, "--data") for v in given] or [
-        _source(root, v, root, "[tool.repro] data") for v in configured
+    explicit = [_source(cwd, v, root, _GIVEN) for v in given] or [
+        _source(root, v, root, _CONFIGURED) for v in configured
     ]
     for source in explicit:
         if not os.path.lexists(source.path):
@@ -114,6 +115,37 @@ def fingerprint_data(
         _report_change(store, ref, fp.manifest, reporter)
         refs.append(ref)
     return tuple(refs)
+
+
+def without_written(
+    datasets: Sequence[DataSource], refs: Sequence[TreeRef], reporter: Reporter
+) -> tuple[TreeRef, ...]:
+    """`refs` less each path found among the arguments or configs that the run wrote into:
+    a folder the program fills (`--save-dir ckpt`) is an output, and recorded as data it
+    would make every rerun refuse with "data changed". Taken after the run, with the stat
+    cache: only what changed is read again. Data named with `--data` stays data."""
+    kept = []
+    for source, ref in zip(datasets, refs, strict=True):
+        if source.origin not in (_GIVEN, _CONFIGURED) and _written(source.path, ref):
+            reporter.warn(
+                f"{source.display} ({source.origin}) changed during the run: an output, not "
+                "data, so not recorded as data (name it in --outputs to archive it)"
+            )
+            continue
+        kept.append(ref)
+    return tuple(kept)
+
+
+def _written(path: Path, ref: TreeRef) -> bool:
+    from repro_run.fingerprint.engine import fingerprint
+
+    try:
+        now = fingerprint(path, cache_dir=user_cache_dir(), skip_unreadable=True)
+    except (DataNotFoundError, DataChangedError):  # removed, or what the run left writes on
+        return True
+    except ReproError:
+        return False  # cannot be read again: nothing says the run wrote there
+    return now.digest != ref.digest
 
 
 def _fingerprint(

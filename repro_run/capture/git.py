@@ -12,10 +12,12 @@ from repro_run.capture.gitexec import (
     NOT_A_REPOSITORY,
     Result,
     failure,
+    finish,
     first_line,
     git_env,
     run_git,
     run_together,
+    spawn,
     start_all,
     wait_all,
 )
@@ -348,4 +350,16 @@ def tracked_paths(root: Path, paths: Sequence[str]) -> list[str]:
     if not paths:
         return []
     out = run_git(root, "--literal-pathspecs", "ls-files", "-z", "--", *paths)
+    return [os.fsdecode(p) for p in out.split(b"\0") if p]
+
+
+def files_naming(root: Path, texts: Sequence[str]) -> list[str]:
+    """Tracked text files of the work tree at `root` that contain any of `texts` (fixed
+    strings): one `git grep`, which exits 1 when nothing matches."""
+    patterns = [arg for text in texts for arg in ("-e", text)]
+    returncode, out, err = finish(
+        spawn(root, ["grep", "-l", "-z", "-I", "-F", *patterns, "--"], git_env())
+    )
+    if returncode not in (0, 1):
+        raise failure(root, "grep", err)
     return [os.fsdecode(p) for p in out.split(b"\0") if p]

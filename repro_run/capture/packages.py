@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 SUBPROCESS_TIMEOUT_S = 10.0
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: each package's top-level modules
 # A directory modified this recently may be modified again within the same mtime tick, which
 # the next stat could not tell apart (git's "racy clean" problem): such a scan is not cached.
 _RACY_WINDOW_NS = 2_000_000_000
@@ -158,7 +158,8 @@ def _package(dist: Mapping[str, Any]) -> Package:
             editable = _file_url_path(redact_url(raw_url))
         else:
             url = redact_url(raw_url)
-    return Package(name=name, version=version, editable=editable, vcs=vcs, url=url)
+    modules = tuple(str(m) for m in dist.get("modules") or ())
+    return Package(name, version, editable=editable, vcs=vcs, url=url, modules=modules)
 
 
 def _json_object(text: Any) -> dict[str, Any]:

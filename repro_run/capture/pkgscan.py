@@ -55,6 +55,26 @@ def name_version(dist: Distribution) -> tuple[str | None, str | None]:
     return found.get("name"), found.get("version")
 
 
+def top_level(dist: Distribution) -> list[str]:
+    """The names a distribution can be imported by: `top_level.txt` (setuptools), else the
+    first part of each module path in its RECORD (`yaml/__init__.py`, `_yaml.cpython-311...so`)."""
+    try:
+        listed = dist.read_text("top_level.txt")
+        if listed is not None:
+            return sorted({line.strip() for line in listed.splitlines() if line.strip()})
+        record = dist.read_text("RECORD") or ""
+    except Exception:
+        return []
+    names = set()
+    for line in record.splitlines():
+        first = line.partition(",")[0].split("/")[0]
+        if first.endswith((".dist-info", ".data", ".pth")) or first in ("", "..", "__pycache__"):
+            continue
+        if "/" in line.partition(",")[0] or first.endswith((".py", ".so", ".pyd")):
+            names.add(first.partition(".")[0])
+    return sorted(names)
+
+
 def scan() -> dict[str, Any]:
     import platform
     import re
@@ -76,7 +96,14 @@ def scan() -> dict[str, Any]:
             direct_url = dist.read_text("direct_url.json")
         except Exception:
             continue
-        dists.append({"name": name, "version": version or "", "direct_url": direct_url})
+        dists.append(
+            {
+                "name": name,
+                "version": version or "",
+                "direct_url": direct_url,
+                "modules": top_level(dist),
+            }
+        )
     return {"python_version": platform.python_version(), "stamps": before, "dists": dists}
 
 

@@ -41,8 +41,8 @@ def packages_section(old: Snapshot, new: Snapshot) -> SectionDiff:
             if isinstance(p, Unavailable)
         ]
         return not_compared("packages", "package list not captured — " + "; ".join(missing))
-    before = {_normalise(p.name): p for p in a.packages}
-    after = {_normalise(p.name): p for p in b.packages}
+    before = {normalise_name(p.name): p for p in a.packages}
+    after = {normalise_name(p.name): p for p in b.packages}
     fields = [
         _package_change(name, before.get(name), after.get(name))
         for name in sorted({*before, *after})
@@ -53,7 +53,7 @@ def packages_section(old: Snapshot, new: Snapshot) -> SectionDiff:
     return section("packages", fields, summary=f"{counts}: {summarize(fields)}" if kinds else None)
 
 
-def _normalise(name: str) -> str:
+def normalise_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
 
 

@@ -102,8 +102,17 @@ AUTO_DATA_SYSTEM_DIRS = frozenset(
 AUTO_DATA_OUTPUT_WORDS = frozenset(
     {"out", "output", "outputs", "outdir", "save", "savedir", "log", "logs", "logdir", "ckpt"}
     | {"ckpts", "checkpoint", "checkpoints", "dump", "export", "result", "results", "dest"}
-    | {"tensorboard", "wandb", "mlruns", "cache", "tmp"}
+    | {"tensorboard", "wandb", "mlruns", "cache", "tmp", "outf"}
 )
+# Whole names (`_` for `-`, the last dotted part of a config key) of where runs write, whose
+# words alone would not say so: `--work-dir` (mmdetection), `--exp-dir`, `--model-dir`
+# (TensorFlow's Estimator writes its checkpoints there), `--run-dir`.
+AUTO_DATA_OUTPUT_NAMES = frozenset(
+    {"work_dir", "workdir", "exp_dir", "expdir", "model_dir", "modeldir", "run_dir", "rundir"}
+)
+# A Hydra override or config key under `hydra.` configures Hydra itself: `hydra.run.dir` and
+# `hydra.sweep.dir` are where Hydra writes the job's outputs, never the job's data.
+AUTO_DATA_OUTPUT_PREFIXES = ("hydra.",)
 
 # --- repro export / repro import (issue 8) -----------------------------------------------
 BUNDLE_SUFFIX = ".repro.tar.gz"  # repro export's default file: <id>.repro.tar.gz

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from repro_run.core.constants import (
+    AUTO_DATA_OUTPUT_NAMES,
+    AUTO_DATA_OUTPUT_PREFIXES,
     AUTO_DATA_OUTPUT_WORDS,
     AUTO_DATA_SYSTEM_DIRS,
     AUTO_DATA_VIRTUAL_ROOTS,
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 _MAX_VALUE_LENGTH = 4096
+# A Hydra override's key (`db.path`, `+data.x`, `~key`, `model/encoder@enc`): no leading dash.
+_OVERRIDE_KEY = re.compile(r"[+~]{0,2}[A-Za-z_][\w.@/-]*")
 
 
 class Candidate(Record):
@@ -39,7 +43,9 @@ def from_arguments(argv: Sequence[str], cwd: Path) -> list[Candidate]:
     args = list(argv[1:])
     for i, arg in enumerate(args):
         flag, sep, value = arg.partition("=")
-        if not (sep and flag.startswith("-")):
+        if sep and _OVERRIDE_KEY.fullmatch(flag):  # Hydra's `data.root=...`, `+db.dir=...`
+            flag = flag.lstrip("+~")
+        elif not (sep and flag.startswith("-")):
             if arg.startswith("-"):
                 continue
             previous = args[i - 1] if i else ""
@@ -68,8 +74,14 @@ def from_config(display: str, params: Mapping[str, Any], cwd: Path) -> list[Cand
 
 
 def output_like(name: str) -> bool:
-    """`--output-dir`, `save_path`, `train.log_dir`: where a run writes, not what it reads."""
-    return any(word in AUTO_DATA_OUTPUT_WORDS for word in re.split(r"[^a-z0-9]+", name.lower()))
+    """`--output-dir`, `save_path`, `train.log_dir`, `--work-dir`, `hydra.run.dir`: where a
+    run writes, not what it reads."""
+    name = name.lower().lstrip("-+~").replace("-", "_")
+    if name.startswith(AUTO_DATA_OUTPUT_PREFIXES):
+        return True
+    if name.rpartition(".")[2] in AUTO_DATA_OUTPUT_NAMES:
+        return True
+    return any(word in AUTO_DATA_OUTPUT_WORDS for word in re.split(r"[^a-z0-9]+", name))
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -130,6 +130,13 @@ def _jax(jax: Any, read: Read) -> None:
         read("jax.devices", lambda: ", ".join(str(d) for d in jax.devices()))
 
 
+def imported_modules() -> list[str]:
+    """The top-level modules this process imported, less the standard library's (where Python
+    lists it, 3.10+): a package none of them belongs to cannot have changed what it computed."""
+    stdlib = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
+    return sorted({name.partition(".")[0] for name in list(sys.modules)} - stdlib)
+
+
 def rank_environment() -> dict[str, str | None]:
     """The launcher's rank variables (torchrun, torch.distributed.launch, Slurm)."""
     env = os.environ

@@ -138,6 +138,7 @@ class Hook:
             "seeded": list(self.seeded),
             "switches": list(self.switches),
             "facts": facts,
+            "modules": facts_module.imported_modules(),
             "errors": [*self.errors, *errors],
         }
         document.update(facts_module.rank_environment())

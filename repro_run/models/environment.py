@@ -24,6 +24,7 @@ class Package(Record):
     editable: str | None = None  # source directory of an editable install
     vcs: str | None = None  # "git+https://host/repo@<commit>" (credentials stripped)
     url: str | None = None  # direct URL of a non-VCS direct reference (credentials stripped)
+    modules: tuple[str, ...] = ()  # its top-level import names; empty: not known
 
 
 class PackageList(Record):
@@ -114,6 +115,8 @@ class ProcessFacts(Record):
     seeded: tuple[str, ...] = ()  # what the hook seeded: "random", "numpy", "torch", ...
     switches: tuple[str, ...] = ()  # determinism switches the hook applied
     facts: dict[str, Any] = field(default_factory=dict)  # flat: "torch.version" -> "2.13.0"
+    # The top-level modules it imported, not the stdlib's; None: not recorded (older hooks).
+    modules: tuple[str, ...] | None = None
     errors: tuple[str, ...] = ()  # what failed inside the hook (never raised into the script)
 
     __limits__: ClassVar[dict[str, Limit]] = {

@@ -11,9 +11,12 @@ store, is rebuilt under `.repro/data/<digest>/` and used from there (`--data OLD
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
+from repro_run.capture import git
+from repro_run.core.constants import CONFIG_SUFFIXES
 from repro_run.core.errors import (
     DataDriftError,
     DataError,
@@ -120,6 +123,42 @@ def link_data(tree: Path, check: DataCheck) -> None:
             _mirror_directory(source, target)
         else:
             os.symlink(source, target)
+
+
+def point_configs(tree: Path, moved: Mapping[str, str]) -> list[str]:
+    """The config files of the worktree that name a moved absolute data path (`--data OLD=NEW`,
+    an imported copy) rewritten to name where it lies now; one line per file rewritten, and
+    per file of code that names it, which is never rewritten (the program reads the old path).
+    """
+    if not moved:
+        return []
+    notes = []
+    for relative in git.files_naming(tree, list(moved)):
+        path = tree / relative
+        text = path.read_bytes()
+        named = [old for old in moved if _naming(old).search(text)]
+        if not named:
+            continue  # the text only starts like a moved path (`/data/a.csv2`)
+        if not relative.endswith(CONFIG_SUFFIXES) or path.is_symlink():
+            notes += [
+                f"data {old} is named in {relative}, code that the rerun does not rewrite: "
+                f"the program looks for it there, not at {moved[old]}"
+                for old in named
+            ]
+            continue
+        for old in named:
+            # A template: `\` is its escape character (`\\` a literal one).
+            text = _naming(old).sub(os.fsencode(moved[old]).replace(b"\\", b"\\\\"), text)
+            notes.append(f"config {relative} in the rerun's worktree names {moved[old]}, not {old}")
+        path.write_bytes(text)
+    return notes
+
+
+def _naming(old: str) -> re.Pattern[bytes]:
+    """`old` as a whole path, or a path under it: not a longer name that starts the same."""
+    return re.compile(
+        rb"(?<![\w.~-])" + re.escape(os.fsencode(old.rstrip("/"))) + rb"(?=/|(?![\w.-]))"
+    )
 
 
 def _mirror_directory(source: Path, target: Path) -> None:

@@ -28,7 +28,13 @@ _LAUNCH_NAMES = frozenset(
 
 
 def replayed(name: str) -> bool:
-    return is_allowed(name) and name not in _LAUNCH_NAMES and not name.startswith(_LAUNCH_PREFIXES)
+    return is_allowed(name) and not describes_launch(name)
+
+
+def describes_launch(name: str) -> bool:
+    """A variable a rerun takes from where it runs by design (the scheduler's job, the
+    rendezvous, PATH, repro's own): never replayed, so never why a rerun differs."""
+    return name in _LAUNCH_NAMES or name.startswith(_LAUNCH_PREFIXES)
 
 
 _PROBE_TIMEOUT_S = 30.0

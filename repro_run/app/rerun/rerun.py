@@ -16,7 +16,13 @@ from repro_run.app.progress import NullReporter, Reporter
 from repro_run.app.rerun.drift import environment_drift
 from repro_run.app.rerun.judge import judge
 from repro_run.app.rerun.replay import Replay
-from repro_run.app.rerun.replay_data import DataCheck, check_data, inside_relative, link_data
+from repro_run.app.rerun.replay_data import (
+    DataCheck,
+    check_data,
+    inside_relative,
+    link_data,
+    point_configs,
+)
 from repro_run.app.rerun.replay_env import (
     checkout_paths,
     fill_masked_argv,
@@ -108,6 +114,9 @@ def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResul
             if checked is None:
                 checked = _check(target, options, tree.tree, reporter)
             link_data(tree.tree, checked.data)
+            for line in point_configs(tree.tree, checked.data.moved):
+                if attempt == 0:
+                    reporter.info(line)
             record = _launch(target, options, checked, tree.tree, reporter, quiet=attempt > 0)
         finally:  # a refusal before launch never leaves a kept worktree behind
             keep = options.keep_worktree and record is not None
@@ -177,6 +186,8 @@ def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Rep
     )  # fmt: skip
     for line in data.notes:
         reporter.info(line)
+    if rewrite_paths(target.argv, data.moved) != target.argv:
+        reporter.info(f"the command's arguments name {', '.join(data.moved.values())} instead")
     for line in data.drift:
         reporter.warn(f"data differs from the record (--allow-data-drift): {line}")
     checkout = checkout_paths(original.command.interpreter, target.root, tree)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from repro_run.app.datasets import fingerprint_data, select_data
+from repro_run.app.datasets import fingerprint_data, select_data, without_written
 from repro_run.app.progress import NullReporter, Reporter
 from repro_run.app.run import safeguards
 from repro_run.app.run.background import in_background
@@ -177,6 +177,8 @@ def _finalise(
         metrics=metrics,
         facts=_child_facts(run_dir) if launch.determinism.hook else None,
     )
+    if final.data and not plan.options.replay:  # a folder the run wrote into is no input
+        final = replace(final, data=without_written(plan.data_paths, final.data, reporter))
     changed = safeguards.code_changes(plan.root, plan.status, after, run_dir)
     final = safeguards.flag_taint(final, changed, reporter)
     return safeguards.write_final(store, final, reporter)
