@@ -30,7 +30,7 @@ from results import GIT_ENV, REPRO, write_section
 from repro_run.core.humanize import format_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from cli_helpers import repro_peak_rss
+from helpers.cli import repro_peak_rss
 from test_bundle_safety import PEAK_RSS_LIMIT, _extension_bomb, _rebuilt
 
 TRAIN = "print('trained')\n"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import blake3
 import pytest
-from cli_helpers import repro, repro_peak_rss, store_bytes
 from conftest import MakeRepo
+from helpers.cli import repro, repro_peak_rss, store_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 
-from cli_helpers import REPRO, repro
 from conftest import MakeRepo
+from helpers.cli import REPRO, repro
 from test_store import CHILD_ENV, make_record
 
 from repro_run.models import to_json_dict

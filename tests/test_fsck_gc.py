@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
 from conftest import MakeRepo
+from helpers.cli import record_of, repro
 from test_store import make_record
 
 from repro_run.app import maintenance

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from blake3 import blake3
-from cli_helpers import REPRO, record_of, repro
 from conftest import MakeRepo
+from helpers.cli import REPRO, record_of, repro
 from test_store import make_record
 
 from repro_run.core.record import replace

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, repro, start_run
 from conftest import MakeRepo
+from helpers.cli import REPRO, repro, start_run
 from test_store import add_run, hold_lock, make_record
 
 from repro_run.core import host

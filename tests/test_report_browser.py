@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
 from conftest import MakeRepo
+from helpers.cli import record_of, repro
 from test_report import TRAIN, _Page
 
 ENV_REQUIRE = "REPRO_TEST_REQUIRE_CHROMIUM"

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import record_of, repro, start_long_run, store_bytes
 from conftest import MakeRepo, commit_all, git
+from helpers.cli import record_of, repro, start_long_run, store_bytes
 from test_errors import assert_one_line_error
 
 from repro_run.store import Store

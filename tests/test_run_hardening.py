@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import record_of, repro, run_dirs, start_run, store_bytes
 from conftest import MakeRepo, commit_all
+from helpers.cli import record_of, repro, run_dirs, start_run, store_bytes
 
 from repro_run.app import maintenance
 from repro_run.app.run.plan import RunOptions
