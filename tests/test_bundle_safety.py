@@ -12,8 +12,8 @@ from pathlib import Path
 
 import blake3
 import pytest
-from conftest import MakeRepo
 from helpers.cli import repro, repro_peak_rss, store_bytes
+from helpers.repos import MakeRepo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

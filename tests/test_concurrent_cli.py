@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 
-from conftest import MakeRepo
 from helpers.cli import REPRO, repro
+from helpers.repos import MakeRepo
 from test_store import CHILD_ENV, make_record
 
 from repro_run.models import to_json_dict

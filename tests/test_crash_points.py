@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MakeRepo
 from helpers.cli import repro
+from helpers.repos import MakeRepo
 
 from repro_run.app import maintenance
 from repro_run.models import CRASHED, FINAL_STATUSES

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MakeRepo, git
 from helpers.cli import REPRO, repro, run_dirs
+from helpers.repos import MakeRepo, git
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:

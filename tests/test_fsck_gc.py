@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import MakeRepo
 from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 from test_store import make_record
 
 from repro_run.app import maintenance

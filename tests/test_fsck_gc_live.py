@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from blake3 import blake3
-from conftest import MakeRepo
 from helpers.cli import REPRO, record_of, repro
+from helpers.repos import MakeRepo
 from test_store import make_record
 
 from repro_run.core.record import replace

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MakeRepo
 from helpers.cli import repro, run_dirs
+from helpers.repos import MakeRepo
 from test_bundle_safety import _rebuilt
 from test_errors import assert_one_line_error
 

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MakeRepo
 from helpers.cli import REPRO, repro, start_run
+from helpers.repos import MakeRepo
 from test_store import add_run, hold_lock, make_record
 
 from repro_run.core import host

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MakeRepo
+from helpers.repos import MakeRepo
 from test_crash_points import WRITE_OUTPUTS, check_store, make_project
 
 from repro_run.app import maintenance

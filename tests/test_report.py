@@ -6,8 +6,8 @@ from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
-from conftest import MakeRepo
 from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 TRAIN = """\
 import os, sys

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MakeRepo
 from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 from test_report import TRAIN, _Page
 
 ENV_REQUIRE = "REPRO_TEST_REQUIRE_CHROMIUM"

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MakeRepo, commit_all
 from helpers.cli import record_of, repro, run_dirs, start_run, store_bytes
+from helpers.repos import MakeRepo, commit_all
 
 from repro_run.app import maintenance
 from repro_run.app.run.plan import RunOptions

@@ -18,8 +18,8 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import MakeRepo
 from helpers.cli import REPRO, record_of, repro, run_dirs, store_bytes
+from helpers.repos import MakeRepo
 from test_run_hardening import small_tmpfs
 
 from repro_run.app.run import initial_record

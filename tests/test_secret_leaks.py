@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MakeRepo, git
 from helpers.cli import record_of, repro, store_bytes
+from helpers.repos import MakeRepo, git
 from hypothesis import given
 from hypothesis import strategies as st
 from test_logsink import masked_reference, scrub
