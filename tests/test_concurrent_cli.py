@@ -11,7 +11,7 @@ import time
 
 from helpers.cli import REPRO, repro
 from helpers.repos import MakeRepo
-from test_store import CHILD_ENV, make_record
+from helpers.store import CHILD_ENV, make_record
 
 from repro_run.models import to_json_dict
 from repro_run.store import Store

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers.cli import record_of, repro
 from helpers.repos import MakeRepo
-from test_store import make_record
+from helpers.store import make_record
 
 from repro_run.app import maintenance
 from repro_run.core.record import replace

@@ -16,7 +16,7 @@ import pytest
 from blake3 import blake3
 from helpers.cli import REPRO, record_of, repro
 from helpers.repos import MakeRepo
-from test_store import make_record
+from helpers.store import make_record
 
 from repro_run.core.record import replace
 from repro_run.models import ConfigFile

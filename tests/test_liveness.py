@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from helpers.cli import REPRO, repro, start_run
 from helpers.repos import MakeRepo
-from test_store import add_run, hold_lock, make_record
+from helpers.store import add_run, hold_lock, make_record
 
 from repro_run.core import host
 from repro_run.core.record import replace
