@@ -7,7 +7,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files
+
+# The helpers assert too, and pytest explains a failing assert only in the modules it rewrote on
+# import: register them before the first import of any (this file is loaded before every test).
+pytest.register_assert_rewrite("helpers")
+from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 from helpers.bundles import rebuild_bundle
-from helpers.cli import repro, run_dirs
+from helpers.cli import assert_one_line_error, repro, run_dirs
 from helpers.repos import MakeRepo
-from test_errors import assert_one_line_error
 
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
 from repro_run.store import Store

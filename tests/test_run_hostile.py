@@ -19,8 +19,8 @@ from typing import Any
 import psutil
 import pytest
 from helpers.cli import REPRO, record_of, repro, run_dirs, store_bytes
+from helpers.fs import small_tmpfs
 from helpers.repos import MakeRepo
-from test_run_hardening import small_tmpfs
 
 from repro_run.app.run import initial_record
 from repro_run.app.run.plan import RunOptions
