@@ -1,7 +1,8 @@
 """Imports flow one way: cli -> app -> level-1 units -> models -> core (docs/architecture.md).
 
 Parses every module's imports (function-level ones too) with `ast`; fails on a back-edge between
-layers and on any import cycle between modules (a package's `__init__` is a module).
+layers and on any import cycle between modules (a package's `__init__` is a module). The tests keep
+one rule of their own: code they share lives in tests/helpers/.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import ast
 import json
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
+TESTS = Path(__file__).resolve().parent
+PACKAGE = TESTS.parent / "repro_run"
 
 # A unit is a top-level package (or one of the few top-level modules) of repro_run.
 CORE = "core"  # leaves: stdlib only
@@ -151,6 +153,30 @@ def test_the_top_of_the_package_stays_small() -> None:
     """At most four loose modules beside the packages (issue 15)."""
     loose = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert loose == ["__init__.py", "__main__.py", "determinism.py", "settings.py"]
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """The first component of every module `path` imports absolutely (function-level too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_test_module_imports_a_test_module_or_conftest() -> None:
+    """Shared test code lives in tests/helpers/ and the fixtures in conftest.py, which only pytest
+    loads: a helper borrowed from a test module breaks when that test moves. bench/ counts too."""
+    sources = sorted([*TESTS.rglob("*.py"), *(TESTS.parent / "bench").glob("*.py")])
+    violations = [
+        f"{path.relative_to(TESTS.parent)} imports {name}"
+        for path in sources
+        for name in sorted(_top_level_imports(path))
+        if name == "conftest" or name.startswith("test_")
+    ]
+    assert violations == []
 
 
 def test_repro_help_does_not_import_heavy_modules() -> None:
