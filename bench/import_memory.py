@@ -1,7 +1,7 @@
 """Peak memory of `repro import` on hostile bundles (issue 14, item 15): under 200 MB each.
 
 Run with `.venv/bin/python bench/import_memory.py [--header-mb N] [--record-mb N] [--write]`.
-Builds, with the crafting code of tests/test_bundle_safety.py, the bundles of the issue:
+Builds, with the crafting code of tests/helpers/bundles.py, the bundles of the issue:
 - a normal bundle of a small real run (the baseline);
 - a GNU long-name header and a PAX extended header announcing N MB (default 1536: a 1.5 MB
   bundle), which tarfile used to read into memory whole;
@@ -30,8 +30,8 @@ from results import GIT_ENV, REPRO, write_section
 from repro_run.core.humanize import format_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from cli_helpers import repro_peak_rss
-from test_bundle_safety import PEAK_RSS_LIMIT, _extension_bomb, _rebuilt
+from helpers.bundles import PEAK_RSS_LIMIT, extension_bomb, rebuild_bundle
+from helpers.cli import repro_peak_rss
 
 TRAIN = "print('trained')\n"
 MB = 1 << 20
@@ -64,7 +64,7 @@ def changed_record(normal: Path, path: Path, change: Callable[[dict[str, object]
         change(record)
         members["run/run.json"] = json.dumps(record).encode()
 
-    _rebuilt(path, edit)
+    rebuild_bundle(path, edit)
     return path
 
 
@@ -90,11 +90,11 @@ def bundles(scratch: Path, header_mb: int, record_mb: int) -> list[tuple[str, Pa
         ("normal bundle (baseline)", normal),
         (
             f"GNU long-name header of {header_mb} MB",
-            _extension_bomb(scratch / "longname.tar.gz", tarfile.GNUTYPE_LONGNAME, header_mb * MB),
+            extension_bomb(scratch / "longname.tar.gz", tarfile.GNUTYPE_LONGNAME, header_mb * MB),
         ),
         (
             f"PAX extended header of {header_mb} MB",
-            _extension_bomb(scratch / "pax.tar.gz", tarfile.XHDTYPE, header_mb * MB),
+            extension_bomb(scratch / "pax.tar.gz", tarfile.XHDTYPE, header_mb * MB),
         ),
         (
             f"run.json of {record_mb} MB",

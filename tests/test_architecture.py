@@ -2,7 +2,8 @@
 
 Parses every module's imports (function-level ones too) with `ast`; fails on a back-edge between
 layers and on any import cycle between modules (a package's `__init__` is a module). Keeps the
-top of the package small and every function short enough to read at once.
+top of the package small and every function short enough to read at once. The tests keep
+one rule of their own: code they share lives in tests/helpers/.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import ast
 import json
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "repro_run"
+TESTS = Path(__file__).resolve().parent
+PACKAGE = TESTS.parent / "repro_run"
 
 # A unit is a top-level package (or one of the few top-level modules) of repro_run.
 CORE = "core"  # leaves: stdlib only
@@ -166,6 +168,30 @@ def test_no_function_is_longer_than_a_screen() -> None:
         and (length := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
     ]
     assert long == []
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """The first component of every module `path` imports absolutely (function-level too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_test_module_imports_a_test_module_or_conftest() -> None:
+    """Shared test code lives in tests/helpers/ and the fixtures in conftest.py, which only pytest
+    loads: a helper borrowed from a test module breaks when that test moves. bench/ counts too."""
+    sources = sorted([*TESTS.rglob("*.py"), *(TESTS.parent / "bench").glob("*.py")])
+    violations = [
+        f"{path.relative_to(TESTS.parent)} imports {name}"
+        for path in sources
+        for name in sorted(_top_level_imports(path))
+        if name == "conftest" or name.startswith("test_")
+    ]
+    assert violations == []
 
 
 def test_repro_help_does_not_import_heavy_modules() -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import blake3
 import pytest
-from cli_helpers import REPRO, record_of, repro
-from conftest import MakeRepo, write_files
+from helpers.cli import REPRO, record_of, repro
+from helpers.repos import MakeRepo, write_files
 
 from repro_run.core.errors import UnsafeRecordError
 from repro_run.models import ManifestEntry

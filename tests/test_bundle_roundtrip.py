@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import blake3
-from cli_helpers import REPRO, record_of, repro, store_bytes
-from conftest import MakeRepo, commit_all, git, write_files
+from helpers.cli import REPRO, record_of, repro, store_bytes
+from helpers.repos import MakeRepo, commit_all, git, write_files
 
 # Seeds itself from REPRO_SEED (what repro injects), so a rerun of it is bitwise identical.
 TRAIN = """\

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import os
 import tarfile
-from collections.abc import Callable
 from pathlib import Path
 
 import blake3
 import pytest
-from cli_helpers import repro, repro_peak_rss, store_bytes
-from conftest import MakeRepo
+from helpers.bundles import (
+    PEAK_RSS_LIMIT,
+    craft_bundle,
+    extension_bomb,
+    file_member,
+    rebuild_bundle,
+)
+from helpers.cli import repro, repro_peak_rss, store_bytes
+from helpers.repos import MakeRepo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,23 +35,6 @@ def _manifest(members: dict[str, bytes], total: int | None = None) -> bytes:
     size = sum(len(d) for d in members.values()) if total is None else total
     document = {"bundle_version": 1, "run": "x", "total_size": size, "members": listing}
     return json.dumps(document).encode()
-
-
-def _craft(path: Path, entries: list[tuple[tarfile.TarInfo, bytes]], manifest: bytes) -> Path:
-    """A bundle with hand-made members after a manifest (which may lie)."""
-    head = tarfile.TarInfo("bundle.json")
-    head.size = len(manifest)
-    with tarfile.open(path, "w:gz") as tar:
-        tar.addfile(head, io.BytesIO(manifest))
-        for info, data in entries:
-            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
-    return path
-
-
-def _file(name: str, data: bytes = DATA) -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    return info, data
 
 
 def _special(name: str, kind: bytes, linkname: str = "") -> tuple[tarfile.TarInfo, bytes]:
@@ -75,7 +62,7 @@ def test_a_written_bundle_reads_back(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["../../evil", "/abs/evil", "C:\\evil", "objects/../../evil"])
 def test_escaping_member_names_are_refused(tmp_path: Path, name: str) -> None:
-    path = _craft(tmp_path / "b.tar.gz", [_file(name)], _manifest({name: DATA}))
+    path = craft_bundle(tmp_path / "b.tar.gz", [file_member(name, DATA)], _manifest({name: DATA}))
     with pytest.raises(BundleError, match="unexpected name"):
         _read(path)
 
@@ -93,35 +80,43 @@ def test_escaping_member_names_are_refused(tmp_path: Path, name: str) -> None:
 def test_links_and_special_members_are_refused(tmp_path: Path, kind: bytes, what: str) -> None:
     name = f"objects/{DIGEST}"
     entries = [_special(name, kind, linkname="bundle.json")]
-    path = _craft(tmp_path / "b.tar.gz", entries, _manifest({name: DATA}))
+    path = craft_bundle(tmp_path / "b.tar.gz", entries, _manifest({name: DATA}))
     with pytest.raises(BundleError, match=what):
         _read(path)
 
 
 def test_duplicate_members_are_refused(tmp_path: Path) -> None:
     name = f"objects/{DIGEST}"
-    path = _craft(tmp_path / "b.tar.gz", [_file(name), _file(name)], _manifest({name: DATA}))
+    path = craft_bundle(
+        tmp_path / "b.tar.gz",
+        [file_member(name, DATA), file_member(name, DATA)],
+        _manifest({name: DATA}),
+    )
     with pytest.raises(BundleError, match="twice"):
         _read(path)
 
 
 def test_tampered_object_is_a_hash_mismatch(tmp_path: Path) -> None:
     name = f"objects/{DIGEST}"
-    path = _craft(tmp_path / "b.tar.gz", [_file(name, b"hellp")], _manifest({name: b"hellp"}))
+    path = craft_bundle(
+        tmp_path / "b.tar.gz", [file_member(name, b"hellp")], _manifest({name: b"hellp"})
+    )
     with pytest.raises(BundleError, match="hash mismatch"):
         _read(path)
 
 
 def test_declared_size_over_the_limit_aborts_early(tmp_path: Path) -> None:
     name = f"objects/{DIGEST}"
-    path = _craft(tmp_path / "b.tar.gz", [_file(name)], _manifest({name: DATA}, total=10**15))
+    path = craft_bundle(
+        tmp_path / "b.tar.gz", [file_member(name, DATA)], _manifest({name: DATA}, total=10**15)
+    )
     with pytest.raises(BundleError, match="over the limit"):
         _read(path)
 
 
 def test_not_enough_free_space_refuses(tmp_path: Path) -> None:
     name = f"objects/{DIGEST}"
-    path = _craft(tmp_path / "b.tar.gz", [_file(name)], _manifest({name: DATA}))
+    path = craft_bundle(tmp_path / "b.tar.gz", [file_member(name, DATA)], _manifest({name: DATA}))
     with pytest.raises(BundleError, match="are free"):
         _read(path, free_bytes=2)
 
@@ -129,7 +124,7 @@ def test_not_enough_free_space_refuses(tmp_path: Path) -> None:
 def test_decompression_bomb_is_refused(tmp_path: Path) -> None:
     zeros = bytes(8 * 1024 * 1024)
     name = f"objects/{blake3.blake3(zeros).hexdigest()}"
-    path = _craft(tmp_path / "b.tar.gz", [_file(name, zeros)], _manifest({name: zeros}))
+    path = craft_bundle(tmp_path / "b.tar.gz", [file_member(name, zeros)], _manifest({name: zeros}))
     with pytest.raises(BundleError, match="expands more than"):
         _read(path)
 
@@ -176,7 +171,9 @@ def test_hostile_import_leaves_the_store_byte_identical(
     root = make_repo()
     assert repro(root, "fsck").returncode == 0  # creates the store
     before = store_bytes(root)
-    path = _craft(tmp_path / "b.tar.gz", [_file("../../evil")], _manifest({"../../evil": DATA}))
+    path = craft_bundle(
+        tmp_path / "b.tar.gz", [file_member("../../evil", DATA)], _manifest({"../../evil": DATA})
+    )
     done = repro(root, "import", str(path))
     assert done.returncode == 32
     assert done.stderr.count("\n") == 1 and "unexpected name" in done.stderr
@@ -209,27 +206,13 @@ def test_tampered_bundle_imports_nothing(make_repo: MakeRepo, tmp_path: Path) ->
         members = {m.name: tar.extractfile(m).read() for m in tar if m.isreg()}  # type: ignore[union-attr]
     name = next(n for n in members if n.startswith("objects/"))
     members[name] = bytes([members[name][0] ^ 1]) + members[name][1:]
-    entries = [_file(n, d) for n, d in members.items() if n != "bundle.json"]
-    _craft(bundle, entries, members["bundle.json"])
+    entries = [file_member(n, d) for n, d in members.items() if n != "bundle.json"]
+    craft_bundle(bundle, entries, members["bundle.json"])
     target = make_repo()
     done = repro(target, "import", str(bundle))
     assert done.returncode == 32
     assert "hash mismatch" in done.stderr
     assert repro(target, "list", "--json").stdout.strip() == "[]"
-
-
-def _rebuilt(bundle: Path, change: Callable[[dict[str, bytes]], None]) -> None:
-    """The bundle with its members changed by `change`, the manifest's sizes and hashes
-    recomputed: a crafted bundle that passes the member checks."""
-    with tarfile.open(bundle) as tar:
-        members = {m.name: tar.extractfile(m).read() for m in tar if m.isreg()}  # type: ignore[union-attr]
-    change(members)
-    manifest = json.loads(members.pop("bundle.json"))
-    manifest["members"] = {
-        n: {"size": len(d), "blake3": blake3.blake3(d).hexdigest()} for n, d in members.items()
-    }
-    manifest["total_size"] = sum(len(d) for d in members.values())
-    _craft(bundle, [_file(n, d) for n, d in members.items()], json.dumps(manifest).encode())
 
 
 def test_a_record_whose_data_digest_is_a_path_is_refused(
@@ -251,7 +234,7 @@ def test_a_record_whose_data_digest_is_a_path_is_refused(
         record["data"][0]["digest"] = str(escape)
         members[name] = json.dumps(record).encode()
 
-    _rebuilt(bundle, aim_outside)
+    rebuild_bundle(bundle, aim_outside)
     target = make_repo()
     done = repro(target, "import", str(bundle))
     assert done.returncode == 32 and "digest" in done.stderr, done.stderr
@@ -262,7 +245,7 @@ def test_a_record_whose_data_digest_is_a_path_is_refused(
 def test_a_manifest_nested_past_pythons_limit_is_exit_32(
     make_repo: MakeRepo, tmp_path: Path
 ) -> None:
-    bundle = _craft(tmp_path / "b.tar.gz", [], b"[" * 100_000 + b"]" * 100_000)
+    bundle = craft_bundle(tmp_path / "b.tar.gz", [], b"[" * 100_000 + b"]" * 100_000)
     done = repro(make_repo(), "import", str(bundle))
     assert done.returncode == 32 and "Traceback" not in done.stderr, done.stderr
 
@@ -283,41 +266,6 @@ def test_a_file_that_is_no_bundle_is_one_line_exit_32(
     assert done.stderr.count("\n") == 1 and message in done.stderr
 
 
-PEAK_RSS_LIMIT = 200 * 1024 * 1024
-_BLOCK = 512
-
-
-def _extension_bomb(path: Path, kind: bytes, size: int) -> Path:
-    """A bundle whose second header is a GNU long name or PAX header announcing `size` bytes
-    (zeros, which compress a thousandfold), then its run record: tarfile reads such a payload
-    into memory whole."""
-    record = b"{}"
-    listing = {"size": len(record), "blake3": blake3.blake3(record).hexdigest()}
-    manifest = json.dumps(
-        {
-            "bundle_version": 1,
-            "run": "2raaaaaaaa",
-            "total_size": len(record),
-            "members": {"run/run.json": listing},
-        }
-    ).encode()
-
-    def member(name: str, data: bytes, kind: bytes = tarfile.REGTYPE) -> bytes:
-        info = tarfile.TarInfo(name)
-        info.size, info.type = len(data), kind
-        return info.tobuf(tarfile.GNU_FORMAT) + data + bytes(-len(data) % _BLOCK)
-
-    header = tarfile.TarInfo("././@LongLink")
-    header.size, header.type = size, kind
-    with gzip.open(path, "wb", compresslevel=1) as out:
-        out.write(member("bundle.json", manifest) + header.tobuf(tarfile.GNU_FORMAT))
-        zeros = bytes(1 << 20)
-        for start in range(0, size, len(zeros)):
-            out.write(zeros[: min(len(zeros), size - start)])
-        out.write(bytes(-size % _BLOCK) + member("run/run.json", record) + bytes(2 * _BLOCK))
-    return path
-
-
 @pytest.mark.parametrize(
     ("kind", "what"),
     [(tarfile.GNUTYPE_LONGNAME, "GNU long-name"), (tarfile.XHDTYPE, "PAX extended")],
@@ -325,7 +273,7 @@ def _extension_bomb(path: Path, kind: bytes, size: int) -> Path:
 def test_a_huge_extension_header_is_refused_unread_in_bounded_memory(
     make_repo: MakeRepo, tmp_path: Path, kind: bytes, what: str
 ) -> None:
-    bundle = _extension_bomb(tmp_path / "b.tar.gz", kind, 256 << 20)
+    bundle = extension_bomb(tmp_path / "b.tar.gz", kind, 256 << 20)
     root = make_repo()
     done, peak = repro_peak_rss(root, "import", str(bundle))
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak >> 20} MiB"
@@ -348,7 +296,7 @@ def test_a_run_record_over_the_size_limit_is_refused_before_it_is_read(
         record["problems"] = [os.urandom(4 << 20).hex()]
         members["run/run.json"] = json.dumps(record).encode()
 
-    _rebuilt(bundle, pad)
+    rebuild_bundle(bundle, pad)
     target = make_repo()
     done, peak = repro_peak_rss(target, "import", str(bundle))
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak >> 20} MiB"

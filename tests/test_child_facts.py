@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro, start_long_run
-from conftest import MakeRepo
+from helpers.cli import record_of, repro, start_long_run
+from helpers.repos import MakeRepo
 
 from repro_run.capture.child_facts import capture_child_facts
 

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import time
 
-from cli_helpers import REPRO, repro
-from conftest import MakeRepo
-from test_store import CHILD_ENV, make_record
+from helpers.cli import REPRO, repro
+from helpers.repos import MakeRepo
+from helpers.store import CHILD_ENV, make_record
 
 from repro_run.models import to_json_dict
 from repro_run.store import Store

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import repro, run_dirs
-from conftest import MakeRepo
-from test_errors import assert_one_line_error
+from helpers.cli import assert_one_line_error, repro, run_dirs
+from helpers.repos import MakeRepo
 
 from repro_run.capture.config import find_config_paths, flatten, parse_config
 from repro_run.core.constants import CONFIG_MAX_DEPTH

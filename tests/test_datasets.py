@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, record_of, repro
-from conftest import MakeRepo, commit_all
+from helpers.cli import REPRO, record_of, repro
+from helpers.repos import MakeRepo, commit_all
 
 from repro_run.app import datasets
 from repro_run.capture import git as git_capture

@@ -6,8 +6,8 @@ import json
 import sys
 from typing import Any
 
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 SCRIPT = "import numpy.random, repro_run\nrepro_run.log_metrics(step=1, value=float(numpy.random.rand()))\n"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from cli_helpers import REPRO, repro
-from conftest import GIT_ENV, MakeRepo, commit_all, git, write_files
+from helpers.cli import REPRO, repro
+from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files
 
 from repro_run.cli.views import DIFF_SECTIONS_HELP
 from repro_run.models.comparison import SECTION_NAMES

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import repro
-from conftest import MakeRepo
+from helpers.cli import repro
+from helpers.repos import MakeRepo
 
 from repro_run.audit.code import scan_source
 from repro_run.audit.machine import gpu_findings

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 from repro_run.cli.commands import cli
 from repro_run.cli.main import plain_run_command

@@ -9,18 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, repro, run_dirs
-from conftest import MakeRepo, git
-
-
-def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
-    assert done.returncode == code, done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("repro: error: ")
-    assert "Traceback" not in done.stderr
-    for needle in needles:
-        assert needle in lines[0]
+from helpers.cli import REPRO, assert_one_line_error, repro, run_dirs
+from helpers.repos import MakeRepo, git
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.children import SIGINT_CHILD
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,19 +182,6 @@ def test_sigkilled_child_gives_137(tmp_path: Path) -> None:
 
 
 # --- signals -------------------------------------------------------------------------------
-SIGINT_CHILD = """
-import signal, sys, time
-got = []
-signal.signal(signal.SIGINT, lambda *_: got.append(1))
-print("ready", flush=True)
-while not got:
-    time.sleep(0.01)
-time.sleep(0.3)  # a second forwarded SIGINT would land here
-print(f"stopping after {len(got)} SIGINT", flush=True)
-sys.exit(130)
-"""
-
-
 def test_sigint_is_forwarded_once_and_final_line_logged(
     supervise: Callable[..., Supervisor],
 ) -> None:

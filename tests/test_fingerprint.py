@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import blake3
 import pytest
+from helpers.fingerprint import reference_entries
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,20 +17,8 @@ from repro_run.core.errors import DataError
 from repro_run.fingerprint import hashing
 from repro_run.fingerprint.engine import fingerprint
 from repro_run.fingerprint.manifest import decode_manifest, encode_manifest, manifest_digest
-from repro_run.fingerprint.tree import build_manifest, scan_tree
+from repro_run.fingerprint.tree import scan_tree
 from repro_run.models import ManifestEntry
-
-
-def reference_entries(path: Path) -> tuple[ManifestEntry, ...]:
-    """The plainest possible fingerprint (list, then hash each file whole): the engine's
-    stat cache, workers and per-directory runs must give the same manifest."""
-    return build_manifest(
-        scan_tree(path), lambda f: (blake3.blake3(Path(f.abspath).read_bytes()).hexdigest(), f.size)
-    )
-
-
-def reference_digest(path: Path) -> str:
-    return manifest_digest(encode_manifest(reference_entries(path)))
 
 
 def _digest(path: Path) -> str:

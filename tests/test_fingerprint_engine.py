@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from test_fingerprint import reference_digest
+from helpers.fingerprint import reference_digest
 
 from repro_run.core.errors import DataChangedError, DataNotFoundError, DataUnreadableError
 from repro_run.fingerprint import dir_records, engine, hashing, walk, workers

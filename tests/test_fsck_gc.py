@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
-from test_store import make_record
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
+from helpers.store import make_record
 
 from repro_run.app import maintenance
 from repro_run.app.workspace import Workspace

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from blake3 import blake3
-from cli_helpers import REPRO, record_of, repro
-from conftest import MakeRepo
-from test_store import make_record
+from helpers.cli import REPRO, record_of, repro
+from helpers.repos import MakeRepo
+from helpers.store import make_record
 
 from repro_run.core.record import replace
 from repro_run.models import ConfigFile

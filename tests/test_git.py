@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, MakeRepo, commit_all, git, write_files
+from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files
 
 from repro_run.capture.git import (
     WorkTreeQuery,

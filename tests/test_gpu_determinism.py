@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 CUDA_SCRIPT = """\
 import hashlib

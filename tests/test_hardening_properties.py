@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import string
 
+from helpers.store import make_record
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_store import make_record
 
 from repro_run.app.logview import plain
 from repro_run.capture.secretscan import scan_patch

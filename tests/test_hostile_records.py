@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import repro, run_dirs
-from conftest import MakeRepo
-from test_bundle_safety import _rebuilt
-from test_errors import assert_one_line_error
+from helpers.bundles import rebuild_bundle
+from helpers.cli import assert_one_line_error, repro, run_dirs
+from helpers.repos import MakeRepo
 
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
 from repro_run.store import Store
@@ -69,7 +68,7 @@ def test_import_of_a_record_with_an_out_of_range_exit_code_is_exit_32_naming_the
         _exit_code(10**40)(record)
         members[name] = json.dumps(record).encode()
 
-    _rebuilt(bundle, huge_exit_code)
+    rebuild_bundle(bundle, huge_exit_code)
     target = make_repo()
     done = repro(target, "import", str(bundle))
     assert_one_line_error(done, 32, "process.exit_code")

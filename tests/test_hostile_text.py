@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from cli_helpers import REPRO, repro
-from conftest import GIT_ENV, commit_all, git, write_files
+from helpers.cli import REPRO, repro
+from helpers.repos import GIT_ENV, commit_all, git, write_files
 
 MARKUP = "[/] [bold] :smile:"
 HOSTILE = f"{MARKUP} \x1b]0;x\x07 \x1b[31m"

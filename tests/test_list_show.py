@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import repro, run_dirs, start_run
-from conftest import MakeRepo
+from helpers.cli import repro, run_dirs, start_run
+from helpers.repos import MakeRepo
 
 
 def ids_newest_first(root: Path) -> list[str]:

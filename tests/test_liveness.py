@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, repro, start_run
-from conftest import MakeRepo
-from test_store import add_run, hold_lock, make_record
+from helpers.cli import REPRO, repro, start_run
+from helpers.repos import MakeRepo
+from helpers.store import add_run, hold_lock, make_record
 
 from repro_run.core import host
 from repro_run.core.record import replace

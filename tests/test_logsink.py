@@ -5,17 +5,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from helpers.secrets import masked_reference, scrub
 from hypothesis import given
 from hypothesis import strategies as st
 
 from repro_run.execute.logsink import LogSink, SecretScrubber
 
 SECRET = "rpr_CANARY_5f2c9e"
-
-
-def scrub(chunks: list[bytes], secrets: list[str]) -> bytes:
-    scrubber = SecretScrubber(secrets)
-    return b"".join(scrubber.feed(c) for c in chunks) + scrubber.flush()
 
 
 def test_secret_split_at_every_position_is_masked() -> None:
@@ -59,27 +55,6 @@ def test_log_masks_each_stream_apart(tmp_path: Path) -> None:
     sink.close()
     assert SECRET.encode() not in log.read_bytes()
     assert sorted(log.read_bytes().splitlines()) == [b"***", b"stderr line"]
-
-
-def masked_reference(data: bytes, secrets: list[str]) -> bytes:
-    """Mark every byte of every occurrence, then write one mask per marked run."""
-    marked = [False] * len(data)
-    for secret in secrets:
-        needle = secret.encode()
-        at = data.find(needle)
-        while at != -1:
-            marked[at : at + len(needle)] = [True] * len(needle)
-            at = data.find(needle, at + 1)
-    out, i = b"", 0
-    while i < len(data):
-        if marked[i]:
-            out += b"***"
-            while i < len(data) and marked[i]:
-                i += 1
-        else:
-            out += data[i : i + 1]
-            i += 1
-    return out
 
 
 @given(

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 from repro_run.metrics.read import parse_csv, parse_json, parse_jsonl, read_metrics
 from repro_run.metrics.series import (

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_store import add_run
+from helpers.store import add_run
 
 from repro_run.core.errors import StoreError
 from repro_run.store import Store, index, netfs

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from blake3 import blake3
-from cli_helpers import record_of, repro, store_bytes
-from conftest import MakeRepo
+from helpers.cli import record_of, repro, store_bytes
+from helpers.repos import MakeRepo
 
 from repro_run.store import Store
 

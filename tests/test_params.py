@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import record_of, repro, store_bytes
-from conftest import MakeRepo
+from helpers.cli import record_of, repro, store_bytes
+from helpers.repos import MakeRepo
 
 from repro_run.compare.inputs import command_section
 from repro_run.models import CommandInfo, Param

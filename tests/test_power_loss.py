@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MakeRepo
-from test_crash_points import WRITE_OUTPUTS, check_store, make_project
+from helpers.crash import WRITE_OUTPUTS, check_store, make_project
+from helpers.repos import MakeRepo
 
 from repro_run.app import maintenance
 from repro_run.app.run.plan import RunOptions

@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, repro, run_dirs
-from conftest import MakeRepo
+from helpers.cli import REPRO, repro, run_dirs
+from helpers.repos import MakeRepo
 
 
 def _read_only(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

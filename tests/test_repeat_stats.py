@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import repro
-from conftest import MakeRepo
+from helpers.cli import repro
+from helpers.repos import MakeRepo
 
 from repro_run.app.run.repeat import parse_seeds, plan_seeds
 from repro_run.core.errors import UsageError

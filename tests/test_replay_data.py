@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cli_helpers import repro
-from conftest import MakeRepo, git
+from helpers.cli import repro
+from helpers.repos import MakeRepo, git
 
 from repro_run.app.rerun.replay_data import DataCheck, link_data
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_store import make_record
+from helpers.store import make_record
 
 from repro_run.app.rerun.replay_env import (
     fill_masked_argv,

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
-from test_report import TRAIN, _Page
+from helpers.cli import record_of, repro
+from helpers.report import TRAIN, Page
+from helpers.repos import MakeRepo
 
 ENV_REQUIRE = "REPRO_TEST_REQUIRE_CHROMIUM"
 # Headless, no sandbox (CI runs as root), nothing fetched or synced, a fresh profile each time;
@@ -118,7 +118,7 @@ def test_report_renders_in_headless_chromium(make_repo: MakeRepo, tmp_path: Path
     report = root / "report.html"
     assert repro(root, "report", first, second, "-o", str(report)).returncode == 0
 
-    dom = _Page()
+    dom = Page()
     dom.feed(_browse(chromium, report, tmp_path / "profile-dom", "--dump-dom"))
     assert {"summaries", "environment", "curves", "verdicts", "variance"} <= set(dom.ids)
     text = " ".join(dom.text)

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"

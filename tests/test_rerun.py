@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, record_of, repro
-from conftest import MakeRepo, commit_all, git
-from test_errors import assert_one_line_error
+from helpers.cli import REPRO, assert_one_line_error, record_of, repro
+from helpers.repos import MakeRepo, commit_all, git
 
 # Seeds itself from REPRO_SEED: deterministic under repro today (issue 4's hook not needed).
 SEEDED = """\

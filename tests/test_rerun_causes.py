@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 # The same curve for two steps, then an RNG nobody seeds: DIVERGED on every rerun.
 UNSEEDED = """\

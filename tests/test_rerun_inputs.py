@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import record_of, repro, start_long_run, store_bytes
-from conftest import MakeRepo, commit_all, git
-from test_errors import assert_one_line_error
+from helpers.cli import assert_one_line_error, record_of, repro, start_long_run, store_bytes
+from helpers.repos import MakeRepo, commit_all, git
 
 from repro_run.store import Store
 

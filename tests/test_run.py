@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro, run_dirs, start_long_run, start_run, store_bytes
-from conftest import MakeRepo, commit_all, git
+from helpers.cli import record_of, repro, run_dirs, start_long_run, start_run, store_bytes
+from helpers.repos import MakeRepo, commit_all, git
 
 from repro_run.capture import gpu
 

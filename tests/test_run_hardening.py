@@ -5,7 +5,6 @@ D50, E60). The real CLI, real git repositories and real processes.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import importlib
 import json
@@ -14,13 +13,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import record_of, repro, run_dirs, start_run, store_bytes
-from conftest import MakeRepo, commit_all
+from helpers.cli import record_of, repro, run_dirs, start_run, store_bytes
+from helpers.fs import small_tmpfs
+from helpers.repos import MakeRepo, commit_all
 
 from repro_run.app import maintenance
 from repro_run.app.run.plan import RunOptions
@@ -74,20 +73,6 @@ def test_enospc_while_archiving_is_archive_failed_with_the_childs_exit_code(
     assert record.outputs == ()  # no manifest naming a partial object
     assert no_temp_files(project)
     assert maintenance.fsck(Workspace.find(project)).ok
-
-
-@contextlib.contextmanager
-def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
-    path.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="tmpfs: Linux")

@@ -18,9 +18,9 @@ from typing import Any
 
 import psutil
 import pytest
-from cli_helpers import REPRO, record_of, repro, run_dirs, store_bytes
-from conftest import MakeRepo
-from test_run_hardening import small_tmpfs
+from helpers.cli import REPRO, record_of, repro, run_dirs, store_bytes
+from helpers.fs import small_tmpfs
+from helpers.repos import MakeRepo
 
 from repro_run.app.run import initial_record
 from repro_run.app.run.plan import RunOptions

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import repro
-from conftest import MakeRepo
+from helpers.cli import repro
+from helpers.repos import MakeRepo
 
 from repro_run.models import SCHEMA_VERSION
 from repro_run.models.migrations import SchemaError, upgrade

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cli_helpers import repro
-from conftest import MakeRepo
+from helpers.cli import repro
+from helpers.repos import MakeRepo
 
 from repro_run.app.logview import plain
 from repro_run.verdict.logs import normalize_log

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro, store_bytes
-from conftest import MakeRepo, git
+from helpers.cli import record_of, repro, store_bytes
+from helpers.repos import MakeRepo, git
+from helpers.secrets import masked_reference, scrub
 from hypothesis import given
 from hypothesis import strategies as st
-from test_logsink import masked_reference, scrub
 
 from repro_run.cli.main import exit_code_of
 from repro_run.core.constants import SECRET_MASK

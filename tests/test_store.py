@@ -1,145 +1,34 @@
-"""Store IDs, layout, records and index on real files; helpers the other store tests share."""
+"""Store IDs, layout, records and index on real files."""
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import shlex
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers.store import add_run, add_run_with_id, make_record
 
 from repro_run.core.errors import RunNotFoundError, SchemaVersionError, StoreError
-from repro_run.core.host import boot_id
 from repro_run.core.record import replace
 from repro_run.models import (
     FAILED,
     RUNNING,
     SCHEMA_VERSION,
     SUCCEEDED,
-    CodeState,
-    CommandInfo,
-    Determinism,
-    EnvCapture,
-    ProcessResult,
-    RunRecord,
-    Supervisor,
-    SystemInfo,
-    Unavailable,
     to_json_dict,
 )
-from repro_run.store import Store, this_supervisor
+from repro_run.store import Store
 from repro_run.store import ids as run_ids
 from repro_run.store.durable import atomic_write_bytes
 from repro_run.store.ids import ALPHABET, EPOCH, encode_time, is_run_id, new_run_id, run_id_time
 from repro_run.store.run_json import encode_record
 
-CHILD_ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-_HOLD_LOCK = """
-import sys
-from pathlib import Path
-from repro_run.store import RunLock
-lock = RunLock.acquire(Path(sys.argv[1]))
-print("locked", flush=True)
-sys.stdin.read()
-"""
-
-
-def hold_lock(run_dir: Path) -> subprocess.Popen[bytes]:
-    """Another process that holds `run_dir`'s liveness lock, as a live supervisor does."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD_LOCK, str(run_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=CHILD_ENV,
-    )
-    assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
-    return holder
-
-
-# --- helpers -------------------------------------------------------------------------------
-def make_record(
-    run_id: str,
-    *,
-    status: str = SUCCEEDED,
-    created: str = "2026-01-02T03:04:05.123456Z",
-    argv: tuple[str, ...] = ("python", "train.py", "--lr", "0.1"),
-    seed: int = 1234,
-    exit_code: int | None = 0,
-    supervisor: Supervisor | None = None,
-    dirty: bool = False,
-) -> RunRecord:
-    """A complete, plausible RunRecord; `exit_code=None` leaves out the process result."""
-    process = None
-    if exit_code is not None:
-        process = ProcessResult(
-            exit_code=exit_code,
-            signal=None,
-            wall_time=12.5,
-            cpu_time=11.0,
-            peak_rss=2**30,
-            peak_gpu_memory=None,
-            stdout_bytes=100,
-            stderr_bytes=0,
-        )
-    return RunRecord(
-        id=run_id,
-        status=status,
-        created=created,
-        repro_version="0.1.0",
-        supervisor=supervisor or this_supervisor(platform.node(), boot_id()),
-        code=CodeState(commit="a" * 40, branch="main", describe=None, remotes=(), dirty=dirty),
-        command=CommandInfo(
-            argv=argv,
-            exec_argv=(sys.executable, *argv[1:]),
-            cwd=".",
-            executable=sys.executable,
-            interpreter=sys.executable,
-        ),
-        determinism=Determinism(seed=seed, seed_source="cli", injected={}, user_set={}),
-        env=EnvCapture(values={"LANG": "C.UTF-8"}, names_only=("HOME",), redacted=()),
-        system=SystemInfo(
-            hostname=platform.node(),
-            os="Linux",
-            os_release="Debian 12",
-            kernel="6.1",
-            machine="x86_64",
-            python_version="3.11.7",
-            python_implementation="CPython",
-            cpu_model="Test CPU",
-            cpu_count_logical=2,
-            cpu_count_physical=1,
-            memory_total=2**34,
-        ),
-        packages=Unavailable("not captured in tests"),
-        gpu=Unavailable("no GPU"),
-        cuda=Unavailable("no GPU"),
-        process=process,
-    )
-
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store.open(tmp_path / ".repro")
-
-
-def add_run(store: Store, **fields: Any) -> RunRecord:
-    run_id, _ = store.new_run()
-    record = make_record(run_id, **fields)
-    store.write_record(record)
-    return record
-
-
-def add_run_with_id(store: Store, run_id: str, **fields: Any) -> RunRecord:
-    store.run_dir(run_id).mkdir()
-    record = make_record(run_id, **fields)
-    store.write_record(record)
-    return record
 
 
 # --- run IDs -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from test_store import CHILD_ENV, make_record
+from helpers.store import CHILD_ENV, make_record
 
 from repro_run.models import RUNNING, SUCCEEDED, to_json_dict
 from repro_run.store import Store

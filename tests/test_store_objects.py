@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from blake3 import blake3
-from test_store import make_record
+from helpers.store import make_record
 
 from repro_run.core.errors import StoreError
 from repro_run.store import Store

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.store import make_record
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_store import make_record
 
 from repro_run.core.errors import AmbiguousRunIdError
 from repro_run.core.record import replace

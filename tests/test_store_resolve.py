@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 
 import pytest
-from test_store import add_run, add_run_with_id, hold_lock
+from helpers.store import add_run, add_run_with_id, hold_lock
 
 from repro_run.core.errors import AmbiguousRunIdError, RunNotFoundError
 from repro_run.core.host import boot_id

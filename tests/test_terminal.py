@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPRO, record_of, repro, run_dirs
-from conftest import MakeRepo
-from test_execute import SIGINT_CHILD  # counts the SIGINTs it gets, then exits 130
+from helpers.children import SIGINT_CHILD
+from helpers.cli import REPRO, record_of, repro, run_dirs
+from helpers.repos import MakeRepo
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux PTYs")
 

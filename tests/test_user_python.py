@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 from repro_run.execute import user_python
 

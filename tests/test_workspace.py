@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from cli_helpers import repro
-from conftest import GIT_ENV, MakeRepo, commit_all, git, write_files
+from helpers.cli import repro
+from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files
 
 from repro_run.app.workspace import Warn, Workspace
 from repro_run.cli.commands import run_click

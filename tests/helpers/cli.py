@@ -33,6 +33,17 @@ def repro(
     )
 
 
+def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    """`done` failed with exit `code` and one line `repro: error: ...` holding each needle."""
+    assert done.returncode == code, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("repro: error: ")
+    assert "Traceback" not in done.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
 def record_of(cwd: Path, ref: str = "@") -> dict[str, Any]:
     """The JSON record of run `ref`, read through `repro show --json`."""
     done = repro(cwd, "show", "--json", ref)

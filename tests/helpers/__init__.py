@@ -1,0 +1,1 @@
+"""Code the test modules (and bench/) share; the fixtures stay in tests/conftest.py."""
