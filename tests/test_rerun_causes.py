@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from helpers.cli import record_of, repro
 from helpers.repos import MakeRepo
 
@@ -60,3 +61,20 @@ def test_only_a_changed_package_that_the_program_imported_is_a_cause(
     compared = repro(root, "diff", "@~1", "@", "--json").stdout
     assert "unusedcalc" in compared  # the records do differ there
     assert record_of(root)["verdict"]["causes"] == ["packages: usedcalc 1.0 → 2.0 (upgraded)"]
+
+
+@pytest.mark.slow
+def test_a_changed_cuda_library_wheel_is_a_cause_when_a_framework_ran(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """torch loads the nvidia-* wheels (cuBLAS, cuDNN) by path, never by import."""
+    site = tmp_path / "site"
+    _distribution(site, "nvidia_cublas_cu99", "1.0")
+    root = make_repo({"noisy.py": "import torch\n" + UNSEEDED})
+    env = {"PYTHONPATH": str(site)}
+    assert repro(root, "run", "noisy.py", env=env).returncode == 0
+    _distribution(site, "nvidia_cublas_cu99", "2.0")
+    done = repro(root, "rerun", "@", env=env, timeout=180)
+    assert done.returncode == 21, done.stderr
+    causes = record_of(root)["verdict"]["causes"]
+    assert any("nvidia" in cause and "1.0 → 2.0" in cause for cause in causes), causes

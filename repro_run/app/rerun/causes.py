@@ -8,7 +8,9 @@ less what cannot have caused it:
 - a package that differs between the two records is a cause only when a process of either
   run imported one of its modules (the hook records them at exit): a PyYAML upgraded under a
   program that never imports `yaml` changed nothing it computed. Where either run's modules
-  are not known (no hook, an older record) or a package's are not, the package stays.
+  are not known (no hook, an older record) or a package's are not, the package stays. The
+  CUDA libraries frameworks load without an import (the `nvidia-*` wheels: cuBLAS, cuDNN,
+  NCCL) count as imported with the framework.
 `repro diff` still shows every difference.
 """
 
@@ -44,6 +46,11 @@ def likely_causes(
     return tuple(causes)
 
 
+# Wheels of native libraries a framework loads by path, never by import, and the frameworks.
+_NATIVE_PREFIXES = ("nvidia-",)
+_LOADS_NATIVE = {"torch", "jax", "jaxlib", "tensorflow", "cupy"}
+
+
 def _imported(
     store: Store, original: RunRecord, rerun: RunRecord, differences: list[FieldChange]
 ) -> list[FieldChange]:
@@ -59,4 +66,11 @@ def _imported(
         if isinstance(packages, PackageList):
             for p in packages.packages:
                 modules.setdefault(normalise_name(p.name), set()).update(p.modules)
-    return [f for f in differences if not modules.get(f.key) or modules[f.key] & imported]
+    native = bool(imported & _LOADS_NATIVE)
+    return [
+        f
+        for f in differences
+        if not modules.get(f.key)
+        or modules[f.key] & imported
+        or (native and f.key.startswith(_NATIVE_PREFIXES))
+    ]
