@@ -5,7 +5,7 @@ Never raises for the file's content: what cannot be read becomes a problem messa
 metrics are read after the run and a bad line must not lose the run's record. Only a regular
 file of at most `MAX_METRICS_FILE_BYTES` is read, line by line: a symlink to /dev/zero or a
 FIFO would otherwise fill memory or block the end of the run forever. TensorBoard files are
-streamed a record at a time, so their bound is time: `MAX_TENSORBOARD_FILE_BYTES`.
+streamed a record at a time; their bound is time (pure-Python checksums read a few MB/s).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv
 # A million rows of five metrics is ~100 MB of JSON lines and ~1 GB once parsed (measured: a
 # 240 MB file peaked at 2.2 GB RSS); a bigger file is reported and not read.
 MAX_METRICS_FILE_BYTES = 100_000_000
-MAX_TENSORBOARD_FILE_BYTES = 1_000_000_000
 TENSORBOARD = "tensorboard"  # events.out.tfevents.<time>.<host>.<pid>.<n> (and a suffix)
 TRAINER_STATE = "trainer_state"  # Hugging Face Trainer: {"log_history": [rows], ...}
 TRAINER_STATE_NAME = "trainer_state.json"
@@ -48,13 +47,13 @@ def read_metrics(path: Path, fmt: str) -> tuple[Series, list[str]]:
     """(series, problems) of the metrics file at `path`; a missing file is a problem, and so is
     anything but a regular file (never opened, so a FIFO or a device cannot block or flood)."""
     try:
-        refused = _refusal(os.stat(path), path, fmt)
+        refused = _refusal(os.stat(path), path)
         if refused:
             return {}, [refused]
         # O_NONBLOCK: if a FIFO replaced the file since the stat, the open does not wait on it.
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as f:
             info = os.fstat(f.fileno())
-            refused = _refusal(info, path, fmt)
+            refused = _refusal(info, path)
             if refused:
                 return {}, [refused]
             if fmt == TENSORBOARD:
@@ -75,14 +74,13 @@ def read_metrics(path: Path, fmt: str) -> tuple[Series, list[str]]:
         return {}, [f"metrics file cannot be read: {path}: {exc.strerror}"]
 
 
-def _refusal(info: os.stat_result, path: Path, fmt: str) -> str | None:
+def _refusal(info: os.stat_result, path: Path) -> str | None:
     if not stat.S_ISREG(info.st_mode):
         return f"metrics file is not a regular file: {path}; not read"
-    limit = MAX_TENSORBOARD_FILE_BYTES if fmt == TENSORBOARD else MAX_METRICS_FILE_BYTES
-    if info.st_size > limit:
+    if info.st_size > MAX_METRICS_FILE_BYTES:
         return (
             f"metrics file {path} is {format_bytes(info.st_size)}, more than the "
-            f"{format_bytes(limit)} repro reads; not read"
+            f"{format_bytes(MAX_METRICS_FILE_BYTES)} repro reads; not read"
         )
     return None
 
