@@ -1,9 +1,11 @@
-"""Read a metrics file a script writes: JSON lines, JSON or CSV, into the canonical series.
+"""Read a metrics file a program writes: JSON lines, JSON, CSV (Lightning's CSVLogger too),
+Hugging Face Trainer's `trainer_state.json`, TensorBoard event files, into the canonical series.
 
 Never raises for the file's content: what cannot be read becomes a problem message, because
 metrics are read after the run and a bad line must not lose the run's record. Only a regular
 file of at most `MAX_METRICS_FILE_BYTES` is read, line by line: a symlink to /dev/zero or a
-FIFO would otherwise fill memory or block the end of the run forever.
+FIFO would otherwise fill memory or block the end of the run forever. TensorBoard files are
+streamed a record at a time; their bound is time (pure-Python checksums read a few MB/s).
 """
 
 from __future__ import annotations
@@ -25,10 +27,19 @@ SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv
 # A million rows of five metrics is ~100 MB of JSON lines and ~1 GB once parsed (measured: a
 # 240 MB file peaked at 2.2 GB RSS); a bigger file is reported and not read.
 MAX_METRICS_FILE_BYTES = 100_000_000
+TENSORBOARD = "tensorboard"  # events.out.tfevents.<time>.<host>.<pid>.<n> (and a suffix)
+TRAINER_STATE = "trainer_state"  # Hugging Face Trainer: {"log_history": [rows], ...}
+TRAINER_STATE_NAME = "trainer_state.json"
 
 
 def metrics_format(path: str) -> str | None:
-    """ "jsonl" | "json" | "csv" from the file name; None when the suffix is not one of them."""
+    """The format from the file name (a glob's last part too): "tensorboard", "trainer_state",
+    "jsonl", "json" or "csv"; None when the name is none of them."""
+    name = Path(path).name
+    if name.startswith("events.out.tfevents"):
+        return TENSORBOARD
+    if name == TRAINER_STATE_NAME:
+        return TRAINER_STATE
     return SUFFIXES.get(Path(path).suffix.lower())
 
 
@@ -45,11 +56,17 @@ def read_metrics(path: Path, fmt: str) -> tuple[Series, list[str]]:
             refused = _refusal(info, path)
             if refused:
                 return {}, [refused]
+            if fmt == TENSORBOARD:
+                from repro_run.metrics.tensorboard import read_tensorboard
+
+                return read_tensorboard(f, str(path))
             lines = _lines(f, info.st_size)  # what the file held when looked at, no more
             if fmt == "jsonl":
                 return parse_jsonl(lines, str(path))
             if fmt == "csv":
                 return parse_csv(lines), []
+            if fmt == TRAINER_STATE:
+                return parse_trainer_state("".join(lines), str(path))
             return parse_json("".join(lines), str(path))
     except FileNotFoundError:
         return {}, [f"metrics file not found after the run: {path}"]
@@ -117,6 +134,22 @@ def parse_json(text: str, where: str) -> tuple[Series, list[str]]:
         return {}, [f"{where}: not valid JSON ({exc}); no metrics read"]
     series: Series = {}
     _walk(document, "", series)
+    return series, []
+
+
+def parse_trainer_state(text: str, where: str) -> tuple[Series, list[str]]:
+    """Hugging Face Trainer's state: its `log_history` rows (`{"step": 10, "loss": 0.5, ...}`)."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return {}, [f"{where}: not valid JSON ({exc}); no metrics read"]
+    rows = document.get("log_history") if isinstance(document, dict) else None
+    if not isinstance(rows, list):
+        return {}, [f"{where}: no log_history list; no metrics read"]
+    series: Series = {}
+    for row in rows:
+        if isinstance(row, dict):
+            add_row(series, row)
     return series, []
 
 

@@ -78,10 +78,11 @@ class SecretFinding(Record):
 class MetricsRef(Record):
     """The metrics a run logged: every point stored as an object, final values in the record."""
 
-    source: str  # "REPRO_METRICS" (logged through the protocol) or the --metrics-file path
+    source: str  # the sources, " + "-joined: "REPRO_METRICS", "stdout", "<format>:<path>"
     object: str  # the canonical series (see metrics.series), stored as an object
     points: int
     final: dict[str, float]  # the last value of each metric
+    sources: dict[str, str] = field(default_factory=dict)  # metric -> its source (as `source`)
 
     __limits__: ClassVar[dict[str, Limit]] = {"final": NON_FINITE}  # a diverged loss is NaN
 

@@ -381,8 +381,10 @@ def _metrics_rows(record: RunRecord) -> list[tuple[str, str]]:
     m = record.metrics
     if m is None:
         return [("file", f"{record.metrics_file} (nothing read)")] if record.metrics_file else []
+    several = len(set(m.sources.values())) > 1  # then each metric says where it came from
     return [("source", f"{m.source}, {m.points} values")] + [
-        (name, f"{value:.6g} (final)") for name, value in sorted(m.final.items())
+        (name, f"{value:.6g} (final" + (f", {m.sources[name]})" if several else ")"))
+        for name, value in sorted(m.final.items())
     ]
 
 

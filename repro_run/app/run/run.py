@@ -160,7 +160,14 @@ def _finalise(
         record = _initial_record(captured, launch.run_id, result)
         safeguards.warn_patch_findings(record, reporter)
         outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
-        metrics, unread = collect_metrics(store, run_dir, plan.cwd, plan.options.metrics_file)
+        metrics, unread = collect_metrics(
+            store,
+            run_dir,
+            plan.cwd,
+            plan.options.metrics_file,
+            plan.output_paths,
+            launch.started,
+        )
     except BaseException:
         safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
         raise
