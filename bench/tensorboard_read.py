@@ -58,6 +58,10 @@ def _scalar(step: int) -> bytes:
     )
 
 
+def _varint(value: int) -> bytes:
+    return _varint_field(0, value)[1:]
+
+
 def _varint_field(number: int, value: int) -> bytes:
     out = bytearray([number << 3])
     while True:
@@ -70,7 +74,11 @@ def _varint_field(number: int, value: int) -> bytes:
 def _build(path: Path, size: int, large: bool) -> None:
     with path.open("wb") as f:
         written = step = 0
-        big = _record(b"\x10\x01\x2a\x00" + bytes(1 << 20))  # an event with a 1 MB payload
+        # An event whose summary holds a 1 MB image (Summary.Value.image, field 4): what
+        # `add_image` and histograms write.
+        image = b"\x0a\x03img" + b"\x22" + _varint(1 << 20) + bytes(1 << 20)
+        summary = b"\x0a" + _varint(len(image)) + image
+        big = _record(b"\x10\x01\x2a" + _varint(len(summary)) + summary)
         while written < size:
             record = big if large else _record(_scalar(step))
             f.write(record)

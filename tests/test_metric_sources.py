@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 from repro_run.metrics.crc32c import crc32c, masked_crc32c
 from repro_run.metrics.stdout import parse_log_lines

@@ -91,14 +91,18 @@ def _records(f: BinaryIO) -> Iterator[tuple[int, memoryview | None]]:
 def _fields(buf: memoryview) -> Iterator[Field]:
     pos, end = 0, len(buf)
     while pos < end:
-        key, pos = _varint(buf, pos)
+        key = buf[pos]  # one-byte keys and sizes, the common case, without a call
+        key, pos = (key, pos + 1) if key < 0x80 else _varint(buf, pos)
         number, wire = key >> 3, key & 7
+        if number == 0:
+            raise CorruptRecord("field number 0")
         if wire == _VARINT:
             value, pos = _varint(buf, pos)
             yield number, wire, value
             continue
         if wire == _LEN:
-            size, pos = _varint(buf, pos)
+            size = buf[pos] if pos < end else 0x80
+            size, pos = (size, pos + 1) if size < 0x80 else _varint(buf, pos)
         elif wire in (_I64, _I32):
             size = 8 if wire == _I64 else 4
         else:
