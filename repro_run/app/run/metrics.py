@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from repro_run.app.run.written import BeforeRun
 from repro_run.core.constants import ENV_METRICS, RUN_METRICS_FILENAME
 from repro_run.core.errors import MetricsFileError, StoreError
 from repro_run.metrics.read import SUFFIXES, metrics_format, read_metrics
@@ -26,9 +27,10 @@ def check_metrics_file(path: str | None) -> None:
 
 
 def collect_metrics(
-    store: Store, run_dir: Path, cwd: Path, metrics_file: str | None
+    store: Store, run_dir: Path, cwd: Path, metrics_file: str | None, before: BeforeRun
 ) -> tuple[MetricsRef | None, list[str]]:
-    """The run's metrics stored as an object, and problems reading them (never raises)."""
+    """The run's metrics stored as an object, and problems reading them (never raises). A
+    metrics file the run did not write (its stat key as in `before`) is an earlier run's."""
     series: Series = {}
     problems: list[str] = []
     sources = []
@@ -38,7 +40,12 @@ def collect_metrics(
         series.update(found)
         problems += trouble
         sources.append(ENV_METRICS)
-    if metrics_file is not None:
+    if metrics_file is not None and before.untouched_file(cwd / metrics_file):
+        problems.append(
+            f"--metrics-file {metrics_file} was not written during the run: not read "
+            "(what it holds is an earlier run's)"
+        )
+    elif metrics_file is not None:
         found, trouble = read_metrics(cwd / metrics_file, metrics_format(metrics_file) or "jsonl")
         series.update(found)  # the script's own file wins a name clash: it chose to write it
         problems += trouble

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from repro_run.app.datasets import DataSource
+from repro_run.app.run.written import BeforeRun
 from repro_run.capture import config as config_capture
 from repro_run.capture import git
 from repro_run.core.record import Record
@@ -66,3 +67,4 @@ class Launch(Record):
     determinism: Determinism
     patch_object: str | None
     started: str
+    before: BeforeRun  # the output paths' and metrics file's stat keys, just before launch

@@ -21,6 +21,7 @@ from repro_run.app.run.background import in_background
 from repro_run.app.run.metrics import check_metrics_file, collect_metrics
 from repro_run.app.run.outputs import archive_outputs, display, inside
 from repro_run.app.run.plan import Launch, Plan, RunOptions
+from repro_run.app.run.written import snapshot
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
 from repro_run.core.constants import (
@@ -131,8 +132,12 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             try:
                 record = _initial_record(captured, run_id, result)
                 safeguards.warn_patch_findings(record, reporter)
-                outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
-                metrics, unread = collect_metrics(store, run_dir, plan.cwd, options.metrics_file)
+                archived = archive_outputs(
+                    store, plan.output_paths, plan.root, launch.before, reporter
+                )
+                metrics, unread = collect_metrics(
+                    store, run_dir, plan.cwd, options.metrics_file, launch.before
+                )
             except BaseException:
                 safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
                 raise
@@ -140,11 +145,12 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
                 reporter.warn(problem)
             final = replace(
                 record,
-                status=ARCHIVE_FAILED if problems else _status(result),
+                status=ARCHIVE_FAILED if archived.problems else _status(result),
                 ended=_now(),
                 process=result,
-                outputs=outputs,
-                problems=(*problems, *unread),
+                outputs=archived.refs,
+                preexisting_outputs=archived.preexisting,
+                problems=(*archived.problems, *unread),
                 metrics=metrics,
                 facts=_child_facts(run_dir) if launch.determinism.hook else None,
             )
@@ -257,7 +263,11 @@ def _prepare_launch(store: Store, plan: Plan, run_id: str, run_dir: Path) -> Lau
     metrics_path = str(run_dir / RUN_METRICS_FILENAME)  # what repro_run.log_metrics appends to
     env[ENV_METRICS] = metrics_path
     determinism = replace(determinism, injected={**determinism.injected, ENV_METRICS: metrics_path})
-    return Launch(run_id, env, determinism, patch_object, _now())
+    # Last before launch: a file changed after this is the run's. Stats only, and only of the
+    # declared outputs and metrics file: a plain run does nothing here.
+    metrics_file = plan.options.metrics_file
+    before = snapshot(plan.output_paths, [plan.cwd / metrics_file] if metrics_file else [])
+    return Launch(run_id, env, determinism, patch_object, _now(), before)
 
 
 def _execute(
