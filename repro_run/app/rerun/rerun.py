@@ -28,7 +28,7 @@ from repro_run.app.rerun.replay_env import (
 from repro_run.app.run.plan import RunOptions
 from repro_run.app.run.run import run
 from repro_run.capture import git, worktree
-from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL
+from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL, ENV_SOURCE_DATE_EPOCH
 from repro_run.core.errors import (
     EnvironmentDriftError,
     RunNotFinishedError,
@@ -223,6 +223,7 @@ def _launch(
         data=checked.data.refs,
         info=info,
         secrets=target.secrets,
+        source_date_epoch=_source_date_epoch(original),
     )
     run_options = RunOptions(
         command=rewrite_paths(target.argv, checked.data.moved),
@@ -248,6 +249,11 @@ def _launch(
     record = replace(record, verdict=verdict)
     store.write_record(record)
     return record
+
+
+def _source_date_epoch(original: RunRecord) -> str | None:
+    d = original.determinism
+    return d.injected.get(ENV_SOURCE_DATE_EPOCH, d.user_set.get(ENV_SOURCE_DATE_EPOCH))
 
 
 def _python(original: RunRecord) -> str:

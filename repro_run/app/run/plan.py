@@ -54,6 +54,7 @@ class Plan(Record):
     seed_source: str
     interpreter: str
     secrets: tuple[str, ...]  # values that must never reach disk: masked in argv and the log
+    source_date_epoch: str | None  # the commit's committer time (a rerun: the recorded value)
     environ: Mapping[str, str]  # the environment the child's is built from
     git_query: git.WorkTreeQuery  # describe and remotes, asked with the dirty check
     store_dir: Path  # REPRO_HOME, <root>/.repro, or the rerun's store

@@ -238,6 +238,9 @@ def _preflight(options: RunOptions) -> Plan:
             *argv_secret_values(options.command, env_secrets),
             *(options.replay.secrets if options.replay else ()),
         ),
+        source_date_epoch=(
+            options.replay.source_date_epoch if options.replay else git_query.commit_time()
+        ),
         environ=environ,
         git_query=git_query,
         store_dir=store_dir,
@@ -259,6 +262,7 @@ def _prepare_launch(store: Store, plan: Plan, run_id: str, run_dir: Path) -> Lau
         deterministic=plan.options.deterministic,
         threads=plan.options.threads,
         hook_dir=BOOT_DIR if plan.options.auto_seed else None,
+        source_date_epoch=plan.source_date_epoch,
     )
     metrics_path = str(run_dir / RUN_METRICS_FILENAME)  # what repro_run.log_metrics appends to
     env[ENV_METRICS] = metrics_path
