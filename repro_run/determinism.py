@@ -21,6 +21,7 @@ from repro_run.core.constants import (
     ENV_RUN_DIR,
     ENV_RUN_ID,
     ENV_SEED,
+    ENV_SOURCE_DATE_EPOCH,
     ENV_THREADS,
     MAX_SEED,
 )
@@ -108,6 +109,15 @@ DETERMINISM_KNOBS = (
     ),
 )
 
+# Always set, to the recorded commit's committer time: writers that stamp a date into their
+# files (matplotlib's PDF/PS/SVG/PNG metadata, archives, docs) use it instead of "now", so two
+# runs of one commit write the same bytes. The value is per run; this row says where it is from.
+SOURCE_DATE_EPOCH = Knob(
+    ENV_SOURCE_DATE_EPOCH,
+    "<the commit's committer time>",
+    "https://reproducible-builds.org/specs/source-date-epoch/",
+)
+
 # Merged into XLA_FLAGS (a list of flags), read before XLA's backend starts.
 XLA_FLAGS = "XLA_FLAGS"
 XLA_DETERMINISTIC_FLAG = Knob(
@@ -164,12 +174,14 @@ def child_environment(
     deterministic: bool = False,
     threads: int | None = None,
     hook_dir: str | None = None,
+    source_date_epoch: str | None = None,
 ) -> tuple[dict[str, str], Determinism]:
     """The child's full environment and the record of what repro set in it.
 
     repro's own variables always win; a knob the user already set keeps the user's value and
     is recorded as theirs, never silently overwritten. `hook_dir` (the seeding hook's
     `sitecustomize` directory) goes first on PYTHONPATH, before the user's own entries.
+    `source_date_epoch`: the commit's committer time (None: unknown, not set).
     """
     ours = {ENV_SEED: str(seed), ENV_RUN_ID: run_id, ENV_RUN_DIR: run_dir}
     defaults = {
@@ -177,6 +189,8 @@ def child_environment(
         # Unbuffered output makes a Python child's log arrive line by line through the pipe.
         ENV_PYTHONUNBUFFERED: "1",
     }
+    if source_date_epoch is not None:
+        defaults[SOURCE_DATE_EPOCH.name] = source_date_epoch
     if deterministic:
         defaults.update({knob.name: knob.value for knob in DETERMINISM_KNOBS})
     if threads is not None:

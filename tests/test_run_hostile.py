@@ -266,9 +266,9 @@ def test_outputs_holding_a_store_set_by_repro_home_are_refused(project: Path) ->
 
 
 def test_outputs_holding_the_default_store_skip_it(project: Path) -> None:
-    (project / "out").mkdir()
-    (project / "out" / "model.bin").write_bytes(b"w")
-    done = repro(project, "run", "--outputs", ".", "train.py")
+    # The run writes out/model.bin: a file there before the run would not be its output.
+    write = "import os; os.makedirs('out'); open('out/model.bin', 'wb').write(b'w')"
+    done = repro(project, "run", "--outputs", ".", "--", sys.executable, "-c", write)
     assert done.returncode == 0, done.stderr
     (output,) = record_of(project)["outputs"]
     name = output["manifest_object"]

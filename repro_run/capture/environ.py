@@ -19,6 +19,7 @@ from repro_run.models import EnvCapture
 # - the scheduler and the distributed launch: SLURM_, MASTER_ADDR/PORT, RANK, WORLD_SIZE, ...
 # - the interpreter and loader: CONDA_, VIRTUAL_ENV, PATH, LD_LIBRARY_PATH, LD_PRELOAD
 # - locale and time zone, which change parsing and formatting: LANG, LC_ALL, TZ
+# - the date written into files (plots, archives): SOURCE_DATE_EPOCH
 # - repro's own settings: REPRO_
 # HOME and PWD are personal paths that change nothing about the result: name only.
 # Deny beats allow: HF_TOKEN is allow-listed by prefix but is a secret (reliability scenario A2).
@@ -32,6 +33,7 @@ ALLOWED_NAMES = frozenset(
     {
         "MASTER_ADDR", "MASTER_PORT", "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE",
         "VIRTUAL_ENV", "PATH", "LD_LIBRARY_PATH", "LD_PRELOAD", "LANG", "LC_ALL", "TZ",
+        "SOURCE_DATE_EPOCH",
     }
 )  # fmt: skip
 

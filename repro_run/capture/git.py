@@ -69,13 +69,18 @@ def find_work_tree(cwd: Path, environ: Mapping[str, str] | None = None) -> Path:
 
 class WorkTreeQuery:
     """What `repro run` asks git, started at once from any directory of the work tree: the
-    root, the dirty check (`tree_status`) and the code facet (`capture_code`). Python can do
-    other work while git runs; each answer waits for the calls (git runs once)."""
+    root, the dirty check (`tree_status`), the code facet (`capture_code`) and the commit's
+    time. Python can do other work while git runs; each answer waits for the calls (git runs
+    once)."""
 
     def __init__(self, cwd: Path) -> None:
         self._cwd = cwd
+        # One rev-parse says where the root is and whether the clone is shallow: the commit's
+        # time costs no more processes than the code facet alone did.
+        top = ("rev-parse", "--show-toplevel", "--is-shallow-repository")
+        code = {k: v for k, v in _CODE_CALLS.items() if k != "is_shallow"}
         self._running = start_all(
-            cwd, {"top": ("rev-parse", "--show-toplevel"), **_TREE_CALLS, **_CODE_CALLS}
+            cwd, {"top": top, **_TREE_CALLS, **code, "commit_time": _COMMIT_TIME_ARGV}
         )
         self._results: dict[str, Result] | None = None
 
@@ -89,8 +94,25 @@ class WorkTreeQuery:
         return _work_tree_status(self._cwd, {k: results[k] for k in ("top", *_TREE_CALLS)})
 
     def code(self, status: TreeStatus, patch_object: str | None) -> CodeState:
-        results = self._finished()
+        results = dict(self._finished())
+        top = results["top"]
+        if not isinstance(top, GitError):  # rev-parse's last line: whether it is shallow
+            top = (top[0], top[1].rstrip(b"\n").rpartition(b"\n")[2], top[2])
+        results["is_shallow"] = top
         return _code_state(status, patch_object, {k: results[k] for k in _CODE_CALLS})
+
+    def commit_time(self) -> str | None:
+        """HEAD's committer time in seconds since the epoch (None when git could not say)."""
+        result = self._finished()["commit_time"]
+        if isinstance(result, GitError) or result[0] != 0:
+            return None
+        seconds = result[1].strip().decode("ascii", "replace")
+        return seconds if seconds.isdigit() else None
+
+
+# %ct: the committer date as a Unix timestamp; a signature check (log.showSignature) off, so
+# that nothing but the number is printed.
+_COMMIT_TIME_ARGV = ("log", "-1", "--no-show-signature", "--format=%ct", "HEAD")
 
 
 def _work_tree_status(cwd: Path, results: dict[str, Result]) -> TreeStatus:
@@ -99,9 +121,10 @@ def _work_tree_status(cwd: Path, results: dict[str, Result]) -> TreeStatus:
         raise top
     if top[0] != 0:
         raise failure(cwd, "rev-parse", top[2])
-    if not top[1].rstrip(b"\n"):
+    root = top[1].rstrip(b"\n").rpartition(b"\n")[0]  # the last line says whether it is shallow
+    if not root:
         raise NotAGitRepositoryError(NOT_A_REPOSITORY.format(cwd))
-    return _tree_status(Path(os.fsdecode(top[1].rstrip(b"\n"))), results)
+    return _tree_status(Path(os.fsdecode(root)), results)
 
 
 def tree_status(root: Path) -> TreeStatus:

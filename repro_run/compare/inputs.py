@@ -15,6 +15,7 @@ from repro_run.core.constants import (
     ENV_RUN_DIR,
     ENV_RUN_ID,
     ENV_SEED,
+    ENV_SOURCE_DATE_EPOCH,
     ENV_THREADS,
 )
 from repro_run.core.humanize import count
@@ -29,6 +30,7 @@ _DIRTY_SHOWN = 5
 # Injected into every run but naming the run, not steering it; the seed has its own section.
 _RUN_IDENTITY = frozenset({ENV_RUN_ID, ENV_RUN_DIR, ENV_SEED, ENV_METRICS})
 _FOLLOWS_SEED = "(the seed)"
+_FOLLOWS_COMMIT = "(the commit's time)"
 
 
 def code_section(old: Snapshot, new: Snapshot, history: CodeHistory) -> SectionDiff:
@@ -176,6 +178,8 @@ def _settings(d: Determinism) -> dict[str, str]:
     merged = {**d.injected, **d.user_set}
     if d.injected.get(ENV_PYTHONHASHSEED) == str(d.seed):
         merged[ENV_PYTHONHASHSEED] = _FOLLOWS_SEED  # repro derived it: the seed section says it
+    if ENV_SOURCE_DATE_EPOCH in d.injected:  # derived from the commit: the code section says it
+        merged[ENV_SOURCE_DATE_EPOCH] = _FOLLOWS_COMMIT
     # The hook's place on PYTHONPATH and its own variables are said by the three flags; the
     # user's PYTHONPATH is compared in the env section.
     for name in (ENV_PYTHONPATH, ENV_DETERMINISTIC, ENV_THREADS):

@@ -16,6 +16,7 @@ ENV_RUN_ID = "REPRO_RUN_ID"
 ENV_RUN_DIR = "REPRO_RUN_DIR"
 ENV_PYTHONHASHSEED = "PYTHONHASHSEED"
 ENV_PYTHONUNBUFFERED = "PYTHONUNBUFFERED"
+ENV_SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 ENV_METRICS = "REPRO_METRICS"  # the JSONL file `repro_run.log_metrics` appends to
 
 # --- store layout ----------------------------------------------------------------------

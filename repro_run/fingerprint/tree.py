@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from repro_run.core.constants import STORE_DIRNAME
@@ -25,12 +24,18 @@ _SPECIAL_KINDS = {
 }
 
 
+# inode, size, mtime_ns, ctime_ns: a file with the same key was not written in between
+# (within a timestamp tick: see `app/run/written.py`).
+ChangeKey = tuple[int, int, int, int]
+
+
 class TreeFile(Record):
     rel: str  # POSIX path relative to the scanned root (the file name for a single file)
     abspath: str
     size: int
     executable: bool
     link: str | None  # the symlink's target text; the link is never followed
+    key: ChangeKey  # of the entry itself (a link's own, not its target's)
 
 
 class TreeScan(Record):
@@ -83,7 +88,12 @@ def _walk(directory: Path, prefix: str, files: list[TreeFile], skipped: list[str
 
 def _file(abspath: str, rel: str, st: os.stat_result, link: str | None) -> TreeFile:
     executable = link is None and bool(st.st_mode & 0o111)
-    return TreeFile(rel, abspath, 0 if link is not None else st.st_size, executable, link)
+    size = 0 if link is not None else st.st_size
+    return TreeFile(rel, abspath, size, executable, link, change_key(st))
+
+
+def change_key(st: os.stat_result) -> ChangeKey:
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _kind(mode: int) -> str:
@@ -98,6 +108,8 @@ def build_manifest(
     The size comes from `content`, not the scan, so an archived file that changed since the
     scan is described by the bytes that were actually hashed.
     """
+    from concurrent.futures import ThreadPoolExecutor  # ~5 ms: not before a launch (snapshot)
+
     regular = [f for f in scan.files if f.link is None]
     workers = min(32, 4 * (os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=workers) as pool:

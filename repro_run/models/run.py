@@ -145,6 +145,14 @@ class Verdict(Record):
 
 
 # --- the run record ----------------------------------------------------------------------
+class PreexistingFiles(Record):
+    """Files under the output paths before the run that it left as they were: not its outputs,
+    never archived, compared or credited to it."""
+
+    count: int
+    paths: tuple[str, ...]  # the first few, sorted (as the output paths are shown)
+
+
 class Imported(Record):
     """A run added by `repro import`: what its bundle carried besides the record and the
     objects every bundle holds (configs, package list, manifests, metrics)."""
@@ -186,6 +194,7 @@ class RunRecord(Record):
     facts: ChildFacts | None = None  # recorded inside the child by the hook (None: hook off)
     group: str | None = None  # `repro run --repeat N`: the runs started together (issue 8)
     imported: Imported | None = None  # None: made in this store (or imported by repro < 14)
+    preexisting_outputs: PreexistingFiles | None = None  # None: none (or repro < 16 archived all)
 
     @property
     def duration(self) -> float | None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from repro_run.core.humanize import distinct_numbers, printable
 from repro_run.models import (
+    SUCCEEDED,
     VERDICT_DIVERGED,
     VERDICT_FAILED,
     VERDICT_IDENTICAL,
@@ -41,10 +42,7 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
     v = rerun.verdict
     if v is None:
         return [f"no verdict: rerun {rerun.id} was {rerun.status} before it finished"]
-    did = "reproduced" if v.outcome == VERDICT_IDENTICAL else "did not reproduce bit for bit"
-    if v.outcome in (VERDICT_DIVERGED, VERDICT_FAILED):
-        did = "did not reproduce"
-    lines = [f"{v.outcome}: rerun {rerun.id} {did} run {original.id}", f"  {v.reason}"]
+    lines = [f"{v.outcome}: {_headline(original, rerun, v)}", f"  {v.reason}"]
     lines.append("  " + _judged(v))
     if v.first_divergence is not None and v.outcome != VERDICT_IDENTICAL:
         d = v.first_divergence
@@ -87,6 +85,25 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
         if not original.determinism.deterministic:
             lines.append(f"  {DETERMINISM_OFF}")
     return lines
+
+
+def _headline(original: RunRecord, rerun: RunRecord, v: Verdict) -> str:
+    """What the verdict says first: a changed exit status, a failure that reproduced, or
+    whether the rerun reproduced the run."""
+    was = original.process.exit_code if original.process else None
+    now = rerun.process.exit_code if rerun.process else None
+    if was != now:
+        return f"exit status {was} → {now}: rerun {rerun.id} did not reproduce run {original.id}"
+    if v.outcome == VERDICT_IDENTICAL:
+        if original.status != SUCCEEDED:
+            return f"the failure reproduced (exit {was}): rerun {rerun.id} of run {original.id}"
+        return f"rerun {rerun.id} reproduced run {original.id}"
+    did = (
+        "did not reproduce bit for bit"
+        if v.outcome == VERDICT_WITHIN_TOLERANCE
+        else "did not reproduce"
+    )
+    return f"rerun {rerun.id} {did} run {original.id}"
 
 
 def _unrecorded(rerun: RunRecord) -> str:

@@ -174,7 +174,10 @@ def show_sections(
         ("Seed", _seed_rows(record)),
         ("Inside the child", facts_rows(record)),
         ("Data", _tree_rows(record.data)),
-        ("Outputs", _tree_rows(record.outputs) + _not_imported_rows(record)),
+        (
+            "Outputs",
+            _tree_rows(record.outputs) + _not_imported_rows(record) + _preexisting_rows(record),
+        ),
         ("Environment", _env_rows(record)),
         ("Packages", _package_rows(record)),
         ("System", _system_rows(record)),
@@ -375,6 +378,24 @@ def _not_imported_rows(record: RunRecord) -> list[tuple[str, str]]:
     if not record.outputs or record.imported is None or record.imported.output_files:
         return []
     return [("files", "not imported: the bundle held only their manifests")]
+
+
+_PREEXISTING_SHOWN = 5
+
+
+def _preexisting_rows(record: RunRecord) -> list[tuple[str, str]]:
+    kept = record.preexisting_outputs
+    if kept is None:
+        return []
+    names = ", ".join(kept.paths[:_PREEXISTING_SHOWN])
+    more = kept.count - min(len(kept.paths), _PREEXISTING_SHOWN)
+    return [
+        (
+            "not this run's",
+            f"{count(kept.count, 'file')} there before the run and left as they were "
+            f"(not archived): {names}" + (f", … and {more} more" if more else ""),
+        )
+    ]
 
 
 def _metrics_rows(record: RunRecord) -> list[tuple[str, str]]:

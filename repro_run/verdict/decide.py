@@ -72,8 +72,18 @@ def _outcome(e: Evidence, judged_on: tuple[str, ...]) -> tuple[str, str]:
             f"the original {e.original_status} (exit {e.original_exit}); "
             f"the rerun {e.rerun_status} (exit {e.rerun_exit})"
         )
-    if judged_on == ("log",):
-        return _by_log(e.log)
+    outcome, reason = _by_log(e.log) if judged_on == ("log",) else _by_evidence(e)
+    if e.original_status == SUCCEEDED:
+        return outcome, reason
+    # Both ended the same way, and not well: that much reproduced, whatever the evidence says.
+    failure = f"the failure reproduced (exit {e.original_exit})"
+    return (
+        outcome,
+        f"{failure}; {reason}" if outcome == VERDICT_IDENTICAL else f"{failure}, but {reason}",
+    )
+
+
+def _by_evidence(e: Evidence) -> tuple[str, str]:
     m = e.metrics
     if m is not None and not m.within_tolerance:
         first = m.first

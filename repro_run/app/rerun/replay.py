@@ -17,3 +17,6 @@ class Replay(Record):
     data: tuple[TreeRef, ...]  # fingerprinted before launch, where the worktree links to
     info: RerunInfo
     secrets: tuple[str, ...] = ()  # values given with --secret-arg: never stored, as at first
+    # The value the original run had, repro's or the user's (who set it is replayed with the
+    # environment); None: it had none (a record of repro < 16), and the rerun sets none.
+    source_date_epoch: str | None = None

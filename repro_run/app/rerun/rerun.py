@@ -34,7 +34,7 @@ from repro_run.app.run.plan import RunOptions
 from repro_run.app.run.run import run
 from repro_run.app.workspace import Workspace
 from repro_run.capture import worktree
-from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL
+from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL, ENV_SOURCE_DATE_EPOCH
 from repro_run.core.errors import (
     EnvironmentDriftError,
     RunNotFinishedError,
@@ -256,6 +256,7 @@ def _replay(
         data=checked.data.refs,
         info=info,
         secrets=target.secrets,
+        source_date_epoch=_source_date_epoch(original),
     )
     run_options = RunOptions(
         command=rewrite_paths(target.argv, checked.data.moved),
@@ -273,6 +274,11 @@ def _replay(
     what = original.code.commit[:12] + (" + its uncommitted patch" if target.patch else "")
     reporter.info(f"rerun of {original.id} at commit {what}")
     return run(run_options, reporter)
+
+
+def _source_date_epoch(original: RunRecord) -> str | None:
+    d = original.determinism
+    return d.injected.get(ENV_SOURCE_DATE_EPOCH, d.user_set.get(ENV_SOURCE_DATE_EPOCH))
 
 
 def _python(original: RunRecord) -> str:

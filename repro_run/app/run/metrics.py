@@ -8,6 +8,7 @@ import glob
 from collections.abc import Sequence
 from pathlib import Path
 
+from repro_run.app.run.written import BeforeRun
 from repro_run.core.constants import ENV_METRICS, RUN_LOG_FILENAME, RUN_METRICS_FILENAME
 from repro_run.core.errors import MetricsFileError, StoreError
 from repro_run.metrics.read import MAX_METRICS_FILE_BYTES, SUFFIXES, metrics_format, read_metrics
@@ -47,15 +48,18 @@ def collect_metrics(
     metrics_file: str | None,
     outputs: Sequence[Path] = (),
     started: str | None = None,
+    before: BeforeRun | None = None,
 ) -> tuple[MetricsRef | None, list[str]]:
     """The run's metrics stored as an object, and problems reading them (never raises).
-    `started`: when the run started (ISO 8601); files older than that are an earlier run's."""
+    `started`: when the run started (ISO 8601); files older than that are an earlier run's.
+    `before`: the stat keys taken before launch, which tell exactly whether the run wrote a
+    `--metrics-file` it names by path."""
     from datetime import datetime  # after the run: off the launch path (tests/test_entry.py)
 
     since_ns = 0 if started is None else int(datetime.fromisoformat(started).timestamp() * 1e9)
     series: Series = {}
     sources: dict[str, str] = {}
-    named, problems = _named_files(run_dir, cwd, metrics_file, since_ns)
+    named, problems = _named_files(run_dir, cwd, metrics_file, since_ns, before)
     for files in (named, None):
         if files is None:  # nothing named, or nothing read from it: what the run wrote
             files = [
@@ -89,7 +93,7 @@ def collect_metrics(
 
 
 def _named_files(
-    run_dir: Path, cwd: Path, metrics_file: str | None, since_ns: int
+    run_dir: Path, cwd: Path, metrics_file: str | None, since_ns: int, before: BeforeRun | None
 ) -> tuple[list[tuple[Path, str, str]], list[str]]:
     """(path, format, source) of --metrics-file (first: the script's own file wins a name
     clash, it chose to write it) and of REPRO_METRICS when the run logged through it."""
@@ -99,7 +103,13 @@ def _named_files(
         fmt = metrics_format(metrics_file) or "jsonl"
         paths, problems = expand_metrics_file(cwd, metrics_file, since_ns)
         if not glob.has_magic(metrics_file):  # a path: its source is the name it was given as
-            named.append((paths[0], fmt, metrics_file))
+            if before is not None and before.untouched_file(paths[0]):
+                problems.append(
+                    f"--metrics-file {metrics_file} was not written during the run: not read "
+                    "(what it holds is an earlier run's)"
+                )
+            else:
+                named.append((paths[0], fmt, metrics_file))
         else:
             named += [(path, fmt, source_label(fmt, path, cwd)) for path in paths]
     logged = run_dir / RUN_METRICS_FILENAME

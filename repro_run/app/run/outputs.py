@@ -1,4 +1,5 @@
-"""A run's outputs (`--outputs`, `[tool.repro] outputs`) archived into the object store."""
+"""A run's outputs (`--outputs`, `[tool.repro] outputs`) archived into the object store: the
+files it created or modified there; those it left as they were are named, never archived."""
 
 from __future__ import annotations
 
@@ -7,21 +8,33 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repro_run.app.progress import Reporter
+from repro_run.app.run.written import BeforeRun
 from repro_run.core.errors import DataError, StoreError
-from repro_run.models import ManifestEntry, TreeRef
+from repro_run.core.record import Record, replace
+from repro_run.models import ManifestEntry, PreexistingFiles, TreeRef
 from repro_run.store import Store
+
+PREEXISTING_RECORDED = 100  # names kept in the record; the count is always whole
+
+
+class Archived(Record):
+    refs: tuple[TreeRef, ...]  # a path the run wrote no file into has none
+    problems: tuple[str, ...]
+    preexisting: PreexistingFiles | None  # files left as they were: not the run's outputs
 
 
 def archive_outputs(
-    store: Store, paths: Sequence[Path], root: Path, reporter: Reporter
-) -> tuple[tuple[TreeRef, ...], list[str]]:
-    """Archive each output path into the object store; failures become problems, not raises."""
-    refs: list[TreeRef] = []
+    store: Store, paths: Sequence[Path], root: Path, before: BeforeRun, reporter: Reporter
+) -> Archived:
+    """Archive the files the run wrote under each output path (a stat key other than
+    `before`'s); failures become problems, not raises."""
     if not paths:
-        return (), []
+        return Archived((), (), None)
     from repro_run.fingerprint.tree import build_manifest, scan_tree  # only with outputs
 
+    refs: list[TreeRef] = []
     problems: list[str] = []
+    kept: list[str] = []
     for path in paths:
         shown = display(path, root)
         if not os.path.lexists(path):
@@ -29,19 +42,31 @@ def archive_outputs(
             continue
         try:
             scan = scan_tree(path)
-            entries = build_manifest(scan, lambda f: store.put_file(Path(f.abspath)))
+            written = []
+            for f in scan.files:
+                if not before.untouched(f.abspath, f.key):
+                    written.append(f)
+                else:  # a single file's scan names the file itself
+                    kept.append(shown if f.abspath == str(scan.root) else f"{shown}/{f.rel}")
+            for item in scan.skipped:
+                reporter.warn(f"output entry skipped ({item})")
+            if not written:
+                continue  # no file of this run's here: nothing to archive, compare or credit
+            entries = build_manifest(
+                replace(scan, files=tuple(written)), lambda f: store.put_file(Path(f.abspath))
+            )
         except (OSError, DataError, StoreError) as exc:  # StoreError: disk full, say
             problems.append(f"outputs {shown} not archived: {exc}")
             reporter.warn(problems[-1])
             continue
-        for item in scan.skipped:
-            reporter.warn(f"output entry skipped ({item})")
         try:
             refs.append(_tree_ref(store, shown, entries, scan.skipped))
         except StoreError as exc:  # the manifest itself could not be stored
             problems.append(f"outputs {shown} not archived: {exc}")
             reporter.warn(problems[-1])
-    return tuple(refs), problems
+    kept.sort()
+    preexisting = PreexistingFiles(len(kept), tuple(kept[:PREEXISTING_RECORDED])) if kept else None
+    return Archived(tuple(refs), tuple(problems), preexisting)
 
 
 def _tree_ref(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from repro_run.app.datasets import DataSource
+from repro_run.app.run.written import BeforeRun
 from repro_run.capture import config as config_capture
 from repro_run.capture import git
 from repro_run.core.record import Record
@@ -53,6 +54,7 @@ class Plan(Record):
     seed_source: str
     interpreter: str
     secrets: tuple[str, ...]  # values that must never reach disk: masked in argv and the log
+    source_date_epoch: str | None  # the commit's committer time (a rerun: the recorded value)
     environ: Mapping[str, str]  # the environment the child's is built from
     git_query: git.WorkTreeQuery  # describe and remotes, asked with the dirty check
     store_dir: Path  # REPRO_HOME, <root>/.repro, or the rerun's store
@@ -66,3 +68,4 @@ class Launch(Record):
     determinism: Determinism
     patch_object: str | None
     started: str
+    before: BeforeRun  # the output paths' and metrics file's stat keys, just before launch

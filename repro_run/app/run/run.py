@@ -21,6 +21,7 @@ from repro_run.app.run.background import in_background
 from repro_run.app.run.metrics import check_metrics_file, collect_metrics
 from repro_run.app.run.outputs import archive_outputs, display, inside
 from repro_run.app.run.plan import Launch, Plan, RunOptions
+from repro_run.app.run.written import snapshot
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
 from repro_run.core.constants import (
@@ -159,7 +160,7 @@ def _finalise(
     try:
         record = _initial_record(captured, launch.run_id, result)
         safeguards.warn_patch_findings(record, reporter)
-        outputs, problems = archive_outputs(store, plan.output_paths, plan.root, reporter)
+        archived = archive_outputs(store, plan.output_paths, plan.root, launch.before, reporter)
         metrics, unread = collect_metrics(
             store,
             run_dir,
@@ -167,20 +168,22 @@ def _finalise(
             plan.options.metrics_file,
             plan.output_paths,
             launch.started,
+            launch.before,
         )
     except BaseException:
         safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
         raise
     for problem in unread:
         reporter.warn(problem)
-    status = ARCHIVE_FAILED if problems else _status(result)
+    status = ARCHIVE_FAILED if archived.problems else _status(result)
     final = replace(
         record,
         status=FAILED_TO_START if failed_to_start else status,
         ended=_now(),
         process=result,
-        outputs=outputs,
-        problems=(*problems, *unread),
+        outputs=archived.refs,
+        preexisting_outputs=archived.preexisting,
+        problems=(*archived.problems, *unread),
         metrics=metrics,
         facts=_child_facts(run_dir) if launch.determinism.hook else None,
     )
@@ -259,6 +262,9 @@ def _preflight(options: RunOptions) -> Plan:
         # (a shell script, say) the `python` its PATH finds is the best guess.
         interpreter=command.interpreter or which("python", child_path) or sys.executable,
         secrets=_secrets(options, environ),
+        source_date_epoch=(
+            options.replay.source_date_epoch if options.replay else git_query.commit_time()
+        ),
         environ=environ,
         git_query=git_query,
         store_dir=store_dir,
@@ -291,11 +297,16 @@ def _prepare_launch(store: Store, plan: Plan, run_id: str, run_dir: Path) -> Lau
         deterministic=plan.options.deterministic,
         threads=plan.options.threads,
         hook_dir=BOOT_DIR if plan.options.auto_seed else None,
+        source_date_epoch=plan.source_date_epoch,
     )
     metrics_path = str(run_dir / RUN_METRICS_FILENAME)  # what repro_run.log_metrics appends to
     env[ENV_METRICS] = metrics_path
     determinism = replace(determinism, injected={**determinism.injected, ENV_METRICS: metrics_path})
-    return Launch(run_id, env, determinism, patch_object, _now())
+    # Last before launch: a file changed after this is the run's. Stats only, and only of the
+    # declared outputs and metrics file: a plain run does nothing here.
+    metrics_file = plan.options.metrics_file
+    before = snapshot(plan.output_paths, [plan.cwd / metrics_file] if metrics_file else [])
+    return Launch(run_id, env, determinism, patch_object, _now(), before)
 
 
 def _execute(
