@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 # Writes out/model.bin and metrics.json, unless FAIL is set: then it fails (exit 2) before
 # writing anything, or after writing out/partial.bin when PARTIAL is set too.

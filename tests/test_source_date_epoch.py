@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import GIT_ENV, MakeRepo, git
+from helpers.cli import record_of, repro
+from helpers.repos import GIT_ENV, MakeRepo, git
 
 from repro_run.determinism import child_environment
 

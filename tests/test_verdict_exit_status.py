@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import record_of, repro
-from conftest import MakeRepo
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
 
 from repro_run.models import FAILED
 from repro_run.verdict.decide import Evidence, decide
