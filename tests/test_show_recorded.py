@@ -113,6 +113,7 @@ def test_show_packages_json_prints_the_package_records(project: Path, tmp_path: 
         "editable": None,
         "vcs": None,
         "url": "https://example.com/alpha.whl",
+        "modules": [],  # its import names: this distribution lists no files (no RECORD)
     }
 
 
