@@ -27,29 +27,46 @@ ELEMENT_IDS = "its generated element IDs"
 PNG_TIME = "its last-modified time (tIME)"
 
 _PLACEHOLDER = b"\x00"
-_PDF_STRING = rb"(\((?:[^()\\]|\\.)*\)|<[0-9A-Fa-f\s]*>)"  # a literal or a hex string
-_DATES: tuple[tuple[re.Pattern[bytes], str], ...] = (
-    (re.compile(rb"/CreationDate\s*" + _PDF_STRING), CREATION),
-    (re.compile(rb"/ModDate\s*" + _PDF_STRING), MODIFICATION),
+_PDF_STRING = rb"(?:\((?:[^()\\]|\\.)*\)|<[0-9A-Fa-f\s]*>)"  # a literal or a hex string
+
+
+class _Part:
+    """A volatile part: the literal it starts with (a file without it is not scanned: a
+    `bytes.find` is far cheaper than a regular expression), and a pattern whose group 1 is
+    the value."""
+
+    __slots__ = ("label", "literal", "pattern")
+
+    def __init__(self, literal: bytes, rest: bytes, label: str) -> None:
+        self.literal, self.label = literal, label
+        self.pattern = re.compile(re.escape(literal) + rest)
+
+
+_DATES = (
+    _Part(b"/CreationDate", rb"\s*(%s)" % _PDF_STRING, CREATION),
+    _Part(b"/ModDate", rb"\s*(%s)" % _PDF_STRING, MODIFICATION),
     # XMP metadata, when a writer leaves its stream uncompressed (and in SVG).
-    (re.compile(rb"<xmp:CreateDate>([^<]*)<"), CREATION),
-    (re.compile(rb"<xmp:(?:ModifyDate|MetadataDate)>([^<]*)<"), MODIFICATION),
-    (re.compile(rb"<xmpMM:(?:DocumentID|InstanceID)>([^<]*)<"), DOCUMENT_ID),
+    _Part(b"<xmp:CreateDate>", rb"([^<]*)", CREATION),
+    _Part(b"<xmp:ModifyDate>", rb"([^<]*)", MODIFICATION),
+    _Part(b"<xmp:MetadataDate>", rb"([^<]*)", MODIFICATION),
+    _Part(b"<xmpMM:DocumentID>", rb"([^<]*)", DOCUMENT_ID),
+    _Part(b"<xmpMM:InstanceID>", rb"([^<]*)", DOCUMENT_ID),
 )
-_PDF_ONLY: tuple[tuple[re.Pattern[bytes], str], ...] = (
-    (re.compile(rb"/ID\s*\[\s*(" + _PDF_STRING + rb"\s*" + _PDF_STRING + rb")\s*\]"), DOCUMENT_ID),
-    # The cross-reference table and `startxref` hold byte offsets of objects, which move when
-    # an earlier masked value is longer or shorter; the objects themselves are compared.
-    (re.compile(rb"(?m)^(\d{10}) \d{5} [nf]"), OFFSETS),
-    (re.compile(rb"startxref\s+(\d+)"), OFFSETS),
+# The cross-reference tables and `startxref` hold byte offsets of objects, which move when an
+# earlier masked value is longer or shorter (a date in another time zone); the objects
+# themselves are compared. A table is one part: its rows' offsets are zeroed in C.
+_XREF_TABLE = _Part(
+    b"xref", rb"[ \t]*\r?\n((?:\d+ \d+[ \t]*\r?\n(?:\d{10} \d{5} [nf][ \r\n]{1,2})*)+)", OFFSETS
 )
-_PS_ONLY: tuple[tuple[re.Pattern[bytes], str], ...] = (
-    (re.compile(rb"(?m)^%%CreationDate:([^\r\n]*)"), CREATION),
+_XREF_OFFSET = re.compile(rb"(?m)^\d{10}(?= \d{5} [nf])")
+_PDF = (
+    *_DATES,
+    _Part(b"/ID", rb"\s*\[\s*(%s\s*%s)\s*\]" % (_PDF_STRING, _PDF_STRING), DOCUMENT_ID),
+    _Part(b"startxref", rb"\s+(\d+)", OFFSETS),
 )
-_SVG_DATE: tuple[tuple[re.Pattern[bytes], str], ...] = (
-    (re.compile(rb"<dc:date>([^<]*)<"), CREATION),
-)
-_SVG_ID = re.compile(rb"""\bid=(["'])([^"']+)\1""")
+_POSTSCRIPT = (*_DATES, _Part(b"%%CreationDate:", rb"([^\r\n]*)", CREATION))
+_SVG = (*_DATES, _Part(b"<dc:date>", rb"([^<]*)", CREATION))
+_SVG_ID = re.compile(rb"""(?<![\w:-])id=(["'])([^"']+)\1""")
 _SVG_REF = re.compile(rb"#([A-Za-z_][\w.:-]*)")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_TEXT = {b"tEXt", b"zTXt", b"iTXt"}
@@ -66,17 +83,20 @@ _PNG_DATE_KEYS = {
 
 
 def mask_pdf(data: bytes) -> Masked:
-    return _mask(data, _DATES + _PDF_ONLY)
+    masked, found = _mask(data, _PDF)
+    if _XREF_TABLE.literal in masked:
+        masked = _XREF_TABLE.pattern.sub(_replacer(_XREF_TABLE, found, _zero_offsets), masked)
+    return masked, found
 
 
 def mask_postscript(data: bytes) -> Masked:
-    return _mask(data, _DATES + _PS_ONLY)  # pdfmark dictionaries spell dates as PDF does
+    return _mask(data, _POSTSCRIPT)  # pdfmark dictionaries spell dates as PDF does
 
 
 def mask_svg(data: bytes) -> Masked:
     """Dates masked, and element IDs renamed by order of definition (references follow), so
     two drawings that differ only in the names of their IDs compare equal."""
-    masked, found = _mask(data, _DATES + _SVG_DATE)
+    masked, found = _mask(data, _SVG)
     ids: dict[bytes, bytes] = {}
     for match in _SVG_ID.finditer(masked):
         ids.setdefault(match.group(2), b"%d" % len(ids))
@@ -129,19 +149,26 @@ def _png_volatile(kind: bytes, body: bytes) -> str | None:
     return None
 
 
-def _mask(data: bytes, patterns: tuple[tuple[re.Pattern[bytes], str], ...]) -> Masked:
+def _mask(data: bytes, parts: tuple[_Part, ...]) -> Masked:
+    """Replace the value of each part found by the placeholder, keeping it by label."""
     found: Found = {}
-    for pattern, label in patterns:
-        data = pattern.sub(_replacer(found.setdefault(label, [])), data)
-    return data, {label: values for label, values in found.items() if values}
+    for part in parts:
+        if part.literal in data:
+            data = part.pattern.sub(_replacer(part, found, lambda _: _PLACEHOLDER), data)
+    return data, found
 
 
-def _replacer(values: list[bytes]) -> Callable[[re.Match[bytes]], bytes]:
-    """Replace group 1 of a match by the placeholder, keeping the value in `values`."""
+def _zero_offsets(table: bytes) -> bytes:
+    return _XREF_OFFSET.sub(b"0000000000", table)  # a fixed replacement: no call per row
 
+
+def _replacer(
+    part: _Part, found: Found, masked: Callable[[bytes], bytes]
+) -> Callable[[re.Match[bytes]], bytes]:
     def replace(match: re.Match[bytes]) -> bytes:
-        values.append(match[1])
-        start, end = match.start(1) - match.start(0), match.end(1) - match.start(0)
-        return match[0][:start] + _PLACEHOLDER + match[0][end:]
+        value = match[1]
+        found.setdefault(part.label, []).append(value)
+        start, end = match.start(1) - match.start(), match.end(1) - match.start()
+        return match[0][:start] + masked(value) + match[0][end:]
 
     return replace
