@@ -122,6 +122,18 @@ def test_outcomes() -> None:
         assert decide(case, ["seed: 1 -> 2"], RTOL, ATOL).outcome == outcome, case
 
 
+def test_outputs_equal_but_for_volatile_bytes_are_identical_and_say_so() -> None:
+    note = "plots/a.pdf: equal but for its creation date"
+    case = evidence(has_outputs=True, outputs_compared=2, outputs_equal_but=(note,))
+    verdict = decide(case, ["packages: x"], RTOL, ATOL)
+    assert (verdict.outcome, verdict.outputs_equal_but, verdict.causes) == (
+        "IDENTICAL",
+        (note,),
+        (),
+    )
+    assert verdict.reason.startswith("2 output file(s) equal (1 file(s) but for bytes")
+
+
 def test_causes_are_kept_only_when_the_rerun_did_not_reproduce_bit_for_bit() -> None:
     same = metrics([(1, 1.0)], [(1, 1.0)])
     assert decide(evidence(metrics=same), ["data: x"], RTOL, ATOL).causes == ()

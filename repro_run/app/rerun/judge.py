@@ -7,10 +7,12 @@ from pathlib import Path
 from repro_run.app.rerun.causes import likely_causes
 from repro_run.app.run.metrics import load_series
 from repro_run.core.constants import RUN_LOG_FILENAME
+from repro_run.core.errors import StoreError
 from repro_run.fingerprint.diff import diff_encoded
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
-from repro_run.models import RunRecord, TreeRef, Verdict
+from repro_run.models import ManifestEntry, RunRecord, TreeRef, Verdict
 from repro_run.store import Store
+from repro_run.verdict.content import CONTENT_CAP, HEAD_BYTES, equal_but_for, understood
 from repro_run.verdict.decide import Evidence, decide
 from repro_run.verdict.logs import LogComparison, compare_logs, normalize_log
 from repro_run.verdict.metrics import compare_series
@@ -26,7 +28,7 @@ def judge(
     root: Path,
     tree: Path,
 ) -> Verdict:
-    compared, differ = _outputs(store, original.outputs, rerun.outputs)
+    compared, differ, equal_but = compare_outputs(store, original.outputs, rerun.outputs)
     old_series, new_series = load_series(store, original.metrics), load_series(store, rerun.metrics)
     metrics = (
         compare_series(old_series, new_series, rtol, atol) if old_series or new_series else None
@@ -38,6 +40,7 @@ def judge(
         rerun_exit=rerun.process.exit_code if rerun.process else None,
         outputs_compared=compared,
         outputs_differ=differ,
+        outputs_equal_but=equal_but,
         has_outputs=bool(original.outputs or rerun.outputs),
         metrics=metrics,
         log=_logs(store, original, rerun, root, tree, rtol, atol),
@@ -45,22 +48,64 @@ def judge(
     return decide(evidence, likely_causes(store, original, rerun, root), rtol, atol)
 
 
-def _outputs(
+def compare_outputs(
     store: Store, old: tuple[TreeRef, ...], new: tuple[TreeRef, ...]
-) -> tuple[int, tuple[str, ...]]:
-    """(files compared, files that differ marked + - ~), over every archived output path."""
+) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+    """(files compared, files that differ marked + - ~, files equal but for what their writer
+    varies on every run), over every archived output path."""
     before = {t.path: t for t in old}
     after = {t.path: t for t in new}
     differ: list[str] = []
+    equal_but: list[str] = []
     for path in sorted(before.keys() | after.keys()):
         diff = diff_encoded(_manifest(store, before.get(path)), _manifest(store, after.get(path)))
-        changed = [("+", e.path) for e in diff.added] + [("-", e.path) for e in diff.removed]
-        changed += [("~", new_entry.path) for _, new_entry in diff.modified]
-        for mark, rel in sorted(changed, key=lambda item: item[1]):
-            # A single-file output's manifest names the file itself.
-            shown = path if path.rsplit("/", 1)[-1] == rel else f"{path}/{rel}"
-            differ.append(f"{mark} {shown}")
-    return sum(t.files for t in old), tuple(differ)
+        changed = [("+", e) for e in diff.added] + [("-", e) for e in diff.removed]
+        for old_entry, new_entry in diff.modified:
+            ignored = _equal_but_for(store, old_entry, new_entry)
+            if ignored is None:
+                changed.append(("~", new_entry))
+            else:
+                equal_but.append(
+                    f"{_shown(path, new_entry)}: equal but for {' and '.join(ignored)}"
+                )
+        for mark, entry in sorted(changed, key=lambda item: item[1].path):
+            differ.append(f"{mark} {_shown(path, entry)}")
+    return sum(t.files for t in old), tuple(differ), tuple(sorted(equal_but))
+
+
+def _shown(path: str, entry: ManifestEntry) -> str:
+    # A single-file output's manifest names the file itself.
+    return path if path.rsplit("/", 1)[-1] == entry.path else f"{path}/{entry.path}"
+
+
+SNIFF_ABOVE = 1 << 20  # bytes: a larger file is read whole only once its format is understood
+
+
+def _equal_but_for(store: Store, old: ManifestEntry, new: ManifestEntry) -> tuple[str, ...] | None:
+    """What the two files' writer varied (`verdict.content`), or None: they differ. Only files
+    of a format understood and under the cap are read; the rest differ by their hashes. A
+    small file is read at once (one open, not two: 10,000 plots, bench/output_content.py)."""
+    if (
+        old.hash is None
+        or new.hash is None
+        or old.executable != new.executable
+        or max(old.size, new.size) > CONTENT_CAP
+        or (old.size > SNIFF_ABOVE and not understood(_head(store, old.hash)))
+    ):
+        return None
+    try:
+        ignored = equal_but_for(store.get_bytes(old.hash), store.get_bytes(new.hash))
+    except StoreError:  # not stored (imported without outputs) or corrupt: the hashes differ
+        return None
+    return ignored or None  # equal bytes under different hashes cannot be: trust the hashes
+
+
+def _head(store: Store, digest: str) -> bytes:
+    try:
+        with open(store.object_path(digest), "rb") as file:
+            return file.read(HEAD_BYTES)
+    except OSError:
+        return b""
 
 
 def _manifest(store: Store, ref: TreeRef | None) -> bytes:
