@@ -232,3 +232,13 @@ def test_list_fits_a_narrow_terminal_keeping_ids_and_commands_whole_lines(
     for run in json.loads(repro(root, "list", "--json").stdout):
         row = next(line for line in lines if line.startswith(run["id"]))
         assert "ok.py --option-0" in row
+
+
+def test_show_off_a_terminal_never_cuts_a_path_or_command_mid_word(make_repo: MakeRepo) -> None:
+    long_dir = "a-rather-long-directory-name/" * 4
+    root = make_repo({f"{long_dir}train.py": "print('ok')\n", "cfg.yaml": "lr: 0.1\n"})
+    argv = [f"{long_dir}train.py", "--config", "cfg.yaml", "--note", "x" * 120]
+    assert repro(root, "run", *argv).returncode == 0
+    shown = repro(root, "show", "@").stdout
+    assert f"{long_dir}train.py --config cfg.yaml --note {'x' * 120}" in shown
+    assert "cfg.yaml  yaml, 1 parameter," in shown

@@ -95,7 +95,9 @@ def show(run_id: str, packages: bool, as_json: bool) -> None:
     if as_json:
         ui_console.print_json(ui_runs.show_json(record, status, reruns))
     else:
-        ui_runs.render_show(record, status, ui_console.make_console(), reruns)
+        # Off a terminal no line is wrapped: a path or command cut mid-word breaks grep and copy.
+        console = ui_console.make_console(plain_width=ui_console.UNWRAPPED)
+        ui_runs.render_show(record, status, console, reruns)
 
 
 # Kept in step with comparison.SECTIONS by a test; not imported here so `repro run` stays fast.

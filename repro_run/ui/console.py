@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
+UNWRAPPED = 10_000  # a width no recorded line reaches: off a terminal, lines are not wrapped
+
+
 def make_console(stream: TextIO | None = None, plain_width: int | None = 100) -> Console:
     """The Console of every view. Off a terminal: no colour, `plain_width` columns (None:
     COLUMNS, else 80); NO_COLOR: no escape codes at all. Markup, emoji and highlighting are

@@ -234,7 +234,7 @@ def _param_rows(cmd: CommandInfo) -> list[tuple[str, str]]:
 
 def _config_rows(record: RunRecord) -> list[tuple[str, str]]:
     rows = [
-        (c.path, f"{c.format}, {len(c.params)} parameters, blake3 {c.object[:12]}")
+        (c.path, f"{c.format}, {count(len(c.params), 'parameter')}, blake3 {c.object[:12]}")
         for c in record.configs
     ]
     for c in record.configs:
