@@ -55,13 +55,10 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> int:
-    """Replace `path` with `data` so readers see the old or the new file, never a partial one.
-
-    Order: write temp -> fsync(temp) -> os.replace -> fsync(dir). Returns the file's mtime_ns,
-    taken before the rename so it names this version even if another writer replaces it next.
-    The temp file is flocked until renamed: `repro fsck` removes only temp files nobody holds.
-    """
+@contextlib.contextmanager
+def _synced_temp(path: Path, data: bytes, mode: int) -> Iterator[tuple[Path, int]]:
+    """A temp file beside `path` holding `data`, fsynced and flocked (`repro fsck` removes only
+    temp files nobody holds) while the caller publishes it; removed if that fails."""
     tmp = path.with_name(f"{path.name}{TEMP_MARKER}{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
@@ -70,15 +67,26 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> int:
             write_all(fd, data)
             os.fsync(fd)
             durable_step(f"fsync {tmp.name}")
-            mtime_ns = os.fstat(fd).st_mtime_ns
-            os.replace(tmp, path)
-            durable_step(f"rename to {path.name}")
+            yield tmp, fd
         finally:
             os.close(fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> int:
+    """Replace `path` with `data` so readers see the old or the new file, never a partial one.
+
+    Order: write temp -> fsync(temp) -> os.replace -> fsync(dir). Returns the file's mtime_ns,
+    taken before the rename so it names this version even if another writer replaces it next.
+    The temp file is flocked until renamed: `repro fsck` removes only temp files nobody holds.
+    """
+    with _synced_temp(path, data, mode) as (tmp, fd):
+        mtime_ns = os.fstat(fd).st_mtime_ns
+        os.replace(tmp, path)
+        durable_step(f"rename to {path.name}")
     fsync_dir(path.parent)
     return mtime_ns
 
@@ -91,20 +99,9 @@ def write_once(path: Path, data: bytes, mode: int = 0o600) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    tmp = path.with_name(f"{path.name}{TEMP_MARKER}{os.urandom(4).hex()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            write_all(fd, data)
-            os.fsync(fd)
-            durable_step(f"fsync {tmp.name}")
-            with contextlib.suppress(FileExistsError):  # another writer's bytes won
-                os.link(tmp, path)
-        finally:
-            os.close(fd)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    with _synced_temp(path, data, mode) as (tmp, _):
+        with contextlib.suppress(FileExistsError):  # another writer's bytes won
+            os.link(tmp, path)
+        os.unlink(tmp)
     fsync_dir(path.parent)
     return path.read_bytes()
