@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from repro_run.app.rerun.causes import likely_causes
 from repro_run.app.run.metrics import load_series
 from repro_run.core.constants import RUN_LOG_FILENAME
+from repro_run.core.pathglob import compile_pattern, matches
+from repro_run.core.record import Record
 from repro_run.fingerprint.diff import diff_encoded
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
-from repro_run.models import RunRecord, TreeRef, Verdict
+from repro_run.metrics import timeless
+from repro_run.models import ManifestEntry, RunRecord, TreeRef, Verdict
 from repro_run.store import Store
 from repro_run.verdict.decide import Evidence, decide
 from repro_run.verdict.logs import LogComparison, compare_logs, normalize_log
@@ -25,8 +29,11 @@ def judge(
     atol: float,
     root: Path,
     tree: Path,
+    ignore: Sequence[tuple[str, str]] = (),
 ) -> Verdict:
-    compared, differ = _outputs(store, original.outputs, rerun.outputs)
+    """`ignore`: (source, pattern) pairs, "--ignore" or "[tool.repro] ignore" and a
+    gitignore-like pattern (`core.pathglob`) of output files not compared."""
+    outputs = _outputs(store, original.outputs, rerun.outputs, ignore)
     old_series, new_series = load_series(store, original.metrics), load_series(store, rerun.metrics)
     metrics = (
         compare_series(old_series, new_series, rtol, atol) if old_series or new_series else None
@@ -36,8 +43,11 @@ def judge(
         original_exit=original.process.exit_code if original.process else None,
         rerun_status=rerun.status,
         rerun_exit=rerun.process.exit_code if rerun.process else None,
-        outputs_compared=compared,
-        outputs_differ=differ,
+        outputs_compared=outputs.compared,
+        outputs_differ=outputs.differ,
+        outputs_equal_but=outputs.equal_but,
+        ignore=tuple(f"{source} {pattern}" for source, pattern in ignore),
+        outputs_ignored=outputs.ignored,
         has_outputs=bool(original.outputs or rerun.outputs),
         metrics=metrics,
         log=_logs(store, original, rerun, root, tree, rtol, atol),
@@ -45,22 +55,61 @@ def judge(
     return decide(evidence, likely_causes(store, original, rerun, root), rtol, atol)
 
 
+class _Outputs(Record):
+    compared: int  # files of the original's outputs, less the ignored ones that differ
+    differ: tuple[str, ...]  # marked + - ~
+    equal_but: tuple[str, ...]  # "out/metrics.csv: equal but for its time column"
+    ignored: tuple[str, ...]  # "logs/a.txt (--ignore logs/**)"
+
+
 def _outputs(
-    store: Store, old: tuple[TreeRef, ...], new: tuple[TreeRef, ...]
-) -> tuple[int, tuple[str, ...]]:
-    """(files compared, files that differ marked + - ~), over every archived output path."""
+    store: Store,
+    old: tuple[TreeRef, ...],
+    new: tuple[TreeRef, ...],
+    ignore: Sequence[tuple[str, str]],
+) -> _Outputs:
+    """Every archived output path's files, compared by hash, then by content where the format
+    is understood; files matching an ignore pattern (source, pattern) are set aside."""
+    rules = [(compile_pattern(pattern), f"{source} {pattern}") for source, pattern in ignore]
     before = {t.path: t for t in old}
     after = {t.path: t for t in new}
     differ: list[str] = []
+    equal_but: list[str] = []
+    ignored: list[str] = []
+    ignored_in_original = 0
     for path in sorted(before.keys() | after.keys()):
         diff = diff_encoded(_manifest(store, before.get(path)), _manifest(store, after.get(path)))
-        changed = [("+", e.path) for e in diff.added] + [("-", e.path) for e in diff.removed]
-        changed += [("~", new_entry.path) for _, new_entry in diff.modified]
-        for mark, rel in sorted(changed, key=lambda item: item[1]):
-            # A single-file output's manifest names the file itself.
-            shown = path if path.rsplit("/", 1)[-1] == rel else f"{path}/{rel}"
-            differ.append(f"{mark} {shown}")
-    return sum(t.files for t in old), tuple(differ)
+        changed = [("+", e, e) for e in diff.added] + [("-", e, e) for e in diff.removed]
+        changed += [("~", old_entry, new_entry) for old_entry, new_entry in diff.modified]
+        for mark, old_entry, new_entry in sorted(changed, key=lambda item: item[2].path):
+            shown = _shown(path, new_entry)
+            rule = next((label for regex, label in rules if matches(regex, shown)), None)
+            if rule is not None:
+                ignored.append(f"{shown} ({rule})")
+                ignored_in_original += mark != "+"
+            elif mark == "~" and (but := _equal_but_for(store, old_entry, new_entry)):
+                equal_but.append(f"{shown}: equal but for {but}")
+            else:
+                differ.append(f"{mark} {shown}")
+    compared = sum(t.files for t in old) - ignored_in_original
+    return _Outputs(compared, tuple(differ), tuple(equal_but), tuple(ignored))
+
+
+def _shown(path: str, entry: ManifestEntry) -> str:
+    # A single-file output's manifest names the file itself.
+    return path if path.rsplit("/", 1)[-1] == entry.path else f"{path}/{entry.path}"
+
+
+def _equal_but_for(store: Store, old: ManifestEntry, new: ManifestEntry) -> str | None:
+    """What the two files differ in that a verdict sets aside (`metrics.timeless`: a wall-time
+    column), or None: they differ. Read from the store's objects, streamed and capped."""
+    if old.hash is None or new.hash is None or old.executable != new.executable:
+        return None
+    if not timeless.understood(new.path):
+        return None
+    return timeless.equal_but_for_timing(
+        new.path, store.object_path(old.hash), store.object_path(new.hash)
+    )
 
 
 def _manifest(store: Store, ref: TreeRef | None) -> bytes:
