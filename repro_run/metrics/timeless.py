@@ -27,11 +27,6 @@ JSON_CAP = 16 << 20  # one document parsed whole (two at once): ~10x this in mem
 _Removed = dict[str, list[str]]  # timing key -> its values (as JSON text), in order
 
 
-def understood(name: str) -> bool:
-    """Whether a file named `name` is a log compared here (CSV, JSON lines, JSON)."""
-    return metrics_format(name) in ("csv", "jsonl", "json", TRAINER_STATE)
-
-
 def equal_but_for_timing(name: str, old: Path, new: Path) -> str | None:
     """What had to be set aside for the two files to be equal ("its time column"), or None:
     their values differ, the format is not one of these, or a file is too big to read."""
