@@ -118,6 +118,8 @@ def test_tool_repro_ignore_sets_files_aside_and_names_itself(make_repo: MakeRepo
     assert done.returncode == 0, done.stdout + done.stderr
     assert "logs/run-x/events.bin ([tool.repro] ignore *.bin)" in done.stdout
     assert record_of(root)["verdict"]["ignore"] == ["[tool.repro] ignore *.bin"]
+    shown = repro(root, "show", "@").stdout
+    assert "[tool.repro] ignore *.bin" in shown
 
 
 def test_a_changed_file_that_no_pattern_matches_still_diverges(make_repo: MakeRepo) -> None:
