@@ -1,4 +1,5 @@
-"""`[tool.repro]` in the project's pyproject.toml: defaults for data, outputs and seed."""
+"""`[tool.repro]` in the project's pyproject.toml: defaults for data, outputs, seed and the
+output paths a verdict ignores."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from repro_run.core import toml
 from repro_run.core.constants import PYPROJECT_FILENAME, TOOL_TABLE
 from repro_run.core.errors import ConfigError
+from repro_run.core.pathglob import compile_pattern
 from repro_run.core.record import Record
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
@@ -18,6 +20,7 @@ class ProjectSettings(Record):
     data: tuple[str, ...] = ()  # paths relative to the repository root
     outputs: tuple[str, ...] = ()
     seed: int | None = None
+    ignore: tuple[str, ...] = ()  # gitignore-like patterns of output files a verdict ignores
 
 
 def load_project_settings(root: Path) -> ProjectSettings:
@@ -36,7 +39,10 @@ def load_project_settings(root: Path) -> ProjectSettings:
     except (toml.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{PYPROJECT_FILENAME}: {exc}: fix [tool.{TOOL_TABLE}]") from None
     return ProjectSettings(
-        data=_paths(table, "data"), outputs=_paths(table, "outputs"), seed=_seed(table)
+        data=_paths(table, "data"),
+        outputs=_paths(table, "outputs"),
+        seed=_seed(table),
+        ignore=_patterns(table),
     )
 
 
@@ -49,6 +55,16 @@ def _paths(table: dict[str, Any], key: str) -> tuple[str, ...]:
             f"{PYPROJECT_FILENAME}: [tool.{TOOL_TABLE}] {key} must be a list of paths"
         )
     return tuple(value)
+
+
+def _patterns(table: dict[str, Any]) -> tuple[str, ...]:
+    patterns = _paths(table, "ignore")
+    for pattern in patterns:
+        try:
+            compile_pattern(pattern)
+        except ValueError as exc:
+            raise ConfigError(f"{PYPROJECT_FILENAME}: [tool.{TOOL_TABLE}] {exc}") from None
+    return patterns
 
 
 def _seed(table: dict[str, Any]) -> int | None:

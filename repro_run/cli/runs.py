@@ -169,6 +169,14 @@ def _tolerance(name: str, default: float, kind: str) -> Callable[[FC], FC]:
     metavar="NAME=ENV_VAR",
     help="Take the masked argument NAME (e.g. hub_token) from ENV_VAR (repeatable).",
 )
+@click.option(
+    "--ignore",
+    "ignore",
+    multiple=True,
+    metavar="PATTERN",
+    help="Do not compare output files matching PATTERN (gitignore-like: *.log, wandb/**); "
+    "they are still archived (repeatable; adds to [tool.repro] ignore).",
+)
 def rerun(
     run_id: str,
     times: int,
@@ -179,6 +187,7 @@ def rerun(
     rtol: float,
     atol: float,
     secret_args: tuple[str, ...],
+    ignore: tuple[str, ...],
 ) -> None:
     """Replay run ID in a pristine worktree at its commit and judge the result.
 
@@ -202,6 +211,7 @@ def rerun(
         rtol=rtol,
         atol=atol,
         secret_args=secret_args,
+        ignore=ignore,
     )
     reporter = ui_data.DataReporter()
     result = rerun(options, reporter)

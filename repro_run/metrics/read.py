@@ -60,7 +60,7 @@ def read_metrics(path: Path, fmt: str) -> tuple[Series, list[str]]:
                 from repro_run.metrics.tensorboard import read_tensorboard
 
                 return read_tensorboard(f, str(path))
-            lines = _lines(f, info.st_size)  # what the file held when looked at, no more
+            lines = read_lines(f, info.st_size)  # what the file held when looked at, no more
             if fmt == "jsonl":
                 return parse_jsonl(lines, str(path))
             if fmt == "csv":
@@ -85,7 +85,7 @@ def _refusal(info: os.stat_result, path: Path) -> str | None:
     return None
 
 
-def _lines(f: BinaryIO, size: int) -> Iterator[str]:
+def read_lines(f: BinaryIO, size: int) -> Iterator[str]:
     """The first `size` bytes of `f`, line by line (each with its newline), decoded."""
     left = size
     while left > 0:

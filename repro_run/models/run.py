@@ -136,6 +136,10 @@ class Verdict(Record):
     # Files whose bytes differ only where their writer varies them on every run (a date):
     # "plots/loss.pdf: equal but for its creation date"; counted as equal.
     outputs_equal_but: tuple[str, ...] = ()
+    # Ignore patterns in force and their source ("--ignore logs/**", "[tool.repro] ignore
+    # *.log"), and the output files they set aside that differ ("logs/a.txt (--ignore logs/**)").
+    ignore: tuple[str, ...] = ()
+    outputs_ignored: tuple[str, ...] = ()
     logs_equal: bool | None = None  # after masking timings; None: a log is missing
     log_difference: LogDifference | None = None
     causes: tuple[str, ...] = ()  # what differs between the two records, most likely first

@@ -417,6 +417,7 @@ def _rerun_rows(record: RunRecord) -> list[tuple[str, str]]:
     if v is not None:
         rows.append(("verdict", f"{v.outcome}: {v.reason}"))
         rows += [(f"cause {i}", cause) for i, cause in enumerate(v.causes, 1)]
+        rows += [("ignored", rule) for rule in v.ignore]  # output files it did not compare
     info = record.rerun
     if info is not None:
         rows += [("data drift", line) for line in info.data_drift]

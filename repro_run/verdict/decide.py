@@ -34,6 +34,8 @@ class Evidence(Record):
     log: LogComparison | None  # None: a log is missing
     # "plots/a.pdf: equal but for its creation date": equal once that is set aside
     outputs_equal_but: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()  # the patterns in force, with their source
+    outputs_ignored: tuple[str, ...] = ()  # "logs/a.txt (--ignore logs/**)": not compared
 
 
 def decide(evidence: Evidence, causes: Sequence[str], rtol: float, atol: float) -> Verdict:
@@ -57,6 +59,8 @@ def decide(evidence: Evidence, causes: Sequence[str], rtol: float, atol: float) 
         outputs_compared=e.outputs_compared,
         outputs_differ=e.outputs_differ,
         outputs_equal_but=e.outputs_equal_but,
+        ignore=e.ignore,
+        outputs_ignored=e.outputs_ignored,
         logs_equal=e.log.equal if e.log else None,
         log_difference=e.log.first if e.log else None,
         causes=tuple(causes) if outcome != VERDICT_IDENTICAL else (),  # why not bit for bit

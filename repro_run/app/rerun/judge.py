@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from repro_run.app.rerun.causes import likely_causes
 from repro_run.app.run.metrics import load_series
 from repro_run.core.constants import RUN_LOG_FILENAME
 from repro_run.core.errors import StoreError
+from repro_run.core.pathglob import compile_pattern, matches
+from repro_run.core.record import Record
 from repro_run.fingerprint.diff import diff_encoded
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
+from repro_run.metrics import timeless
 from repro_run.models import ManifestEntry, RunRecord, TreeRef, Verdict
 from repro_run.store import Store
 from repro_run.verdict.content import CONTENT_CAP, HEAD_BYTES, equal_but_for, understood
@@ -27,8 +31,11 @@ def judge(
     atol: float,
     root: Path,
     tree: Path,
+    ignore: Sequence[tuple[str, str]] = (),
 ) -> Verdict:
-    compared, differ, equal_but = compare_outputs(store, original.outputs, rerun.outputs)
+    """`ignore`: (source, pattern) pairs, "--ignore" or "[tool.repro] ignore" and a
+    gitignore-like pattern (`core.pathglob`) of output files not compared."""
+    outputs = compare_outputs(store, original.outputs, rerun.outputs, ignore)
     old_series, new_series = load_series(store, original.metrics), load_series(store, rerun.metrics)
     metrics = (
         compare_series(old_series, new_series, rtol, atol) if old_series or new_series else None
@@ -38,9 +45,11 @@ def judge(
         original_exit=original.process.exit_code if original.process else None,
         rerun_status=rerun.status,
         rerun_exit=rerun.process.exit_code if rerun.process else None,
-        outputs_compared=compared,
-        outputs_differ=differ,
-        outputs_equal_but=equal_but,
+        outputs_compared=outputs.compared,
+        outputs_differ=outputs.differ,
+        outputs_equal_but=outputs.equal_but,
+        ignore=tuple(f"{source} {pattern}" for source, pattern in ignore),
+        outputs_ignored=outputs.ignored,
         has_outputs=bool(original.outputs or rerun.outputs),
         metrics=metrics,
         log=_logs(store, original, rerun, root, tree, rtol, atol),
@@ -48,29 +57,44 @@ def judge(
     return decide(evidence, likely_causes(store, original, rerun, root), rtol, atol)
 
 
+class OutputComparison(Record):
+    compared: int  # files of the original's outputs, less the ignored ones that differ
+    differ: tuple[str, ...]  # marked + - ~
+    equal_but: tuple[str, ...]  # "out/metrics.csv: equal but for its time column"
+    ignored: tuple[str, ...]  # "logs/a.txt (--ignore logs/**)"
+
+
 def compare_outputs(
-    store: Store, old: tuple[TreeRef, ...], new: tuple[TreeRef, ...]
-) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
-    """(files compared, files that differ marked + - ~, files equal but for what their writer
-    varies on every run), over every archived output path."""
+    store: Store,
+    old: tuple[TreeRef, ...],
+    new: tuple[TreeRef, ...],
+    ignore: Sequence[tuple[str, str]] = (),
+) -> OutputComparison:
+    """Every archived output path's files, compared by hash, then by content where the format
+    is understood; files matching an ignore pattern (source, pattern) are set aside."""
+    rules = [(compile_pattern(pattern), f"{source} {pattern}") for source, pattern in ignore]
     before = {t.path: t for t in old}
     after = {t.path: t for t in new}
     differ: list[str] = []
     equal_but: list[str] = []
+    ignored: list[str] = []
+    ignored_in_original = 0
     for path in sorted(before.keys() | after.keys()):
         diff = diff_encoded(_manifest(store, before.get(path)), _manifest(store, after.get(path)))
-        changed = [("+", e) for e in diff.added] + [("-", e) for e in diff.removed]
-        for old_entry, new_entry in diff.modified:
-            ignored = _equal_but_for(store, old_entry, new_entry)
-            if ignored is None:
-                changed.append(("~", new_entry))
+        changed = [("+", e, e) for e in diff.added] + [("-", e, e) for e in diff.removed]
+        changed += [("~", old_entry, new_entry) for old_entry, new_entry in diff.modified]
+        for mark, old_entry, new_entry in sorted(changed, key=lambda item: item[2].path):
+            shown = _shown(path, new_entry)
+            rule = next((label for regex, label in rules if matches(regex, shown)), None)
+            if rule is not None:
+                ignored.append(f"{shown} ({rule})")
+                ignored_in_original += mark != "+"
+            elif mark == "~" and (but := _equal_but_for(store, old_entry, new_entry)):
+                equal_but.append(f"{shown}: equal but for {but}")
             else:
-                equal_but.append(
-                    f"{_shown(path, new_entry)}: equal but for {' and '.join(ignored)}"
-                )
-        for mark, entry in sorted(changed, key=lambda item: item[1].path):
-            differ.append(f"{mark} {_shown(path, entry)}")
-    return sum(t.files for t in old), tuple(differ), tuple(sorted(equal_but))
+                differ.append(f"{mark} {shown}")
+    compared = sum(t.files for t in old) - ignored_in_original
+    return OutputComparison(compared, tuple(differ), tuple(equal_but), tuple(ignored))
 
 
 def _shown(path: str, entry: ManifestEntry) -> str:
@@ -81,23 +105,26 @@ def _shown(path: str, entry: ManifestEntry) -> str:
 SNIFF_ABOVE = 1 << 20  # bytes: a larger file is read whole only once its format is understood
 
 
-def _equal_but_for(store: Store, old: ManifestEntry, new: ManifestEntry) -> tuple[str, ...] | None:
-    """What the two files' writer varied (`verdict.content`), or None: they differ. Only files
-    of a format understood and under the cap are read; the rest differ by their hashes. A
-    small file is read at once (one open, not two: 10,000 plots, bench/output_content.py)."""
-    if (
-        old.hash is None
-        or new.hash is None
-        or old.executable != new.executable
-        or max(old.size, new.size) > CONTENT_CAP
-        or (old.size > SNIFF_ABOVE and not understood(_head(store, old.hash)))
-    ):
+def _equal_but_for(store: Store, old: ManifestEntry, new: ManifestEntry) -> str | None:
+    """What the two files' writer varied, or None: they differ. CSV and JSON logs by name
+    (`metrics.timeless`: a wall-time column, streamed); plots and documents by their first
+    bytes (`verdict.content`), only under the cap and when the format is understood; the rest
+    differ by their hashes. A small file is read at once (one open, not two: 10,000 plots,
+    bench/output_content.py)."""
+    if old.hash is None or new.hash is None or old.executable != new.executable:
+        return None
+    timing = timeless.equal_but_for_timing(
+        new.path, store.object_path(old.hash), store.object_path(new.hash)
+    )
+    if timing is not None or max(old.size, new.size) > CONTENT_CAP:
+        return timing
+    if old.size > SNIFF_ABOVE and not understood(_head(store, old.hash)):
         return None
     try:
         ignored = equal_but_for(store.get_bytes(old.hash), store.get_bytes(new.hash))
     except StoreError:  # not stored (imported without outputs) or corrupt: the hashes differ
         return None
-    return ignored or None  # equal bytes under different hashes cannot be: trust the hashes
+    return " and ".join(ignored) if ignored else None  # equal bytes, other hashes: cannot be
 
 
 def _head(store: Store, digest: str) -> bytes:

@@ -40,7 +40,9 @@ from repro_run.core.errors import (
     RunNotFinishedError,
     StoreError,
     UnsafeRecordError,
+    UsageError,
 )
+from repro_run.core.pathglob import compile_pattern
 from repro_run.core.record import Record, replace
 from repro_run.execute import user_python
 from repro_run.fingerprint.manifest import decode_manifest
@@ -53,6 +55,7 @@ from repro_run.models import (
     RerunInfo,
     RunRecord,
 )
+from repro_run.settings import load_project_settings
 from repro_run.store import Store
 from repro_run.verdict.spread import MetricSpread, metric_spreads
 
@@ -70,6 +73,7 @@ class RerunOptions(Record):
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
     secret_args: tuple[str, ...] = ()  # "NAME=ENV_VAR"
+    ignore: tuple[str, ...] = ()  # --ignore: output files the verdict does not compare
 
 
 class RerunResult(Record):
@@ -89,6 +93,8 @@ class _Replayable(Record):
     secrets: tuple[str, ...]  # the values filled in (--secret-arg): masked again when stored
     cwd: str  # relative to the repository root
     patch: bytes | None
+    # (source, pattern): `[tool.repro] ignore` in the user's work tree, then --ignore
+    ignore: tuple[tuple[str, str], ...]
 
 
 class _Checked(Record):
@@ -160,7 +166,22 @@ def _resolve(options: RerunOptions) -> _Replayable:
     # Read with its hash verified: a corrupted patch is never applied.
     patch = store.get_bytes(original.code.patch_object) if original.code.patch_object else None
     _check_output_manifests(store, original)
-    return _Replayable(original, root, store, argv, filled, rel_cwd, patch)
+    ignore = _ignore_rules(root, options.ignore)
+    return _Replayable(original, root, store, argv, filled, rel_cwd, patch, ignore)
+
+
+def _ignore_rules(root: Path, given: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The user's decision of what does not count, checked before anything runs."""
+    for pattern in given:
+        try:
+            compile_pattern(pattern)
+        except ValueError as exc:
+            raise UsageError(f"--ignore: {exc}") from None
+    configured = load_project_settings(root).ignore
+    return tuple(
+        [("[tool.repro] ignore", pattern) for pattern in configured]
+        + [("--ignore", pattern) for pattern in given]
+    )
 
 
 def _check_output_manifests(store: Store, original: RunRecord) -> None:
@@ -221,7 +242,14 @@ def _launch(
     if record.status in (INTERRUPTED, TERMINATED):
         return record
     verdict = judge(
-        store, original, record, rtol=options.rtol, atol=options.atol, root=target.root, tree=tree
+        store,
+        original,
+        record,
+        rtol=options.rtol,
+        atol=options.atol,
+        root=target.root,
+        tree=tree,
+        ignore=target.ignore,
     )
     record = replace(record, verdict=verdict)
     store.write_record(record)
