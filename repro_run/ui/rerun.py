@@ -60,10 +60,14 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
     if v.metrics_differ and v.outcome != VERDICT_IDENTICAL:
         lines.append(f"  metrics that differ: {', '.join(v.metrics_differ)}")
     if v.outputs_differ:
-        shown = v.outputs_differ[:OUTPUTS_SHOWN]
-        more = len(v.outputs_differ) - len(shown)
         lines.append(f"  output files that differ ({len(v.outputs_differ)}):")
-        lines += [f"    {path}" for path in shown] + ([f"    … and {more} more"] if more else [])
+        lines += _at_most(v.outputs_differ)
+    if v.outputs_equal_but:
+        lines.append(f"  output files compared by content ({len(v.outputs_equal_but)}):")
+        lines += _at_most(v.outputs_equal_but)
+    if v.outputs_paired:
+        lines.append("  output files paired across the runs (names with run-specific parts):")
+        lines += _at_most(v.outputs_paired)
     if (
         v.log_difference is not None
         and v.logs_equal is False
@@ -87,6 +91,12 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
         if not original.determinism.deterministic:
             lines.append(f"  {DETERMINISM_OFF}")
     return lines
+
+
+def _at_most(paths: tuple[str, ...]) -> list[str]:
+    shown = paths[:OUTPUTS_SHOWN]
+    more = len(paths) - len(shown)
+    return [f"    {path}" for path in shown] + ([f"    … and {more} more"] if more else [])
 
 
 def _unrecorded(rerun: RunRecord) -> str:

@@ -32,6 +32,9 @@ class Evidence(Record):
     has_outputs: bool  # either run declared outputs
     metrics: MetricComparison | None  # None: neither run logged metrics
     log: LogComparison | None  # None: a log is missing
+    outputs_paired: tuple[str, ...] = ()  # "outputs/<a>/ ↔ outputs/<b>/"
+    # "plots/a.pdf: equal but for its creation date": equal once that is set aside
+    outputs_equal_but: tuple[str, ...] = ()
 
 
 def decide(evidence: Evidence, causes: Sequence[str], rtol: float, atol: float) -> Verdict:
@@ -54,6 +57,8 @@ def decide(evidence: Evidence, causes: Sequence[str], rtol: float, atol: float) 
         first_divergence=m.first if m else None,
         outputs_compared=e.outputs_compared,
         outputs_differ=e.outputs_differ,
+        outputs_paired=e.outputs_paired,
+        outputs_equal_but=e.outputs_equal_but,
         logs_equal=e.log.equal if e.log else None,
         log_difference=e.log.first if e.log else None,
         causes=tuple(causes) if outcome != VERDICT_IDENTICAL else (),  # why not bit for bit
@@ -94,7 +99,12 @@ def _outcome(e: Evidence, judged_on: tuple[str, ...]) -> tuple[str, str]:
         counted.append(f"{e.outputs_compared} output file(s)")
     if m is not None:
         counted.append(f"{m.compared} metric value(s)")
-    return VERDICT_IDENTICAL, " and ".join(counted) + " bitwise equal"
+    if not e.outputs_equal_but:
+        return VERDICT_IDENTICAL, " and ".join(counted) + " bitwise equal"
+    return VERDICT_IDENTICAL, (
+        " and ".join(counted)
+        + f" equal ({len(e.outputs_equal_but)} file(s) but for bytes their writer varies on every run)"
+    )
 
 
 def _by_log(log: LogComparison | None) -> tuple[str, str]:
