@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.cli import repro
+from helpers.cli import record_of, repro
 from helpers.repos import MakeRepo
 
 APP = """\
@@ -86,3 +86,31 @@ def test_a_hydra_multirun_pairs_its_jobs_by_number(project: Path) -> None:
     (original,) = _folders(project, "multirun")
     # Each job's result (10, then 14) equals its namesake's only: a mix-up would diverge.
     assert f"multirun/{original}/ ↔ multirun/" in out
+
+
+def _run(project: Path, *command: str) -> None:
+    done = repro(project, "run", "--", sys.executable, *command, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_repro_diff_of_two_hydra_runs_names_the_changed_key_of_the_composed_config(
+    project: Path,
+) -> None:
+    _run(project, "app.py", "db.timeout=5")
+    time.sleep(1.1)
+    _run(project, "app.py", "db.timeout=7")
+    done = repro(project, "diff", "@~1", "@", env={"COLUMNS": "200"})
+    config = done.stdout.split("Config", 1)[1].split("\n\n", 1)[0]
+    assert "outputs/<date>/<time>/.hydra/config.yaml: db.timeout" in config, done.stdout
+    assert "5 → 7" in config and "db.host" not in config
+
+
+@pytest.mark.slow
+def test_each_job_of_a_hydra_multirun_records_its_composed_config(project: Path) -> None:
+    _run(project, "app.py", "-m", "db.timeout=5,7")
+    configs = {c["path"]: c["params"] for c in record_of(project)["configs"]}
+    (sweep,) = _folders(project, "multirun")
+    assert configs[f"multirun/{sweep}/0/.hydra/config.yaml"]["db.timeout"] == 5
+    assert configs[f"multirun/{sweep}/1/.hydra/config.yaml"]["db.timeout"] == 7
+    assert configs[f"multirun/{sweep}/1/.hydra/overrides.yaml"]["value"] == ["db.timeout=7"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from repro_run.core.runparts import normalise
 from repro_run.models import ManifestEntry
-from repro_run.verdict.pairing import normalise, pair_renamed
+from repro_run.verdict.pairing import pair_renamed
 
 
 def _entry(path: str, content: str = "a") -> ManifestEntry:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from repro_run.core.runparts import mask_run_parts
 from repro_run.verdict.logs import normalize_log
-from repro_run.verdict.pairing import mask_run_parts
 
 HYDRA_CAP = 8 << 20  # per file: Hydra's yaml files are kilobytes; a longer job log is bytes only
 SET_ASIDE = "its timestamps and run folder"

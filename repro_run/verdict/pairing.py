@@ -10,33 +10,12 @@ jobs (`multirun/<date>/<time>/0/`) keep their number, so jobs pair by number.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from repro_run.core.record import Record
+from repro_run.core.runparts import normalise
 from repro_run.models import ManifestEntry
-
-_PARTS = (
-    (re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)"), "<date>"),
-    (re.compile(r"(?<!\d)\d{2}[-:]\d{2}[-:]\d{2}(?:[.,]\d+)?(?!\d)"), "<time>"),
-)
-_WHOLE = (
-    (re.compile(r"version_\d+"), "version_<n>"),
-    (re.compile(r"events\.out\.tfevents\..+"), "events.out.tfevents.<run>"),
-)
-
-
-def normalise(path: str) -> str:
-    """`outputs/2026-12-07/20-47-39/a.txt` -> `outputs/<date>/<time>/a.txt`."""
-    return "/".join(_component(part) for part in path.split("/"))
-
-
-def _component(part: str) -> str:
-    for pattern, placeholder in _WHOLE:
-        if pattern.fullmatch(part):
-            return placeholder
-    return mask_run_parts(part)
 
 
 class Paired(Record):
@@ -80,10 +59,3 @@ def _shown(old: str, new: str) -> tuple[str, str]:
     last = max(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
     tail = "" if last == len(a) - 1 else "/"
     return "/".join(a[: last + 1]) + tail, "/".join(b[: last + 1]) + tail
-
-
-def mask_run_parts(text: str) -> str:
-    """`text` with each date and time of day a placeholder, as in a paired path."""
-    for pattern, placeholder in _PARTS:
-        text = pattern.sub(placeholder, text)
-    return text
