@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repro_run.core.runparts import normalise
+from repro_run.core.runparts import as_glob, normalise
 from repro_run.models import ManifestEntry
 from repro_run.verdict.pairing import pair_renamed
 
@@ -56,3 +56,10 @@ def test_multirun_jobs_pair_by_their_number() -> None:
         _entry("m/2026-12-07/20-49-02/0/r.txt", "a"),
     ]
     assert pair_renamed(removed, added).changed == ()
+
+
+def test_a_path_with_run_specific_parts_has_a_glob_for_another_runs_name() -> None:
+    assert as_glob("logs/lightning_logs/version_1/metrics.csv") == (
+        "logs/lightning_logs/version_*/metrics.csv"
+    )
+    assert as_glob("logs/metrics.csv") is None

@@ -18,6 +18,13 @@ _WHOLE = (
     (re.compile(r"version_\d+"), "version_<n>"),
     (re.compile(r"events\.out\.tfevents\..+"), "events.out.tfevents.<run>"),
 )
+# Each placeholder as a glob: the same file of another run, found on disk.
+_GLOBS = {
+    "<date>": "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]",
+    "<time>": "[0-9][0-9]?[0-9][0-9]?[0-9][0-9]*",
+    "version_<n>": "version_*",
+    "events.out.tfevents.<run>": "events.out.tfevents.*",
+}
 
 
 def normalise(path: str) -> str:
@@ -37,3 +44,14 @@ def mask_run_parts(text: str) -> str:
     for pattern, placeholder in _PARTS:
         text = pattern.sub(placeholder, text)
     return text
+
+
+def as_glob(path: str) -> str | None:
+    """`logs/version_1/metrics.csv` -> `logs/version_*/metrics.csv`; None: no run-specific part.
+    Only for a path without glob characters of its own."""
+    parts = [_component(part) for part in path.split("/")]
+    if parts == path.split("/"):
+        return None
+    for placeholder, pattern in _GLOBS.items():
+        parts = [part.replace(placeholder, pattern) for part in parts]
+    return "/".join(parts)
