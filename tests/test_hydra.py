@@ -114,3 +114,17 @@ def test_each_job_of_a_hydra_multirun_records_its_composed_config(project: Path)
     assert configs[f"multirun/{sweep}/0/.hydra/config.yaml"]["db.timeout"] == 5
     assert configs[f"multirun/{sweep}/1/.hydra/config.yaml"]["db.timeout"] == 7
     assert configs[f"multirun/{sweep}/1/.hydra/overrides.yaml"]["value"] == ["db.timeout=7"]
+
+
+@pytest.mark.slow
+def test_a_secret_hydra_override_is_masked_in_the_recorded_composed_config(
+    project: Path,
+) -> None:
+    secret = "hunter2-Secret-Value"
+    _run(project, "app.py", f"+db.password={secret}")
+    configs = {c["path"].rsplit("/", 1)[-1]: c for c in record_of(project)["configs"]}
+    assert configs["config.yaml"]["params"]["db.password"] != secret
+    assert "db.password" in configs["config.yaml"]["params"]
+    store = project / ".repro"
+    leaked = [p for p in store.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    assert leaked == []

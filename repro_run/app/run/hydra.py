@@ -16,9 +16,14 @@ from pathlib import Path
 
 from repro_run.capture import config as config_capture
 from repro_run.core.errors import ConfigError
+from repro_run.core.redaction import mask_text
 from repro_run.metrics.sources import written_since
 from repro_run.models import ConfigFile
 from repro_run.store import Store
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 HYDRA_FOLDERS = ("outputs", "multirun")  # Hydra's defaults, under the run's cwd
 HYDRA_FILES = ("config.yaml", "overrides.yaml")  # the composed config, then the overrides
@@ -28,10 +33,11 @@ _MAX_MATCHES = 10_000
 
 
 def hydra_configs(
-    store: Store, cwd: Path, outputs: Sequence[Path], started: str
+    store: Store, cwd: Path, outputs: Sequence[Path], started: str, secrets: Sequence[str]
 ) -> tuple[tuple[ConfigFile, ...], list[str]]:
     """Each job's `config.yaml` and `overrides.yaml` written since `started` (ISO 8601),
-    stored, with their paths from `cwd`; and the problems reading them."""
+    stored with `secrets` masked (a `db.password=...` override is in both), with their paths
+    from `cwd`; and the problems reading them."""
     from datetime import datetime  # after the run: off the launch path (tests/test_entry.py)
 
     since_ns = int(datetime.fromisoformat(started).timestamp() * 1e9)
@@ -48,9 +54,22 @@ def hydra_configs(
             except ConfigError as exc:
                 problems.append(f"Hydra's config not recorded: {exc}")
                 continue
-            object_id = store.put_bytes(parsed.content)
-            configs.append(ConfigFile(parsed.path, parsed.format, object_id, parsed.params))
+            text = parsed.content.decode("utf-8")  # parse_config checked it is UTF-8
+            content = mask_text(text, secrets).encode()
+            params = parsed.params if content == parsed.content else _masked(parsed.params, secrets)
+            configs.append(ConfigFile(parsed.path, parsed.format, store.put_bytes(content), params))
     return tuple(configs), problems
+
+
+def _masked(params: dict[str, Any], secrets: Sequence[str]) -> dict[str, Any]:
+    """The parameters with secret values masked in every string (a list's too)."""
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, str):
+            return mask_text(value, secrets)
+        return [mask(v) for v in value] if isinstance(value, list) else value
+
+    return {key: mask(value) for key, value in params.items()}
 
 
 def _job_folders(cwd: Path, outputs: Sequence[Path], since_ns: int) -> list[Path]:

@@ -169,7 +169,9 @@ def _finalise(
             plan.output_paths,
             launch.started,
         )
-        hydra, unparsed = hydra_configs(store, plan.cwd, plan.output_paths, launch.started)
+        hydra, unparsed = hydra_configs(
+            store, plan.cwd, plan.output_paths, launch.started, plan.secrets
+        )
     except BaseException:
         safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
         raise
