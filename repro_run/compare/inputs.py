@@ -21,6 +21,7 @@ from repro_run.core.constants import (
 from repro_run.core.humanize import count
 from repro_run.core.record import replace
 from repro_run.core.redaction import digests_comparable
+from repro_run.core.runparts import normalise
 from repro_run.models import CommandInfo, ConfigFile, Determinism, DirtyPath, Param
 from repro_run.models.comparison import EQUAL, FieldChange, FileStat, SectionDiff
 from repro_run.models.params import other_arguments
@@ -93,14 +94,16 @@ def _dirty_lines(label: str, dirty: Sequence[DirtyPath]) -> list[str]:
 
 
 def config_section(old: Snapshot, new: Snapshot) -> SectionDiff:
-    pairs = pair_up(old.configs, new.configs)
+    # Hydra's per-job config files are named by their run's date folder: paired without it.
+    pairs = pair_up(old.configs, new.configs, name=normalise)
     fields: list[FieldChange] = []
     for key, a, b in pairs:
         prefix = f"{key}: " if len(pairs) > 1 else ""
-        if a is None or b is None or a.path != b.path:
+        same = a is not None and b is not None and normalise(a.path) == normalise(b.path)
+        if not same:
             fields.append(change(f"{prefix}file", a.path if a else None, b.path if b else None))
         params = mapping_changes(a.params if a else {}, b.params if b else {}, prefix=prefix)
-        if a and b and a.path == b.path and not any(f.differs for f in params):
+        if a and b and same and not any(f.differs for f in params):
             fields += _content_changes(prefix, a, b)
         fields += params
     notes = () if pairs else ("no config file among the arguments of either side",)

@@ -8,7 +8,7 @@ pure function of them.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from repro_run.core.record import Record, field
@@ -111,12 +111,16 @@ T = TypeVar("T")
 
 
 def pair_up(
-    old: Sequence[T], new: Sequence[T], *, key: str = "path"
+    old: Sequence[T],
+    new: Sequence[T],
+    *,
+    key: str = "path",
+    name: Callable[[str], str] = str,
 ) -> list[tuple[str, T | None, T | None]]:
-    """Match items by their path; one unmatched item on each side is taken as the same thing
-    moved (`--data data/v1` then `--data data/v2`), keyed "old → new"."""
-    before = {str(getattr(item, key)): item for item in old}
-    after = {str(getattr(item, key)): item for item in new}
+    """Match items by their path (as `name` gives it); one unmatched item on each side is taken
+    as the same thing moved (`--data data/v1` then `--data data/v2`), keyed "old → new"."""
+    before = {name(str(getattr(item, key))): item for item in old}
+    after = {name(str(getattr(item, key))): item for item in new}
     only_old = [p for p in before if p not in after]
     only_new = [p for p in after if p not in before]
     pairs: list[tuple[str, T | None, T | None]] = []

@@ -133,6 +133,9 @@ class Verdict(Record):
     first_divergence: MetricDivergence | None = None
     outputs_compared: int = 0  # files compared
     outputs_differ: tuple[str, ...] = ()  # "+ out/new.bin", "- out/gone.bin", "~ out/model.npz"
+    # Files paired across the runs by names with run-specific parts (a Hydra date folder):
+    # "outputs/2026-12-07/20-47-39/ ↔ outputs/2026-12-07/20-49-02/"
+    outputs_paired: tuple[str, ...] = ()
     # Files whose bytes differ only where their writer varies them on every run (a date):
     # "plots/loss.pdf: equal but for its creation date"; counted as equal.
     outputs_equal_but: tuple[str, ...] = ()

@@ -63,6 +63,9 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
     if v.outputs_equal_but:
         lines.append(f"  output files compared by content ({len(v.outputs_equal_but)}):")
         lines += _at_most(v.outputs_equal_but)
+    if v.outputs_paired:
+        lines.append("  output files paired across the runs (names with run-specific parts):")
+        lines += _at_most(v.outputs_paired)
     if v.outputs_ignored:
         lines.append(f"  output files ignored ({len(v.outputs_ignored)}), not compared:")
         lines += _at_most(v.outputs_ignored)

@@ -32,6 +32,7 @@ class Evidence(Record):
     has_outputs: bool  # either run declared outputs
     metrics: MetricComparison | None  # None: neither run logged metrics
     log: LogComparison | None  # None: a log is missing
+    outputs_paired: tuple[str, ...] = ()  # "outputs/<a>/ ↔ outputs/<b>/"
     # "plots/a.pdf: equal but for its creation date": equal once that is set aside
     outputs_equal_but: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()  # the patterns in force, with their source
@@ -58,6 +59,7 @@ def decide(evidence: Evidence, causes: Sequence[str], rtol: float, atol: float) 
         first_divergence=m.first if m else None,
         outputs_compared=e.outputs_compared,
         outputs_differ=e.outputs_differ,
+        outputs_paired=e.outputs_paired,
         outputs_equal_but=e.outputs_equal_but,
         ignore=e.ignore,
         outputs_ignored=e.outputs_ignored,

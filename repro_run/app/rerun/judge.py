@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from repro_run.app.rerun.causes import likely_causes
@@ -11,15 +11,17 @@ from repro_run.core.constants import RUN_LOG_FILENAME
 from repro_run.core.errors import StoreError
 from repro_run.core.pathglob import compile_pattern, matches
 from repro_run.core.record import Record
-from repro_run.fingerprint.diff import diff_encoded
+from repro_run.fingerprint.diff import ManifestDiff, diff_encoded
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
 from repro_run.metrics import timeless
 from repro_run.models import ManifestEntry, RunRecord, TreeRef, Verdict
 from repro_run.store import Store
 from repro_run.verdict.content import CONTENT_CAP, HEAD_BYTES, equal_but_for, understood
 from repro_run.verdict.decide import Evidence, decide
+from repro_run.verdict.hydra import HYDRA_CAP, SET_ASIDE, hydra_equal, is_hydra_file, may_be_hydra
 from repro_run.verdict.logs import LogComparison, compare_logs, normalize_log
 from repro_run.verdict.metrics import compare_series
+from repro_run.verdict.pairing import pair_renamed
 
 
 def judge(
@@ -35,7 +37,9 @@ def judge(
 ) -> Verdict:
     """`ignore`: (source, pattern) pairs, "--ignore" or "[tool.repro] ignore" and a
     gitignore-like pattern (`core.pathglob`) of output files not compared."""
-    outputs = compare_outputs(store, original.outputs, rerun.outputs, ignore)
+    outputs = compare_outputs(
+        store, original.outputs, rerun.outputs, ignore, [(str(tree), str(root))]
+    )
     old_series, new_series = load_series(store, original.metrics), load_series(store, rerun.metrics)
     metrics = (
         compare_series(old_series, new_series, rtol, atol) if old_series or new_series else None
@@ -47,6 +51,7 @@ def judge(
         rerun_exit=rerun.process.exit_code if rerun.process else None,
         outputs_compared=outputs.compared,
         outputs_differ=outputs.differ,
+        outputs_paired=outputs.paired,
         outputs_equal_but=outputs.equal_but,
         ignore=tuple(f"{source} {pattern}" for source, pattern in ignore),
         outputs_ignored=outputs.ignored,
@@ -62,6 +67,7 @@ class OutputComparison(Record):
     differ: tuple[str, ...]  # marked + - ~
     equal_but: tuple[str, ...]  # "out/metrics.csv: equal but for its time column"
     ignored: tuple[str, ...]  # "logs/a.txt (--ignore logs/**)"
+    paired: tuple[str, ...] = ()  # "outputs/<date>/<time>/ ↔ outputs/<date>/<time>/"
 
 
 def compare_outputs(
@@ -69,18 +75,25 @@ def compare_outputs(
     old: tuple[TreeRef, ...],
     new: tuple[TreeRef, ...],
     ignore: Sequence[tuple[str, str]] = (),
+    new_replacements: Sequence[tuple[str, str]] = (),
 ) -> OutputComparison:
     """Every archived output path's files, compared by hash, then by content where the format
-    is understood; files matching an ignore pattern (source, pattern) are set aside."""
+    is understood; files matching an ignore pattern (source, pattern) are set aside; files
+    whose names carry run-specific parts are paired across the runs first (`verdict.pairing`).
+    `new_replacements`: the rerun's directories as the original's (Hydra files name them)."""
     rules = [(compile_pattern(pattern), f"{source} {pattern}") for source, pattern in ignore]
     before = {t.path: t for t in old}
     after = {t.path: t for t in new}
     differ: list[str] = []
     equal_but: list[str] = []
+    paired: list[str] = []
     ignored: list[str] = []
     ignored_in_original = 0
     for path in sorted(before.keys() | after.keys()):
-        diff = diff_encoded(_manifest(store, before.get(path)), _manifest(store, after.get(path)))
+        diff = _paired(
+            diff_encoded(_manifest(store, before.get(path)), _manifest(store, after.get(path))),
+            lambda a, b: paired.append(f"{path}/{a} ↔ {path}/{b}"),  # noqa: B023 (called now)
+        )
         changed = [("+", e, e) for e in diff.added] + [("-", e, e) for e in diff.removed]
         changed += [("~", old_entry, new_entry) for old_entry, new_entry in diff.modified]
         for mark, old_entry, new_entry in sorted(changed, key=lambda item: item[2].path):
@@ -89,12 +102,25 @@ def compare_outputs(
             if rule is not None:
                 ignored.append(f"{shown} ({rule})")
                 ignored_in_original += mark != "+"
-            elif mark == "~" and (but := _equal_but_for(store, old_entry, new_entry)):
+            elif mark == "~" and (
+                but := _equal_but_for(store, old_entry, new_entry, new_replacements)
+            ):
                 equal_but.append(f"{shown}: equal but for {but}")
             else:
                 differ.append(f"{mark} {shown}")
     compared = sum(t.files for t in old) - ignored_in_original
-    return OutputComparison(compared, tuple(differ), tuple(equal_but), tuple(ignored))
+    return OutputComparison(
+        compared, tuple(differ), tuple(equal_but), tuple(ignored), tuple(paired)
+    )
+
+
+def _paired(diff: ManifestDiff, report: Callable[[str, str], None]) -> ManifestDiff:
+    """`diff` with each file paired across the runs (`verdict.pairing`) taken as one file."""
+    pairs = pair_renamed(diff.removed, diff.added)
+    for a, b in pairs.shown:
+        report(a, b)
+    modified = sorted((*diff.modified, *pairs.changed), key=lambda pair: pair[1].path)
+    return ManifestDiff(added=pairs.added, removed=pairs.removed, modified=tuple(modified))
 
 
 def _shown(path: str, entry: ManifestEntry) -> str:
@@ -105,14 +131,22 @@ def _shown(path: str, entry: ManifestEntry) -> str:
 SNIFF_ABOVE = 1 << 20  # bytes: a larger file is read whole only once its format is understood
 
 
-def _equal_but_for(store: Store, old: ManifestEntry, new: ManifestEntry) -> str | None:
-    """What the two files' writer varied, or None: they differ. CSV and JSON logs by name
-    (`metrics.timeless`: a wall-time column, streamed); plots and documents by their first
+def _equal_but_for(
+    store: Store,
+    old: ManifestEntry,
+    new: ManifestEntry,
+    new_replacements: Sequence[tuple[str, str]],
+) -> str | None:
+    """What the two files' writer varied, or None: they differ. Hydra's files by name
+    (`verdict.hydra`: timestamps, run folders); CSV and JSON logs by name (`metrics.timeless`:
+    a wall-time column, streamed); plots and documents by their first
     bytes (`verdict.content`), only under the cap and when the format is understood; the rest
     differ by their hashes. A small file is read at once (one open, not two: 10,000 plots,
     bench/output_content.py)."""
     if old.hash is None or new.hash is None or old.executable != new.executable:
         return None
+    if may_be_hydra(new.path) and max(old.size, new.size) <= HYDRA_CAP:
+        return _hydra_equal(store, old.hash, new.hash, new.path, new_replacements)
     timing = timeless.equal_but_for_timing(
         new.path, store.object_path(old.hash), store.object_path(new.hash)
     )
@@ -125,6 +159,19 @@ def _equal_but_for(store: Store, old: ManifestEntry, new: ManifestEntry) -> str 
     except StoreError:  # not stored (imported without outputs) or corrupt: the hashes differ
         return None
     return " and ".join(ignored) if ignored else None  # equal bytes, other hashes: cannot be
+
+
+def _hydra_equal(
+    store: Store, old: str, new: str, name: str, new_replacements: Sequence[tuple[str, str]]
+) -> str | None:
+    try:
+        old_bytes, new_bytes = store.get_bytes(old), store.get_bytes(new)
+    except StoreError:  # imported without its outputs: the hashes are all there is
+        return None
+    equal = is_hydra_file(name, new_bytes[:64]) and hydra_equal(
+        name, old_bytes, new_bytes, list(new_replacements)
+    )
+    return SET_ASIDE if equal else None
 
 
 def _head(store: Store, digest: str) -> bytes:

@@ -11,6 +11,7 @@ from pathlib import Path
 from repro_run.app.run.written import BeforeRun
 from repro_run.core.constants import ENV_METRICS, RUN_LOG_FILENAME, RUN_METRICS_FILENAME
 from repro_run.core.errors import MetricsFileError, StoreError
+from repro_run.core.runparts import as_glob
 from repro_run.metrics.read import MAX_METRICS_FILE_BYTES, SUFFIXES, metrics_format, read_metrics
 from repro_run.metrics.series import (
     Series,
@@ -24,6 +25,7 @@ from repro_run.metrics.sources import (
     expand_metrics_file,
     merge_series,
     source_label,
+    written_since,
 )
 from repro_run.models import MetricsRef
 from repro_run.store import Store
@@ -102,6 +104,7 @@ def _named_files(
     if metrics_file is not None:
         fmt = metrics_format(metrics_file) or "jsonl"
         paths, problems = expand_metrics_file(cwd, metrics_file, since_ns)
+        paths = _this_runs(cwd, metrics_file, paths, since_ns)
         if not glob.has_magic(metrics_file):  # a path: its source is the name it was given as
             if before is not None and before.untouched_file(paths[0]):
                 problems.append(
@@ -116,6 +119,17 @@ def _named_files(
     if logged.exists():
         named.append((logged, "jsonl", ENV_METRICS))
     return named, problems
+
+
+def _this_runs(cwd: Path, named: str, paths: list[Path], since_ns: int) -> list[Path]:
+    """A `--metrics-file` path whose name carries run-specific parts (`version_1`, a date
+    folder) that this run did not write: the one file it wrote under the name's other parts
+    (a rerun in a fresh worktree writes `version_0`); else `paths` as they are."""
+    pattern = None if glob.has_magic(named) else as_glob(named)
+    if pattern is None or written_since(paths[0], since_ns):
+        return paths
+    found, _ = expand_metrics_file(cwd, pattern, since_ns)
+    return found if len(found) == 1 else paths
 
 
 def _printed_metrics(log: Path) -> tuple[Series, list[str]]:

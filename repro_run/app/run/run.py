@@ -18,6 +18,7 @@ from repro_run.app.datasets import fingerprint_data, select_data, without_writte
 from repro_run.app.progress import NullReporter, Reporter
 from repro_run.app.run import safeguards
 from repro_run.app.run.background import in_background
+from repro_run.app.run.hydra import hydra_configs
 from repro_run.app.run.metrics import check_metrics_file, collect_metrics
 from repro_run.app.run.outputs import archive_outputs, display, inside
 from repro_run.app.run.plan import Launch, Plan, RunOptions
@@ -170,10 +171,13 @@ def _finalise(
             launch.started,
             launch.before,
         )
+        hydra, unparsed = hydra_configs(
+            store, plan.cwd, plan.output_paths, launch.started, plan.secrets
+        )
     except BaseException:
         safeguards.code_changes(plan.root, plan.status, after, run_dir)  # reaps git
         raise
-    for problem in unread:
+    for problem in (*unread, *unparsed):
         reporter.warn(problem)
     status = ARCHIVE_FAILED if archived.problems else _status(result)
     final = replace(
@@ -183,7 +187,8 @@ def _finalise(
         process=result,
         outputs=archived.refs,
         preexisting_outputs=archived.preexisting,
-        problems=(*archived.problems, *unread),
+        problems=(*archived.problems, *unread, *unparsed),
+        configs=(*record.configs, *hydra),  # what a Hydra program really ran with
         metrics=metrics,
         facts=_child_facts(run_dir) if launch.determinism.hook else None,
     )

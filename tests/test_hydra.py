@@ -1,0 +1,130 @@
+"""Hydra programs with the real hydra-core: outputs paired across run and rerun by their
+date folders and job numbers, Hydra's timestamps masked, its composed config recorded."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers.cli import record_of, repro
+from helpers.repos import MakeRepo
+
+APP = """\
+import logging
+import os
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+
+log = logging.getLogger(__name__)
+
+
+@hydra.main(config_path="conf", config_name="config", version_base=None)
+def main(cfg):
+    noise = NOISE
+    log.info("timeout %s", cfg.db.timeout)
+    out = Path(HydraConfig.get().runtime.output_dir)
+    (out / "result.txt").write_text(f"{cfg.db.timeout * 2 + noise}\\n")
+
+
+main()
+"""
+CONFIG = "db:\n  timeout: 3\n  host: localhost\n"
+
+
+@pytest.fixture
+def project(make_repo: MakeRepo) -> Path:
+    return make_repo(
+        {
+            "app.py": APP.replace("NOISE", "0"),
+            "noisy.py": APP.replace("NOISE", "os.urandom(1)[0]"),
+            "conf/config.yaml": CONFIG,
+            ".gitignore": "outputs/\nmultirun/\n",
+        }
+    )
+
+
+def _run_then_rerun(project: Path, *command: str, outputs: str = "outputs") -> str:
+    done = repro(project, "run", "--outputs", outputs, "--", sys.executable, *command, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    time.sleep(1.1)  # Hydra names its folders to the second: the rerun's must be another
+    rerun = repro(project, "rerun", "@", timeout=180)
+    return rerun.stdout + rerun.stderr
+
+
+def _folders(project: Path, top: str) -> list[str]:
+    return sorted(p.relative_to(project / top).as_posix() for p in (project / top).glob("*/*"))
+
+
+@pytest.mark.slow
+def test_a_hydra_rerun_pairs_its_date_folder_and_is_identical(project: Path) -> None:
+    out = _run_then_rerun(project, "app.py", "db.timeout=5")
+    assert "IDENTICAL" in out, out
+    (original,) = _folders(project, "outputs")
+    assert f"outputs/{original}/ ↔ outputs/" in out
+    assert "app.log: equal but for its timestamps" in out
+
+
+@pytest.mark.slow
+def test_a_hydra_rerun_with_a_random_result_diverges_naming_the_paired_file(
+    project: Path,
+) -> None:
+    out = _run_then_rerun(project, "noisy.py", "db.timeout=5")
+    assert "DIVERGED" in out, out
+    differ = out.split("output files that differ", 1)[1].splitlines()
+    assert any(line.strip().startswith("~ outputs/") for line in differ[1:2]), out
+    assert "/result.txt" in differ[1] and "↔" in out
+
+
+@pytest.mark.slow
+def test_a_hydra_multirun_pairs_its_jobs_by_number(project: Path) -> None:
+    out = _run_then_rerun(project, "app.py", "-m", "db.timeout=5,7", outputs="multirun")
+    assert "IDENTICAL" in out, out
+    (original,) = _folders(project, "multirun")
+    # Each job's result (10, then 14) equals its namesake's only: a mix-up would diverge.
+    assert f"multirun/{original}/ ↔ multirun/" in out
+
+
+def _run(project: Path, *command: str) -> None:
+    done = repro(project, "run", "--", sys.executable, *command, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_repro_diff_of_two_hydra_runs_names_the_changed_key_of_the_composed_config(
+    project: Path,
+) -> None:
+    _run(project, "app.py", "db.timeout=5")
+    time.sleep(1.1)
+    _run(project, "app.py", "db.timeout=7")
+    done = repro(project, "diff", "@~1", "@", env={"COLUMNS": "200"})
+    config = done.stdout.split("Config", 1)[1].split("\n\n", 1)[0]
+    assert "outputs/<date>/<time>/.hydra/config.yaml: db.timeout" in config, done.stdout
+    assert "5 → 7" in config and "db.host" not in config
+
+
+@pytest.mark.slow
+def test_each_job_of_a_hydra_multirun_records_its_composed_config(project: Path) -> None:
+    _run(project, "app.py", "-m", "db.timeout=5,7")
+    configs = {c["path"]: c["params"] for c in record_of(project)["configs"]}
+    (sweep,) = _folders(project, "multirun")
+    assert configs[f"multirun/{sweep}/0/.hydra/config.yaml"]["db.timeout"] == 5
+    assert configs[f"multirun/{sweep}/1/.hydra/config.yaml"]["db.timeout"] == 7
+    assert configs[f"multirun/{sweep}/1/.hydra/overrides.yaml"]["value"] == ["db.timeout=7"]
+
+
+@pytest.mark.slow
+def test_a_secret_hydra_override_is_masked_in_the_recorded_composed_config(
+    project: Path,
+) -> None:
+    secret = "hunter2-Secret-Value"
+    _run(project, "app.py", f"+db.password={secret}")
+    configs = {c["path"].rsplit("/", 1)[-1]: c for c in record_of(project)["configs"]}
+    assert configs["config.yaml"]["params"]["db.password"] != secret
+    assert "db.password" in configs["config.yaml"]["params"]
+    store = project / ".repro"
+    leaked = [p for p in store.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    assert leaked == []
