@@ -1,6 +1,8 @@
-"""Whether two log files a program wrote (CSV, JSON lines, JSON) hold the same values once the
-columns or keys that are wall times or durations are set aside: the ones the metrics reader
-drops (`series.is_timing_key`), so a verdict and the metrics decide alike.
+"""Whether two log files a program wrote (CSV, JSON lines, JSON, TensorBoard events) hold the
+same values once the columns or keys that are wall times or durations are set aside: the ones the
+metrics reader drops (`series.is_timing_key`), so a verdict and the metrics decide alike.
+TensorBoard's files are equal when their scalars are, by tag and step (`metrics.tensorboard`
+reads no wall time) and neither fails a checksum.
 
 Bounded: CSV and JSON lines are streamed a line at a time from files of at most
 `MAX_METRICS_FILE_BYTES`; a JSON document is parsed whole, so only up to `JSON_CAP`.
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from repro_run.metrics.read import (
     MAX_METRICS_FILE_BYTES,
+    TENSORBOARD,
     TRAINER_STATE,
     metrics_format,
     read_lines,
@@ -31,6 +34,8 @@ def equal_but_for_timing(name: str, old: Path, new: Path) -> str | None:
     """What had to be set aside for the two files to be equal ("its time column"), or None:
     their values differ, the format is not one of these, or a file is too big to read."""
     fmt = metrics_format(name)
+    if fmt == TENSORBOARD:
+        return _tensorboard_equal(old, new)
     if fmt not in ("csv", "jsonl", "json", TRAINER_STATE):
         return None
     cap = MAX_METRICS_FILE_BYTES if fmt in ("csv", "jsonl") else JSON_CAP
@@ -54,6 +59,24 @@ def equal_but_for_timing(name: str, old: Path, new: Path) -> str | None:
     if not differed:  # the bytes differ elsewhere (or only in layout): not equal here
         return None
     return f"its {', '.join(differed)} {noun}{'s' if len(differed) > 1 else ''}"
+
+
+def _tensorboard_equal(old: Path, new: Path) -> str | None:
+    from repro_run.metrics.tensorboard import read_tensorboard  # only for a differing events file
+
+    try:
+        if max(os.path.getsize(old), os.path.getsize(new)) > MAX_METRICS_FILE_BYTES:
+            return None
+        with open(old, "rb") as a, open(new, "rb") as b:
+            (left, left_problems), (right, right_problems) = (
+                read_tensorboard(a, str(old)),
+                read_tensorboard(b, str(new)),
+            )
+    except OSError:
+        return None
+    if left_problems or right_problems or left != right:
+        return None
+    return "its wall times"
 
 
 def _csv_timing_differences(left: Iterator[str], right: Iterator[str]) -> list[str] | None:

@@ -138,8 +138,9 @@ def _equal_but_for(
     new_replacements: Sequence[tuple[str, str]],
 ) -> str | None:
     """What the two files' writer varied, or None: they differ. Hydra's files by name
-    (`verdict.hydra`: timestamps, run folders); CSV and JSON logs by name (`metrics.timeless`:
-    a wall-time column, streamed); plots and documents by their first
+    (`verdict.hydra`: timestamps, run folders); CSV and JSON logs and TensorBoard's
+    event files by name (`metrics.timeless`: a wall-time column, streamed; events' scalars by
+    tag and step); plots and documents by their first
     bytes (`verdict.content`), only under the cap and when the format is understood; the rest
     differ by their hashes. A small file is read at once (one open, not two: 10,000 plots,
     bench/output_content.py)."""
