@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from helpers.cli import REPRO, repro
+from helpers.cli import on_terminal, repro
 from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files
 
 from repro_run.cli.views import DIFF_SECTIONS_HELP
@@ -226,27 +224,6 @@ def test_long_keys_are_not_broken_where_the_screen_has_room(runs: Runs) -> None:
     done = repro(runs.root, "diff", "--all", runs.a, runs.c, env={"COLUMNS": "100"})
     (line,) = [line for line in done.stdout.splitlines() if "NVTE_ALLOW" in line]
     assert line.split()[:3] == ["=", "NVTE_ALLOW_NONDETERMINISTIC_ALGO", "0"]
-
-
-def on_terminal(cwd: Path, *args: str, env: dict[str, str]) -> str:
-    """What `repro ARGS` writes to a pseudo-terminal."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [REPRO, *args], cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **env}
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 1 << 16)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    proc.wait(timeout=60)
-    os.close(master)
-    return b"".join(chunks).decode()
 
 
 def test_colour_on_a_terminal_and_plain_text_with_no_color(runs: Runs) -> None:

@@ -6,8 +6,6 @@ reach every view as visible text: no crash, no raw ESC or BEL byte on the termin
 from __future__ import annotations
 
 import json
-import os
-import pty
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from helpers.cli import REPRO, repro
+from helpers.cli import on_terminal, repro
 from helpers.repos import GIT_ENV, commit_all, git, write_files
 
 MARKUP = "[/] [bold] :smile:"
@@ -148,31 +146,13 @@ def test_json_keeps_the_recorded_text_exact(hostile: Hostile) -> None:
     assert json.loads(done.stdout)["command"]["argv"][-5:-2] == [HOSTILE, NAME, "tags=[exp1,fast]"]
 
 
-def on_terminal(cwd: Path, *args: str) -> str:
-    """What `repro ARGS` writes to a colour terminal (a pseudo-terminal)."""
-    master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200"}
-    proc = subprocess.Popen([REPRO, *args], cwd=cwd, stdout=slave, stderr=slave, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 1 << 16)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    proc.wait(timeout=60)
-    os.close(master)
-    return b"".join(chunks).decode()
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux PTYs")
 @pytest.mark.parametrize("view", ["list", "show", "diff", "doctor"])
 def test_on_a_colour_terminal_recorded_escapes_stay_text(hostile: Hostile, view: str) -> None:
     args = {"list": ["list"], "show": ["show", hostile.b], "diff": ["diff", hostile.a, hostile.b]}
-    output = on_terminal(hostile.root, *args.get(view, [view]))
+    output = on_terminal(
+        hostile.root, *args.get(view, [view]), env={"TERM": "xterm-256color", "COLUMNS": "200"}
+    )
     assert "\x1b[" in output  # colour is on
     assert "\x1b]" not in output and "\x07" not in output and "\x1b[31m" not in output, output
     assert "\\x1b]0;x\\x07" in output

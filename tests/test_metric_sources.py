@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import record_of, repro
+from helpers.programs import LIGHTNING
 from helpers.repos import MakeRepo
 
 from repro_run.metrics.crc32c import crc32c, masked_crc32c
@@ -234,31 +235,6 @@ def test_a_rerun_of_a_tensorboard_program_with_a_random_loss_diverges(project: P
     done = repro(project, "rerun", "@", timeout=180)
     assert done.returncode == 21, done.stdout + done.stderr
     assert "DIVERGED" in done.stdout and "loss" in done.stdout
-
-
-LIGHTNING = """\
-import lightning as L
-import torch
-from lightning.pytorch.loggers import CSVLogger
-
-class Model(L.LightningModule):
-    def __init__(self):
-        super().__init__()
-        self.layer = torch.nn.Linear(4, 1)
-    def training_step(self, batch, _):
-        loss = torch.nn.functional.mse_loss(self.layer(batch[0]), batch[1])
-        self.log("train_loss", loss)
-        return loss
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.1)
-
-L.seed_everything(0)
-data = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 1))
-trainer = L.Trainer(max_epochs=2, logger=CSVLogger("logs"), log_every_n_steps=1,
-                    enable_progress_bar=False, enable_checkpointing=False,
-                    enable_model_summary=False, accelerator="cpu")
-trainer.fit(Model(), torch.utils.data.DataLoader(data, batch_size=8))
-"""
 
 
 @pytest.mark.slow

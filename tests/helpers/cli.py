@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 import tempfile
@@ -118,3 +119,29 @@ def repro_peak_rss(
             timeout=timeout,
         )
         return done, int(peak.read_text()) * 1024
+
+
+def on_terminal(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """What `repro ARGS` writes to a pseudo-terminal (its stdin, stdout and stderr)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [REPRO, *args],
+        cwd=cwd,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, **(env or {})},
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 1 << 16)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(master)
+    return b"".join(chunks).decode()
