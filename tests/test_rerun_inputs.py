@@ -200,6 +200,9 @@ def test_malformed_options_are_usage_errors(project: Path) -> None:
     assert done.returncode == 2 and "recorded no such data path" in done.stderr
     assert repro(project, "rerun", "--times", "0", run_id).returncode == 2
     assert repro(project, "rerun", "--rtol", "-1", run_id).returncode == 2
+    for bad in ("nan", "inf"):
+        done = repro(project, "rerun", "--atol", bad, run_id)
+        assert done.returncode == 2 and "is not a finite number" in done.stderr
 
 
 def test_submodules_are_checked_out_at_their_recorded_commit(

@@ -129,10 +129,22 @@ def run(
     launch.run_verb(options, repeat, seeds, same_seed)
 
 
+class _Tolerance(click.FloatRange):
+    """A finite float >= 0: NaN passes `FloatRange(min=0)` (every comparison with it is false)."""
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        number: float = super().convert(value, param, ctx)
+        if number != number or number == float("inf"):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 def _tolerance(name: str, default: float, kind: str) -> Callable[[FC], FC]:
     return click.option(
         name,
-        type=click.FloatRange(min=0),
+        type=_Tolerance(min=0),
         default=default,
         show_default=True,
         help=f"{kind} tolerance for metrics.",
