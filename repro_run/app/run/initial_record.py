@@ -15,6 +15,8 @@ from repro_run.core.redaction import digest_mask, mask_argv
 from repro_run.models import (
     RUNNING,
     CommandInfo,
+    CondaList,
+    CondaRef,
     ConfigFile,
     PackageList,
     PackagesRef,
@@ -36,7 +38,7 @@ def write_initial_record(
     store: Store, plan: Plan, launch: Launch, data: tuple[TreeRef, ...]
 ) -> RunRecord:
     """Capture every facet, then write the `running` record. Never raises for a facet."""
-    from repro_run.capture import cuda, environ, packages, system
+    from repro_run.capture import conda, container, cuda, environ, packages, system
 
     system_info = system.capture_system()
     captured_packages = packages.capture_packages(plan.interpreter)
@@ -75,6 +77,8 @@ def write_initial_record(
         rerun_of=plan.options.replay.of if plan.options.replay else None,
         rerun=plan.options.replay.info if plan.options.replay else None,
         group=plan.options.group,
+        conda=_store_conda(store, conda.capture_conda(plan.environ)),
+        container=container.capture_container(plan.environ),
     )
     record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
     store.write_record(record, index=False)  # `list` indexes it
@@ -94,6 +98,16 @@ def _params(typed: Sequence[str], masked: Sequence[str], store: Store) -> tuple[
             param = replace(param, value=digest_mask(param.value, store.digest_key()), parsed=None)
         params.append(param)
     return tuple(params)
+
+
+def _store_conda(
+    store: Store, captured: tuple[CondaList, str] | Unavailable | None
+) -> CondaRef | Unavailable | None:
+    if captured is None or isinstance(captured, Unavailable):
+        return captured
+    listed, source = captured
+    blob = json.dumps(to_json_dict(listed), sort_keys=True).encode()
+    return CondaRef(listed.prefix, len(listed.packages), store.put_bytes(blob), source)
 
 
 def _store_packages(
