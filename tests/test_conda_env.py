@@ -14,6 +14,9 @@ from helpers.cli import assert_one_line_error, record_of, repro, store_bytes
 from helpers.conda import CONDA_FORGE, age, link_package, unlink_package
 from helpers.repos import MakeRepo
 
+from repro_run.models import CondaList, CondaPackage
+from repro_run.models.conda_explicit import explicit_lines
+
 # Reads the environment's conda-meta: what it prints differs when a package changed, as the
 # numbers of a program linked against another MKL build would.
 PROGRAM = "import os\nprint(sorted(os.listdir(os.environ['CONDA_PREFIX'] + '/conda-meta')))\n"
@@ -155,3 +158,20 @@ def test_a_rerun_after_an_mkl_build_changed_names_it_first_among_the_causes(
     assert "DIVERGED" in done.stdout, done.stdout + done.stderr
     causes = record_of(root)["verdict"]["causes"]
     assert causes[0] == "conda: mkl 2023.2.0=h84fe81f_50496 → 2023.2.0=h84fe81f_50500"
+
+
+def test_a_package_conda_cannot_fetch_from_the_list_is_a_comment_saying_why() -> None:
+    local = CondaPackage(
+        "inhouse", "1.0", "0", "local", subdir="linux-64", fn="inhouse-1.0-0.conda"
+    )
+    built = CondaPackage(
+        "patched", "2.0", "1", "file:///home/me/conda-bld", url="file:///home/me/b/p.conda"
+    )
+    lines = explicit_lines(CondaList("/opt/conda", (local, built)))
+    assert (
+        "# inhouse==1.0=0: conda-meta records no URL and not the URL of its channel"
+        in "\n".join(lines)
+    )
+    assert "inhouse-1.0-0.conda" not in "".join(x for x in lines if not x.startswith("#"))
+    where = lines.index("file:///home/me/b/p.conda")
+    assert lines[where - 1] == "# patched==2.0=1: a local archive of the machine the run ran on"
