@@ -311,4 +311,4 @@ def test_the_package_list_records_the_interpreters_most_specific_wheel_tags(
         tags = _captured(interpreter)[0].platform_tags
         assert tags[0] == supported[0]  # cp311-cp311-linux_x86_64
         assert tags[1] in supported and tags[1].split("-")[2].startswith("manylinux_")
-        assert f"_{os.confstr('CS_GNU_LIBC_VERSION').split()[1].replace('.', '_')}_" in tags[1]
+        assert f"_{str(os.confstr('CS_GNU_LIBC_VERSION')).split()[1].replace('.', '_')}_" in tags[1]

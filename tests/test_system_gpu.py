@@ -436,5 +436,5 @@ def test_this_machines_toolkit_matches_nvcc() -> None:
 
 
 def test_the_glibc_version_is_recorded() -> None:
-    kind, version = os.confstr("CS_GNU_LIBC_VERSION").split()  # this machine: glibc
+    kind, version = str(os.confstr("CS_GNU_LIBC_VERSION")).split()  # this machine: glibc
     assert (kind, capture_system().glibc) == ("glibc", version)
