@@ -16,6 +16,7 @@ from blake3 import blake3
 
 from repro_run.capture import config as config_capture
 from repro_run.capture import git
+from repro_run.capture.conda import CondaCapture
 from repro_run.compare import Snapshot
 from repro_run.core.errors import ReproError
 from repro_run.core.paths import user_cache_dir
@@ -80,10 +81,8 @@ def capture_current(root: Path, run: RunRecord, *, with_data: bool = True) -> Cu
     return CurrentSide(snapshot, manifests, notes)
 
 
-def _listed(
-    captured: tuple[CondaList, str] | Unavailable | None,
-) -> CondaList | Unavailable | None:
-    return captured[0] if isinstance(captured, tuple) else captured
+def _listed(captured: CondaCapture | Unavailable | None) -> CondaList | Unavailable | None:
+    return captured if captured is None or isinstance(captured, Unavailable) else captured.listing()
 
 
 def _interpreter(run: RunRecord) -> str:

@@ -15,7 +15,6 @@ from repro_run.core.redaction import digest_mask, mask_argv
 from repro_run.models import (
     RUNNING,
     CommandInfo,
-    CondaList,
     CondaRef,
     ConfigFile,
     PackageList,
@@ -32,6 +31,7 @@ from repro_run.store import Store, this_supervisor
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     from repro_run.app.run.plan import Launch, Plan
+    from repro_run.capture.conda import CondaCapture
 
 
 def write_initial_record(
@@ -101,13 +101,12 @@ def _params(typed: Sequence[str], masked: Sequence[str], store: Store) -> tuple[
 
 
 def _store_conda(
-    store: Store, captured: tuple[CondaList, str] | Unavailable | None
+    store: Store, captured: CondaCapture | Unavailable | None
 ) -> CondaRef | Unavailable | None:
     if captured is None or isinstance(captured, Unavailable):
         return captured
-    listed, source = captured
-    blob = json.dumps(to_json_dict(listed), sort_keys=True).encode()
-    return CondaRef(listed.prefix, len(listed.packages), store.put_bytes(blob), source)
+    digest = store.put_bytes(captured.document.encode())
+    return CondaRef(captured.prefix, captured.count, digest, captured.source)
 
 
 def _store_packages(
