@@ -8,10 +8,11 @@ CONDA_PREFIX points at them, as `conda activate` sets it.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from helpers.cli import assert_one_line_error, record_of, repro, store_bytes
-from helpers.conda import CONDA_FORGE, age, link_package, unlink_package
+from helpers.conda import CONDA_FORGE, OLD_MTIME_NS, age, link_package, unlink_package
 from helpers.repos import MakeRepo
 
 from repro_run.models import CondaList, CondaPackage
@@ -175,3 +176,16 @@ def test_a_package_conda_cannot_fetch_from_the_list_is_a_comment_saying_why() ->
     assert "inhouse-1.0-0.conda" not in "".join(x for x in lines if not x.startswith("#"))
     where = lines.index("file:///home/me/b/p.conda")
     assert lines[where - 1] == "# patched==2.0=1: a local archive of the machine the run ran on"
+
+
+def test_gc_keeps_the_conda_package_list_a_record_names(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo({"train.py": PROGRAM})
+    run_in(root, conda_env(tmp_path))
+    objects = root / ".repro" / "objects"
+    for path in objects.glob("*/*"):  # older than gc's grace period
+        os.utime(path, ns=(OLD_MTIME_NS, OLD_MTIME_NS))
+    assert repro(root, "gc").returncode == 0
+    done = repro(root, "show", "--packages", "--format", "conda", "@")
+    assert done.returncode == 0 and "mkl-2023.2.0-h84fe81f_50496.conda" in done.stdout, done.stderr
