@@ -19,7 +19,10 @@ from repro_run.core.record import replace
 from repro_run.models import (
     CodeState,
     CommandInfo,
+    CondaList,
+    CondaPackage,
     ConfigFile,
+    ContainerInfo,
     CudaLibraries,
     Determinism,
     DirtyPath,
@@ -465,3 +468,34 @@ def test_resources_status_exit_code_and_a_slower_run() -> None:
     c = compare(snap(), snap(record(status="failed", process=slow)))
     assert set(differences(c, "resources")) == {"status", "exit code", "duration"}
     assert differences(c, "resources")["duration"].new_text == "300.0s"
+
+
+# --- conda packages and the container -------------------------------------------------------
+def _conda(*packages: CondaPackage) -> CondaList:
+    return CondaList("/opt/conda/envs/train", packages)
+
+
+MKL = CondaPackage("mkl", "2023.2.0", "h84fe81f_50496", "https://conda.anaconda.org/conda-forge")
+OPENSSL = CondaPackage("openssl", "3.2.0", "hd590300_1", "https://conda.anaconda.org/conda-forge")
+OTHER_ENV = EnvCapture({"LANG": "C"}, ("HOME",), ("API_TOKEN",))
+
+
+def test_a_changed_numerics_conda_package_ranks_just_after_the_python_packages() -> None:
+    rebuilt = replace(MKL, build="h84fe81f_50500")
+    a = snap(conda=_conda(MKL, OPENSSL))
+    b = snap(record(env=OTHER_ENV), conda=_conda(rebuilt, OPENSSL))
+    assert [s.name for s in likely_causes(compare(a, b))] == ["conda", "env"]
+
+
+def test_a_conda_change_without_a_numerics_library_ranks_last_among_the_causes() -> None:
+    a = snap(conda=_conda(MKL, OPENSSL))
+    b = snap(record(env=OTHER_ENV), conda=_conda(MKL, replace(OPENSSL, version="3.2.1")))
+    assert [s.name for s in likely_causes(compare(a, b))] == ["env", "conda"]
+
+
+def test_a_different_container_image_is_a_likely_cause() -> None:
+    a = snap(record(container=ContainerInfo("podman", "docker.io/acme/train:1", "aaa")))
+    b = snap(record(container=ContainerInfo("podman", "docker.io/acme/train:2", "bbb")))
+    c = compare(a, b)
+    assert [s.name for s in likely_causes(c)] == ["container"]
+    assert set(differences(c, "container")) == {"image", "image id"}

@@ -206,7 +206,7 @@ def test_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     (cache_file,) = Path(os.environ["REPRO_CACHE_DIR"], "packages").glob("*.json")
     cache_file.write_text("{not json")
     assert _captured(python)[1] == "subprocess"
-    assert json.loads(cache_file.read_text())["format"] == 2  # 2: with each package's modules
+    assert json.loads(cache_file.read_text())["format"] == 3  # 3: with the platform tags
     assert _captured(python)[1] == "cache"
 
 
@@ -298,3 +298,17 @@ def test_hanging_interpreter_times_out(tmp_path: Path, monkeypatch: pytest.Monke
     result = capture_packages(str(fake))
     assert isinstance(result, Unavailable)
     assert "within" in result.reason
+
+
+def test_the_package_list_records_the_interpreters_most_specific_wheel_tags(
+    tmp_path: Path,
+) -> None:
+    from packaging.tags import sys_tags  # the reference implementation pip and uv agree with
+
+    venv_python, _ = _make_venv(tmp_path / "venv")  # asked in a subprocess
+    supported = [str(tag) for tag in sys_tags()]
+    for interpreter in (sys.executable, venv_python):
+        tags = _captured(interpreter)[0].platform_tags
+        assert tags[0] == supported[0]  # cp311-cp311-linux_x86_64
+        assert tags[1] in supported and tags[1].split("-")[2].startswith("manylinux_")
+        assert f"_{str(os.confstr('CS_GNU_LIBC_VERSION')).split()[1].replace('.', '_')}_" in tags[1]

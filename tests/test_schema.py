@@ -81,3 +81,22 @@ def test_a_gap_in_the_chain_is_an_error_not_a_guess() -> None:
 
 def test_a_record_without_a_version_is_read_as_schema_0() -> None:
     assert upgrade({"id": "x"}) == {"id": "x", "schema_version": SCHEMA_VERSION}
+
+
+def test_a_record_from_before_conda_and_container_capture_compares_with_a_new_one(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo({"train.py": "print('ok')\n"})
+    assert repro(root, "run", "train.py", env={"CONDA_PREFIX": ""}).returncode == 0
+    document = json.loads(SCHEMA_1.read_text())
+    run_dir = root / ".repro" / "runs" / document["id"]
+    run_dir.mkdir()
+    shutil.copyfile(SCHEMA_1, run_dir / "run.json")
+    record = json.loads(repro(root, "show", "--json", document["id"]).stdout)
+    assert (record["conda"], record["container"], record["system"]["glibc"]) == (None, None, None)
+    done = repro(root, "diff", "--json", "--section", "conda", document["id"], "@")
+    assert done.returncode in (0, 1), done.stderr
+    (conda,) = json.loads(done.stdout)["sections"]
+    assert conda["status"] == "equal"  # neither side recorded a conda environment
+    glibc = repro(root, "diff", "--json", "--section", "system", document["id"], "@").stdout
+    assert "glibc" not in glibc  # unknown on one side is no difference

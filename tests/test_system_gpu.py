@@ -433,3 +433,8 @@ def test_this_machines_toolkit_matches_nvcc() -> None:
     assert match is not None
     found = capture_cuda_libraries()
     assert found.cuda_toolkit is not None and found.cuda_toolkit.startswith(match.group(1))
+
+
+def test_the_glibc_version_is_recorded() -> None:
+    kind, version = str(os.confstr("CS_GNU_LIBC_VERSION")).split()  # this machine: glibc
+    assert (kind, capture_system().glibc) == ("glibc", version)

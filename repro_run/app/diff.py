@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from repro_run.app.current import capture_current
-from repro_run.app.query import load_package_list
+from repro_run.app.query import load_conda_list, load_package_list
 from repro_run.app.workspace import Workspace
 from repro_run.capture import history
 from repro_run.capture.child_facts import flat_facts
@@ -91,10 +91,11 @@ def compare_records(
 
 
 def run_snapshot(store: Store, record: RunRecord) -> Snapshot:
-    """A run as one side of a comparison: its record and the package list it points to."""
+    """A run as one side of a comparison: its record and the package lists it points to."""
     return snapshot_of_record(
         record,
         load_package_list(store, record),
+        conda=load_conda_list(store, record),
         status=store.effective_status(record),
         framework=flat_facts(record.facts),
         metrics=record.metrics.final if record.metrics else None,

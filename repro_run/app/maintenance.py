@@ -23,7 +23,7 @@ from repro_run.core.constants import (
 )
 from repro_run.core.errors import ReadOnlyStoreError, ReproError, StoreDamagedError, StoreError
 from repro_run.fingerprint.manifest import decode_manifest
-from repro_run.models import CRASHED, FsckReport, GcReport, PackagesRef, RunRecord
+from repro_run.models import CRASHED, CondaRef, FsckReport, GcReport, PackagesRef, RunRecord
 from repro_run.store import Store
 from repro_run.store import fsck as repairs
 from repro_run.store import gc as collector
@@ -45,6 +45,8 @@ def record_references(record: RunRecord) -> dict[str, str]:
         refs[config.object] = f"config {config.path}"
     if isinstance(record.packages, PackagesRef):
         refs[record.packages.object] = "the package list"
+    if isinstance(record.conda, CondaRef):
+        refs[record.conda.object] = "the conda package list"
     for tree in record.data:
         refs[tree.manifest_object] = f"the manifest of data {tree.path}"
     for tree in record.outputs:

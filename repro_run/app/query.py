@@ -9,6 +9,7 @@ from repro_run.core.constants import GROUP_PREFIX
 from repro_run.core.errors import PackagesUnavailableError, RunNotFoundError, StoreError
 from repro_run.models import (
     CRASHED,
+    CondaList,
     DecodeError,
     PackageList,
     RunRecord,
@@ -17,6 +18,12 @@ from repro_run.models import (
     from_json_dict,
 )
 from repro_run.store import Store
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    L = TypeVar("L", PackageList, CondaList)
 
 
 def list_runs(
@@ -58,6 +65,38 @@ def packages(workspace: Workspace, ref: str) -> PackageList:
     return listed
 
 
+def conda_packages(workspace: Workspace, ref: str) -> CondaList:
+    """The conda packages run `ref` recorded: what `repro show --packages --format conda` writes."""
+    store = workspace.store()
+    record = store.load_record(store.resolve(ref))
+    listed = load_conda_list(store, record)
+    if listed is None:
+        raise PackagesUnavailableError(
+            f"run {record.id} recorded no conda packages: CONDA_PREFIX was not set where it "
+            "ran (or repro < 18 recorded it); --format freeze lists its Python packages"
+        )
+    if isinstance(listed, Unavailable):
+        raise PackagesUnavailableError(
+            f"run {record.id} has no conda package list: {listed.reason}"
+        )
+    return listed
+
+
+def load_conda_list(store: Store, record: RunRecord) -> CondaList | Unavailable | None:
+    """The conda list a record points to; None where the run was not in a conda environment."""
+    ref = record.conda
+    if ref is None or isinstance(ref, Unavailable):
+        return ref
+    return _load_list(store, CondaList, ref.object, f"the conda package list of run {record.id}")
+
+
+def _load_list(store: Store, cls: type[L], digest: str, what: str) -> L | Unavailable:
+    try:
+        return from_json_dict(cls, json.loads(store.get_bytes(digest)))
+    except (StoreError, ValueError, DecodeError) as exc:
+        return Unavailable(f"{what} cannot be read: {exc}")
+
+
 def group_or_runs(store: Store, refs: tuple[str, ...]) -> tuple[str | None, list[RunRecord]]:
     """What `repro stats` and `repro report` take: a group ID (`grp-…`) alone, which stands for
     its runs (oldest first), or run references like `repro show` takes. Returns the group (None
@@ -77,7 +116,4 @@ def load_package_list(store: Store, record: RunRecord) -> PackageList | Unavaila
     ref = record.packages
     if isinstance(ref, Unavailable):
         return ref
-    try:
-        return from_json_dict(PackageList, json.loads(store.get_bytes(ref.object)))
-    except (StoreError, ValueError, DecodeError) as exc:
-        return Unavailable(f"the package list of run {record.id} cannot be read: {exc}")
+    return _load_list(store, PackageList, ref.object, f"the package list of run {record.id}")

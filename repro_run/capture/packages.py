@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
-import time
 import urllib.parse
-import zlib
 from collections.abc import Mapping
 
-from repro_run.capture import pkgscan
+from repro_run.capture import jsoncache, pkgscan
 from repro_run.core.constants import SECRET_MASK
-from repro_run.core.paths import user_cache_dir
 from repro_run.core.redaction import looks_secret_value, redact_url
 from repro_run.models import (
     DecodeError,
@@ -32,10 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 SUBPROCESS_TIMEOUT_S = 10.0
-_CACHE_FORMAT = 2  # 2: each package's top-level modules
-# A directory modified this recently may be modified again within the same mtime tick, which
-# the next stat could not tell apart (git's "racy clean" problem): such a scan is not cached.
-_RACY_WINDOW_NS = 2_000_000_000
+_CACHE_FORMAT = 3  # 2: each package's top-level modules; 3: the platform tags
 # Variables that change the interpreter's sys.path, hence what it can import.
 _PATH_ENV_VARS = (
     "PYTHONPATH",
@@ -133,7 +125,10 @@ def _package_list(interp: str, raw: Mapping[str, Any]) -> PackageList:
     packages = [_package(d) for d in raw["dists"]]
     packages.sort(key=lambda p: _normalise(p.name))
     return PackageList(
-        interpreter=interp, python_version=str(raw["python_version"]), packages=tuple(packages)
+        interpreter=interp,
+        python_version=str(raw["python_version"]),
+        packages=tuple(packages),
+        platform_tags=tuple(str(t) for t in raw.get("platform_tags") or ()),
     )
 
 
@@ -184,14 +179,7 @@ def _file_url_path(url: str) -> str:
 
 # --- cache ------------------------------------------------------------------------------------
 def _cache_file(interp: str, env: Mapping[str, str]) -> str | None:
-    try:
-        base = user_cache_dir()
-    except RuntimeError:  # no home directory to put it in
-        return None
-    # crc32, not sha256: hashlib loads OpenSSL (~2 ms), and a collision only costs a rescan,
-    # since the entry itself records the interpreter and environment it is for.
-    key = json.dumps([interp, env], sort_keys=True).encode()
-    return str(base / "packages" / f"{zlib.crc32(key):08x}.json")
+    return jsoncache.cache_file("packages", [interp, env])
 
 
 def _interpreter_stamp(interp: str) -> list[int] | None:
@@ -206,11 +194,10 @@ def _load_cache(
     path: str | None, interp: str, env: Mapping[str, str], current_stamps: list[list[Any]] | None
 ) -> PackageList | None:
     """The cached list if nothing it depends on changed; None on a miss or any cache trouble."""
-    if path is None:
+    entry = jsoncache.load_entry(path)
+    if entry is None:
         return None
     try:
-        with open(path, encoding="utf-8") as f:
-            entry = json.load(f)
         if (
             entry.get("format") != _CACHE_FORMAT
             or entry.get("interpreter") != interp
@@ -226,8 +213,8 @@ def _load_cache(
         elif any(_stamp(p) != mtime for p, mtime in stamps):
             return None
         return from_json_dict(PackageList, entry["packages"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, DecodeError):
-        return None  # absent, corrupt or from another version: rescan and rewrite
+    except (ValueError, KeyError, TypeError, AttributeError, DecodeError):
+        return None  # from another version: rescan and rewrite
 
 
 def _stamp(path: str) -> int | None:
@@ -245,10 +232,7 @@ def _save_cache(
     packages: PackageList,
 ) -> None:
     interp_stamp = _interpreter_stamp(interp)
-    if path is None or interp_stamp is None:
-        return
-    newest_ok = time.time_ns() - _RACY_WINDOW_NS
-    if interp_stamp[0] > newest_ok or any(m is not None and m > newest_ok for _, m in stamps):
+    if interp_stamp is None or jsoncache.is_racy([interp_stamp[0], *(m for _, m in stamps)]):
         return
     entry = {
         "format": _CACHE_FORMAT,
@@ -258,13 +242,4 @@ def _save_cache(
         "stamps": stamps,
         "packages": to_json_dict(packages),
     }
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(entry, f)
-        os.replace(tmp, path)  # readers see the old entry or the new one, never half of one
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        # a cache we cannot write only costs the next run a rescan
+    jsoncache.save_entry(path, entry)

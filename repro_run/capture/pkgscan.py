@@ -75,6 +75,42 @@ def top_level(dist: Distribution) -> list[str]:
     return sorted(names)
 
 
+def platform_tags() -> list[str]:
+    """This interpreter's most specific wheel tags, as packaging.tags.sys_tags() begins
+    (packaging >= 26.3): its own ABI on the native platform, then on manylinux at this glibc."""
+    import sysconfig
+
+    name = sys.implementation.name
+    short = {"cpython": "cp", "pypy": "pp"}.get(name, name)
+    interp = f"{short}{sys.version_info[0]}{sys.version_info[1]}"
+    if name == "cpython":  # packaging.tags._cpython_abis
+        gil = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
+        abi = interp + gil + ("d" if sysconfig.get_config_var("Py_DEBUG") else "")
+    else:  # packaging.tags._generic_abi: ".pypy310-pp73-x86_64-linux-gnu.so" -> pypy310_pp73
+        soabi = (sysconfig.get_config_var("EXT_SUFFIX") or "..").split(".")[1]
+        abi = "_".join(soabi.split("-")[:2]) or "none"
+    plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    if plat == "linux_x86_64" and sys.maxsize <= 2**32:
+        plat = "linux_i686"  # a 32-bit interpreter on a 64-bit kernel
+    plats = [plat]
+    libc = glibc_version()
+    if plat.startswith("linux_") and libc:
+        major, _, minor = libc.partition(".")
+        plats.append(f"manylinux_{major}_{minor.partition('.')[0]}_{plat[6:]}")
+    abi = abi.replace("-", "_").replace(".", "_")
+    return [f"{interp}-{abi}-{p}" for p in plats]
+
+
+def glibc_version() -> str | None:
+    """ "2.35" where the C library is glibc (os.confstr); None for musl, macOS, Windows."""
+    try:
+        found = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        return None
+    kind, _, version = (found or "").partition(" ")
+    return version if kind == "glibc" and version else None
+
+
 def scan() -> dict[str, Any]:
     import platform
     import re
@@ -104,7 +140,12 @@ def scan() -> dict[str, Any]:
                 "modules": top_level(dist),
             }
         )
-    return {"python_version": platform.python_version(), "stamps": before, "dists": dists}
+    return {
+        "python_version": platform.python_version(),
+        "platform_tags": platform_tags(),
+        "stamps": before,
+        "dists": dists,
+    }
 
 
 if __name__ == "__main__":

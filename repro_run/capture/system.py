@@ -1,4 +1,4 @@
-"""The host: name, OS, kernel, Python, CPU model and counts, memory, boot id."""
+"""The host: name, OS, kernel, C library, Python, CPU model and counts, memory, boot id."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from repro_run.capture.pkgscan import glibc_version
 from repro_run.core import host
 from repro_run.models import SystemInfo
 
@@ -55,6 +56,7 @@ def capture_system() -> SystemInfo:
         memory_total=memory,
         boot_id=boot,
         missing=missing,
+        glibc=glibc_version(),  # its libm's results can differ between versions
     )
 
 

@@ -23,6 +23,7 @@ STATUS_CHOICES = (
     "presumed dead",
 )
 LIST_DEFAULT_LIMIT = 20
+PACKAGE_FORMATS = ("freeze", "conda")  # `show --packages --format`
 
 
 @cli.command("list")
@@ -67,18 +68,39 @@ def list_command(
     is_flag=True,
     help="Print the run's installed packages as `pip freeze` does (with --json: the records).",
 )
+@click.option(
+    "--format",
+    "package_format",
+    type=click.Choice(PACKAGE_FORMATS),
+    default="freeze",
+    show_default=True,
+    help="With --packages: `conda` (the conda packages, an explicit list for "
+    "`conda create --file`).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole run record as JSON.")
-def show(run_id: str, packages: bool, as_json: bool) -> None:
+def show(run_id: str, packages: bool, package_format: str, as_json: bool) -> None:
     """Show a run: any unique prefix of its ID, `latest` or `@` (newest), `@~N`.
 
     `--packages` prints one requirement a line, as `pip freeze` writes them, for
-    `pip install -r`; a run whose package list was not captured exits 35, saying why.
+    `pip install -r`; `--format conda` writes the conda packages recorded in a conda
+    environment as a conda explicit list. A run whose package list (or conda package list)
+    was not captured exits 35, saying why.
     """
     from repro_run.app.query import reruns_of, show
     from repro_run.ui import console as ui_console
     from repro_run.ui import runs as ui_runs
 
     here = workspace(warn=True)
+    if packages and package_format == "conda":
+        from repro_run.app.query import conda_packages
+        from repro_run.models.conda_explicit import explicit_lines
+
+        conda_list = conda_packages(here, run_id)
+        if as_json:
+            ui_console.print_json(conda_list)
+        else:
+            ui_console.echo("\n".join(explicit_lines(conda_list)))
+        return
     if packages:
         from repro_run.app.query import packages as package_list
         from repro_run.ui.facts import freeze_lines
@@ -121,7 +143,8 @@ def log(run_id: str, plain: bool) -> None:
 
 DIFF_SECTIONS_HELP = (
     "Only these sections, comma-separated (repeatable), from: data, code, config, command, "
-    "seed, packages, framework, gpu, determinism, env, system, metrics, outputs, resources."
+    "seed, packages, conda, container, framework, gpu, determinism, env, system, metrics, outputs, "
+    "resources."
 )
 
 

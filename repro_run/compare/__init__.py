@@ -11,6 +11,7 @@ The API the CLI's `repro diff` and the rerun verdict share:
 
 from __future__ import annotations
 
+from repro_run.compare.conda import conda_section, container_section, numerics_changed
 from repro_run.compare.environment import env_section, gpu_section, packages_section, system_section
 from repro_run.compare.fields import not_compared
 from repro_run.compare.inputs import (
@@ -61,6 +62,8 @@ def compare_snapshots(
         code_section(old, new, facts.code),
         config_section(old, new),
         packages_section(old, new),
+        conda_section(old, new),
+        container_section(old, new),
         gpu_section(old, new),
         env_section(old, new),
         system_section(old, new),
@@ -96,5 +99,9 @@ def compare_snapshots(
 
 
 def likely_causes(comparison: RunComparison) -> tuple[SectionDiff, ...]:
-    """The cause sections that differ, most likely to have changed the results first."""
-    return tuple(s for s in comparison.sections if s.role == CAUSE and s.differs)
+    """The cause sections that differ, most likely to have changed the results first.
+
+    Conda packages rank where their section does when a numerics library (MKL, OpenBLAS, CUDA,
+    libstdc++) changed, and last otherwise: an openssl or tzdata update changes no result."""
+    causes = [s for s in comparison.sections if s.role == CAUSE and s.differs]
+    return tuple(sorted(causes, key=lambda s: s.name == "conda" and not numerics_changed(s)))

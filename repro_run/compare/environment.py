@@ -161,6 +161,8 @@ def system_section(old: Snapshot, new: Snapshot) -> SectionDiff:
         change("python", python_a, python_b),
         change("os", a.os_release, b.os_release),
         change("kernel", f"{a.os} {a.kernel}", f"{b.os} {b.kernel}"),
+        # Older records did not say: unknown on one side is no difference.
+        *([change("glibc", a.glibc, b.glibc)] if a.glibc and b.glibc else []),
         change("machine", a.machine, b.machine),
         change("cpu", a.cpu_model, b.cpu_model),
         change("cpu count", a.cpu_count_logical, b.cpu_count_logical),

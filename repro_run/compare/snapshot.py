@@ -15,7 +15,9 @@ from repro_run.core.record import Record, field
 from repro_run.models import (
     CodeState,
     CommandInfo,
+    CondaList,
     ConfigFile,
+    ContainerInfo,
     CudaLibraries,
     Determinism,
     EnvCapture,
@@ -53,6 +55,8 @@ class Snapshot(Record):
     cuda: CudaLibraries | Unavailable
     env: EnvCapture
     run: RunFacts | None  # None for the current environment
+    conda: CondaList | Unavailable | None = None  # None: not a conda environment
+    container: ContainerInfo | Unavailable | None = None  # None: no container seen
 
 
 class CodeHistory(Record):
@@ -75,11 +79,13 @@ def snapshot_of_record(
     record: RunRecord,
     packages: PackageList | Unavailable,
     *,
+    conda: CondaList | Unavailable | None = None,
     status: str | None = None,
     framework: Mapping[str, str] | None = None,
     metrics: Mapping[str, float] | None = None,
 ) -> Snapshot:
-    """A run's side; `packages` is the PackageList its `PackagesRef` points to (from the store)."""
+    """A run's side; `packages` is the PackageList its `PackagesRef` points to (from the store),
+    `conda` the CondaList its `CondaRef` does."""
     return Snapshot(
         side=Side(
             label=record.id,
@@ -95,6 +101,8 @@ def snapshot_of_record(
         gpu=record.gpu,
         cuda=record.cuda,
         env=record.env,
+        conda=conda,
+        container=record.container,
         run=RunFacts(
             command=record.command,
             determinism=record.determinism,

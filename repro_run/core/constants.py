@@ -8,6 +8,9 @@ ENV_DEBUG = "REPRO_DEBUG"  # 1: show tracebacks of unexpected errors
 ENV_KILL_GRACE = "REPRO_KILL_GRACE"  # seconds between forwarded SIGTERM and SIGKILL
 ENV_DRAIN_TIMEOUT = "REPRO_DRAIN_TIMEOUT"  # seconds to drain pipes after the child exits
 ENV_CACHE_DIR = "REPRO_CACHE_DIR"  # per-user cache (package lists, stat cache)
+# The image a container runs, for runtimes that do not tell the container (Docker):
+# `docker run -e REPRO_CONTAINER_IMAGE=name@sha256:... IMAGE`.
+ENV_CONTAINER_IMAGE = "REPRO_CONTAINER_IMAGE"
 
 # --- environment variables repro injects into the child ----------------------------------
 ENV_SEED = "REPRO_SEED"

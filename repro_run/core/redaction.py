@@ -28,6 +28,9 @@ _MIN_TOKEN_USER_LEN = 16
 # digits, 16 or more, random) is a credential; elsewhere such segments are hashes and IDs.
 _INDEX_WORDS = frozenset({"simple", "pypi"})
 _TOKEN_SEGMENT = re.compile(r"(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_~+=-]{16,}")
+# anaconda.org takes a token as the path segment after `/t/`: `https://conda.anaconda.org/t/
+# <token>/channel/linux-64/...` (conda's own `split_anaconda_token` removes it the same way).
+_CONDA_TOKEN = re.compile(r"/t/[^/?#]+(?=[/?#]|$)")
 
 # Shorter values are not scrubbed by value: masking every "1" or "true" in a log would destroy
 # it. Such values are still never stored as env values (the name decides that).
@@ -117,6 +120,12 @@ def strip_url_credentials(url: str) -> str:
     if not match:
         return url
     return match.group("scheme") + match.group("rest")
+
+
+def strip_conda_token(url: str) -> str:
+    """Drop an anaconda.org token (`/t/<token>`) and `user:password@` from a channel URL: what
+    is left still names the channel, and fetches from it where the user is logged in."""
+    return strip_url_credentials(_CONDA_TOKEN.sub("", url, count=1))
 
 
 def redact_url(url: str) -> str:

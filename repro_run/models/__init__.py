@@ -37,6 +37,10 @@ from repro_run.models.base import (
 from repro_run.models.codec import MAX_TEXT, DecodeError, from_json_dict, to_json_dict
 from repro_run.models.environment import (
     ChildFacts,
+    CondaList,
+    CondaPackage,
+    CondaRef,
+    ContainerInfo,
     CudaLibraries,
     Determinism,
     EnvCapture,
@@ -116,7 +120,11 @@ __all__ = [
     "ChildFacts",
     "CodeState",
     "CommandInfo",
+    "CondaList",
+    "CondaPackage",
+    "CondaRef",
     "ConfigFile",
+    "ContainerInfo",
     "CudaLibraries",
     "DecodeError",
     "Determinism",

@@ -51,11 +51,15 @@ SECTIONS: tuple[SectionInfo, ...] = (
     SectionInfo("command", "Command", CAUSE, "arguments, working directory, executable"),
     SectionInfo("seed", "Seed", CAUSE, "the injected seed"),
     SectionInfo("packages", "Packages", CAUSE, "added, removed, upgraded, downgraded"),
+    # Conda packages rank here when a numerics library (MKL, OpenBLAS, CUDA, libstdc++) is
+    # among the changes, last among the causes otherwise (`compare.likely_causes`).
+    SectionInfo("conda", "Conda packages", CAUSE, "conda-meta: version, build, channel"),
+    SectionInfo("container", "Container", CAUSE, "runtime, image, image ID, labels"),
     SectionInfo("framework", "Framework", CAUSE, "facts recorded inside the child"),
     SectionInfo("gpu", "GPU and CUDA", CAUSE, "GPU, driver, CUDA, cuDNN, NCCL"),
     SectionInfo("determinism", "Determinism", CAUSE, "determinism settings and threads"),
     SectionInfo("env", "Environment", CAUSE, "env vars (secret ones by name only)"),
-    SectionInfo("system", "System", CAUSE, "Python, OS, kernel, CPU, memory"),
+    SectionInfo("system", "System", CAUSE, "Python, OS, kernel, glibc, CPU, memory"),
     SectionInfo("metrics", "Metrics", RESULT, "final values and deltas"),
     SectionInfo("outputs", "Outputs", RESULT, "output files that differ"),
     SectionInfo("resources", "Resources", RESULT, "status, exit code, duration, peak memory"),

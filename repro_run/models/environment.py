@@ -33,6 +33,9 @@ class PackageList(Record):
     interpreter: str
     python_version: str
     packages: tuple[Package, ...]
+    # Its most specific wheel tags, as packaging.tags.sys_tags() begins: "cp311-cp311-linux_x86_64",
+    # "cp311-cp311-manylinux_2_35_x86_64". Empty: not recorded (repro < 18).
+    platform_tags: tuple[str, ...] = ()
 
 
 class PackagesRef(Record):
@@ -57,6 +60,7 @@ class SystemInfo(Record):
     memory_total: int  # bytes
     boot_id: str | None = None
     missing: dict[str, str] = field(default_factory=dict)
+    glibc: str | None = None  # "2.35" (os.confstr); None: another C library, or repro < 18
 
 
 class GpuDevice(Record):
@@ -85,6 +89,47 @@ class CudaLibraries(Record):
     nccl: str | None
     sources: dict[str, str] = field(default_factory=dict)  # library -> where it was found
     missing: dict[str, str] = field(default_factory=dict)  # library -> why not found
+
+
+# --- conda and containers ---------------------------------------------------------------------
+class CondaPackage(Record):
+    """One record of `$CONDA_PREFIX/conda-meta/`: what conda linked into the environment."""
+
+    name: str
+    version: str
+    build: str  # "h84fe81f_50496"
+    channel: str  # as conda-meta gives it (a URL or a name), credentials and tokens removed
+    subdir: str = ""  # "linux-64", "noarch"
+    fn: str = ""  # the archive's file name: "mkl-2023.2.0-h84fe81f_50496.conda"
+    url: str | None = None  # where conda fetched it from, credentials and tokens removed
+    md5: str | None = None
+    depends: tuple[str, ...] = ()  # the names of what it depends on (conda's link order)
+
+
+class CondaList(Record):
+    """The conda packages of one environment (stored as an object, not in run.json)."""
+
+    prefix: str
+    packages: tuple[CondaPackage, ...]  # sorted by name
+    problems: tuple[str, ...] = ()  # conda-meta files that could not be read, and why
+
+
+class CondaRef(Record):
+    prefix: str  # $CONDA_PREFIX
+    count: int
+    object: str  # the CondaList, stored as an object
+    source: str  # "conda-meta" (read) | "cache" (conda-meta unchanged since the last read)
+
+
+class ContainerInfo(Record):
+    """The container the run ran in, as far as its runtime lets a process inside know."""
+
+    runtime: str  # "docker" | "podman" | "apptainer" | "singularity" | the `container` variable
+    image: str | None = None  # a reference ("docker.io/library/python:3.12") or an image file
+    image_id: str | None = None  # the image's ID or digest, where the runtime gives one
+    labels: dict[str, str] = field(default_factory=dict)  # Apptainer's labels.json
+    evidence: tuple[str, ...] = ()  # what told: "/.dockerenv", "APPTAINER_CONTAINER"
+    missing: dict[str, str] = field(default_factory=dict)  # field -> why it is not known
 
 
 # --- seed and determinism ------------------------------------------------------------------

@@ -10,6 +10,8 @@ from repro_run.models.base import (
 from repro_run.models.codec import NON_FINITE, Limit
 from repro_run.models.environment import (
     ChildFacts,
+    CondaRef,
+    ContainerInfo,
     CudaLibraries,
     Determinism,
     EnvCapture,
@@ -205,6 +207,8 @@ class RunRecord(Record):
     group: str | None = None  # `repro run --repeat N`: the runs started together (issue 8)
     imported: Imported | None = None  # None: made in this store (or imported by repro < 14)
     preexisting_outputs: PreexistingFiles | None = None  # None: none (or repro < 16 archived all)
+    conda: CondaRef | Unavailable | None = None  # None: no CONDA_PREFIX (or repro < 18)
+    container: ContainerInfo | Unavailable | None = None  # None: none seen (or repro < 18)
 
     @property
     def duration(self) -> float | None:

@@ -1,8 +1,8 @@
 """Likely causes of a divergence: `repro diff`'s ranked comparison of the two records.
 
 The verdict lists the cause sections that differ (data, code, config, command, seed, packages,
-framework, GPU/CUDA, determinism, env, system), in `comparison.SECTIONS` order, one line each,
-less what cannot have caused it:
+conda, container, framework, GPU/CUDA, determinism, env, system), in `compare.likely_causes`
+order, one line each, less what cannot have caused it:
 - what a rerun does not replay by design (`replay_env.describes_launch`: SLURM_*, RANK, PATH)
   differs on every rerun elsewhere;
 - a package that differs between the two records is a cause only when a process of either

@@ -15,6 +15,7 @@ from repro_run.core.redaction import digest_mask, mask_argv
 from repro_run.models import (
     RUNNING,
     CommandInfo,
+    CondaRef,
     ConfigFile,
     PackageList,
     PackagesRef,
@@ -30,13 +31,14 @@ from repro_run.store import Store, this_supervisor
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     from repro_run.app.run.plan import Launch, Plan
+    from repro_run.capture.conda import CondaCapture
 
 
 def write_initial_record(
     store: Store, plan: Plan, launch: Launch, data: tuple[TreeRef, ...]
 ) -> RunRecord:
     """Capture every facet, then write the `running` record. Never raises for a facet."""
-    from repro_run.capture import cuda, environ, packages, system
+    from repro_run.capture import conda, container, cuda, environ, packages, system
 
     system_info = system.capture_system()
     captured_packages = packages.capture_packages(plan.interpreter)
@@ -75,6 +77,8 @@ def write_initial_record(
         rerun_of=plan.options.replay.of if plan.options.replay else None,
         rerun=plan.options.replay.info if plan.options.replay else None,
         group=plan.options.group,
+        conda=_store_conda(store, conda.capture_conda(plan.environ)),
+        container=container.capture_container(plan.environ),
     )
     record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
     store.write_record(record, index=False)  # `list` indexes it
@@ -94,6 +98,15 @@ def _params(typed: Sequence[str], masked: Sequence[str], store: Store) -> tuple[
             param = replace(param, value=digest_mask(param.value, store.digest_key()), parsed=None)
         params.append(param)
     return tuple(params)
+
+
+def _store_conda(
+    store: Store, captured: CondaCapture | Unavailable | None
+) -> CondaRef | Unavailable | None:
+    if captured is None or isinstance(captured, Unavailable):
+        return captured
+    digest = store.put_bytes(captured.document.encode())
+    return CondaRef(captured.prefix, captured.count, digest, captured.source)
 
 
 def _store_packages(

@@ -50,7 +50,7 @@ from repro_run.core.errors import (
 from repro_run.core.record import Record
 from repro_run.core.redaction import secret_values
 from repro_run.fingerprint.manifest import decode_manifest
-from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, PackagesRef, RunRecord
+from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, CondaRef, PackagesRef, RunRecord
 from repro_run.store import Store
 from repro_run.store.fsck import remove_orphan_temp
 
@@ -105,6 +105,8 @@ def export_run(
     texts += [_Text(c.path, store.object_path(c.object), False) for c in record.configs]
     if isinstance(record.packages, PackagesRef):  # direct URLs and editable paths
         texts.append(_Text(_PACKAGE_LIST, store.object_path(record.packages.object), False))
+    if isinstance(record.conda, CondaRef):  # channel URLs
+        texts.append(_Text("conda package list", store.object_path(record.conda.object), False))
     outputs = _output_files(store, record) if with_outputs else []
     texts += [_Text(name, store.object_path(digest), True) for name, digest in outputs]
     digests = set(record_references(record)) | {digest for _, digest in outputs}
