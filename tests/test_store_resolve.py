@@ -38,6 +38,17 @@ def test_resolve_exact_and_unique_prefix(store: Store, three_runs: list[RunRecor
     assert store.resolve("OOOO2") == "0000200ccc"  # Crockford look-alikes
 
 
+def test_a_legacy_id_typed_whole_names_its_run_though_a_longer_id_starts_with_it(
+    store: Store,
+) -> None:
+    legacy = add_run_with_id(store, "0000100aaa", argv=("python", "old.py"))
+    longer = add_run_with_id(store, "0000100aaabcdefghj", argv=("python", "new.py"))
+    assert store.resolve("0000100AAA") == legacy.id
+    assert store.resolve("0000100aaab") == longer.id
+    with pytest.raises(AmbiguousRunIdError, match="2 runs match"):
+        store.resolve("0000100aa")
+
+
 def test_resolve_ambiguous_lists_candidates_with_commands(
     store: Store, three_runs: list[RunRecord]
 ) -> None:

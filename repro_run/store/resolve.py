@@ -27,10 +27,12 @@ def relative_offset(ref: str) -> int | None:
 
 
 def match_prefix(ref: str, run_ids: Iterable[str]) -> list[str]:
-    """IDs starting with `ref` (normalized); IDs have one length, so an exact ID is unique."""
+    """IDs starting with `ref` (normalized); an ID typed whole names its run alone, even when it
+    is also the start of longer ones (a legacy 10-character ID and today's 18, `ids.py`)."""
     if not ref:
         return []
-    return sorted(run_id for run_id in run_ids if run_id.startswith(ref))
+    matches = sorted(run_id for run_id in run_ids if run_id.startswith(ref))
+    return [ref] if ref in matches else matches
 
 
 def not_found(ref: str) -> RunNotFoundError:
