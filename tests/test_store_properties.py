@@ -17,6 +17,7 @@ from repro_run.core.record import replace
 from repro_run.models import CommandInfo, ConfigFile, EnvCapture
 from repro_run.store import Store
 from repro_run.store.ids import ALPHABET, ID_LENGTH, LEGACY_ID_LENGTH
+from repro_run.store.resolve import abbreviations
 from repro_run.store.run_json import decode_record, encode_record
 
 # Today's IDs and the first format's, which stay valid (store/ids.py).
@@ -45,16 +46,22 @@ json_values = st.recursive(
 )
 
 
+def _store_of(root: Path, ids: set[str]) -> Store:
+    """A store at `root` holding a run of each of `ids`."""
+    store = Store.open(root)
+    for run_id in ids:
+        store.run_dir(run_id).mkdir()
+        # Resolution reads run.json raw: the fields it shows are enough here.
+        document = {"id": run_id, "created": "", "command": {"argv": ["run", run_id]}}
+        (store.run_dir(run_id) / "run.json").write_text(json.dumps(document))
+    return store
+
+
 @settings(max_examples=40, deadline=None)
 @given(ids=clustered_ids)
 def test_unique_prefix_resolves_and_shared_prefix_is_ambiguous(ids: set[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(Path(tmp))
-        for run_id in ids:
-            store.run_dir(run_id).mkdir()
-            # Resolution reads run.json raw: the fields it shows are enough here.
-            document = {"id": run_id, "created": "", "command": {"argv": ["run", run_id]}}
-            (store.run_dir(run_id) / "run.json").write_text(json.dumps(document))
+        store = _store_of(Path(tmp), ids)
         for run_id in ids:
             for length in range(1, len(run_id) + 1):
                 prefix = run_id[:length]
@@ -67,6 +74,16 @@ def test_unique_prefix_resolves_and_shared_prefix_is_ambiguous(ids: set[str]) ->
                     with pytest.raises(AmbiguousRunIdError) as caught:
                         store.resolve(prefix)
                     assert all(other in str(caught.value) for other in sharing)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=clustered_ids, shortest=st.integers(1, ID_LENGTH))
+def test_each_abbreviation_resolves_to_its_run(ids: set[str], shortest: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = _store_of(Path(tmp), ids)
+        for run_id, short in abbreviations(ids, shortest).items():
+            assert run_id.startswith(short) and len(short) >= min(shortest, len(run_id))
+            assert store.resolve(short) == run_id
 
 
 @settings(max_examples=60, deadline=None)

@@ -35,6 +35,25 @@ def match_prefix(ref: str, run_ids: Iterable[str]) -> list[str]:
     return [ref] if ref in matches else matches
 
 
+def abbreviations(run_ids: Iterable[str], shortest: int) -> dict[str, str]:
+    """Each ID's shortest prefix of at least `shortest` characters that names it alone, as
+    `match_prefix` reads it. Sorted, an ID shares the most with a neighbour: one more character
+    than that is unique (a whole ID when another is its prefix, as an exact ID is)."""
+    ordered = sorted(set(run_ids))
+    result = {}
+    for i, run_id in enumerate(ordered):
+        neighbours = ordered[max(i - 1, 0) : i] + ordered[i + 1 : i + 2]
+        shared = max((_shared_length(run_id, other) for other in neighbours), default=0)
+        result[run_id] = run_id[: max(shortest, shared + 1)]
+    return result
+
+
+def _shared_length(a: str, b: str) -> int:
+    """How many leading characters `a` and `b` have in common."""
+    pairs = enumerate(zip(a, b, strict=False))  # up to the shorter one's end
+    return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+
+
 def not_found(ref: str) -> RunNotFoundError:
     return RunNotFoundError(f"no run matches '{ref}' (repro list shows run IDs)")
 
