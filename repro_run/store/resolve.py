@@ -40,12 +40,15 @@ def abbreviations(run_ids: Iterable[str], shortest: int) -> dict[str, str]:
     `match_prefix` reads it. Sorted, an ID shares the most with a neighbour: one more character
     than that is unique (a whole ID when another is its prefix, as an exact ID is)."""
     ordered = sorted(set(run_ids))
-    result = {}
-    for i, run_id in enumerate(ordered):
-        neighbours = ordered[max(i - 1, 0) : i] + ordered[i + 1 : i + 2]
-        shared = max((_shared_length(run_id, other) for other in neighbours), default=0)
-        result[run_id] = run_id[: max(shortest, shared + 1)]
-    return result
+    shared = [0] * len(ordered)  # with either neighbour, counted only from `shortest` on
+    for i in range(1, len(ordered)):
+        before, after = ordered[i - 1], ordered[i]
+        if before[:shortest] == after[:shortest]:  # rare: most differ sooner
+            length = _shared_length(before, after)
+            shared[i - 1], shared[i] = max(shared[i - 1], length), max(shared[i], length)
+    return {
+        run_id: run_id[: max(shortest, n + 1)] for run_id, n in zip(ordered, shared, strict=True)
+    }
 
 
 def _shared_length(a: str, b: str) -> int:
