@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import select
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import blake3
-from helpers.cli import REPRO, record_of, repro, store_bytes
+from helpers.cli import REPRO, assert_one_line_error, record_of, repro, store_bytes
 from helpers.repos import MakeRepo, commit_all, git, write_files
 
 # Seeds itself from REPRO_SEED (what repro injects), so a rerun of it is bitwise identical.
@@ -132,6 +133,18 @@ def test_id_clash_with_different_content_is_refused(make_repo: MakeRepo, tmp_pat
     assert done.returncode == 33
     assert "never overwritten" in done.stderr
     assert b'"seed": 4' in record.read_bytes()
+
+
+def test_import_refuses_an_id_whose_run_is_being_created(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    _, run_id, bundle, other = _exported_elsewhere(make_repo, tmp_path)
+    starting = other / ".repro" / "runs" / run_id
+    starting.mkdir()  # as `repro run` has it between its mkdir and its lock file
+    done = repro(other, "import", str(bundle))
+    assert_one_line_error(done, 33, f"another run {run_id}", "never overwritten")
+    assert list(starting.iterdir()) == []  # not replaced by the imported run
+    assert json.loads(repro(other, "list", "--json").stdout) == []
 
 
 def test_with_outputs_carries_the_output_files(make_repo: MakeRepo, tmp_path: Path) -> None:

@@ -192,7 +192,7 @@ def test_a_changed_dataset_is_reported_by_directory(project: Path) -> None:
         (project / "data" / "train" / "new" / f"n{i}.png").write_bytes(b"x" * 1000)
     (project / "data" / "val.csv").unlink()
     done = repro(project, "run", "--data", "data", "train.py")
-    assert re.search(r"warning: data data changed since run \w{10}: 4 files differ\n", done.stderr)
+    assert re.search(r"warning: data data changed since run \w{18}: 4 files differ\n", done.stderr)
     assert "    train/: +3 files (+3.0 KB)\n" in done.stderr
     assert "    ./: -1 file (-2 B)\n" in done.stderr
     assert "    + train/new/n0.png\n" in done.stderr

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.cli import repro, run_dirs, start_run
+from helpers.cli import record_of, repro, run_dirs, start_run
 from helpers.repos import MakeRepo
 
 
@@ -35,8 +35,16 @@ def test_list_shows_runs_newest_first_with_their_columns(project: Path) -> None:
         assert column in header
     newest, oldest = ids_newest_first(project)
     assert sorted([newest, oldest]) == sorted(p.name for p in run_dirs(project))
-    assert rows[0].startswith(newest) and "failed" in rows[0] and "bad.py" in rows[0]
-    assert rows[1].startswith(oldest) and "succeeded" in rows[1] and " 5 " in rows[1]
+    assert newest.startswith(rows[0].split()[0]) and "failed" in rows[0] and "bad.py" in rows[0]
+    assert oldest.startswith(rows[1].split()[0]) and "succeeded" in rows[1] and " 5 " in rows[1]
+
+
+def test_list_shows_each_id_by_a_prefix_that_names_it_alone(project: Path) -> None:
+    rows = [line for line in repro(project, "list").stdout.splitlines() if line.strip()][1:]
+    for row, run_id in zip(rows, ids_newest_first(project), strict=True):
+        shown = row.split()[0]
+        assert 10 <= len(shown) < len(run_id) and run_id.startswith(shown)
+        assert record_of(project, shown)["id"] == run_id
 
 
 def test_list_json_filters_by_status_and_limit(project: Path) -> None:

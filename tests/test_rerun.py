@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -92,7 +93,8 @@ def test_a_seeded_run_reruns_identical_and_records_lineage(project: Path) -> Non
     shown = repro(project, "show", original).stdout
     assert "Reruns" in shown and f"{record['id']}" in shown and "IDENTICAL" in shown
     listed = repro(project, "list").stdout
-    assert f"rerun of {original}: IDENTICAL" in listed and "loss=" in listed
+    # `list` shows IDs by their shortest unique prefix of at least 10 characters.
+    assert re.search(rf"rerun of {original[:10]}\w*: IDENTICAL", listed) and "loss=" in listed
     assert worktrees(project) == [str(project)]
     # The rerun ran the same commit on a detached HEAD: told, but not a difference in code.
     diffed = repro(project, "diff", "--all", original, record["id"])

@@ -19,7 +19,7 @@ from repro_run.models import (
     SUCCEEDED,
     to_json_dict,
 )
-from repro_run.store import Store
+from repro_run.store import Store, durable
 from repro_run.store import ids as run_ids
 from repro_run.store.durable import atomic_write_bytes
 from repro_run.store.ids import ALPHABET, EPOCH, encode_time, is_run_id, new_run_id, run_id_time
@@ -32,9 +32,9 @@ def store(tmp_path: Path) -> Store:
 
 
 # --- run IDs -------------------------------------------------------------------------------
-def test_run_id_is_ten_lowercase_crockford_chars() -> None:
+def test_run_id_is_eighteen_lowercase_crockford_chars() -> None:
     run_id = new_run_id()
-    assert len(run_id) == 10
+    assert len(run_id) == 18
     assert set(run_id) <= set(ALPHABET)
     assert not set(run_id) & set("ilou")
     assert is_run_id(run_id)
@@ -60,6 +60,51 @@ def test_new_run_retries_when_the_id_is_taken(
     offered = iter([taken, taken, free])
     monkeypatch.setattr(run_ids, "new_run_id", lambda now=None: next(offered))
     assert store.new_run() == (free, store.run_dir(free))
+
+
+def test_a_clash_never_touches_the_run_that_holds_the_id(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = add_run(store)
+    run_dir = store.run_dir(record.id)
+    before = {path.name: path.read_bytes() for path in run_dir.iterdir()}
+    monkeypatch.setattr(run_ids, "new_run_id", lambda now=None: record.id)  # every draw clashes
+    with pytest.raises(StoreError, match="no free run ID"):
+        store.new_run()
+    assert {path.name: path.read_bytes() for path in run_dir.iterdir()} == before
+    assert store.run_ids() == [record.id]
+
+
+def test_ten_thousand_ids_drawn_in_one_second_are_distinct() -> None:
+    # 60 random bits: 4.3e-11 odds of a clash among them (20 bits, before: certain).
+    assert len({new_run_id(EPOCH + 1) for _ in range(10_000)}) == 10_000
+
+
+def test_ids_of_the_first_format_stay_valid_and_no_other_length_is() -> None:
+    legacy = "2radzysz9t"  # as repro wrote it first: tests/data/run-schema-1.json
+    assert is_run_id(legacy) and is_run_id(legacy + "0123abcd")
+    assert not any(is_run_id(legacy + "0" * extra) for extra in (1, 7, 9))
+    assert not is_run_id(legacy[:9]) and not is_run_id(legacy.upper())
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["renameat2", "mkdir-claim"])
+def test_rename_noreplace_never_replaces_an_empty_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool
+) -> None:
+    """os.rename would replace `taken` (empty, as a run directory just made by `mkdir`). Without
+    the kernel's no-replace rename (NFS, an old libc: no such file system here), its answer
+    "unsupported" is what the fallback is tested with."""
+    if not kernel:
+        monkeypatch.setattr(durable, "_rename_exclusive", lambda source, target: False)
+    staged, taken, free = tmp_path / "staged", tmp_path / "taken", tmp_path / "free"
+    staged.mkdir()
+    (staged / "run.json").write_text("arriving")
+    taken.mkdir()
+    with pytest.raises(FileExistsError):
+        durable.rename_noreplace(staged, taken)
+    assert list(taken.iterdir()) == [] and (staged / "run.json").exists()
+    durable.rename_noreplace(staged, free)
+    assert (free / "run.json").read_text() == "arriving" and not staged.exists()
 
 
 # --- layout --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from repro_run.core.host import boot_id
 from repro_run.models import CRASHED, FAILED, RUNNING, UNKNOWN_REMOTE, RunRecord, Supervisor
 from repro_run.store import RunLock, Store, effective_status
 from repro_run.store.ids import ALPHABET
+from repro_run.store.resolve import abbreviations
 
 
 @pytest.fixture
@@ -36,6 +37,27 @@ def test_resolve_exact_and_unique_prefix(store: Store, three_runs: list[RunRecor
     assert store.resolve("00002") == "0000200ccc"
     assert store.resolve("  0000200CC ") == "0000200ccc"  # case-insensitive
     assert store.resolve("OOOO2") == "0000200ccc"  # Crockford look-alikes
+
+
+def test_a_legacy_id_typed_whole_names_its_run_though_a_longer_id_starts_with_it(
+    store: Store,
+) -> None:
+    legacy = add_run_with_id(store, "0000100aaa", argv=("python", "old.py"))
+    longer = add_run_with_id(store, "0000100aaabcdefghj", argv=("python", "new.py"))
+    assert store.resolve("0000100AAA") == legacy.id
+    assert store.resolve("0000100aaab") == longer.id
+    with pytest.raises(AmbiguousRunIdError, match="2 runs match"):
+        store.resolve("0000100aa")
+
+
+def test_abbreviations_are_the_shortest_prefixes_that_name_each_id_alone() -> None:
+    ids = ["0000100aaa", "0000100aaabcdefghj", "0000100aaxzzzzzzzz", "0000200ccc00000000"]
+    assert abbreviations(ids, 10) == {
+        "0000100aaa": "0000100aaa",  # whole: a longer ID starts with it
+        "0000100aaabcdefghj": "0000100aaab",
+        "0000100aaxzzzzzzzz": "0000100aax",
+        "0000200ccc00000000": "0000200ccc",
+    }
 
 
 def test_resolve_ambiguous_lists_candidates_with_commands(

@@ -18,6 +18,8 @@ from repro_run.models import (
     from_json_dict,
 )
 from repro_run.store import Store
+from repro_run.store.ids import LEGACY_ID_LENGTH
+from repro_run.store.resolve import abbreviations
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -33,6 +35,12 @@ def list_runs(
     group: str | None = None,
 ) -> list[RunSummary]:
     return workspace.store().list_runs(status=status, limit=limit, group=group)
+
+
+def short_ids(workspace: Workspace) -> dict[str, str]:
+    """What `list` shows of each run's ID: the shortest prefix that names it alone in this
+    store, of at least the first format's 10 characters (today's have 18: store/ids.py)."""
+    return abbreviations(workspace.store().run_ids(), LEGACY_ID_LENGTH)
 
 
 def reruns_of(workspace: Workspace, run_id: str) -> list[RunSummary]:

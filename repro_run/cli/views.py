@@ -42,21 +42,21 @@ def list_command(
     status: str | None, limit: int, show_all: bool, group: str | None, as_json: bool
 ) -> None:
     """List runs, newest first (the newest 20 unless --limit N or --all)."""
-    from repro_run.app.query import list_runs
+    from repro_run.app.query import list_runs, short_ids
     from repro_run.ui import console as ui_console
     from repro_run.ui import runs as ui_runs
 
+    here = workspace(warn=True)
     wanted = None if show_all else limit
     # One more than shown tells whether there are more, without counting them all.
-    runs = list_runs(workspace(warn=True), status=status, limit=wanted and wanted + 1, group=group)
+    runs = list_runs(here, status=status, limit=wanted and wanted + 1, group=group)
     more = wanted is not None and len(runs) > wanted
     runs = runs[:wanted]
     if as_json:
         ui_console.print_json(runs)
         return
-    ui_runs.render_list(
-        runs, ui_console.make_console(), filtered=status is not None or group is not None
-    )
+    filtered = status is not None or group is not None
+    ui_runs.render_list(runs, ui_console.make_console(), filtered, short_ids(here))
     if more:
         ui_console.echo(f"(the newest {wanted} shown: --limit N or --all for more)", err=True)
 

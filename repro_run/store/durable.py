@@ -1,4 +1,4 @@
-"""Durable file writes: temp file, fsync, atomic rename, fsync of the directory."""
+"""Durable writes: temp file, fsync, atomic rename, fsync of the directory; no-replace renames."""
 
 from __future__ import annotations
 
@@ -105,3 +105,46 @@ def write_once(path: Path, data: bytes, mode: int = 0o600) -> bytes:
         os.unlink(tmp)
     fsync_dir(path.parent)
     return path.read_bytes()
+
+
+def rename_noreplace(source: Path, target: Path) -> None:
+    """Rename `source` to `target`, or FileExistsError if `target` exists: never a replace.
+
+    rename(2) silently replaces an empty directory, such as a run directory `mkdir` has just
+    made for a starting run, so a run arriving whole (an import) must not use it. Linux has
+    renameat2(RENAME_NOREPLACE), macOS renamex_np(RENAME_EXCL); where neither works (an old
+    libc, NFS), `target` is first claimed by `mkdir` (create-only), then replaced by the
+    rename: only that empty directory of ours can be replaced.
+    """
+    if _rename_exclusive(source, target):
+        return
+    os.mkdir(target)
+    try:
+        os.rename(source, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.rmdir(target)
+        raise
+
+
+def _rename_exclusive(source: Path, target: Path) -> bool:
+    """The kernel's no-replace rename; False where this system or file system lacks it."""
+    import ctypes  # only where a run arrives whole: not on `repro run`'s launch path
+    import errno
+    import sys
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    old, new = os.fsencode(source), os.fsencode(target)
+    if sys.platform == "linux" and hasattr(libc, "renameat2"):
+        at_fdcwd, rename_noreplace_flag = -100, 1  # <linux/fcntl.h>, <linux/fs.h>
+        result = libc.renameat2(at_fdcwd, old, at_fdcwd, new, ctypes.c_uint(rename_noreplace_flag))
+    elif sys.platform == "darwin" and hasattr(libc, "renamex_np"):
+        result = libc.renamex_np(old, new, ctypes.c_uint(0x4))  # RENAME_EXCL, <stdio.h>
+    else:
+        return False
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False  # this file system cannot refuse to replace: the caller claims first
+    raise OSError(code, os.strerror(code), os.fspath(source), None, os.fspath(target))

@@ -27,10 +27,34 @@ def relative_offset(ref: str) -> int | None:
 
 
 def match_prefix(ref: str, run_ids: Iterable[str]) -> list[str]:
-    """IDs starting with `ref` (normalized); IDs have one length, so an exact ID is unique."""
+    """IDs starting with `ref` (normalized); an ID typed whole names its run alone, even when it
+    is also the start of longer ones (a legacy 10-character ID and today's 18, `ids.py`)."""
     if not ref:
         return []
-    return sorted(run_id for run_id in run_ids if run_id.startswith(ref))
+    matches = sorted(run_id for run_id in run_ids if run_id.startswith(ref))
+    return [ref] if ref in matches else matches
+
+
+def abbreviations(run_ids: Iterable[str], shortest: int) -> dict[str, str]:
+    """Each ID's shortest prefix of at least `shortest` characters that names it alone, as
+    `match_prefix` reads it. Sorted, an ID shares the most with a neighbour: one more character
+    than that is unique (a whole ID when another is its prefix, as an exact ID is)."""
+    ordered = sorted(set(run_ids))
+    shared = [0] * len(ordered)  # with either neighbour, counted only from `shortest` on
+    for i in range(1, len(ordered)):
+        before, after = ordered[i - 1], ordered[i]
+        if before[:shortest] == after[:shortest]:  # rare: most differ sooner
+            length = _shared_length(before, after)
+            shared[i - 1], shared[i] = max(shared[i - 1], length), max(shared[i], length)
+    return {
+        run_id: run_id[: max(shortest, n + 1)] for run_id, n in zip(ordered, shared, strict=True)
+    }
+
+
+def _shared_length(a: str, b: str) -> int:
+    """How many leading characters `a` and `b` have in common."""
+    pairs = enumerate(zip(a, b, strict=False))  # up to the shorter one's end
+    return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
 
 
 def not_found(ref: str) -> RunNotFoundError:

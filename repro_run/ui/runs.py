@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from repro_run.core.humanize import count, format_bytes
 from repro_run.models import (
@@ -52,8 +52,16 @@ _WIDE_TABLE = 140  # `list` off a terminal, when it shows lineage or metrics
 
 
 # --- repro list ----------------------------------------------------------------------------
-def render_list(runs: Sequence[RunSummary], console: Console, filtered: bool = False) -> None:
+def render_list(
+    runs: Sequence[RunSummary],
+    console: Console,
+    filtered: bool = False,
+    short: Mapping[str, str] | None = None,
+) -> None:
+    """The table of `runs`; `short` maps an ID to the prefix shown (the whole ID if unmapped)."""
     from rich.table import Table
+
+    names = short or {}
 
     if not runs:
         console.print(
@@ -69,8 +77,9 @@ def render_list(runs: Sequence[RunSummary], console: Console, filtered: bool = F
     cells: dict[str, list[Text]] = {name: [] for name in _LIST_COLUMNS}
     for run in runs:
         # Lineage: a rerun runs its original's command, so the cell says whose rerun it is.
-        command = f"rerun of {run.rerun_of}: {run.verdict or '-'}" if run.rerun_of else run.command
-        cells["ID"].append(text(run.id))
+        original = names.get(run.rerun_of, run.rerun_of) if run.rerun_of else None
+        command = f"rerun of {original}: {run.verdict or '-'}" if original else run.command
+        cells["ID"].append(text(names.get(run.id, run.id)))
         cells["STARTED"].append(text(_short_time(run.created)))
         cells["STATUS"].append(text(run.status, _STATUS_STYLE.get(run.status, "")))
         cells["DURATION"].append(

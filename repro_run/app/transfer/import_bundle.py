@@ -8,8 +8,8 @@ bundle holds; the run record, the one member read into memory, is refused over 4
 The run record comes first: a run already here ends the import at once (nothing to do), a different one
 under the same ID is refused and never overwritten. Only once every member is in and verified:
 the code's git objects go into this repository when its commit is missing, the objects into the
-store (each renamed into place by its content hash), and one rename of the staged run files
-makes `runs/<id>`: the commit point. The record placed says what the bundle declares it carried
+store (each renamed into place by its content hash), and one no-replace rename of the staged
+run files makes `runs/<id>`: the commit point (a run being created under that ID is refused). The record placed says what the bundle declares it carried
 (`imported`), so a bundle exported without its output files is not damage to `repro fsck`.
 An import that finds the same run placed by a concurrent import of it is "already here".
 """
@@ -35,7 +35,7 @@ from repro_run.core.errors import BundleError, ImportClashError, StoreError
 from repro_run.core.record import Record, replace
 from repro_run.models import FINAL_STATUSES, Imported, RunRecord
 from repro_run.store import Store
-from repro_run.store.durable import fsync_dir
+from repro_run.store.durable import fsync_dir, rename_noreplace
 from repro_run.store.ids import is_run_id
 from repro_run.store.index import summarize
 from repro_run.store.objects import is_digest
@@ -169,13 +169,19 @@ def _place_run(store: Store, record: RunRecord, staged: Path) -> bool:
         raise StoreError(f"cannot write the files of run {record.id}: {exc}") from exc
     target = store.run_dir(record.id)
     try:
-        os.rename(staged, target)  # fails when runs/<id> appeared meanwhile: never merged
-    except OSError as exc:
+        # Never os.rename: it would replace an empty runs/<id>, a run that `repro run` has
+        # just allocated the same ID (before its lock file), and that run would then write
+        # its record over this one.
+        rename_noreplace(staged, target)
+    except FileExistsError as exc:
         if _is_present(store, record):
             return False
         raise ImportClashError(
-            f"run {record.id} appeared in this store during the import: nothing was imported"
+            f"another run {record.id} is in this store, or being created in it: nothing was "
+            "imported (it is never overwritten)"
         ) from exc
+    except OSError as exc:
+        raise StoreError(f"cannot place run {record.id} in {store.runs_dir}: {exc}") from exc
     fsync_dir(store.runs_dir)
     try:
         mtime_ns = (target / RUN_RECORD_FILENAME).stat().st_mtime_ns
