@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 SUBPROCESS_TIMEOUT_S = 10.0
-_CACHE_FORMAT = 2  # 2: each package's top-level modules
+_CACHE_FORMAT = 3  # 2: each package's top-level modules; 3: the Python implementation
 # A directory modified this recently may be modified again within the same mtime tick, which
 # the next stat could not tell apart (git's "racy clean" problem): such a scan is not cached.
 _RACY_WINDOW_NS = 2_000_000_000
@@ -133,7 +133,10 @@ def _package_list(interp: str, raw: Mapping[str, Any]) -> PackageList:
     packages = [_package(d) for d in raw["dists"]]
     packages.sort(key=lambda p: _normalise(p.name))
     return PackageList(
-        interpreter=interp, python_version=str(raw["python_version"]), packages=tuple(packages)
+        interpreter=interp,
+        python_version=str(raw["python_version"]),
+        packages=tuple(packages),
+        python_implementation=str(raw["python_implementation"]),
     )
 
 

@@ -104,7 +104,12 @@ def scan() -> dict[str, Any]:
                 "modules": top_level(dist),
             }
         )
-    return {"python_version": platform.python_version(), "stamps": before, "dists": dists}
+    return {
+        "python_version": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "stamps": before,
+        "dists": dists,
+    }
 
 
 if __name__ == "__main__":

@@ -177,6 +177,18 @@ def _tolerance(name: str, default: float, kind: str) -> Callable[[FC], FC]:
     help="Do not compare output files matching PATTERN (gitignore-like: *.log, wandb/**); "
     "they are still archived (repeatable; adds to [tool.repro] ignore).",
 )
+@click.option(
+    "--recreate-env",
+    is_flag=True,
+    help="Run in the run's recorded environment, rebuilt with uv (its Python, exact pins, "
+    "recorded indexes) and cached; your own environment is not touched.",
+)
+@click.option(
+    "--allow-partial-env",
+    is_flag=True,
+    help="With --recreate-env: rebuild without the packages that cannot be rebuilt (a local "
+    "directory or file), reported as differences.",
+)
 def rerun(
     run_id: str,
     times: int,
@@ -188,6 +200,8 @@ def rerun(
     atol: float,
     secret_args: tuple[str, ...],
     ignore: tuple[str, ...],
+    recreate_env: bool,
+    allow_partial_env: bool,
 ) -> None:
     """Replay run ID in a pristine worktree at its commit and judge the result.
 
@@ -212,7 +226,13 @@ def rerun(
         atol=atol,
         secret_args=secret_args,
         ignore=ignore,
+        recreate_env=recreate_env,
+        allow_partial_env=allow_partial_env,
     )
+    if allow_partial_env and not recreate_env:
+        from repro_run.core.errors import UsageError
+
+        raise UsageError("--allow-partial-env goes with --recreate-env")
     reporter = ui_data.DataReporter()
     result = rerun(options, reporter)
     for record in result.reruns:

@@ -23,6 +23,8 @@ STATUS_CHOICES = (
     "presumed dead",
 )
 LIST_DEFAULT_LIMIT = 20
+# models.requirements.FORMATS (`show --packages --format`), kept in step by a test.
+PACKAGE_FORMATS = ("freeze", "requirements", "uv")
 
 
 @cli.command("list")
@@ -67,12 +69,23 @@ def list_command(
     is_flag=True,
     help="Print the run's installed packages as `pip freeze` does (with --json: the records).",
 )
+@click.option(
+    "--format",
+    "package_format",
+    type=click.Choice(PACKAGE_FORMATS),
+    default="freeze",
+    show_default=True,
+    help="With --packages: `requirements` (a requirements.txt with the recorded indexes), "
+    "`uv` (those requirements with the uv commands that rebuild them).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole run record as JSON.")
-def show(run_id: str, packages: bool, as_json: bool) -> None:
+def show(run_id: str, packages: bool, package_format: str, as_json: bool) -> None:
     """Show a run: any unique prefix of its ID, `latest` or `@` (newest), `@~N`.
 
     `--packages` prints one requirement a line, as `pip freeze` writes them, for
-    `pip install -r`; a run whose package list was not captured exits 35, saying why.
+    `pip install -r`; `--format requirements|uv` adds the recorded package indexes and lists
+    what cannot be rebuilt as comments saying why. A run whose package list was not captured
+    exits 35, saying why.
     """
     from repro_run.app.query import reruns_of, show
     from repro_run.ui import console as ui_console
@@ -81,13 +94,13 @@ def show(run_id: str, packages: bool, as_json: bool) -> None:
     here = workspace(warn=True)
     if packages:
         from repro_run.app.query import packages as package_list
-        from repro_run.ui.facts import freeze_lines
+        from repro_run.models.requirements import FORMATS
 
         listed = package_list(here, run_id)
         if as_json:
             ui_console.print_json(listed)
         elif listed.packages:
-            ui_console.echo("\n".join(freeze_lines(listed)))
+            ui_console.echo("\n".join(FORMATS[package_format](listed)))
         return
 
     record, status = show(here, run_id)

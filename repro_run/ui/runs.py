@@ -423,6 +423,9 @@ def _rerun_rows(record: RunRecord) -> list[tuple[str, str]]:
         rows += [("data drift", line) for line in info.data_drift]
         rows += [("data remapped", f"{old} -> {new}") for old, new in info.data_remap.items()]
         rows += [("environment", line) for line in info.environment_drift[:10]]
+        if info.recreated_env:
+            rows.append(("rebuilt env", f"{info.recreated_env} (--recreate-env)"))
+        rows += [("not rebuilt", line) for line in info.env_left_out]
         if info.worktree:
             rows.append(("worktree kept", info.worktree))
     return rows
