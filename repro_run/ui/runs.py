@@ -20,6 +20,7 @@ from repro_run.models import (
     SUCCEEDED,
     TAINTED,
     CommandInfo,
+    EnvsRemoved,
     FsckReport,
     GcReport,
     RunRecord,
@@ -464,5 +465,15 @@ def gc_lines(report: GcReport) -> list[str]:
     lines.append(
         f"{verb} {len(report.removed)} unreferenced objects ({format_bytes(report.bytes_freed)}); "
         f"kept {report.kept_referenced} referenced and {report.kept_recent} recent ones"
+    )
+    return lines
+
+
+def gc_envs_lines(report: EnvsRemoved) -> list[str]:
+    verb = "would remove" if report.dry_run else "removed"
+    lines = [f"{verb} {key}" for key in report.removed]
+    lines.append(
+        f"{verb} {len(report.removed)} rebuilt environment(s) ({format_bytes(report.freed)}); "
+        f"kept {len(report.in_use)} in use by a rerun"
     )
     return lines

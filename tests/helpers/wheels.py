@@ -1,10 +1,12 @@
-"""Tiny wheels written directly as zip files, and a local folder of them served to pip and uv
-as `--find-links` (file://, no network): the environments the rebuild tests install."""
+"""Tiny wheels written directly as zip files, served to pip and uv as a simple index on disk
+(file://, no network), and the user's virtual environment installed from it: the environments
+the rebuild tests record and rebuild."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import subprocess
 import zipfile
 from pathlib import Path
@@ -33,6 +35,45 @@ def write_wheel(folder: Path, name: str, version: str, source: str | None = None
         for path, data in files.items():
             zf.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), data)
     return wheel
+
+
+def simple_index(folder: Path, wheels: Path) -> str:
+    """A PEP 503 simple index at `folder` over the wheels in `wheels`; returns its file:// URL.
+    https://peps.python.org/pep-0503/"""
+    projects: dict[str, list[Path]] = {}
+    for wheel in sorted(wheels.glob("*.whl")):
+        projects.setdefault(wheel.name.split("-")[0].replace("_", "-").lower(), []).append(wheel)
+    for project, files in projects.items():
+        links = "".join(f'<a href="{w.as_uri()}">{w.name}</a>\n' for w in files)
+        (folder / project).mkdir(parents=True, exist_ok=True)
+        (folder / project / "index.html").write_text(f"<html><body>{links}</body></html>\n")
+    names = "".join(f'<a href="{p}/">{p}</a>\n' for p in projects)
+    (folder / "index.html").write_text(f"<html><body>{names}</body></html>\n")
+    return folder.as_uri()
+
+
+def user_env(venv: Path, index_url: str, **extra: str) -> dict[str, str]:
+    """The variables of a user working in `venv` (activated) whose pip uses `index_url`, with
+    this machine's pip and uv config files out of the way."""
+    return {
+        "VIRTUAL_ENV": str(venv),
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "PIP_INDEX_URL": index_url,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_FIND_LINKS": "",  # CI images set it
+        "PIP_EXTRA_INDEX_URL": "",
+        "UV_NO_CONFIG": "1",
+        "UV_HTTP_RETRIES": "0",
+        **extra,
+    }
+
+
+def installed_version(python: Path, module: str) -> str:
+    done = subprocess.run(
+        [str(python), "-c", f"import {module}; print({module}.VERSION)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
 
 
 def uv_bin() -> str:

@@ -19,18 +19,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from repro_run.core.paths import user_cache_dir
-from repro_run.core.record import Record
+from repro_run.models import EnvsRemoved
 
 ENVS_DIRNAME = "envs"
 _BUILD_PREFIX = ".build-"
 _DOOMED_PREFIX = ".gc-"
 MARKER = "repro-env.json"  # written last inside a build: what it was built from
-
-
-class EnvsRemoved(Record):
-    removed: tuple[str, ...]  # the keys removed
-    in_use: tuple[str, ...]  # kept: a rerun holds them
-    freed: int  # bytes
 
 
 def envs_dir() -> Path:
@@ -118,7 +112,7 @@ def remove_unused(dry_run: bool = False) -> EnvsRemoved:
                 _remove(doomed)
         finally:
             os.close(fd)
-    return EnvsRemoved(tuple(removed), tuple(in_use_keys), freed)
+    return EnvsRemoved(tuple(removed), tuple(in_use_keys), freed, dry_run)
 
 
 # A build directory untouched this long belongs to a builder that died (builds take minutes).
