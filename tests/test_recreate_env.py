@@ -176,3 +176,12 @@ def _without_sources(root: Path) -> str:
     document["packages"]["object"] = digest
     path.write_text(json.dumps(document))
     return str(record["id"])
+
+
+def test_show_packages_as_requirements_names_the_recorded_index(project: Project) -> None:
+    done = project.repro("show", "--packages", "--format", "requirements", "@")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"--index-url {project.env['PIP_INDEX_URL']}",
+        "tinypkg==1.0",
+    ]
