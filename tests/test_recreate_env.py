@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.cli import assert_one_line_error, record_of, repro
-from helpers.repos import MakeRepo
+from helpers.cli import REPRO, assert_one_line_error, record_of, repro
+from helpers.repos import MakeRepo, commit_all
 from helpers.wheels import (
     install,
+    install_editable,
     installed_version,
     make_venv,
     simple_index,
@@ -70,7 +71,11 @@ def test_plain_rerun_after_an_upgrade_diverges_naming_the_package_and_suggests_r
     assert "DIVERGED" in done.stdout
     causes = done.stdout.split("likely causes, most likely first:")[1].strip().splitlines()
     assert causes[0].strip() == "1. packages: tinypkg 1.0 → 2.0 (upgraded)"
-    assert "packages: tinypkg 1.0 → 2.0" in done.stderr
+    assert (
+        causes[-1].strip()
+        == f"repro rerun --recreate-env {run_id} runs it in the recorded packages"
+    )
+    assert "packages: tinypkg 1.0 → 2.0" in done.stderr  # before the run too
     assert f"repro rerun --recreate-env {run_id}" in done.stderr
 
 
@@ -185,3 +190,36 @@ def test_show_packages_as_requirements_names_the_recorded_index(project: Project
         f"--index-url {project.env['PIP_INDEX_URL']}",
         "tinypkg==1.0",
     ]
+
+
+def test_the_editable_project_is_imported_from_the_reruns_worktree(project: Project) -> None:
+    (project.root / "src" / "mine").mkdir(parents=True)
+    (project.root / "src" / "mine" / "__init__.py").write_text("VERSION = 'committed'\n")
+    (project.root / "train.py").write_text(TRAIN + "import mine\nprint('mine', mine.VERSION)\n")
+    commit_all(project.root, "the project as a package")
+    install_editable(project.venv, "mine", "0.1", project.root)
+    assert project.repro("run", "--", "python", "train.py").returncode == 0
+    (project.root / "src" / "mine" / "__init__.py").write_text("VERSION = 'uncommitted'\n")
+    done = project.repro("rerun", "--recreate-env", "@")
+    assert done.returncode == 0, done.stderr
+    assert "mine committed" in done.stdout
+    assert "the project (mine) is imported from the rerun's worktree" in done.stderr
+    assert "differs" not in done.stderr
+
+
+def test_two_reruns_building_the_same_environment_at_once_both_run_in_it(
+    project: Project,
+) -> None:
+    run_id = record_of(project.root)["id"]
+    env = {**os.environ, **project.env}
+    both = [
+        subprocess.Popen([REPRO, "rerun", "--recreate-env", run_id], cwd=project.root, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    for process in both:
+        out, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+        assert out.startswith("value 1.0\nIDENTICAL")
+    envs = Path(os.environ["REPRO_CACHE_DIR"], "envs")
+    assert len([p for p in envs.iterdir() if p.is_dir()]) == 1  # the loser's build is gone

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import subprocess
 import zipfile
@@ -74,6 +75,21 @@ def installed_version(python: Path, module: str) -> str:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return done.stdout.strip()
+
+
+def install_editable(venv: Path, name: str, version: str, source: Path) -> None:
+    """`name` installed editable from `source` (its `src/` on the path) into `venv`, as pip and
+    uv write a PEP 660 editable install: a `.pth` naming the directory, and a dist-info whose
+    direct_url.json says `dir_info.editable` (https://peps.python.org/pep-0610/)."""
+    [site] = venv.glob("lib/python*/site-packages")
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "INSTALLER").write_text("uv\n")
+    direct = {"url": source.as_uri(), "dir_info": {"editable": True}}
+    (info / "direct_url.json").write_text(json.dumps(direct))
+    (site / f"__editable__.{name}-{version}.pth").write_text(f"{source / 'src'}\n")
+    (info / "RECORD").write_text(f"{info.name}/RECORD,,\n")
 
 
 def uv_bin() -> str:
