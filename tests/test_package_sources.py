@@ -124,3 +124,9 @@ def test_a_broken_uv_is_a_one_line_build_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(uv, "find_uv_bin", lost)
     with pytest.raises(EnvironmentBuildError, match="uv is not usable .*reinstall repro-run"):
         uv_binary()
+
+
+def test_a_crafted_package_name_never_becomes_an_option_line() -> None:
+    lines = requirements_lines(_listed(Package("--index-url https://evil.example/simple x", "1.0")))
+    assert not any(line.startswith("-") for line in lines)
+    assert lines[-1].endswith("cannot be rebuilt: not a valid distribution name and version")

@@ -8,12 +8,20 @@ Requirement syntax: https://pip.pypa.io/en/stable/reference/requirements-file-fo
 
 from __future__ import annotations
 
+import re
+
 from repro_run.core.humanize import printable
 from repro_run.core.record import Record
 from repro_run.models.environment import Package, PackageIndexes, PackageList
 
 # "cpython" is uv's name for it: `uv venv --python cpython@3.12.3`
 _UV_IMPLEMENTATIONS = {"CPython": "cpython", "PyPy": "pypy", "GraalVM": "graalpy"}
+
+
+# https://packaging.python.org/en/latest/specifications/name-normalization/ and the characters
+# of a PEP 440 version (local labels included: 2.5.1+cpu)
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_VERSION = re.compile(r"[A-Za-z0-9.+!_-]+")
 
 
 class Pin(Record):
@@ -33,6 +41,9 @@ def pins(packages: PackageList) -> tuple[Pin, ...]:
 
 def _pin(p: Package) -> Pin:
     name, version = _one_line(p.name), _one_line(p.version)
+    if not _NAME.fullmatch(p.name) or not _VERSION.fullmatch(p.version):
+        # A crafted record (an imported bundle) must not pass options to pip or uv.
+        return Pin(name, version, None, "not a valid distribution name and version")
     if p.project is not None:
         return Pin(name, version, None, "the project itself", project=p.project)
     if p.editable is not None:
@@ -40,8 +51,10 @@ def _pin(p: Package) -> Pin:
     reference = p.vcs or p.url
     if reference is not None and reference.startswith("file:"):
         return Pin(name, version, None, f"installed from a local file ({_one_line(reference)})")
+    if reference is not None and not any(c.isspace() for c in reference):
+        return Pin(name, version, f"{name} @ {reference}")
     if reference is not None:
-        return Pin(name, version, f"{name} @ {_one_line(reference)}")
+        return Pin(name, version, None, f"a reference with spaces ({_one_line(reference)})")
     return Pin(name, version, f"{name}=={version}")
 
 
