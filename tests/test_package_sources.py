@@ -122,7 +122,7 @@ def test_a_broken_uv_is_a_one_line_build_error(monkeypatch: pytest.MonkeyPatch) 
         raise FileNotFoundError("uv")
 
     monkeypatch.setattr(uv, "find_uv_bin", lost)
-    with pytest.raises(EnvironmentBuildError, match="uv is not usable .*reinstall repro-run"):
+    with pytest.raises(EnvironmentBuildError, match=r"uv is not usable .*reinstall repro-run"):
         uv_binary()
 
 
