@@ -52,8 +52,8 @@ def recreated_env(
         )
     notes: list[str] = []
     if listed.indexes is None:
-        prefix = os.environ.get("VIRTUAL_ENV") or sys.prefix  # the user's venv: its pip.conf
-        listed = replace(listed, indexes=capture_indexes(os.environ, prefix, root))
+        users = os.environ.get("VIRTUAL_ENV") or sys.prefix  # the user's venv: its pip.conf
+        listed = replace(listed, indexes=capture_indexes(os.environ, users, root))
         where = ", ".join(index_options(listed.indexes)) or "PyPI"
         notes.append(
             f"run {original.id}'s record has no package sources (an older repro): its pins are "
