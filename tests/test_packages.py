@@ -206,7 +206,9 @@ def test_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     (cache_file,) = Path(os.environ["REPRO_CACHE_DIR"], "packages").glob("*.json")
     cache_file.write_text("{not json")
     assert _captured(python)[1] == "subprocess"
-    assert json.loads(cache_file.read_text())["format"] == 3  # 3: with the platform tags
+    assert (
+        json.loads(cache_file.read_text())["format"] == 4
+    )  # 4: with the tags and the implementation
     assert _captured(python)[1] == "cache"
 
 

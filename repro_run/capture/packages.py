@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 SUBPROCESS_TIMEOUT_S = 10.0
-_CACHE_FORMAT = 3  # 2: each package's top-level modules; 3: the platform tags
+_CACHE_FORMAT = (
+    4  # 2: each package's top-level modules; 3: the platform tags; 4: the implementation
+)
 # Variables that change the interpreter's sys.path, hence what it can import.
 _PATH_ENV_VARS = (
     "PYTHONPATH",
@@ -129,6 +131,7 @@ def _package_list(interp: str, raw: Mapping[str, Any]) -> PackageList:
         python_version=str(raw["python_version"]),
         packages=tuple(packages),
         platform_tags=tuple(str(t) for t in raw.get("platform_tags") or ()),
+        python_implementation=str(raw["python_implementation"]),
     )
 
 

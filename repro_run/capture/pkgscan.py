@@ -143,6 +143,7 @@ def scan() -> dict[str, Any]:
     return {
         "python_version": platform.python_version(),
         "platform_tags": platform_tags(),
+        "python_implementation": platform.python_implementation(),
         "stamps": before,
         "dists": dists,
     }

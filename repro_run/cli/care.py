@@ -87,11 +87,23 @@ def fsck(as_json: bool) -> None:
     metavar="SECONDS",
     help="Keep unreferenced objects younger than this (default 3600: a run may be archiving).",
 )
-def gc(dry_run: bool, grace: float | None) -> None:
+@click.option(
+    "--envs",
+    is_flag=True,
+    help="Instead: remove the environments `rerun --recreate-env` built (user cache) that no "
+    "rerun is using; the next one rebuilds what it needs.",
+)
+def gc(dry_run: bool, grace: float | None, envs: bool) -> None:
     """Remove objects that no run references."""
     from repro_run.app import maintenance
     from repro_run.ui import console as ui_console
     from repro_run.ui import runs as ui_runs
+
+    if envs:
+        from repro_run.app.env.cache import remove_unused
+
+        ui_console.echo("\n".join(ui_runs.gc_envs_lines(remove_unused(dry_run=dry_run))))
+        return
 
     options = {} if grace is None else {"grace": grace}
     report = maintenance.gc(workspace(), dry_run=dry_run, **options)

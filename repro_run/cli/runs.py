@@ -129,22 +129,18 @@ def run(
     launch.run_verb(options, repeat, seeds, same_seed)
 
 
-class _Tolerance(click.FloatRange):
-    """A finite float >= 0: NaN passes `FloatRange(min=0)` (every comparison with it is false)."""
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        number: float = super().convert(value, param, ctx)
-        if number != number or number == float("inf"):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # NaN passes FloatRange(min=0) (every comparison with it is false), and would pass any check.
+    if value != value or value == float("inf"):
+        raise click.BadParameter(f"{value!r} is not a finite number", ctx, param)
+    return value
 
 
 def _tolerance(name: str, default: float, kind: str) -> Callable[[FC], FC]:
     return click.option(
         name,
-        type=_Tolerance(min=0),
+        type=click.FloatRange(min=0),
+        callback=_finite,
         default=default,
         show_default=True,
         help=f"{kind} tolerance for metrics.",
@@ -189,6 +185,18 @@ def _tolerance(name: str, default: float, kind: str) -> Callable[[FC], FC]:
     help="Do not compare output files matching PATTERN (gitignore-like: *.log, wandb/**); "
     "they are still archived (repeatable; adds to [tool.repro] ignore).",
 )
+@click.option(
+    "--recreate-env",
+    is_flag=True,
+    help="Run in the run's recorded environment, rebuilt with uv (its Python, exact pins, "
+    "recorded indexes) and cached; your own environment is not touched.",
+)
+@click.option(
+    "--allow-partial-env",
+    is_flag=True,
+    help="With --recreate-env: rebuild without the packages that cannot be rebuilt (a local "
+    "directory or file), reported as differences.",
+)
 def rerun(
     run_id: str,
     times: int,
@@ -200,6 +208,8 @@ def rerun(
     atol: float,
     secret_args: tuple[str, ...],
     ignore: tuple[str, ...],
+    recreate_env: bool,
+    allow_partial_env: bool,
 ) -> None:
     """Replay run ID in a pristine worktree at its commit and judge the result.
 
@@ -224,7 +234,13 @@ def rerun(
         atol=atol,
         secret_args=secret_args,
         ignore=ignore,
+        recreate_env=recreate_env,
+        allow_partial_env=allow_partial_env,
     )
+    if allow_partial_env and not recreate_env:
+        from repro_run.core.errors import UsageError
+
+        raise UsageError("--allow-partial-env goes with --recreate-env")
     reporter = ui_data.DataReporter()
     result = rerun(options, reporter)
     for record in result.reruns:

@@ -23,7 +23,9 @@ STATUS_CHOICES = (
     "presumed dead",
 )
 LIST_DEFAULT_LIMIT = 20
-PACKAGE_FORMATS = ("freeze", "conda")  # `show --packages --format`
+# models.requirements.FORMATS (the pip list's), and `conda` (the conda list's), kept in step
+# by a test: `show --packages --format`.
+PACKAGE_FORMATS = ("freeze", "requirements", "uv", "conda")
 
 
 @cli.command("list")
@@ -74,17 +76,19 @@ def list_command(
     type=click.Choice(PACKAGE_FORMATS),
     default="freeze",
     show_default=True,
-    help="With --packages: `conda` (the conda packages, an explicit list for "
-    "`conda create --file`).",
+    help="With --packages: `requirements` (a requirements.txt with the recorded indexes), "
+    "`uv` (those requirements with the uv commands that rebuild them), `conda` (the conda "
+    "packages, an explicit list for `conda create --file`).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the whole run record as JSON.")
 def show(run_id: str, packages: bool, package_format: str, as_json: bool) -> None:
     """Show a run: any unique prefix of its ID, `latest` or `@` (newest), `@~N`.
 
     `--packages` prints one requirement a line, as `pip freeze` writes them, for
-    `pip install -r`; `--format conda` writes the conda packages recorded in a conda
-    environment as a conda explicit list. A run whose package list (or conda package list)
-    was not captured exits 35, saying why.
+    `pip install -r`; `--format requirements|uv` adds the recorded package indexes and lists
+    what cannot be rebuilt as comments saying why; `--format conda` writes the conda packages
+    recorded in a conda environment as a conda explicit list. A run whose package list (or
+    conda package list) was not captured exits 35, saying why.
     """
     from repro_run.app.query import reruns_of, show
     from repro_run.ui import console as ui_console
@@ -103,13 +107,13 @@ def show(run_id: str, packages: bool, package_format: str, as_json: bool) -> Non
         return
     if packages:
         from repro_run.app.query import packages as package_list
-        from repro_run.ui.facts import freeze_lines
+        from repro_run.models.requirements import FORMATS
 
         listed = package_list(here, run_id)
         if as_json:
             ui_console.print_json(listed)
         elif listed.packages:
-            ui_console.echo("\n".join(freeze_lines(listed)))
+            ui_console.echo("\n".join(FORMATS[package_format](listed)))
         return
 
     record, status = show(here, run_id)

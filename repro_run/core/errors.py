@@ -212,3 +212,18 @@ class PackagesUnavailableError(ReproError):
     """`repro show --packages`: the run's package list was never captured (its record says why)."""
 
     exit_code = 35
+
+
+# --- repro rerun --recreate-env --------------------------------------------------------------
+class EnvironmentBuildError(ReproError):
+    """`repro rerun --recreate-env`: uv could not build the recorded environment (an index that
+    cannot be reached or refuses, a pin no index serves, a broken uv)."""
+
+    exit_code = 40
+
+
+class EnvironmentNotRebuildableError(ReproError):
+    """`repro rerun --recreate-env`: a recorded package cannot be rebuilt here (a local
+    directory that is not the project, a local file), and `--allow-partial-env` was not given."""
+
+    exit_code = 41

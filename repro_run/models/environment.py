@@ -25,6 +25,20 @@ class Package(Record):
     vcs: str | None = None  # "git+https://host/repo@<commit>" (credentials stripped)
     url: str | None = None  # direct URL of a non-VCS direct reference (credentials stripped)
     modules: tuple[str, ...] = ()  # its top-level import names; empty: not known
+    # The editable install is the project itself: its directory relative to the work tree's
+    # root ("." or "src/pkg"); a rebuild installs it from the rerun's worktree. None: not the
+    # project, or not recorded (older records).
+    project: str | None = None
+
+
+class PackageIndexes(Record):
+    """The package indexes in effect where a run ran (pip's and uv's settings), credentials
+    removed: where its distributions without a direct reference came from."""
+
+    index_url: str | None = None  # the default index; None: PyPI
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()  # where each setting was found: "PIP_INDEX_URL", a file
 
 
 class PackageList(Record):
@@ -36,6 +50,8 @@ class PackageList(Record):
     # Its most specific wheel tags, as packaging.tags.sys_tags() begins: "cp311-cp311-linux_x86_64",
     # "cp311-cp311-manylinux_2_35_x86_64". Empty: not recorded (repro < 18).
     platform_tags: tuple[str, ...] = ()
+    python_implementation: str | None = None  # "CPython", "PyPy"; None: not recorded
+    indexes: PackageIndexes | None = None  # None: not recorded (older records)
 
 
 class PackagesRef(Record):

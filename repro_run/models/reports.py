@@ -19,6 +19,15 @@ class FsckReport(Record):
         return not self.damage
 
 
+class EnvsRemoved(Record):
+    """`repro gc --envs`: the rebuilt environments removed from the user cache."""
+
+    removed: tuple[str, ...]  # their keys
+    in_use: tuple[str, ...]  # kept: a rerun is running in them
+    freed: int  # bytes
+    dry_run: bool = False
+
+
 class GcReport(Record):
     dry_run: bool
     removed: tuple[str, ...]  # digests removed (or that would be, with --dry-run)

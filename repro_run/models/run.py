@@ -103,6 +103,9 @@ class RerunInfo(Record):
     data_remap: dict[str, str] = field(default_factory=dict)  # recorded path -> path used
     environment_drift: tuple[str, ...] = ()  # "numpy: 1.26.4 -> 2.0.0"
     worktree: str | None = None  # kept with --keep-worktree
+    # --recreate-env: the rebuilt environment (its cache key) and what it left out
+    recreated_env: str | None = None
+    env_left_out: tuple[str, ...] = ()  # "name==version: why" (--allow-partial-env)
 
 
 class MetricDivergence(Record):

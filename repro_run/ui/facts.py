@@ -1,5 +1,4 @@
-"""`repro show`'s rows for the determinism settings and the facts recorded inside the child,
-and `repro show --packages`'s lines.
+"""`repro show`'s rows for the determinism settings and the facts recorded inside the child.
 
 Part of the ui layer: plain (key, value) rows that `ui.runs.render_show` shows as text.
 """
@@ -9,8 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from repro_run.core.humanize import printable
-from repro_run.models import Determinism, Package, PackageList, ProcessFacts, RunRecord
+from repro_run.models import Determinism, ProcessFacts, RunRecord
 
 _PROCESSES_SHOWN = 16
 
@@ -78,31 +76,3 @@ def _text(value: Any) -> str:
     if value is None:
         return "-"  # unset, or absent in that process
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def freeze_lines(packages: PackageList) -> list[str]:
-    """The list as `pip freeze --all` writes one: sorted by name, case-insensitively;
-    `name==version`, `name @ URL` for a direct URL or VCS reference, and an editable install
-    as `-e LOCATION` after a comment naming its version (whether the location is under version
-    control was not recorded, so pip's `-e git+URL` form is not used).
-    https://pip.pypa.io/en/stable/cli/pip_freeze/
-    """
-    return [
-        line
-        for package in sorted(packages.packages, key=lambda p: p.name.lower())
-        for line in _freeze(package)
-    ]
-
-
-def _freeze(p: Package) -> list[str]:
-    pinned = f"{_one_line(p.name)}=={_one_line(p.version)}"
-    if p.editable is not None:
-        return [f"# Editable install ({pinned})", f"-e {_one_line(p.editable)}"]
-    reference = p.vcs or p.url
-    return [f"{_one_line(p.name)} @ {_one_line(reference)}" if reference else pinned]
-
-
-def _one_line(value: str) -> str:
-    """Recorded text kept on its line: a newline in a hostile direct_url.json must not make a
-    requirement line of its own; other control characters are escaped as everywhere."""
-    return printable(value).replace("\n", "\\x0a").replace("\t", "\\x09")

@@ -87,6 +87,11 @@ def verdict_lines(original: RunRecord, rerun: RunRecord) -> list[str]:
     if v.causes:
         lines.append("  likely causes, most likely first:")
         lines += [f"    {i}. {cause}" for i, cause in enumerate(v.causes, 1)]
+        recreated = rerun.rerun is not None and rerun.rerun.recreated_env is not None
+        if not recreated and any(cause.startswith("packages:") for cause in v.causes):
+            lines.append(
+                f"  repro rerun --recreate-env {original.id} runs it in the recorded packages"
+            )
     elif v.outcome in (VERDICT_DIVERGED, VERDICT_WITHIN_TOLERANCE):
         lines.append(f"  {NONDETERMINISTIC}{_unrecorded(rerun)}")
         if not original.determinism.deterministic:

@@ -20,6 +20,7 @@ from repro_run.models import (
     SUCCEEDED,
     TAINTED,
     CommandInfo,
+    EnvsRemoved,
     FsckReport,
     GcReport,
     RunRecord,
@@ -432,6 +433,9 @@ def _rerun_rows(record: RunRecord) -> list[tuple[str, str]]:
         rows += [("data drift", line) for line in info.data_drift]
         rows += [("data remapped", f"{old} -> {new}") for old, new in info.data_remap.items()]
         rows += [("environment", line) for line in info.environment_drift[:10]]
+        if info.recreated_env:
+            rows.append(("rebuilt env", f"{info.recreated_env} (--recreate-env)"))
+        rows += [("not rebuilt", line) for line in info.env_left_out]
         if info.worktree:
             rows.append(("worktree kept", info.worktree))
     return rows
@@ -470,5 +474,15 @@ def gc_lines(report: GcReport) -> list[str]:
     lines.append(
         f"{verb} {len(report.removed)} unreferenced objects ({format_bytes(report.bytes_freed)}); "
         f"kept {report.kept_referenced} referenced and {report.kept_recent} recent ones"
+    )
+    return lines
+
+
+def gc_envs_lines(report: EnvsRemoved) -> list[str]:
+    verb = "would remove" if report.dry_run else "removed"
+    lines = [f"{verb} {key}" for key in report.removed]
+    lines.append(
+        f"{verb} {len(report.removed)} rebuilt environment(s) ({format_bytes(report.freed)}); "
+        f"kept {len(report.in_use)} in use by a rerun"
     )
     return lines

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from repro_run.app.diff import run_snapshot
 from repro_run.capture import cuda, gpu, packages, system
 from repro_run.compare import compare_snapshots
+from repro_run.compare.environment import normalise_name
 from repro_run.compare.fields import describe
 from repro_run.core.errors import ReproError
 from repro_run.core.record import replace
@@ -27,9 +28,18 @@ PACKAGES_LISTED = 10
 
 
 def environment_drift(
-    store: Store, original: RunRecord, environ: Mapping[str, str], python: str, cwd: Path
+    store: Store,
+    original: RunRecord,
+    environ: Mapping[str, str],
+    python: str,
+    cwd: Path,
+    *,
+    ignore_packages: Sequence[str] = (),
 ) -> list[str]:
-    """Differences in Python, OS, CPU, GPU, driver, CUDA libraries and packages, one per line."""
+    """Differences in Python, OS, CPU, GPU, driver, CUDA libraries and packages, one per line;
+    `ignore_packages`: distributions that are not looked for (the project, when a rebuilt
+    environment imports it from the worktree)."""
+    ignored = {("packages", normalise_name(name)) for name in ignore_packages}
     interpreter = _interpreter(original, environ, python, cwd)
     with ThreadPoolExecutor(max_workers=2) as pool:
         system_f = pool.submit(system.capture_system)
@@ -52,7 +62,9 @@ def environment_drift(
     comparison = compare_snapshots(recorded, now).only(_DRIFT_SECTIONS)
     lines = []
     for section in comparison.sections:
-        changed = [f for f in section.differences if (section.name, f.key) not in _NOT_DRIFT]
+        changed = [
+            f for f in section.differences if (section.name, f.key) not in _NOT_DRIFT | ignored
+        ]
         shown = changed[:PACKAGES_LISTED]
         lines += [f"{section.name}: {describe(f)}" for f in shown]
         if len(changed) > len(shown):

@@ -8,10 +8,12 @@ worktree (also on Ctrl-C; --keep-worktree keeps it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
 
+from repro_run.app.env.recreate import BuiltEnv, project_dirs, recreated_env
 from repro_run.app.progress import NullReporter, Reporter
 from repro_run.app.rerun.drift import environment_drift
 from repro_run.app.rerun.judge import judge
@@ -74,6 +76,8 @@ class RerunOptions(Record):
     atol: float = DEFAULT_ATOL
     secret_args: tuple[str, ...] = ()  # "NAME=ENV_VAR"
     ignore: tuple[str, ...] = ()  # --ignore: output files the verdict does not compare
+    recreate_env: bool = False  # run in the recorded environment, rebuilt with uv
+    allow_partial_env: bool = False  # rebuild it without what cannot be rebuilt
 
 
 class RerunResult(Record):
@@ -95,6 +99,7 @@ class _Replayable(Record):
     patch: bytes | None
     # (source, pattern): `[tool.repro] ignore` in the user's work tree, then --ignore
     ignore: tuple[tuple[str, str], ...]
+    env: BuiltEnv | None = None  # --recreate-env: the rebuilt environment the rerun runs in
 
 
 class _Checked(Record):
@@ -105,7 +110,34 @@ class _Checked(Record):
 
 def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResult:
     reporter = reporter or NullReporter()
-    target = _resolve(options)
+    with contextlib.ExitStack() as stack:
+        target = _resolve(options)
+        if options.recreate_env:
+            built = stack.enter_context(
+                recreated_env(
+                    target.store, target.original, target.root,
+                    allow_partial=options.allow_partial_env,
+                )
+            )  # fmt: skip
+            _report_env(built, target.original.id, reporter)
+            target = replace(target, env=built)
+        reruns = _reruns(target, options, reporter)
+    original = target.original
+    finals = [original.metrics.final if original.metrics else {}]
+    finals += [r.metrics.final if r.metrics else {} for r in reruns]
+    return RerunResult(original, tuple(reruns), tuple(metric_spreads(finals)))
+
+
+def _report_env(built: BuiltEnv, run_id: str, reporter: Reporter) -> None:
+    how = "reused" if built.reused else "built"
+    reporter.info(f"environment of run {run_id} {how}: {built.prefix}")
+    for note in built.notes:
+        reporter.info(f"environment: {note}")
+    for line in built.left_out:
+        reporter.warn(f"not rebuilt (--allow-partial-env): {line}")
+
+
+def _reruns(target: _Replayable, options: RerunOptions, reporter: Reporter) -> list[RunRecord]:
     checked: _Checked | None = None
     reruns: list[RunRecord] = []
     for attempt in range(options.times):
@@ -134,10 +166,7 @@ def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResul
         reruns.append(record)
         if record.verdict is None:  # interrupted or terminated: stop here
             break
-    original = target.original
-    finals = [original.metrics.final if original.metrics else {}]
-    finals += [r.metrics.final if r.metrics else {} for r in reruns]
-    return RerunResult(original, tuple(reruns), tuple(metric_spreads(finals)))
+    return reruns
 
 
 def _resolve(options: RerunOptions) -> _Replayable:
@@ -211,19 +240,43 @@ def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Rep
         reporter.info(f"the command's arguments name {', '.join(data.moved.values())} instead")
     for line in data.drift:
         reporter.warn(f"data differs from the record (--allow-data-drift): {line}")
-    checkout = checkout_paths(original.command.interpreter, target.root, tree)
-    environ, _ = replay_environ(original, os.environ, target.root, tree, checkout)
+    if target.env is not None:
+        checkout = project_dirs(target.env, tree)
+    else:
+        checkout = checkout_paths(original.command.interpreter, target.root, tree)
+    environ, _ = _child_environ(target, tree, checkout)
     drift = tuple(
-        environment_drift(target.store, original, environ, _python(original), tree / target.cwd)
-    )
+        environment_drift(
+            target.store, original, environ, _python(target), tree / target.cwd,
+            ignore_packages=target.env.project_names if target.env else (),
+        )
+    )  # fmt: skip
     if drift:
         shown = "; ".join(drift[:_DRIFT_SHOWN])
         more = f"; ... ({len(drift) - _DRIFT_SHOWN} more)" if len(drift) > _DRIFT_SHOWN else ""
-        message = f"the environment differs from run {original.id}'s: {shown}{more}"
+        which = "the rebuilt environment" if target.env else "the environment"
+        message = f"{which} differs from run {original.id}'s: {shown}{more}"
         if options.strict:
             raise EnvironmentDriftError(message + " (--strict)")
+        if target.env is None and any(line.startswith("packages:") for line in drift):
+            message += (
+                f" (repro rerun --recreate-env {original.id} runs it in the recorded packages)"
+            )
         reporter.warn(message)
     return _Checked(data, drift, checkout)
+
+
+def _child_environ(
+    target: _Replayable, tree: Path, checkout: tuple[str, ...]
+) -> tuple[dict[str, str], list[str]]:
+    """The rerun's base environment; with --recreate-env, the rebuilt one activated (first on
+    PATH, VIRTUAL_ENV), as `source ENV/bin/activate` would."""
+    environ, notes = replay_environ(target.original, os.environ, target.root, tree, checkout)
+    if target.env is not None:
+        bin_dir = str(target.env.prefix / "bin")
+        environ["PATH"] = os.pathsep.join([bin_dir, *filter(None, [environ.get("PATH")])])
+        environ["VIRTUAL_ENV"] = str(target.env.prefix)
+    return environ, notes
 
 
 def _launch(
@@ -267,7 +320,7 @@ def _replay(
 ) -> RunRecord:
     """The replayed run, in the worktree: its environment from the record, its launch."""
     original = target.original
-    environ, notes = replay_environ(original, os.environ, target.root, tree, checked.checkout)
+    environ, notes = _child_environ(target, tree, checked.checkout)
     for note in notes if not quiet else ():
         reporter.info(f"environment: {note}")
     info = RerunInfo(
@@ -275,12 +328,14 @@ def _replay(
         data_remap=parse_pairs(options.data_remap, "--data"),
         environment_drift=checked.drift,
         worktree=str(tree) if options.keep_worktree else None,
+        recreated_env=target.env.key if target.env else None,
+        env_left_out=target.env.left_out if target.env else (),
     )
     replay = Replay(
         of=original.id,
         store_dir=target.store.root,
         environ=environ,
-        python=_python(original),
+        python=_python(target),
         data=checked.data.refs,
         info=info,
         secrets=target.secrets,
@@ -309,9 +364,12 @@ def _source_date_epoch(original: RunRecord) -> str | None:
     return d.injected.get(ENV_SOURCE_DATE_EPOCH, d.user_set.get(ENV_SOURCE_DATE_EPOCH))
 
 
-def _python(original: RunRecord) -> str:
-    """The recorded interpreter of a `.py` command when it still exists, else the user's."""
-    command = original.command
+def _python(target: _Replayable) -> str:
+    """The rebuilt environment's interpreter (--recreate-env); else the recorded interpreter
+    of a `.py` command when it still exists, else the user's."""
+    if target.env is not None:
+        return target.env.python
+    command = target.original.command
     recorded = command.interpreter
     if recorded and command.exec_argv[:1] == (recorded,) and os.path.exists(recorded):
         return recorded

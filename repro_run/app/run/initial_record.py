@@ -38,10 +38,13 @@ def write_initial_record(
     store: Store, plan: Plan, launch: Launch, data: tuple[TreeRef, ...]
 ) -> RunRecord:
     """Capture every facet, then write the `running` record. Never raises for a facet."""
-    from repro_run.capture import conda, container, cuda, environ, packages, system
+    from repro_run.capture import conda, container, cuda, environ, packages, sources, system
 
     system_info = system.capture_system()
     captured_packages = packages.capture_packages(plan.interpreter)
+    if not isinstance(captured_packages, Unavailable):
+        listed, source = captured_packages
+        captured_packages = sources.with_sources(listed, plan.environ, plan.root), source
     package_list = None if isinstance(captured_packages, Unavailable) else captured_packages[0]
     argv = mask_argv(plan.options.command, plan.secrets)
     record = RunRecord(

@@ -1,0 +1,1 @@
+"""`repro rerun --recreate-env`: the recorded environment rebuilt with uv, cached, checked."""

@@ -1,0 +1,116 @@
+"""Tiny wheels written directly as zip files, served to pip and uv as a simple index on disk
+(file://, no network), and the user's virtual environment installed from it: the environments
+the rebuild tests record and rebuild."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def write_wheel(folder: Path, name: str, version: str, source: str | None = None) -> Path:
+    """`folder/<name>-<version>-py3-none-any.whl`, a pure-Python wheel of one module `name`
+    whose `VERSION` is `version` (or whose text is `source`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": (source or f"VERSION = {version!r}\n").encode(),
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: repro-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/top_level.txt": f"{name}\n".encode(),
+    }
+    record = [_record_line(path, data) for path, data in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path, data in files.items():
+            zf.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), data)
+    return wheel
+
+
+def simple_index(folder: Path, wheels: Path) -> str:
+    """A PEP 503 simple index at `folder` over the wheels in `wheels`; returns its file:// URL.
+    https://peps.python.org/pep-0503/"""
+    projects: dict[str, list[Path]] = {}
+    for wheel in sorted(wheels.glob("*.whl")):
+        projects.setdefault(wheel.name.split("-")[0].replace("_", "-").lower(), []).append(wheel)
+    for project, files in projects.items():
+        links = "".join(f'<a href="{w.as_uri()}">{w.name}</a>\n' for w in files)
+        (folder / project).mkdir(parents=True, exist_ok=True)
+        (folder / project / "index.html").write_text(f"<html><body>{links}</body></html>\n")
+    names = "".join(f'<a href="{p}/">{p}</a>\n' for p in projects)
+    (folder / "index.html").write_text(f"<html><body>{names}</body></html>\n")
+    return folder.as_uri()
+
+
+def user_env(venv: Path, index_url: str, **extra: str) -> dict[str, str]:
+    """The variables of a user working in `venv` (activated) whose pip uses `index_url`, with
+    this machine's pip and uv config files out of the way."""
+    return {
+        "VIRTUAL_ENV": str(venv),
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "PIP_INDEX_URL": index_url,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_FIND_LINKS": "",  # CI images set it
+        "PIP_EXTRA_INDEX_URL": "",
+        "UV_NO_CONFIG": "1",
+        "UV_HTTP_RETRIES": "0",
+        **extra,
+    }
+
+
+def installed_version(python: Path, module: str) -> str:
+    done = subprocess.run(
+        [str(python), "-c", f"import {module}; print({module}.VERSION)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def install_editable(venv: Path, name: str, version: str, source: Path) -> None:
+    """`name` installed editable from `source` (its `src/` on the path) into `venv`, as pip and
+    uv write a PEP 660 editable install: a `.pth` naming the directory, and a dist-info whose
+    direct_url.json says `dir_info.editable` (https://peps.python.org/pep-0610/)."""
+    [site] = venv.glob("lib/python*/site-packages")
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "INSTALLER").write_text("uv\n")
+    direct = {"url": source.as_uri(), "dir_info": {"editable": True}}
+    (info / "direct_url.json").write_text(json.dumps(direct))
+    (site / f"__editable__.{name}-{version}.pth").write_text(f"{source / 'src'}\n")
+    (info / "RECORD").write_text(f"{info.name}/RECORD,,\n")
+
+
+def uv_bin() -> str:
+    import uv
+
+    return str(uv.find_uv_bin())
+
+
+def make_venv(path: Path, python: str, wheels: Path, *pins: str) -> Path:
+    """A virtual environment at `path` (uv venv) with `pins` installed from the wheels folder
+    only (no index); returns its python."""
+    subprocess.run([uv_bin(), "venv", "-q", "--python", python, str(path)], check=True)
+    venv_python = path / "bin" / "python"
+    install(venv_python, wheels, *pins)
+    return venv_python
+
+
+def install(python: Path, wheels: Path, *pins: str) -> None:
+    """`uv pip install PINS` into `python`'s environment from the wheels folder only."""
+    subprocess.run(
+        [uv_bin(), "pip", "install", "-q", "--python", str(python), "--no-index",
+         "--find-links", str(wheels), *pins],
+        check=True,
+    )  # fmt: skip
