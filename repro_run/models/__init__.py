@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from repro_run.models.base import (
     ARCHIVE_FAILED,
+    COMMITS_DIFFER,
     CRASHED,
     FAILED,
     FAILED_TO_START,
@@ -80,6 +81,8 @@ from repro_run.models.run import (
     LogDifference,
     MetricDivergence,
     MetricsRef,
+    PartInfo,
+    PartSummary,
     PreexistingFiles,
     ProcessResult,
     RerunInfo,
@@ -92,6 +95,7 @@ from repro_run.models.run import (
 
 __all__ = [
     "ARCHIVE_FAILED",
+    "COMMITS_DIFFER",
     "CRASHED",
     "FACTORS",
     "FAILED",
@@ -139,6 +143,8 @@ __all__ = [
     "PackageList",
     "PackagesRef",
     "Param",
+    "PartInfo",
+    "PartSummary",
     "PreexistingFiles",
     "ProcessFacts",
     "ProcessResult",

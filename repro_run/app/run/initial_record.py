@@ -75,8 +75,9 @@ def write_initial_record(
         rerun_of=plan.options.replay.of if plan.options.replay else None,
         rerun=plan.options.replay.info if plan.options.replay else None,
         group=plan.options.group,
+        part=plan.joined.part if plan.joined else None,
     )
-    record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
+    record = safeguards.with_patch_findings(record, store.files_dir(record), plan.secrets)
     store.write_record(record, index=False)  # `list` indexes it
     return record
 
