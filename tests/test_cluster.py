@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.cli import REPRO, record_of, repro, run_dirs
+from helpers.cli import REPRO, assert_one_line_error, record_of, repro, run_dirs
 from helpers.repos import MakeRepo, commit_all, write_files
 from helpers.slurm import SlurmCluster, free_port
 
@@ -254,3 +254,49 @@ def test_parts_at_different_commits_are_flagged(make_repo: MakeRepo, tmp_path: P
     assert "commits_differ" in record["flags"]
     assert len({part["commit"] for part in record["parts"]}) == 2
     assert any("different commits" in problem for problem in record["problems"])
+
+
+def test_rerun_of_a_step_run_outside_a_step_refuses_naming_the_shape_it_needs(
+    slurm: SlurmCluster, make_repo: MakeRepo
+) -> None:
+    root = make_repo({"train.py": "print('trained')\n"})
+    assert srun(root, "-n", "2", REPRO, "run", "train.py").returncode == 0
+    run_id = record_of(root)["id"]
+    done = repro(root, "rerun", run_id)
+    assert_one_line_error(
+        done,
+        36,
+        "1 node(s) x 2 task(s)",
+        "no Slurm job step",
+        f"srun -N 1 -n 2 repro rerun {run_id}",
+    )
+
+
+def test_rerun_of_a_step_run_in_a_step_of_another_shape_refuses(
+    slurm: SlurmCluster, make_repo: MakeRepo
+) -> None:
+    root = make_repo({"train.py": "print('trained')\n"})
+    assert srun(root, "-n", "2", REPRO, "run", "train.py").returncode == 0
+    done = srun(root, "-n", "1", REPRO, "rerun", record_of(root)["id"])
+    assert done.returncode == 36, done.stderr  # srun exits with its task's status
+    errors = [line for line in done.stderr.splitlines() if line.startswith("repro: error: ")]
+    assert len(errors) == 1
+    assert "ran as 1 node(s) x 2 task(s)" in errors[0]
+    assert "a step of 1 node(s) x 1 task(s)" in errors[0]
+
+
+def test_rerun_of_a_step_run_on_the_same_shape_replays_and_judges_each_part(
+    slurm: SlurmCluster, make_repo: MakeRepo
+) -> None:
+    root = make_repo({"train.py": "import os\nprint('task', os.environ['SLURM_PROCID'])\n"})
+    assert srun(root, "-n", "2", REPRO, "run", "train.py").returncode == 0
+    run_id = record_of(root)["id"]
+    done = srun(root, "-n", "2", REPRO, "rerun", run_id)
+    assert done.returncode == 0, done.stderr
+    rerun = record_of(root)
+    assert rerun["rerun_of"] == run_id
+    assert part_statuses(rerun) == [(0, "succeeded"), (1, "succeeded")]
+    for part in parts_of(root / ".repro"):
+        if part["id"] == rerun["id"]:
+            assert part["verdict"]["outcome"] == "IDENTICAL"
+            assert part["verdict"]["logs_equal"] is True

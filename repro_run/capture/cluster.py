@@ -22,6 +22,7 @@ _TORCHRUN_FLAGS = frozenset(
 )
 _TORCHRUN_MODULES = ("torch.distributed.run", "torch.distributed.launch")
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+SLURM_JOIN = "slurm step"  # how a run joined by its Slurm step says so
 
 
 class Joined(Record):
@@ -59,16 +60,25 @@ def group_seed(run_id: str) -> int:
     return zlib.crc32(run_id.encode())
 
 
+def step_shape(environ: Mapping[str, str]) -> tuple[int | None, int] | None:
+    """(nodes, tasks) of the Slurm job step this process is a task of; None outside one (a
+    batch script or `salloc` shell is no step: `srun` starts one)."""
+    if not environ.get("SLURM_JOB_ID") or environ.get("SLURM_STEP_ID") is None:
+        return None
+    tasks = _int(environ.get("SLURM_STEP_NUM_TASKS") or environ.get("SLURM_NTASKS"))
+    nodes = _int(environ.get("SLURM_STEP_NUM_NODES") or environ.get("SLURM_NNODES"))
+    return None if tasks is None else (nodes, tasks)
+
+
 def _slurm_step(environ: Mapping[str, str]) -> tuple[str, str, int | None, int] | None:
     """(key, label, nodes, tasks) of the Slurm job step this supervisor is a task of, when the
     step has more than one task (`srun -n 1 repro run` records a run alone)."""
-    job, step = environ.get("SLURM_JOB_ID"), environ.get("SLURM_STEP_ID")
-    tasks = _int(environ.get("SLURM_STEP_NUM_TASKS") or environ.get("SLURM_NTASKS"))
-    if not job or step is None or tasks is None or tasks < 2:
+    shape = step_shape(environ)
+    if shape is None or shape[1] < 2:
         return None
-    nodes = _int(environ.get("SLURM_STEP_NUM_NODES") or environ.get("SLURM_NNODES"))
+    job, step = environ["SLURM_JOB_ID"], environ["SLURM_STEP_ID"]
     cluster = environ.get("SLURM_CLUSTER_NAME", "")
-    return f"slurm:{cluster}:{job}.{step}", f"slurm step {job}.{step}", nodes, tasks
+    return f"slurm:{cluster}:{job}.{step}", f"{SLURM_JOIN} {job}.{step}", *shape
 
 
 def _torchrun_rendezvous(argv: Sequence[str]) -> tuple[str, str, int | None, int | None] | None:
