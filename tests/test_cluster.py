@@ -300,3 +300,22 @@ def test_rerun_of_a_step_run_on_the_same_shape_replays_and_judges_each_part(
         if part["id"] == rerun["id"]:
             assert part["verdict"]["outcome"] == "IDENTICAL"
             assert part["verdict"]["logs_equal"] is True
+
+
+def test_a_part_whose_supervisor_is_killed_reads_crashed_and_so_does_the_run(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo({"sleeper.py": SLEEPER, "train.py": "print('trained')\n"})
+    sleeper = subprocess.Popen(
+        [REPRO, "run", "--join", "nodes", "sleeper.py"], cwd=root, stdout=subprocess.PIPE
+    )
+    wait_for_parts(root / ".repro", 1)
+    assert repro(root, "run", "--join", "nodes", "train.py").returncode == 0
+    sleeper.kill()  # SIGKILL: no final record; the command gets SIGTERM (PDEATHSIG)
+    sleeper.wait()
+    record = record_of(root)
+    assert record["status"] == "crashed"
+    assert sorted(p["status"] for p in record["parts"]) == ["crashed", "succeeded"]
+    listed = repro(root, "list")
+    assert listed.stdout.count(record["id"]) == 1
+    assert "crashed" in listed.stdout
