@@ -30,6 +30,10 @@ class Joined(Record):
 
     key: str
     part: PartInfo
+    # A Slurm step's key is never used again, so its run takes parts until all its tasks
+    # came, however early one ends; a rendezvous ID or a --join name may be used again
+    # tomorrow, so their run closes once a part has ended.
+    reused: bool = True
 
 
 def joined_part(
@@ -43,7 +47,8 @@ def joined_part(
         return Joined(key=f"join:{join}", part=PartInfo(name, f"--join {join}", task=task))
     if slurm is not None:
         key, label, nodes, tasks = slurm
-        return Joined(key=key, part=PartInfo(name, label, task, nodes, tasks, expected=tasks))
+        part = PartInfo(name, label, task, nodes, tasks, expected=tasks)
+        return Joined(key=key, part=part, reused=False)
     torchrun = _torchrun_rendezvous(argv)
     if torchrun is None:
         return None

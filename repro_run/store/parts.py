@@ -78,9 +78,12 @@ def files_dir(run_dir: Path, part: str | None) -> Path:
     return run_dir if part is None else run_dir / PARTS_DIRNAME / part
 
 
-def claim_part(root: Path, runs_dir: Path, key: str, part: PartInfo) -> tuple[str, Path]:
+def claim_part(
+    root: Path, runs_dir: Path, key: str, part: PartInfo, reused: bool
+) -> tuple[str, Path]:
     """The run of group `key` and this part's new directory in it: the group's open run, or a
-    new one, made while the group's lock is held, so that concurrent supervisors agree."""
+    new one, made while the group's lock is held, so that concurrent supervisors agree.
+    `reused`: the key may name another launch later (a rendezvous ID, a --join name)."""
     import hashlib  # only a run of several supervisors: OpenSSL stays off a plain launch
 
     from repro_run.store.ids import allocate_run_dir
@@ -92,7 +95,7 @@ def claim_part(root: Path, runs_dir: Path, key: str, part: PartInfo) -> tuple[st
         with flocked(joins / f"{digest}.lock", wait=True, create=True) as fd:
             if fd is None:
                 raise OSError(f"cannot lock {joins / digest}.lock")
-            run_id = _open_run(joins / f"{digest}.json", runs_dir, part)
+            run_id = _open_run(joins / f"{digest}.json", runs_dir, part, reused)
             if run_id is None:
                 run_id, _ = allocate_run_dir(runs_dir)
                 document = {"key": key, "run": run_id}
@@ -108,10 +111,10 @@ def claim_part(root: Path, runs_dir: Path, key: str, part: PartInfo) -> tuple[st
     return run_id, part_dir
 
 
-def _open_run(join_file: Path, runs_dir: Path, part: PartInfo) -> str | None:
+def _open_run(join_file: Path, runs_dir: Path, part: PartInfo, reused: bool) -> str | None:
     """The run a group's join file names, if it still takes parts: made within the join
-    window, short of the parts its launch starts, and none of its parts has ended (the same
-    rendezvous ID used again tomorrow is another run)."""
+    window, short of the parts its launch starts, and (for a key that may be `reused`: the
+    same rendezvous ID used again tomorrow is another run) none of its parts has ended."""
     try:
         run_id = json.loads(join_file.read_bytes())["run"]
         names = os.listdir(runs_dir / str(run_id) / PARTS_DIRNAME)
@@ -124,9 +127,8 @@ def _open_run(join_file: Path, runs_dir: Path, part: PartInfo) -> str | None:
     directories = [n for n in names if not n.endswith(".json")]
     if part.expected is not None and len(directories) >= part.expected:
         return None
-    for record in _read_parts(runs_dir / run_id, run_id, names):
-        if record.status != RUNNING:
-            return None
+    if reused and any(r.status != RUNNING for r in _read_parts(runs_dir / run_id, run_id, names)):
+        return None
     return run_id
 
 

@@ -108,12 +108,12 @@ class Store:
             raise StoreError(f"cannot create a run directory in {self.runs_dir}: {exc}") from exc
         return run_id, path
 
-    def join_run(self, key: str, part: PartInfo) -> tuple[str, Path]:
+    def join_run(self, key: str, part: PartInfo, *, reused: bool) -> tuple[str, Path]:
         """The run group `key` records together (made by the first to ask) and `part`'s new
         directory in it: see store/parts.py."""
         from repro_run.store.parts import claim_part
 
-        run_id, part_dir = claim_part(self.root, self.runs_dir, key, part)
+        run_id, part_dir = claim_part(self.root, self.runs_dir, key, part, reused)
         try:
             fsync_dir(part_dir.parent)  # the part's directory must survive before its record
             fsync_dir(self.runs_dir)

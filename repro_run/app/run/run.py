@@ -94,7 +94,9 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
         )
     )
     joined = plan.joined
-    run_id, run_dir = store.join_run(joined.key, joined.part) if joined else store.new_run()
+    run_id, run_dir = (
+        store.join_run(joined.key, joined.part, reused=joined.reused) if joined else store.new_run()
+    )
     if joined and plan.seed_source == "random":  # every part (rank) must draw the same one
         plan = replace(plan, seed=group_seed(run_id), seed_source="group")
     with store.run_lock(run_id, joined.part.name if joined else None):
