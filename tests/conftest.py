@@ -12,6 +12,7 @@ import pytest
 # import: register them before the first import of any (this file is loaded before every test).
 pytest.register_assert_rewrite("helpers")
 from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files  # noqa: E402
+from helpers.slurm import SlurmCluster, require_slurm  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +42,25 @@ def make_repo(tmp_path: Path) -> Iterator[MakeRepo]:
         return root
 
     yield _make
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    """A real one-host Slurm (munged, slurmctld, slurmd), started once for the session."""
+    require_slurm()
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def slurm(slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlurmCluster]:
+    """The session's Slurm, its SLURM_CONF set for the test's commands; no job left after."""
+    for name, value in slurm_cluster.env.items():
+        monkeypatch.setenv(name, value)
+    yield slurm_cluster
+    slurm_cluster.run("scancel", "--user=root", check=False)
+    slurm_cluster.wait_idle()

@@ -17,7 +17,8 @@ from repro_run.verdict.screen import screen_lines
 def read_log(workspace: Workspace, ref: str) -> bytes:
     store = workspace.store()
     run_id = store.resolve(ref)
-    path = store.run_dir(run_id) / RUN_LOG_FILENAME
+    # A run several supervisors recorded: its first part's log (each part's is in its files).
+    path = store.files_dir(store.load_record(run_id)) / RUN_LOG_FILENAME
     try:
         return path.read_bytes()
     except FileNotFoundError:

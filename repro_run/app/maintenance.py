@@ -59,18 +59,26 @@ def record_references(record: RunRecord) -> dict[str, str]:
 def _all_references(store: Store, record: RunRecord) -> tuple[dict[str, str], list[str]]:
     """Every object a record references, output files included (when this store was given
     them); and what cannot be read."""
-    refs = record_references(record)
     problems: list[str] = []
-    if record.imported is not None and not record.imported.output_files:
-        return refs, problems
-    for tree in record.outputs:
-        try:
-            files = _listed_files(store, tree.manifest_object)
-        except (ReproError, ValueError) as exc:
-            problems.append(f"run {record.id}: outputs {tree.path}: {exc}")
+    records = [record]
+    try:  # a run several supervisors recorded: each part's record references its own
+        records += store.part_records(record)
+    except ReproError as exc:
+        problems.append(str(exc))
+    refs: dict[str, str] = {}
+    for each in records:
+        for digest, what in record_references(each).items():
+            refs.setdefault(digest, what)
+        if each.imported is not None and not each.imported.output_files:
             continue
-        for digest, path in files:
-            refs.setdefault(digest, f"output {tree.path}/{path}")
+        for tree in each.outputs:
+            try:
+                files = _listed_files(store, tree.manifest_object)
+            except (ReproError, ValueError) as exc:
+                problems.append(f"run {record.id}: outputs {tree.path}: {exc}")
+                continue
+            for digest, path in files:
+                refs.setdefault(digest, f"output {tree.path}/{path}")
     return refs, problems
 
 

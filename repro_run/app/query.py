@@ -52,7 +52,7 @@ def show(workspace: Workspace, ref: str) -> tuple[RunRecord, str]:
     """The record of run `ref` and its effective status (a dead supervisor reads as crashed)."""
     store = workspace.store()
     run_id = store.resolve(ref)
-    record = store.load_record(run_id)
+    record = store.with_part_statuses(store.load_record(run_id))
     status = store.effective_status(record)
     if status == CRASHED and (pids := store.leftover_processes(run_id)):
         status += f" (its processes are still alive: pid {', '.join(map(str, pids))})"

@@ -85,6 +85,12 @@ from repro_run.core.constants import DEFAULT_ATOL, DEFAULT_RTOL, VERDICT_EXIT_CO
 )
 @click.option("--seeds", metavar="LIST", help="Seeds of the repeated runs, e.g. 0-4 or 1,5,9.")
 @click.option("--same-seed", is_flag=True, help="Repeat with one seed (implementation noise).")
+@click.option(
+    "--join",
+    metavar="NAME",
+    help="Record one run with every other `repro run --join NAME` started meanwhile "
+    "(one part each); Slurm steps and torchrun rendezvous join by themselves.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     seed: int | None,
@@ -102,6 +108,7 @@ def run(
     repeat: int | None = None,
     seeds: str | None = None,
     same_seed: bool = False,
+    join: str | None = None,
 ) -> None:
     """Run COMMAND (a `.py` file runs under this Python) and record it under a run ID.
 
@@ -125,6 +132,7 @@ def run(
         auto_seed=not no_auto_seed,
         auto_data=not no_auto_data,
         skip_unreadable=skip_unreadable,
+        join=join,
     )
     launch.run_verb(options, repeat, seeds, same_seed)
 

@@ -39,6 +39,11 @@ RUN_RECORD_FILENAME = "run.json"
 GROUP_PREFIX = "grp-"  # `repro run --repeat`'s group IDs: grp-<10 hex digits>
 RUN_LOG_FILENAME = "output.log"
 RUN_LOCK_FILENAME = "lock"
+PARTS_DIRNAME = "parts"  # runs/<id>/parts/<name>.json and parts/<name>/: one per supervisor
+JOINS_DIRNAME = (
+    "joins"  # joins/<digest>.json: which run a Slurm step, rendezvous or --join name made
+)
+ENV_JOIN_WINDOW = "REPRO_JOIN_WINDOW"  # seconds a multi-part run accepts new parts (default 1 h)
 RUN_PATCH_FILENAME = "patch.diff"
 RUN_METRICS_FILENAME = "metrics.jsonl"  # what REPRO_METRICS names
 

@@ -140,6 +140,12 @@ class RunNotFinishedError(ReproError):
     exit_code = 30
 
 
+class AllocationShapeError(ReproError):
+    """A run of one supervisor per Slurm task replayed outside a job step of its shape."""
+
+    exit_code = 36
+
+
 class CommandNotExecutableError(ReproError):
     exit_code = 126
 

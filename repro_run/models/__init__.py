@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from repro_run.models.base import (
     ARCHIVE_FAILED,
+    COMMITS_DIFFER,
     CRASHED,
     FAILED,
     FAILED_TO_START,
@@ -86,6 +87,8 @@ from repro_run.models.run import (
     LogDifference,
     MetricDivergence,
     MetricsRef,
+    PartInfo,
+    PartSummary,
     PreexistingFiles,
     ProcessResult,
     RerunInfo,
@@ -98,6 +101,7 @@ from repro_run.models.run import (
 
 __all__ = [
     "ARCHIVE_FAILED",
+    "COMMITS_DIFFER",
     "CRASHED",
     "FACTORS",
     "FAILED",
@@ -151,6 +155,8 @@ __all__ = [
     "PackageList",
     "PackagesRef",
     "Param",
+    "PartInfo",
+    "PartSummary",
     "PreexistingFiles",
     "ProcessFacts",
     "ProcessResult",

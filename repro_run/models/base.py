@@ -24,6 +24,7 @@ LISTED_STATUSES = (RUNNING, *FINAL_STATUSES, CRASHED, UNKNOWN_REMOTE, PRESUMED_D
 # Record flags: facts about a finished run that a reader (and `repro export`) must heed.
 SECRET_IN_PATCH = "secret_in_patch"  # the --allow-dirty patch holds what looks like a secret
 TAINTED = "tainted"  # tracked files or HEAD changed between the dirty check and the run's end
+COMMITS_DIFFER = "commits_differ"  # the parts of a run (its nodes) ran different commits
 
 
 class Unavailable(Record):

@@ -151,7 +151,9 @@ class ContainerInfo(Record):
 # --- seed and determinism ------------------------------------------------------------------
 class Determinism(Record):
     seed: int
-    seed_source: str  # "cli" | "pyproject" | "random" | "env"
+    # "cli" | "pyproject" | "random" | "env" | "rerun" | "group" (drawn
+    # from the ID of a run of several supervisors, so that all its parts draw the same)
+    seed_source: str
     injected: dict[str, str]  # variables repro put into the child's environment
     user_set: dict[str, str]  # variables repro would set but the user already had (theirs win)
     deterministic: bool = False  # --deterministic: framework switches set (older records: off)

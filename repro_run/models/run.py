@@ -68,6 +68,31 @@ class Supervisor(Record):
     start_ticks: int | None = None
 
 
+class PartInfo(Record):
+    """Where one supervisor stands in a run that several record together (issue 20): those of
+    one Slurm job step, of one torchrun rendezvous, or given one `--join` name. The first to
+    arrive creates the run; each writes its own part."""
+
+    name: str  # "<host>-<task>": runs/<id>/parts/<name>.json, its files in parts/<name>/
+    join: str  # what joined them: "slurm step 12.0", "torchrun rendezvous X", "--join NAME"
+    task: int | None = None  # SLURM_PROCID; None outside a Slurm step
+    nodes: int | None = None  # the launch's shape: nodes (SLURM_STEP_NUM_NODES, --nnodes)
+    tasks: int | None = None  # ... and tasks in all (SLURM_STEP_NUM_TASKS); None: unknown
+    expected: int | None = None  # how many supervisors the launch starts; None: unknown
+
+
+class PartSummary(Record):
+    """One part as the run's record lists it: enough to show it and judge its liveness."""
+
+    name: str
+    status: str  # as its supervisor wrote it; a reader judges liveness from `supervisor`
+    supervisor: Supervisor
+    commit: str
+    dirty: bool
+    task: int | None = None
+    exit_code: int | None = None
+
+
 class SecretFinding(Record):
     """Where something secret-looking was found (never the value itself)."""
 
@@ -212,6 +237,10 @@ class RunRecord(Record):
     preexisting_outputs: PreexistingFiles | None = None  # None: none (or repro < 16 archived all)
     conda: CondaRef | Unavailable | None = None  # None: no CONDA_PREFIX (or repro < 18)
     container: ContainerInfo | Unavailable | None = None  # None: none seen (or repro < 18)
+    # A run several supervisors record (one per node or Slurm task, issue 20): run.json is its
+    # first part's record, with the status of them all and every part seen so far.
+    part: PartInfo | None = None
+    parts: tuple[PartSummary, ...] = ()
 
     @property
     def duration(self) -> float | None:

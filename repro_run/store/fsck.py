@@ -20,6 +20,8 @@ from blake3 import blake3
 
 from repro_run.core.constants import (
     INCOMPLETE_RUN_GRACE_S,
+    JOINS_DIRNAME,
+    PARTS_DIRNAME,
     QUARANTINE_DIRNAME,
     RUN_LOCK_FILENAME,
     RUN_RECORD_FILENAME,
@@ -41,7 +43,9 @@ def temp_files(root: Path, runs_dir: Path, objects: ObjectStore) -> Iterator[Pat
         yield from (
             p for p in objects.tmp_dir.iterdir() if p.is_file() and _set_aside_name(p) is None
         )
-    for directory in (root, *_subdirs(runs_dir)):
+    runs = _subdirs(runs_dir)
+    parts = [run / PARTS_DIRNAME for run in runs]  # the records of a multi-part run's parts
+    for directory in (root, root / JOINS_DIRNAME, *runs, *parts):
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             yield from (p for p in directory.iterdir() if TEMP_MARKER in p.name and p.is_file())
 
@@ -121,6 +125,10 @@ def run_dir_state(run_dir: Path, now: float | None = None) -> str:
     """ "record", "starting" (no record yet, maybe alive) or "abandoned" (removable)."""
     if (run_dir / RUN_RECORD_FILENAME).exists():
         return "record"
+    parts = _subdirs(run_dir / PARTS_DIRNAME)  # several supervisors: each locks its own part
+    if parts:
+        alive = any(owner_state(part, now) == "starting" for part in parts)
+        return "starting" if alive else "abandoned"
     return owner_state(run_dir, now)
 
 

@@ -114,7 +114,27 @@ def effective_status(record: RunRecord, run_dir: Path, now: float | None = None)
     """The status to show: a `running` record whose supervisor is gone reads as `crashed`."""
     if record.status != RUNNING:
         return record.status
-    supervisor = record.supervisor
+    if record.parts:  # several supervisors: the run's status from all of theirs
+        from repro_run.store.parts import combined_status
+
+        return combined_status(part_statuses(record, run_dir, now))
+    return _supervised_status(record.supervisor, run_dir, now)
+
+
+def part_statuses(record: RunRecord, run_dir: Path, now: float | None = None) -> list[str]:
+    """The effective status of each of a run's parts, judged by its own lock and supervisor."""
+    from repro_run.store.parts import files_dir
+
+    return [
+        _supervised_status(p.supervisor, files_dir(run_dir, p.name), now)
+        if p.status == RUNNING
+        else p.status
+        for p in record.parts
+    ]
+
+
+def _supervised_status(supervisor: Supervisor, run_dir: Path, now: float | None) -> str:
+    """RUNNING, or what a gone supervisor's run reads as, judged by its lock in `run_dir`."""
     if supervisor.hostname != host.hostname():
         return _remote_status(run_dir, supervisor.heartbeat_interval, now)
     boot_id = host.boot_id()

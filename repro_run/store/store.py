@@ -28,6 +28,7 @@ from repro_run.models import (
     RUNNING,
     UNKNOWN_REMOTE,
     ManifestEntry,
+    PartInfo,
     RunRecord,
     RunSummary,
 )
@@ -37,8 +38,9 @@ from repro_run.store.crashpoint import durable_step
 from repro_run.store.durable import atomic_write_bytes, fsync_dir, write_once
 from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
 from repro_run.store.layout import ensure_layout
-from repro_run.store.liveness import RunLock, effective_status
+from repro_run.store.liveness import RunLock, effective_status, part_statuses
 from repro_run.store.objects import ObjectStore
+from repro_run.store.parts import files_dir, part_path, write_part
 from repro_run.store.run_json import encode_record, peek_record, read_record
 
 # Re-exported for callers that import from this module; `repro_run.store` is the public face.
@@ -106,9 +108,28 @@ class Store:
             raise StoreError(f"cannot create a run directory in {self.runs_dir}: {exc}") from exc
         return run_id, path
 
-    def run_lock(self, run_id: str) -> RunLock:
-        """The supervisor's liveness lock for `run_id`; hold it until the record is final."""
-        return RunLock.acquire(self.run_dir(run_id))
+    def join_run(self, key: str, part: PartInfo, *, reused: bool) -> tuple[str, Path]:
+        """The run group `key` records together (made by the first to ask) and `part`'s new
+        directory in it: see store/parts.py."""
+        from repro_run.store.parts import claim_part
+
+        run_id, part_dir = claim_part(self.root, self.runs_dir, key, part, reused)
+        try:
+            fsync_dir(part_dir.parent)  # the part's directory must survive before its record
+            fsync_dir(self.runs_dir)
+        except OSError as exc:
+            raise StoreError(f"cannot create a run directory in {self.runs_dir}: {exc}") from exc
+        return run_id, part_dir
+
+    def files_dir(self, record: RunRecord) -> Path:
+        """Where the run's files (log, metrics, patch) are; a multi-part run's: its first
+        part's, each part's under parts/<name>/."""
+        return files_dir(self.run_dir(record.id), record.part.name if record.part else None)
+
+    def run_lock(self, run_id: str, part: str | None = None) -> RunLock:
+        """The supervisor's liveness lock for `run_id` (in `part`'s directory, for one part of
+        several); hold it until the record is final."""
+        return RunLock.acquire(files_dir(self.run_dir(run_id), part))
 
     def write_record(self, record: RunRecord, *, index: bool = True) -> None:
         """Atomically replace runs/<id>/run.json, then update the index.
@@ -121,7 +142,10 @@ class Store:
         if not run_dir.is_dir():
             raise StoreError(f"run {record.id} has no directory in {self.runs_dir}")
         try:
-            mtime_ns = atomic_write_bytes(run_dir / RUN_RECORD_FILENAME, encode_record(record))
+            if record.part is None:
+                mtime_ns = atomic_write_bytes(run_dir / RUN_RECORD_FILENAME, encode_record(record))
+            else:  # one part of several: its own record, then the run's from all of them
+                record, mtime_ns = write_part(run_dir, record)
         except OSError as exc:
             raise StoreError(f"cannot write the record of run {record.id}: {exc}") from exc
         if not index:
@@ -147,6 +171,27 @@ class Store:
 
     def effective_status(self, record: RunRecord) -> str:
         return effective_status(record, self.run_dir(record.id))
+
+    def part_records(self, record: RunRecord) -> list[RunRecord]:
+        """The records of the parts of a run several supervisors recorded (none for the
+        others); StoreError naming one that cannot be read."""
+        records = []
+        for part in record.parts:
+            path = part_path(self.run_dir(record.id), part.name)
+            try:
+                records.append(read_record(path, record.id)[0])
+            except OSError as exc:
+                raise StoreError(
+                    f"run {record.id}: part {part.name} cannot be read: {exc}"
+                ) from exc
+        return records
+
+    def with_part_statuses(self, record: RunRecord) -> RunRecord:
+        """`record` with each part's effective status (a part whose supervisor is gone reads
+        as crashed, as a run does)."""
+        statuses = part_statuses(record, self.run_dir(record.id))
+        parts = tuple(replace(p, status=s) for p, s in zip(record.parts, statuses, strict=True))
+        return replace(record, parts=parts)
 
     def leftover_processes(self, run_id: str) -> list[int]:
         """Live processes of run `run_id` (REPRO_RUN_ID in their environment): what a crashed

@@ -177,6 +177,7 @@ def show_sections(
     """The `show` summary as (section, [(key, value)]): plain strings, as recorded."""
     return [
         ("Run", _run_rows(record, status)),
+        ("Parts", _part_rows(record)),
         ("Code", _code_rows(record)),
         ("Command", _command_rows(record.command)),
         ("Parameters", _param_rows(record.command)),
@@ -215,6 +216,22 @@ def _run_rows(record: RunRecord, status: str) -> list[tuple[str, str]]:
             ("duration", format_duration(p.wall_time)),
         ]
     return rows + _group_and_flag_rows(record)
+
+
+def _part_rows(record: RunRecord) -> list[tuple[str, str]]:
+    """A run several supervisors recorded: how they were joined, then one row per part."""
+    part = record.part
+    if part is None or not record.parts:
+        return []
+    shape = f"{part.nodes or '?'} node(s) x {part.tasks or '?'} task(s)"
+    rows = [("launch", f"{part.join}, {shape}, {len(record.parts)} part(s) recorded")]
+    for p in record.parts:
+        exit_code = "-" if p.exit_code is None else str(p.exit_code)
+        task = "" if p.task is None else f", task {p.task}"
+        dirty = ", dirty" if p.dirty else ""
+        where = f"on {p.supervisor.hostname}{task}, commit {p.commit[:8]}{dirty}"
+        rows.append((p.name, f"{p.status} (exit {exit_code}) {where}"))
+    return rows
 
 
 def _code_rows(record: RunRecord) -> list[tuple[str, str]]:

@@ -198,7 +198,7 @@ def _logs(
 ) -> LogComparison | None:
     sides = []
     for record, extra in ((original, []), (rerun, [(str(tree), str(root))])):
-        run_dir = store.run_dir(record.id)
+        run_dir = store.files_dir(record)
         try:
             data = (run_dir / RUN_LOG_FILENAME).read_bytes()
         except OSError:

@@ -32,6 +32,7 @@ from repro_run.app.rerun.replay_env import (
     replay_environ,
     rewrite_paths,
 )
+from repro_run.app.rerun.shape import part_to_replay
 from repro_run.app.run.plan import RunOptions
 from repro_run.app.run.run import run
 from repro_run.app.workspace import Workspace
@@ -179,6 +180,7 @@ def _resolve(options: RerunOptions) -> _Replayable:
         raise RunNotFinishedError(
             f"run {original.id} is {status}: there is no result to compare a rerun with"
         )
+    original = part_to_replay(store, original, os.environ)
     rel_cwd = inside_relative(original.command.cwd, "working directory", original.id)
     for path in original.output_paths:
         if os.path.isabs(path):

@@ -82,8 +82,9 @@ def write_initial_record(
         group=plan.options.group,
         conda=_store_conda(store, conda.capture_conda(plan.environ)),
         container=container.capture_container(plan.environ),
+        part=plan.joined.part if plan.joined else None,
     )
-    record = safeguards.with_patch_findings(record, store.run_dir(record.id), plan.secrets)
+    record = safeguards.with_patch_findings(record, store.files_dir(record), plan.secrets)
     store.write_record(record, index=False)  # `list` indexes it
     return record
 

@@ -10,6 +10,7 @@ from repro_run.app.datasets import DataSource
 from repro_run.app.run.written import BeforeRun
 from repro_run.capture import config as config_capture
 from repro_run.capture import git
+from repro_run.capture.cluster import Joined
 from repro_run.core.record import Record
 from repro_run.execute import ResolvedCommand
 from repro_run.models import Determinism, TreeStatus
@@ -35,6 +36,7 @@ class RunOptions(Record):
     auto_data: bool = True  # also fingerprint untracked paths the arguments and configs name
     skip_unreadable: bool = False  # record unreadable data files instead of refusing
     group: str | None = None  # `repro run --repeat`: the group the run belongs to (issue 8)
+    join: str | None = None  # `--join NAME`: record one run with the others given NAME
     # The run's git calls, already started (by cli/main.py); None: preflight starts them.
     git_query: git.WorkTreeQuery | None = None
 
@@ -42,6 +44,7 @@ class RunOptions(Record):
 class Plan(Record):
     """Everything decided before anything is written: each refusal happens while building it."""
 
+    joined: Joined | None  # one of several supervisors recording one run: its group and part
     options: RunOptions
     root: Path
     cwd: Path

@@ -25,6 +25,8 @@ from repro_run.app.run.plan import Launch, Plan, RunOptions
 from repro_run.app.run.written import snapshot
 from repro_run.capture import config as config_capture
 from repro_run.capture import git, gpu
+from repro_run.capture.cluster import group_seed, joined_part
+from repro_run.core import host
 from repro_run.core.constants import (
     DEFAULT_DRAIN_TIMEOUT_S,
     DEFAULT_KILL_GRACE_S,
@@ -91,8 +93,13 @@ def run(options: RunOptions, reporter: Reporter | None = None) -> RunRecord:
             store, plan.data_paths, reporter, skip_unreadable=options.skip_unreadable
         )
     )
-    run_id, run_dir = store.new_run()
-    with store.run_lock(run_id):
+    joined = plan.joined
+    run_id, run_dir = (
+        store.join_run(joined.key, joined.part, reused=joined.reused) if joined else store.new_run()
+    )
+    if joined and plan.seed_source == "random":  # every part (rank) must draw the same one
+        plan = replace(plan, seed=group_seed(run_id), seed_source="group")
+    with store.run_lock(run_id, joined.part.name if joined else None):
         try:
             launch = _prepare_launch(store, plan, run_id, run_dir)
         except BaseException:
@@ -250,9 +257,11 @@ def _preflight(options: RunOptions) -> Plan:
         + [(outputs_origin, display(p, root), p) for p in output_paths],
     )
     seed, seed_source = resolve_seed(options.seed, settings.seed)
+    joined = joined_part(options.command, environ, host.hostname(), options.join)
     if options.replay:
         seed_source = "rerun"  # the replayed run's seed
     return Plan(
+        joined=joined,
         options=options,
         root=root,
         cwd=cwd,
