@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 from repro_run.core.constants import RUN_FACTS_DIRNAME
-from repro_run.core.record import fields
+from repro_run.core.record import fields, replace
+from repro_run.core.redaction import is_secret_env
 from repro_run.models import ChildFacts, DecodeError, ProcessFacts, from_json_dict
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 # Facts that differ between ranks by design (the hook's facts.PER_PROCESS).
-PER_PROCESS_FACTS = ("torch.cuda.current_device", "torch.distributed.rank")
+PER_PROCESS_FACTS = ("torch.cuda.current_device", "torch.distributed.rank", "gpu.uuid")
 _MAX_FILES = 4096  # a runaway spawner must not make the record unbounded
 
 
@@ -52,7 +53,14 @@ def _read(path: Path) -> ProcessFacts:
     for key in ("rank", "local_rank", "world_size"):
         if known.get(key) is not None:
             known[key] = str(known[key])
-    return from_json_dict(ProcessFacts, {**known, "file": path.name})
+    process = from_json_dict(ProcessFacts, {**known, "file": path.name})
+    # The hook keeps values that may be secret off the disk by a simpler rule; the full one,
+    # capture_env's, decides what reaches the record.
+    launch_env = {
+        name: None if value is not None and is_secret_env(name, value) else value
+        for name, value in process.launch_env.items()
+    }
+    return replace(process, launch_env=launch_env)
 
 
 def _first_process_first(processes: list[ProcessFacts]) -> list[ProcessFacts]:

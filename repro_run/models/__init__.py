@@ -61,6 +61,7 @@ from repro_run.models.inputs import (
     canonical_name,
     local_name,
 )
+from repro_run.models.nodes import MissingRank, NodeEntry, NodeTable, nodes_of
 from repro_run.models.params import Param
 from repro_run.models.reports import (
     FACTORS,
@@ -135,6 +136,9 @@ __all__ = [
     "MetricDivergence",
     "MetricStats",
     "MetricsRef",
+    "MissingRank",
+    "NodeEntry",
+    "NodeTable",
     "Package",
     "PackageList",
     "PackagesRef",
@@ -156,5 +160,6 @@ __all__ = [
     "canonical_name",
     "from_json_dict",
     "local_name",
+    "nodes_of",
     "to_json_dict",
 ]
