@@ -45,6 +45,13 @@ SECRET_INFIXES = (
 # a value with any other character (quotes, braces, "@", spaces) may carry a credential.
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._,:/+=()[]-")
 _TOKEN_RUN = 16  # a run this long of letters and digits mixed looks like a token
+# The fixed prefixes of core/redaction.py's credential shapes (GitHub, AWS, JWT, Slack,
+# Hugging Face, OpenAI-style, GitLab, Stripe, Google, npm).
+SECRET_PREFIXES = (
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA", "eyJ", "xoxa-",
+    "xoxb-", "xoxp-", "xoxr-", "xoxs-", "hf_", "sk-", "glpat-", "sk_live_", "rk_live_", "AIza",
+    "npm_",
+)  # fmt: skip
 # The largest prime below 2**128: the package set's digest is its text as one integer modulo
 # this prime, a change detector computed without importing a hashing module (~0.3 ms).
 _PRIME = 2**128 - 159
@@ -145,7 +152,7 @@ def _plain(name: str, value: str) -> bool:
         return False
     if any(infix in w for w in words for infix in SECRET_INFIXES):
         return False
-    if not _PLAIN.issuperset(value):
+    if not _PLAIN.issuperset(value) or any(prefix in value for prefix in SECRET_PREFIXES):
         return False
     run = letters = digits = 0
     for char in value:
