@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.cli import record_of, repro, run_dirs
@@ -36,7 +37,7 @@ def launch(project: Path, argument: str, env: dict[str, str] | None = None) -> s
     return str(record_of(project)["id"])
 
 
-def ranks_of(project: Path) -> dict[str, dict[str, object]]:
+def ranks_of(project: Path) -> dict[str, dict[str, Any]]:
     processes = record_of(project)["facts"]["processes"]
     return {p["rank"]: p for p in processes if p["rank"] is not None}
 
@@ -87,6 +88,7 @@ def test_a_node_with_another_gpu_is_marked_in_show(project: Path) -> None:
     assert record_of(project)["nodes"]["differing"] == ["gpus"]
 
 
+@pytest.mark.slow
 def test_diff_names_the_gpu_model_that_differs_between_nodes(project: Path) -> None:
     same = launch(project, spec([A100, A100]))
     mixed = launch(project, spec([A100, H100]))
@@ -98,13 +100,15 @@ def test_diff_names_the_gpu_model_that_differs_between_nodes(project: Path) -> N
     assert "~ GPU model/SM count" in shown and "→ differs between nodes:" in shown
 
 
+@pytest.mark.slow
 def test_the_rerun_causes_rank_gpu_driver_world_size_and_nccl_algo(project: Path) -> None:
     first = launch(project, spec([A100, A100], 1), {"NCCL_ALGO": "Ring"})
     driver = {**H100, "FAKE_NVML_DRIVER": "535.104.05"}
     second = launch(project, spec([A100, driver, A100]), {"NCCL_ALGO": "Tree"})
     store = Store(project / ".repro")
-    records = [store.load_record(i) for i in (first, second)]
-    (nodes,) = [c for c in likely_causes(store, *records, project) if c.startswith("nodes:")]
+    original, rerun = (store.load_record(i) for i in (first, second))
+    causes = likely_causes(store, original, rerun, project)
+    (nodes,) = [c for c in causes if c.startswith("nodes:")]
     assert "world size differs: 2 → 6" in nodes and "shape differs" in nodes
     assert "GPU model/SM count differs between nodes (in B)" in nodes
     assert "driver differs between nodes (in B)" in nodes
