@@ -18,13 +18,19 @@ if TYPE_CHECKING:
     Read = Callable[[str, Callable[[], Any]], None]
 
 # Variables that say how the process was launched and how its collectives run: NCCL's
-# settings (NCCL_ALGO=Ring is how Megatron pins its reductions), Slurm's and torchrun's.
-LAUNCH_PREFIXES = ("NCCL_", "TORCH_NCCL_", "SLURM_", "TORCHELASTIC_")
+# settings (NCCL_ALGO=Ring is how Megatron pins its reductions), torchrun's, and the Slurm
+# variables that place a task (a job sets ~80; the supervisor's record has them all, and a
+# record of 1,000 ranks must stay small enough to read in a fraction of a second).
+LAUNCH_PREFIXES = ("NCCL_", "TORCH_NCCL_", "TORCHELASTIC_")
 LAUNCH_NAMES = frozenset(
     {
         "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "GROUP_WORLD_SIZE",
         "ROLE_RANK", "ROLE_NAME", "ROLE_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
-        "CUDA_VISIBLE_DEVICES",
+        "CUDA_VISIBLE_DEVICES", "SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_PROCID",
+        "SLURM_LOCALID", "SLURM_NODEID", "SLURM_NTASKS", "SLURM_NNODES", "SLURM_JOB_NODELIST",
+        "SLURM_STEP_NODELIST", "SLURM_TASKS_PER_NODE", "SLURM_CPUS_PER_TASK", "SLURM_GPUS_ON_NODE",
+        "SLURM_JOB_PARTITION", "SLURM_CLUSTER_NAME", "SLURMD_NODENAME", "SLURM_JOB_NAME",
+        "SLURM_JOB_COMMENT", "SLURM_RESTART_COUNT",
     }
 )  # fmt: skip
 # core/redaction.py's secret name words and glued infixes (a test keeps them in step): a

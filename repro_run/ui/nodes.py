@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 MARK = "! "
 _MISSING_SHOWN = 16
+_NODES_SHOWN = 32  # more nodes than this: one row per kind of node
 
 
 def render_nodes(table: NodeTable, console: Console) -> None:
@@ -28,17 +29,36 @@ def render_nodes(table: NodeTable, console: Console) -> None:
     nccl = [n for n in table.differing if n not in COLUMNS]  # the NCCL_* that differ
     for name in [*names, *nccl]:
         grid.add_column(f"  {name}" if name == "node" else name, overflow="fold")
-    for node in table.nodes:
-        cells = [node.cells[c] for c in COLUMNS]
-        env = [node.env.get(n, "unset") for n in nccl]
+    for name, ranks, cells in _rows(table, nccl):
         marked = [
             text(MARK + value, "yellow") if key in table.differing else text(value)
-            for key, value in zip([*COLUMNS, *nccl], [*cells, *env], strict=True)
+            for key, value in zip([*COLUMNS, *nccl], cells, strict=True)
         ]
-        grid.add_row(text(f"  {node.node}"), text(rank_ranges(node.ranks)), *marked)
+        grid.add_row(text(f"  {name}"), text(rank_ranges(ranks)), *marked)
     console.print(grid)
     for line in summary_lines(table):
         console.print(text(f"  {line}", "yellow" if line.startswith(MARK) else ""))
+
+
+def _rows(table: NodeTable, nccl: list[str]) -> list[tuple[str, list[str], tuple[str, ...]]]:
+    """One row per node; past _NODES_SHOWN nodes, one per set of equal cells, naming its
+    first nodes (`--json` has every node)."""
+    rows = [
+        (n.node, list(n.ranks), (*(n.cells[c] for c in COLUMNS), *(n.env[e] for e in nccl)))
+        for n in table.nodes
+    ]
+    if len(rows) <= _NODES_SHOWN:
+        return rows
+    groups: dict[tuple[str, ...], list[tuple[str, list[str]]]] = {}
+    for name, ranks, cells in rows:
+        groups.setdefault(cells, []).append((name, ranks))
+    grouped = []
+    for cells, members in groups.items():
+        names = ", ".join(name for name, _ in members[:3])
+        more = f" and {len(members) - 3} more" if len(members) > 3 else ""
+        label = f"{len(members)} nodes: {names}{more}" if len(members) > 1 else names
+        grouped.append((label, [r for _, ranks in members for r in ranks], cells))
+    return grouped
 
 
 def summary_lines(table: NodeTable) -> list[str]:
