@@ -80,8 +80,9 @@ class Hook:
         self._guard("start facts", self._write_start)
 
     def _write_start(self) -> None:
-        """Where this process runs, on disk now: a rank killed later is still accounted for."""
-        if not self.run_dir:
+        """Where a rank runs, on disk now: a rank killed later is still accounted for. Other
+        processes (a launcher, a helper) are in no node's row: they skip the ~1 ms it costs."""
+        if not self.run_dir or facts_module.rank_environment()["rank"] is None:
             return
         self.host = host.start_facts()
         document = {**self._identity(), "event": STARTED, "seed": self.seed}
