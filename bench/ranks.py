@@ -125,8 +125,6 @@ def measure(ranks: int, repeats: int) -> dict[str, float]:
         nodes = time.perf_counter() - start
         assert table is not None and len(table.nodes) == -(-ranks // PER_NODE)
         record_path.write_text(json.dumps(to_json_dict(replace(record, facts=child))))
-        if os.environ.get("BENCH_KEEP"):
-            Path(os.environ["BENCH_KEEP"]).write_text(record_path.read_text())
         show, version = [], []
         for _ in range(repeats):
             show.append(_time([REPRO, "show", "@"], repo, env))
