@@ -145,6 +145,7 @@ def test_current_environment_has_no_run_sections_and_they_do_not_count() -> None
         "command",
         "seed",
         "framework",
+        "nodes",
         "determinism",
         "metrics",
         "outputs",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.repos import MakeRepo, commit_all, git
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -297,3 +298,41 @@ def test_the_hook_accepts_the_seeds_repro_injects() -> None:
     from repro_run.hook import runtime
 
     assert runtime.MAX_SEED == MAX_SEED
+
+
+def test_a_rank_in_a_git_worktree_records_the_worktrees_commit(
+    tmp_path: Path, make_repo: MakeRepo
+) -> None:
+    """The commit is read from `.git` itself: a worktree's `.git` file, its `commondir`, a
+    branch ref packed by `git pack-refs`."""
+    root = make_repo({"a.txt": "a\n"})
+    git(root, "checkout", "-q", "-b", "side")
+    (root / "a.txt").write_text("b\n")
+    commit_all(root)
+    git(root, "checkout", "-q", "main")
+    git(root, "pack-refs", "--all")
+    git(root, "worktree", "add", "-q", str(tmp_path / "wt"), "side")
+    done = python(tmp_path / "wt", "pass", env={"RANK": "0"})
+    assert done.returncode == 0, done.stderr
+    (document,) = facts(tmp_path / "wt")
+    assert document["commit"] == git(root, "rev-parse", "side").strip()
+
+
+def test_a_rank_that_used_no_cuda_never_loads_nvml(tmp_path: Path) -> None:
+    """torch imports pynvml, but its library loads only when asked: the hook asks nothing."""
+    done = python(tmp_path, "import torch", env={"RANK": "0"})
+    assert done.returncode == 0, done.stderr
+    (document,) = facts(tmp_path)
+    assert not [k for k in document["facts"] if k.startswith("gpu.")]
+    assert document["errors"] == [] and document["event"] == "exit"
+
+
+def test_only_ranks_write_their_facts_at_start(tmp_path: Path) -> None:
+    code = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    assert python(tmp_path, code, env={"RANK": "3"}).returncode == -signal.SIGKILL
+    (document,) = facts(tmp_path)
+    assert document["event"] == "started" and document["rank"] == "3"
+    assert document["hostname"] == os.uname().nodename and "ended" not in document
+    shutil.rmtree(tmp_path / "run")
+    assert python(tmp_path, code).returncode == -signal.SIGKILL
+    assert facts(tmp_path) == []

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from repro_run.app.workspace import Workspace
-from repro_run.audit import code, machine, project, requirements
+from repro_run.audit import code, machine, nodes, project, requirements
 from repro_run.capture import git, gpu, packages
 from repro_run.compare.markers import marker_applies
 from repro_run.compare.specifiers import spec_contains
@@ -24,7 +24,16 @@ from repro_run.core.errors import ConfigError, NoCommitsError, NotAGitRepository
 from repro_run.core.humanize import count
 from repro_run.determinism import user_overrides
 from repro_run.execute import user_python
-from repro_run.models import SEVERITIES, ChildFacts, DoctorReport, Finding, GpuInfo, Unavailable
+from repro_run.models import (
+    SEVERITIES,
+    ChildFacts,
+    DoctorReport,
+    Finding,
+    GpuInfo,
+    NodeTable,
+    Unavailable,
+    nodes_of,
+)
 from repro_run.settings import ProjectSettings, load_project_settings
 
 _PAST_RUNS = 20  # recorded runs whose GPUs are compared with this machine's
@@ -40,7 +49,7 @@ def doctor(workspace: Workspace) -> DoctorReport:
     findings += project.dependency_findings(declarations, tracked)
     findings += _requirements_met(declarations, checks)
     sources = {rel: _read(root / rel) for rel in tracked if rel.endswith(".py")}
-    past, latest, with_data = _recorded_runs(workspace)
+    past, latest, distributed, with_data = _recorded_runs(workspace)
     checks.append("datasets declared ([tool.repro] data, or --data in recorded runs)")
     findings += project.data_findings(
         root,
@@ -62,6 +71,12 @@ def doctor(workspace: Workspace) -> DoctorReport:
     if latest is not None:
         checks.append(f"facts recorded inside run {latest[0]}")
         hits += machine.facts_hits(*latest)
+    if distributed is not None:
+        run_id, table = distributed
+        checks.append(
+            f"nodes of run {run_id}: {len(table.nodes)} node(s), {table.rank_count} rank(s)"
+        )
+        findings += nodes.node_findings(run_id, table)
     findings += code.findings(hits)
     order = {severity: i for i, severity in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order.get(f.severity, len(order)), f.code))
@@ -169,12 +184,16 @@ def _marker_environment(python_version: str) -> dict[str, str]:
 
 def _recorded_runs(
     workspace: Workspace,
-) -> tuple[list[tuple[str, GpuInfo]], tuple[str, ChildFacts] | None, bool]:
-    """GPUs of recent runs, (id, facts) of the newest with facts, whether any recorded data."""
+) -> tuple[
+    list[tuple[str, GpuInfo]], tuple[str, ChildFacts] | None, tuple[str, NodeTable] | None, bool
+]:
+    """GPUs of recent runs, (id, facts) of the newest with facts, (id, nodes) of the newest
+    with ranks, whether any recorded data."""
     if workspace.store_dir is None or not workspace.store_dir.exists():
-        return [], None, False
+        return [], None, None, False
     past: list[tuple[str, GpuInfo]] = []
     latest: tuple[str, ChildFacts] | None = None
+    distributed: tuple[str, NodeTable] | None = None
     with_data = False
     try:
         store = workspace.store()
@@ -184,7 +203,10 @@ def _recorded_runs(
                 past.append((record.id, record.gpu))
             if latest is None and record.facts is not None and record.facts.processes:
                 latest = (record.id, record.facts)
+            table = nodes_of(record.facts.processes) if record.facts else None
+            if distributed is None and table is not None:
+                distributed = (record.id, table)
             with_data = with_data or bool(record.data)
     except (StoreError, OSError):
         pass  # a broken store is `repro fsck`'s business, not a reproducibility finding
-    return past, latest, with_data
+    return past, latest, distributed, with_data

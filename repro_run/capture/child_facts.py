@@ -12,6 +12,7 @@ from pathlib import Path
 
 from repro_run.core.constants import RUN_FACTS_DIRNAME
 from repro_run.core.record import fields
+from repro_run.core.redaction import is_secret_env
 from repro_run.models import ChildFacts, DecodeError, ProcessFacts, from_json_dict
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 # Facts that differ between ranks by design (the hook's facts.PER_PROCESS).
-PER_PROCESS_FACTS = ("torch.cuda.current_device", "torch.distributed.rank")
+PER_PROCESS_FACTS = ("torch.cuda.current_device", "torch.distributed.rank", "gpu.uuid")
 _MAX_FILES = 4096  # a runaway spawner must not make the record unbounded
 
 
@@ -35,16 +36,17 @@ def capture_child_facts(run_dir: Path) -> ChildFacts:
     problems: list[str] = []
     if len(paths) > _MAX_FILES:
         problems.append(f"{len(paths)} facts files: only the first {_MAX_FILES} recorded")
+    secret: dict[tuple[str, str], bool] = {}  # ranks share most values: each judged once
     for path in paths[:_MAX_FILES]:
         try:
-            processes.append(_read(path))
+            processes.append(_read(path, secret))
         except (OSError, ValueError, DecodeError) as exc:
             problems.append(f"{RUN_FACTS_DIRNAME}/{path.name} unreadable: {exc}")
     ordered = _first_process_first(processes)
     return ChildFacts(tuple(ordered), disagreements(ordered), tuple(problems))
 
 
-def _read(path: Path) -> ProcessFacts:
+def _read(path: Path, secret: dict[tuple[str, str], bool]) -> ProcessFacts:
     document = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict):
         raise ValueError("not a JSON object")
@@ -52,7 +54,22 @@ def _read(path: Path) -> ProcessFacts:
     for key in ("rank", "local_rank", "world_size"):
         if known.get(key) is not None:
             known[key] = str(known[key])
+    if isinstance(known.get("launch_env"), dict):
+        known["launch_env"] = _without_secrets(known["launch_env"], secret)
     return from_json_dict(ProcessFacts, {**known, "file": path.name})
+
+
+def _without_secrets(env: dict[Any, Any], secret: dict[tuple[str, str], bool]) -> dict[Any, Any]:
+    """The hook keeps values that may be secret off the disk by a simpler rule; the full one,
+    capture_env's, decides what reaches the record. What is not text the codec refuses."""
+    kept = {}
+    for name, value in env.items():
+        if isinstance(name, str) and isinstance(value, str):
+            if (name, value) not in secret:
+                secret[name, value] = is_secret_env(name, value)
+            value = None if secret[name, value] else value
+        kept[name] = value
+    return kept
 
 
 def _first_process_first(processes: list[ProcessFacts]) -> list[ProcessFacts]:
@@ -78,9 +95,16 @@ def disagreements(processes: list[ProcessFacts]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for key in keys:
         values = {p.label: p.facts.get(key) for p in ranked}
-        if len({json.dumps(v, sort_keys=True) for v in values.values()}) > 1:
+        if len({_comparable(v) for v in values.values()}) > 1:
             found[key] = values
     return found
+
+
+def _comparable(value: Any) -> Any:
+    """A hashable stand-in equal for equal JSON values (1, 1.0 and true differ)."""
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return (type(value).__name__, value)
+    return json.dumps(value, sort_keys=True)
 
 
 def flat_facts(child: ChildFacts | None) -> dict[str, str]:

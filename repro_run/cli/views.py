@@ -147,8 +147,8 @@ def log(run_id: str, plain: bool) -> None:
 
 DIFF_SECTIONS_HELP = (
     "Only these sections, comma-separated (repeatable), from: data, code, config, command, "
-    "seed, packages, conda, container, framework, gpu, determinism, env, system, metrics, outputs, "
-    "resources."
+    "seed, packages, conda, container, framework, gpu, nodes, determinism, env, system, "
+    "metrics, outputs, resources."
 )
 
 

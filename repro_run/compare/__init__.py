@@ -21,6 +21,7 @@ from repro_run.compare.inputs import (
     determinism_section,
     seed_section,
 )
+from repro_run.compare.nodes import nodes_section
 from repro_run.compare.results import (
     framework_section,
     metrics_section,
@@ -74,6 +75,7 @@ def compare_snapshots(
             command_section(a.command, b.command),
             seed_section(a.determinism, b.determinism),
             framework_section(a.framework, b.framework),
+            nodes_section(a.nodes, b.nodes),
             determinism_section(a.determinism, b.determinism),
             metrics_section(a.metrics, b.metrics),
             trees_section("outputs", a.outputs, b.outputs, facts),
@@ -85,6 +87,7 @@ def compare_snapshots(
             "command",
             "seed",
             "framework",
+            "nodes",
             "determinism",
             "metrics",
             "outputs",

@@ -22,12 +22,14 @@ from repro_run.models import (
     Determinism,
     EnvCapture,
     GpuInfo,
+    NodeTable,
     PackageList,
     ProcessResult,
     RunRecord,
     SystemInfo,
     TreeRef,
     Unavailable,
+    nodes_of,
 )
 from repro_run.models.comparison import FileChanges, FileStat, Side
 
@@ -42,6 +44,7 @@ class RunFacts(Record):
     status: str
     framework: Mapping[str, str] = field(default_factory=dict)  # facts from inside the child
     metrics: Mapping[str, float] = field(default_factory=dict)  # final value per metric
+    nodes: NodeTable | None = None  # its ranks' nodes (None: no ranked process)
 
 
 class Snapshot(Record):
@@ -111,6 +114,7 @@ def snapshot_of_record(
             status=status or record.status,
             framework=dict(framework or {}),
             metrics=dict(metrics or {}),
+            nodes=nodes_of(record.facts.processes) if record.facts else None,
         ),
     )
 

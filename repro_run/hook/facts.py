@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from . import host
+
 # `typing` costs milliseconds at every interpreter start: annotations only.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,6 +60,10 @@ def collect() -> tuple[dict[str, Any], list[str]]:
         module = sys.modules.get(name)
         if module is not None:
             reader(module, read)
+    try:
+        host.gpu_facts(read)
+    except Exception as exc:  # no NVML binding, no driver: the GPU facts are what is lost
+        errors.append(f"gpu: {type(exc).__name__}: {exc}")
     return facts, errors
 
 
@@ -75,6 +81,8 @@ def _torch(torch: Any, read: Read) -> None:
     read("torch.version", lambda: torch.__version__)
     read("torch.version.cuda", lambda: torch.version.cuda)
     read("torch.cudnn.version", lambda: torch.backends.cudnn.version())
+    if hasattr(torch._C, "_nccl_version"):  # absent from CPU builds
+        read("torch.nccl.version", lambda: _dotted(torch.cuda.nccl.version()))
     read("torch.deterministic_algorithms", lambda: torch.are_deterministic_algorithms_enabled())
     read(
         "torch.deterministic_algorithms.warn_only",
@@ -101,6 +109,11 @@ def _torch(torch: Any, read: Read) -> None:
         read("torch.distributed.backend", lambda: str(dist.get_backend()))
         read("torch.distributed.world_size", lambda: dist.get_world_size())
         read("torch.distributed.rank", lambda: dist.get_rank())
+
+
+def _dotted(version: Any) -> str:
+    """(2, 21, 5) as "2.21.5"; older PyTorch answers one integer (2708)."""
+    return ".".join(map(str, version)) if isinstance(version, tuple) else str(version)
 
 
 def _tensorflow(tf: Any, read: Read) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import time
 
-from . import ENV_DETERMINISTIC, ENV_RUN_DIR, ENV_SEED, ENV_THREADS, FACTS_DIRNAME, frameworks
+from . import ENV_DETERMINISTIC, ENV_RUN_DIR, ENV_SEED, ENV_THREADS, FACTS_DIRNAME, frameworks, host
 from . import facts as facts_module
 from .lazy import PostImportFinder
 
@@ -28,6 +29,7 @@ else:
 
 MAX_SEED = 2**32 - 1  # constants.MAX_SEED: the hook imports none of repro's modules
 FACTS_FORMAT = 1
+STARTED = "started"  # the event of a process that has not exited (yet, or ever: killed)
 
 
 class Hook:
@@ -48,6 +50,9 @@ class Hook:
         self.switches: list[str] = []
         self.errors: list[str] = []
         self.event = "exit"
+        self.exit_code: int | None = None  # None: returned, or raised SystemExit itself
+        self.started = time.time()
+        self.host: dict[str, Any] = {}
         self._finder = PostImportFinder(lambda name, exc: self._record(name, exc))
         self._watching: set[str] = set()
         self._written = False
@@ -72,6 +77,16 @@ class Hook:
         self._finder.install()
         atexit.register(self.write_facts)
         self._guard("stop handlers", self._install_stop_handlers)
+        self._guard("start facts", self._write_start)
+
+    def _write_start(self) -> None:
+        """Where a rank runs, on disk now: a rank killed later is still accounted for. Other
+        processes (a launcher, a helper) are in no node's row: they skip the ~1 ms it costs."""
+        if not self.run_dir or facts_module.rank_environment()["rank"] is None:
+            return
+        self.host = host.start_facts()
+        document = {**self._identity(), "event": STARTED, "seed": self.seed}
+        facts_module.write(os.path.join(self.run_dir, FACTS_DIRNAME), document)
 
     def seed_everything(self, seed: int) -> None:
         """Seed `random` and every framework imported, now or later, with `seed`."""
@@ -127,13 +142,24 @@ class Hook:
         self.errors.append(f"{what}: {type(exc).__name__}: {exc}")
 
     # --- recording -----------------------------------------------------------------------
-    def facts_document(self) -> dict[str, Any]:
-        facts, errors = facts_module.collect()
+    def _identity(self) -> dict[str, Any]:
         document: dict[str, Any] = {
             "format": FACTS_FORMAT,
             "pid": os.getpid(),
             "ppid": os.getppid(),
+            "started": self.started,
+            **self.host,
+        }
+        document.update(facts_module.rank_environment())
+        return document
+
+    def facts_document(self) -> dict[str, Any]:
+        facts, errors = facts_module.collect()
+        document: dict[str, Any] = {
+            **self._identity(),
             "event": self.event,
+            "ended": time.time(),
+            "exit_code": self.exit_code,
             "seed": self.seed,
             "seeded": list(self.seeded),
             "switches": list(self.switches),
@@ -141,7 +167,6 @@ class Hook:
             "modules": facts_module.imported_modules(),
             "errors": [*self.errors, *errors],
         }
-        document.update(facts_module.rank_environment())
         return document
 
     def write_facts(self) -> None:
@@ -164,14 +189,26 @@ class Hook:
 
         def excepthook(kind: Any, value: Any, traceback: Any) -> None:
             name = getattr(kind, "__name__", str(kind))
-            self.event = name if name == "KeyboardInterrupt" else f"uncaught {name}"
+            interrupted = name == "KeyboardInterrupt"
+            self.event = name if interrupted else f"uncaught {name}"
+            self.exit_code = 128 + signal.SIGINT if interrupted else 1
             previous(kind, value, traceback)
 
         sys.excepthook = excepthook
+        # The status a script passes to sys.exit (argparse's 2, a failed check's 1): Python
+        # tells atexit nothing of it. `raise SystemExit(n)` itself is not seen: None.
+        original_exit = sys.exit
+
+        def exit(status: Any = None) -> Any:
+            self.exit_code = _exit_status(status)
+            return original_exit(status)
+
+        sys.exit = exit
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
         if os.getpid() == self.pid:
             self.event = "SIGTERM"
+            self.exit_code = 128 + signal.SIGTERM
             self.write_facts()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)  # die of it, as without the hook
@@ -180,6 +217,13 @@ class Hook:
         # A forked child (DataLoader worker, multiprocessing fork) behaves as without the hook.
         if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _exit_status(status: Any) -> int:
+    """What the process exits with for sys.exit(status), as Python decides it."""
+    if status is None:
+        return 0
+    return status & 0xFF if isinstance(status, int) else 1
 
 
 def _number(environ: Mapping[str, str], name: str, errors: list[str]) -> int | None:

@@ -67,6 +67,7 @@ from repro_run.models.inputs import (
     canonical_name,
     local_name,
 )
+from repro_run.models.nodes import MissingRank, NodeEntry, NodeTable, nodes_of
 from repro_run.models.params import Param
 from repro_run.models.reports import (
     FACTORS,
@@ -150,6 +151,9 @@ __all__ = [
     "MetricDivergence",
     "MetricStats",
     "MetricsRef",
+    "MissingRank",
+    "NodeEntry",
+    "NodeTable",
     "Package",
     "PackageIndexes",
     "PackageList",
@@ -174,5 +178,6 @@ __all__ = [
     "canonical_name",
     "from_json_dict",
     "local_name",
+    "nodes_of",
     "to_json_dict",
 ]

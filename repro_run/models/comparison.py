@@ -57,6 +57,9 @@ SECTIONS: tuple[SectionInfo, ...] = (
     SectionInfo("container", "Container", CAUSE, "runtime, image, image ID, labels"),
     SectionInfo("framework", "Framework", CAUSE, "facts recorded inside the child"),
     SectionInfo("gpu", "GPU and CUDA", CAUSE, "GPU, driver, CUDA, cuDNN, NCCL"),
+    SectionInfo(
+        "nodes", "Nodes", CAUSE, "world size; GPUs, driver, NCCL and its settings per node"
+    ),
     SectionInfo("determinism", "Determinism", CAUSE, "determinism settings and threads"),
     SectionInfo("env", "Environment", CAUSE, "env vars (secret ones by name only)"),
     SectionInfo("system", "System", CAUSE, "Python, OS, kernel, glibc, CPU, memory"),

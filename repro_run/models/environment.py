@@ -164,6 +164,9 @@ class Determinism(Record):
 
 
 # --- facts recorded inside the child (the hook, issue 4) -----------------------------------
+STARTED = "started"  # the hook's runtime.STARTED
+
+
 class ProcessFacts(Record):
     """What one Python process of the run had in effect, written by the hook as it exited."""
 
@@ -173,7 +176,9 @@ class ProcessFacts(Record):
     rank: str | None = None  # RANK, else SLURM_PROCID
     local_rank: str | None = None  # LOCAL_RANK
     world_size: str | None = None  # WORLD_SIZE, else SLURM_NTASKS
-    event: str = "exit"  # "exit" | "SIGTERM" | "KeyboardInterrupt" | "uncaught <Type>"
+    # "exit" | "SIGTERM" | "KeyboardInterrupt" | "uncaught <Type>"; "started": it wrote its
+    # start facts and never its exit facts (killed, os._exit), or has not exited yet
+    event: str = "exit"
     seed: int | None = None
     seeded: tuple[str, ...] = ()  # what the hook seeded: "random", "numpy", "torch", ...
     switches: tuple[str, ...] = ()  # determinism switches the hook applied
@@ -181,14 +186,30 @@ class ProcessFacts(Record):
     # The top-level modules it imported, not the stdlib's; None: not recorded (older hooks).
     modules: tuple[str, ...] | None = None
     errors: tuple[str, ...] = ()  # what failed inside the hook (never raised into the script)
+    # Where it ran, read by the hook at its start (None: an older hook).
+    hostname: str | None = None
+    commit: str | None = None  # HEAD of the repository its script (or cwd) is in
+    packages_digest: str | None = None  # its site directories' *.dist-info names (hook/host.py)
+    # NCCL_*, SLURM_*, torchrun's variables; None: a value that may hold a secret, not recorded
+    launch_env: dict[str, str | None] = field(default_factory=dict)
+    started: float | None = None  # seconds since the epoch
+    ended: float | None = None  # None: no exit facts
+    # What it exited with where the hook saw it: sys.exit(n), 1 for an uncaught exception,
+    # 128+N for a signal; None: it returned or raised SystemExit itself
+    exit_code: int | None = None
 
     __limits__: ClassVar[dict[str, Limit]] = {
-        "seed": ANY_SIZE
-    }  # what the script passed to random.seed, of any size
+        "seed": ANY_SIZE,  # what the script passed to random.seed, of any size
+        "exit_code": Limit(0, 255),
+    }
 
     @property
     def label(self) -> str:
         return f"rank {self.rank} (pid {self.pid})" if self.rank is not None else f"pid {self.pid}"
+
+    @property
+    def exited(self) -> bool:
+        return self.event != STARTED
 
 
 class ChildFacts(Record):

@@ -27,10 +27,12 @@ from repro_run.models import (
     RunSummary,
     TreeRef,
     Unavailable,
+    nodes_of,
     to_json_dict,
 )
 from repro_run.ui.console import format_duration, text
 from repro_run.ui.facts import determinism_rows, facts_rows
+from repro_run.ui.nodes import render_nodes
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -167,8 +169,11 @@ def render_show(
             grid.add_row(text(f"  {key}"), text(value, style))
         console.print(grid)
 
+    nodes = nodes_of(record.facts.processes) if record.facts else None
     for title, rows in show_sections(record, status, reruns):
         section(title, rows)
+        if title == "Inside the child" and nodes is not None:
+            render_nodes(nodes, console)
 
 
 def show_sections(
@@ -465,6 +470,8 @@ def _finals(metrics: dict[str, float]) -> str:
 def show_json(record: RunRecord, status: str, reruns: Sequence[RunSummary] = ()) -> dict[str, Any]:
     document: dict[str, Any] = to_json_dict(record)
     document["status"] = status
+    nodes = nodes_of(record.facts.processes) if record.facts else None
+    document["nodes"] = to_json_dict(nodes) if nodes is not None else None
     document["reruns"] = [{"id": r.id, "status": r.status, "verdict": r.verdict} for r in reruns]
     return document
 

@@ -41,7 +41,9 @@ def likely_causes(
             differences = [f for f in differences if not describes_launch(f.key)]
         elif section.name == "packages":
             differences = _imported(store, original, rerun, differences)
-        if differences:
+        if section.name == "nodes" and differences:  # its summary reads "X differs between nodes"
+            causes.append(f"{section.name}: {section.summary}")
+        elif differences:
             causes.append(f"{section.name}: {summarize(differences)}")
     return tuple(causes)
 
