@@ -223,7 +223,7 @@ def test_every_dependency_declaration_is_compared(make_repo: MakeRepo) -> None:
             "setup.cfg": "[options]\ninstall_requires =\n    click>=1\n    click==0.1\n",
             "environment.yml": "name: p\ndependencies:\n  - python=2.7\n  - cudatoolkit=11.8\n"
             "  - click=0.2\n  - pip\n  - pip:\n    - click<0.3\n",
-            "Pipfile": '[packages]\nclick = "<0.4"\nrequests = "*"\n',
+            "Pipfile": '[packages]\nclick = "<0.4"\nno-such-package-xyz = "*"\n',
         }
     )
     found = by_code(doctor(root))
@@ -237,7 +237,7 @@ def test_every_dependency_declaration_is_compared(make_repo: MakeRepo) -> None:
         f"environment.yml:5: click=0.2 (installed {CLICK})",
         f"environment.yml:8: click<0.3 (installed {CLICK})",
         f"Pipfile:2: click<0.4 (installed {CLICK})",
-        "Pipfile:3: requests (not installed)",
+        "Pipfile:3: no-such-package-xyz (not installed)",
     ]  # not reported: the uninstalled extra, cudatoolkit (conda, maybe not Python), `pip`
 
 
