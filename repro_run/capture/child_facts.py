@@ -14,13 +14,12 @@ from repro_run.core.constants import RUN_FACTS_DIRNAME
 from repro_run.core.record import fields
 from repro_run.core.redaction import is_secret_env
 from repro_run.models import ChildFacts, DecodeError, ProcessFacts, from_json_dict
+from repro_run.models.nodes import PER_PROCESS_FACTS, disagreements
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any
 
-# Facts that differ between ranks by design (the hook's facts.PER_PROCESS).
-PER_PROCESS_FACTS = ("torch.cuda.current_device", "torch.distributed.rank", "gpu.uuid")
 _MAX_FILES = 4096  # a runaway spawner must not make the record unbounded
 
 
@@ -81,30 +80,6 @@ def _first_process_first(processes: list[ProcessFacts]) -> list[ProcessFacts]:
         return (p.ppid in pids, rank, p.pid)
 
     return sorted(processes, key=key)
-
-
-def disagreements(processes: list[ProcessFacts]) -> dict[str, dict[str, Any]]:
-    """Facts on which the ranked processes differ: fact -> {process label: value}.
-
-    A fact one rank has and another lacks (a framework imported on one rank only) counts.
-    """
-    ranked = [p for p in processes if p.rank is not None]
-    if len(ranked) < 2:
-        return {}
-    keys = sorted({k for p in ranked for k in p.facts} - set(PER_PROCESS_FACTS))
-    found: dict[str, dict[str, Any]] = {}
-    for key in keys:
-        values = {p.label: p.facts.get(key) for p in ranked}
-        if len({_comparable(v) for v in values.values()}) > 1:
-            found[key] = values
-    return found
-
-
-def _comparable(value: Any) -> Any:
-    """A hashable stand-in equal for equal JSON values (1, 1.0 and true differ)."""
-    if isinstance(value, (str, int, float, bool, type(None))):
-        return (type(value).__name__, value)
-    return json.dumps(value, sort_keys=True)
 
 
 def flat_facts(child: ChildFacts | None) -> dict[str, str]:

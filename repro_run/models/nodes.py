@@ -9,10 +9,18 @@ column whose cells differ between nodes is named in `differing`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
 from repro_run.core.record import Record
-from repro_run.models.environment import ProcessFacts
+from repro_run.models.environment import ChildFacts, ProcessFacts
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+# Facts that differ between ranks by design (the hook's facts.PER_PROCESS).
+PER_PROCESS_FACTS = ("torch.cuda.current_device", "torch.distributed.rank", "gpu.uuid")
 
 COLUMNS = ("gpus", "driver", "cuda", "nccl", "packages", "commit", "exit")
 TITLES = {
@@ -192,3 +200,38 @@ def rank_ranges(ranks: Sequence[str]) -> str:
             parts.append(str(start) if start == previous else f"{start}-{previous}")
         start = previous = n
     return ", ".join([*parts, *sorted({r for r in ranks if not r.isdigit()})])
+
+
+def combined_facts(parts: Sequence[tuple[str, ChildFacts | None]]) -> ChildFacts | None:
+    """The facts of a run several supervisors recorded, from each part's (name, facts): every
+    process of every part, so ranks are compared across nodes as within one."""
+    present = [(name, facts) for name, facts in parts if facts is not None]
+    if not present:
+        return None
+    processes = [p for _, facts in present for p in facts.processes]
+    problems = tuple(f"{name}: {problem}" for name, facts in present for problem in facts.problems)
+    return ChildFacts(tuple(processes), disagreements(processes), problems)
+
+
+def disagreements(processes: Sequence[ProcessFacts]) -> dict[str, dict[str, Any]]:
+    """Facts on which the ranked processes differ: fact -> {process label: value}.
+
+    A fact one rank has and another lacks (a framework imported on one rank only) counts.
+    """
+    ranked = [p for p in processes if p.rank is not None]
+    if len(ranked) < 2:
+        return {}
+    keys = sorted({k for p in ranked for k in p.facts} - set(PER_PROCESS_FACTS))
+    found: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        values = {p.label: p.facts.get(key) for p in ranked}
+        if len({_comparable(v) for v in values.values()}) > 1:
+            found[key] = values
+    return found
+
+
+def _comparable(value: Any) -> Any:
+    """A hashable stand-in equal for equal JSON values (1, 1.0 and true differ)."""
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return (type(value).__name__, value)
+    return json.dumps(value, sort_keys=True)

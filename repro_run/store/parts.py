@@ -46,6 +46,7 @@ from repro_run.models import (
     PartSummary,
     RunRecord,
 )
+from repro_run.models.nodes import combined_facts
 from repro_run.store.durable import atomic_write_bytes, flocked
 from repro_run.store.ids import is_run_id, run_id_time
 from repro_run.store.run_json import encode_record, read_record
@@ -168,6 +169,7 @@ def merge_parts(records: Sequence[RunRecord]) -> RunRecord:
         status=combined_status(s.status for s in summaries),
         ended=max(e for e in ended if e) if all(ended) else None,
         parts=summaries,
+        facts=combined_facts([(s.name, r.facts) for s, r in zip(summaries, ordered)]),
     )
     part = first.part
     assert part is not None
