@@ -1,0 +1,84 @@
+"""TensorBoard event files compared on their bytes, wall times and the checksums that cover them
+set aside (metrics/tfcompare.py), on files torch's real SummaryWriter wrote."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from repro_run.metrics.tfcompare import first_parting
+from repro_run.metrics.timeless import WALL_TIMES, equal_but_for_timing
+
+# The same three curves written twice (each with its own wall times), and once more with one
+# value of "acc" changed at step 250 of 300: deep in the file, past the steps (128) where
+# the step's varint grows a byte and the records' layout changes.
+WRITER = """\
+import sys
+from torch.utils.tensorboard import SummaryWriter
+for side, changed in (("first", None), ("again", None), ("changed", 250)):
+    w = SummaryWriter(f"{sys.argv[1]}/{side}")
+    for step in range(300):
+        w.add_scalar("loss", 1.0 / (step + 1), step)
+        w.add_scalar("acc", 0.5 if step == changed else step / 1000, step)
+        w.add_scalar("lr", 0.5 ** (step % 10), step, new_style=True)
+    w.close()
+"""
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("events")
+    subprocess.run([sys.executable, "-c", WRITER, str(base)], check=True)
+    return base
+
+
+def _file(events: Path, side: str) -> Path:
+    (found,) = (events / side).glob("events.out.tfevents.*")
+    return found
+
+
+def _parting(old: Path, new: Path) -> int | None:
+    with old.open("rb") as a, new.open("rb") as b:
+        return first_parting(a, b)
+
+
+def test_files_written_twice_are_equal_but_for_their_wall_times_on_their_bytes(
+    events: Path,
+) -> None:
+    first, again = _file(events, "first"), _file(events, "again")
+    assert first.read_bytes() != again.read_bytes()
+    assert _parting(first, again) is None  # decided without decoding a record
+    assert equal_but_for_timing(first.name, first, again) == WALL_TIMES
+
+
+def test_a_scalar_changed_deep_in_the_file_differs(events: Path) -> None:
+    first, changed = _file(events, "first"), _file(events, "changed")
+    parting = _parting(first, changed)
+    assert parting is not None and parting > first.stat().st_size // 2
+    assert equal_but_for_timing(first.name, first, changed) is None
+
+
+def _record_after(data: bytearray, offset: int) -> int:
+    """Where the first record at or after `offset` starts (its framing walked)."""
+    at = 0
+    while at < offset:
+        (length,) = struct.unpack_from("<Q", data, at)
+        at += 16 + length
+    return at
+
+
+def test_a_record_corrupted_in_its_wall_time_is_detected(tmp_path: Path, events: Path) -> None:
+    # The wall time is not compared; the data checksum that covers it is still checked.
+    first, again = _file(events, "first"), _file(events, "again")
+    data = bytearray(again.read_bytes())
+    record = _record_after(data, len(data) // 2)
+    assert data[record + 12] == 0x09  # the data starts with its wall time
+    data[record + 12 + 3] ^= 0x01
+    corrupt = tmp_path / again.name
+    corrupt.write_bytes(bytes(data))
+    assert _parting(first, corrupt) is not None
+    assert equal_but_for_timing(first.name, first, corrupt) is None
