@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from repro_run.metrics.crc32c import masked_crc32c
 from repro_run.metrics.tfcompare import first_parting
 from repro_run.metrics.timeless import WALL_TIMES, equal_but_for_timing
 
@@ -82,3 +85,50 @@ def test_a_record_corrupted_in_its_wall_time_is_detected(tmp_path: Path, events:
     corrupt.write_bytes(bytes(data))
     assert _parting(first, corrupt) is not None
     assert equal_but_for_timing(first.name, first, corrupt) is None
+
+
+def _event(wall_time: float, step: int, tag: bytes, value: float) -> bytes:
+    item = b"\x0a" + bytes([len(tag)]) + tag + b"\x15" + struct.pack("<f", value)
+    summary = b"\x0a" + bytes([len(item)]) + item
+    data = b"\x09" + struct.pack("<d", wall_time) + b"\x10" + bytes([step])
+    data += b"\x2a" + bytes([len(summary)]) + summary
+    length = struct.pack("<Q", len(data))
+    return b"".join(
+        (
+            length,
+            struct.pack("<I", masked_crc32c(length)),
+            data,
+            struct.pack("<I", masked_crc32c(data)),
+        )
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.floats(width=32, allow_nan=False), min_size=4, max_size=60),
+    shift=st.floats(min_value=1.0, max_value=1e6),
+    broken=st.integers(min_value=0),
+)
+def test_every_data_checksum_of_a_stretch_is_checked(
+    tmp_path_factory: pytest.TempPathFactory, values: list[float], shift: float, broken: int
+) -> None:
+    # Two tags a step: stretches of a repeating pair of records, their checksums masked in bulk.
+    def events(start: float) -> list[bytes]:
+        return [
+            _event(start + i, i // 2, (b"loss", b"accuracy")[i % 2], value)
+            for i, value in enumerate(values)
+        ]
+
+    folder = tmp_path_factory.mktemp("stretch")
+    old, new = folder / "old", folder / "new"
+    old.write_bytes(b"".join(events(1.7e9)))
+    records = events(1.7e9 + shift)
+    new.write_bytes(b"".join(records))
+    assert _parting(old, new) is None
+    index = broken % len(records)
+    record = bytearray(records[index])
+    record[-1 - broken % 4] ^= 1 << broken % 8  # one bit of its data checksum
+    records[index] = bytes(record)
+    new.write_bytes(b"".join(records))
+    parting = _parting(old, new)  # the start of the broken record's step (a period: 2 records)
+    assert parting is not None and parting <= sum(len(r) for r in records[:index])
