@@ -13,8 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from repro_run.metrics.crc32c import masked_crc32c
+from repro_run.metrics.read import MAX_METRICS_FILE_BYTES
 from repro_run.metrics.tfcompare import first_parting
 from repro_run.metrics.timeless import WALL_TIMES, equal_but_for_timing
+
+EVENTS = "events.out.tfevents.1765000000.host.1.0"
 
 # The same three curves written twice (each with its own wall times), and once more with one
 # value of "acc" changed at step 250 of 300: deep in the file, past the steps (128) where
@@ -49,6 +52,7 @@ def _parting(old: Path, new: Path) -> int | None:
         return first_parting(a, b)
 
 
+@pytest.mark.slow  # torch's import and the writer: ~5 s
 def test_files_written_twice_are_equal_but_for_their_wall_times_on_their_bytes(
     events: Path,
 ) -> None:
@@ -58,6 +62,7 @@ def test_files_written_twice_are_equal_but_for_their_wall_times_on_their_bytes(
     assert equal_but_for_timing(first.name, first, again) == WALL_TIMES
 
 
+@pytest.mark.slow  # torch's import and the writer: ~5 s
 def test_a_scalar_changed_deep_in_the_file_differs(events: Path) -> None:
     first, changed = _file(events, "first"), _file(events, "changed")
     parting = _parting(first, changed)
@@ -74,6 +79,7 @@ def _record_after(data: bytearray, offset: int) -> int:
     return at
 
 
+@pytest.mark.slow  # torch's import and the writer: ~5 s
 def test_a_record_corrupted_in_its_wall_time_is_detected(tmp_path: Path, events: Path) -> None:
     # The wall time is not compared; the data checksum that covers it is still checked.
     first, again = _file(events, "first"), _file(events, "again")
@@ -132,3 +138,19 @@ def test_every_data_checksum_of_a_stretch_is_checked(
     new.write_bytes(b"".join(records))
     parting = _parting(old, new)  # the start of the broken record's step (a period: 2 records)
     assert parting is not None and parting <= sum(len(r) for r in records[:index])
+
+
+def test_a_file_over_the_decoders_cap_is_compared_on_its_bytes(tmp_path: Path) -> None:
+    # 101 records of 1 MB (what images write) starting with their wall time: more than the
+    # decoder reads (MAX_METRICS_FILE_BYTES), which used to make any such file differ.
+    def record(wall_time: float) -> bytes:
+        data = b"\x09" + struct.pack("<d", wall_time) + b"\x10\x01" + bytes(1 << 20)
+        length = struct.pack("<Q", len(data))
+        crcs = struct.pack("<I", masked_crc32c(length)), struct.pack("<I", masked_crc32c(data))
+        return length + crcs[0] + data + crcs[1]
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.write_bytes(record(1.7e9) * 101)
+    new.write_bytes(record(1.7e9 + 60) * 101)
+    assert old.stat().st_size > MAX_METRICS_FILE_BYTES
+    assert equal_but_for_timing(EVENTS, old, new) == WALL_TIMES
