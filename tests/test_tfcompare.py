@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from repro_run.metrics.crc32c import masked_crc32c
 from repro_run.metrics.read import MAX_METRICS_FILE_BYTES
-from repro_run.metrics.tfcompare import first_parting
+from repro_run.metrics.tfcompare import CHUNK, first_parting
 from repro_run.metrics.timeless import WALL_TIMES, equal_but_for_timing
 
 EVENTS = "events.out.tfevents.1765000000.host.1.0"
@@ -140,17 +140,27 @@ def test_every_data_checksum_of_a_stretch_is_checked(
     assert parting is not None and parting <= sum(len(r) for r in records[:index])
 
 
-def test_a_file_over_the_decoders_cap_is_compared_on_its_bytes(tmp_path: Path) -> None:
-    # 101 records of 1 MB (what images write) starting with their wall time: more than the
-    # decoder reads (MAX_METRICS_FILE_BYTES), which used to make any such file differ.
-    def record(wall_time: float) -> bytes:
-        data = b"\x09" + struct.pack("<d", wall_time) + b"\x10\x01" + bytes(1 << 20)
-        length = struct.pack("<Q", len(data))
-        crcs = struct.pack("<I", masked_crc32c(length)), struct.pack("<I", masked_crc32c(data))
-        return length + crcs[0] + data + crcs[1]
+def _large(wall_time: float, size: int, fill: int = 0) -> bytes:
+    """A record of `size` bytes of data (what images write) starting with its wall time."""
+    data = b"\x09" + struct.pack("<d", wall_time) + b"\x10\x01" + bytes([fill]) * size
+    length = struct.pack("<Q", len(data))
+    crcs = struct.pack("<I", masked_crc32c(length)), struct.pack("<I", masked_crc32c(data))
+    return length + crcs[0] + data + crcs[1]
 
+
+def test_a_file_over_the_decoders_cap_is_compared_on_its_bytes(tmp_path: Path) -> None:
+    # More than the decoder reads (MAX_METRICS_FILE_BYTES), which used to make any such differ.
     old, new = tmp_path / "old", tmp_path / "new"
-    old.write_bytes(record(1.7e9) * 101)
-    new.write_bytes(record(1.7e9 + 60) * 101)
+    old.write_bytes(_large(1.7e9, 1 << 20) * 101)
+    new.write_bytes(_large(1.7e9 + 60, 1 << 20) * 101)
     assert old.stat().st_size > MAX_METRICS_FILE_BYTES
     assert equal_but_for_timing(EVENTS, old, new) == WALL_TIMES
+
+
+def test_records_larger_than_a_read_are_compared_whole(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.write_bytes(_large(1.0, CHUNK + 5) + _large(2.0, CHUNK + 5))
+    new.write_bytes(_large(8.0, CHUNK + 5) + _large(9.0, CHUNK + 5))
+    assert _parting(old, new) is None
+    new.write_bytes(_large(8.0, CHUNK + 5) + _large(9.0, CHUNK + 5, fill=1))
+    assert _parting(old, new) == 16 + 11 + CHUNK + 5  # the second record

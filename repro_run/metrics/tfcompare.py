@@ -64,9 +64,9 @@ def first_parting(old: BinaryIO, new: BinaryIO) -> int | None:
     """None when the two files hold the same records but for their wall times (and the data
     checksums that cover them), every checksum of both holding; else the offset of the first
     record from which they may differ (a caller decodes from there)."""
-    base, a, b = 0, b"", b""
+    base, a, b, size = 0, b"", b"", CHUNK
     while True:
-        more_a, more_b = old.read(CHUNK), new.read(CHUNK)
+        more_a, more_b = old.read(size), new.read(size)
         if len(more_a) != len(more_b):
             return base
         a, b = a + more_a, b + more_b
@@ -76,6 +76,9 @@ def first_parting(old: BinaryIO, new: BinaryIO) -> int | None:
         if not more_a:  # a last record cut short (a killed writer) is compared as it is
             return None if a[done:] == b[done:] else base + done
         a, b, base = a[done:], b[done:], base + done
+        # A record bigger than a chunk is read whole at once, not grown a chunk at a time.
+        length = _length(a[:12]) if len(a) >= 12 else None
+        size = max(CHUNK, 16 + length - len(a)) if length is not None else CHUNK
 
 
 def _compare(a: bytes, b: bytes) -> tuple[int, bool]:
