@@ -126,3 +126,14 @@ def test_a_format_not_understood_is_compared_by_its_bytes() -> None:
 
 def test_files_of_two_formats_differ(plots: Path) -> None:
     assert equal_but_for(read(plots, "first", "plot.ps"), read(plots, "first", "plot.pdf")) is None
+
+
+def _document(date: bytes, value: bytes) -> bytes:
+    return b"%PDF-1.4\n<< /CreationDate (D:" + date + b"Z) >>\n1 0 obj [" + value + b"] endobj\n"
+
+
+def test_a_value_changed_after_a_changed_date_differs() -> None:
+    # The date is explained where it differs; the value after it is not a volatile part.
+    old = _document(b"20261207120000", b"0.25")
+    assert equal_but_for(old, _document(b"20261207120001", b"0.25")) == (CREATION,)
+    assert equal_but_for(old, _document(b"20261207120001", b"0.26")) is None

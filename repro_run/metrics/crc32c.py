@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import google_crc32c
 
-_MASK_DELTA = 0xA282EAD8
+MASK_DELTA = 0xA282EAD8
 
 
 def crc32c(data: bytes | memoryview) -> int:
@@ -20,4 +20,4 @@ def crc32c(data: bytes | memoryview) -> int:
 def masked_crc32c(data: bytes | memoryview) -> int:
     """The checksum a TFRecord stores: the CRC rotated right by 15 bits plus a constant."""
     crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+    return (((crc >> 15) | (crc << 17)) + MASK_DELTA) & 0xFFFFFFFF

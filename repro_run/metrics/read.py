@@ -35,12 +35,12 @@ TRAINER_STATE_NAME = "trainer_state.json"
 def metrics_format(path: str) -> str | None:
     """The format from the file name (a glob's last part too): "tensorboard", "trainer_state",
     "jsonl", "json" or "csv"; None when the name is none of them."""
-    name = Path(path).name
+    name = os.path.basename(path)  # strings, not pathlib: a verdict asks for every output file
     if name.startswith("events.out.tfevents"):
         return TENSORBOARD
     if name == TRAINER_STATE_NAME:
         return TRAINER_STATE
-    return SUFFIXES.get(Path(path).suffix.lower())
+    return SUFFIXES.get(os.path.splitext(name)[1].lower())
 
 
 def read_metrics(path: Path, fmt: str) -> tuple[Series, list[str]]:

@@ -1,11 +1,14 @@
 """Whether two log files a program wrote (CSV, JSON lines, JSON, TensorBoard events) hold the
 same values once the columns or keys that are wall times or durations are set aside: the ones the
 metrics reader drops (`series.is_timing_key`), so a verdict and the metrics decide alike.
-TensorBoard's files are equal when their scalars are, by tag and step (`metrics.tensorboard`
-reads no wall time) and neither fails a checksum.
+TensorBoard's files are equal when their records are but for their wall times, on their bytes
+(`metrics.tfcompare`: any size, every checksum checked), or else when their scalars are, by tag
+and step, from the first record that may differ (`metrics.tensorboard` reads no wall time), and
+neither fails a checksum.
 
 Bounded: CSV and JSON lines are streamed a line at a time from files of at most
-`MAX_METRICS_FILE_BYTES`; a JSON document is parsed whole, so only up to `JSON_CAP`.
+`MAX_METRICS_FILE_BYTES`; a JSON document is parsed whole, so only up to `JSON_CAP`; events are
+decoded (a few MB/s) only where the rest of the files from that record is at most as big.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from repro_run.metrics.series import is_timing_key
 
 JSON_CAP = 16 << 20  # one document parsed whole (two at once): ~10x this in memory
 
+WALL_TIMES = "its wall times"
 _Removed = dict[str, list[str]]  # timing key -> its values (as JSON text), in order
 
 
@@ -62,12 +66,22 @@ def equal_but_for_timing(name: str, old: Path, new: Path) -> str | None:
 
 
 def _tensorboard_equal(old: Path, new: Path) -> str | None:
-    from repro_run.metrics.tensorboard import read_tensorboard  # only for a differing events file
+    # Only for a differing events file: not on every run's path.
+    from repro_run.metrics.tensorboard import read_tensorboard
+    from repro_run.metrics.tfcompare import first_parting
 
     try:
-        if max(os.path.getsize(old), os.path.getsize(new)) > MAX_METRICS_FILE_BYTES:
-            return None
+        sizes = os.path.getsize(old), os.path.getsize(new)
         with open(old, "rb") as a, open(new, "rb") as b:
+            # Records equal but for their wall times first, on their bytes (any size: C speed);
+            # from the first that may differ on, the scalars decoded (Python speed: capped).
+            parting = first_parting(a, b) if sizes[0] == sizes[1] else 0
+            if parting is None:
+                return WALL_TIMES
+            if max(sizes) - parting > MAX_METRICS_FILE_BYTES:
+                return None
+            a.seek(parting)
+            b.seek(parting)
             (left, left_problems), (right, right_problems) = (
                 read_tensorboard(a, str(old)),
                 read_tensorboard(b, str(new)),
@@ -76,7 +90,7 @@ def _tensorboard_equal(old: Path, new: Path) -> str | None:
         return None
     if left_problems or right_problems or left != right:
         return None
-    return "its wall times"
+    return WALL_TIMES
 
 
 def _csv_timing_differences(left: Iterator[str], right: Iterator[str]) -> list[str] | None:

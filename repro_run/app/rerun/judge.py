@@ -14,6 +14,7 @@ from repro_run.core.record import Record
 from repro_run.fingerprint.diff import ManifestDiff, diff_encoded
 from repro_run.fingerprint.manifest import MANIFEST_HEADER
 from repro_run.metrics import timeless
+from repro_run.metrics.read import metrics_format
 from repro_run.models import ManifestEntry, RunRecord, TreeRef, Verdict
 from repro_run.store import Store
 from repro_run.verdict.content import CONTENT_CAP, HEAD_BYTES, equal_but_for, understood
@@ -148,9 +149,11 @@ def _equal_but_for(
         return None
     if may_be_hydra(new.path) and max(old.size, new.size) <= HYDRA_CAP:
         return _hydra_equal(store, old.hash, new.hash, new.path, new_replacements)
-    timing = timeless.equal_but_for_timing(
-        new.path, store.object_path(old.hash), store.object_path(new.hash)
-    )
+    timing = None
+    if metrics_format(new.path) is not None:  # no paths built for the other 10,000 plots
+        timing = timeless.equal_but_for_timing(
+            new.path, store.object_path(old.hash), store.object_path(new.hash)
+        )
     if timing is not None or max(old.size, new.size) > CONTENT_CAP:
         return timing
     if old.size > SNIFF_ABOVE and not understood(_head(store, old.hash)):
