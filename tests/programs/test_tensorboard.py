@@ -9,7 +9,7 @@ import re
 import sys
 
 import pytest
-from helpers.cli import repro
+from helpers.programs import Rerun, assert_diverged, assert_identical, run_then_rerun
 from helpers.repos import MakeRepo
 
 LOG = """\
@@ -26,22 +26,16 @@ pytestmark = pytest.mark.slow  # two torch imports and a rerun each: ~10 s
 EVENTS = r"runs/events\.out\.tfevents\.[\w.-]+"  # the rerun's name: time, host, pid, n
 
 
-def run_and_rerun(make_repo: MakeRepo, variant: str) -> tuple[str, int]:
+def run_and_rerun(make_repo: MakeRepo, variant: str) -> Rerun:
     root = make_repo({"log.py": LOG, ".gitignore": "runs/\n"})
-    done = repro(root, "run", "--outputs", "runs", "--", sys.executable, "log.py", variant)
-    assert done.returncode == 0, done.stderr
-    rerun = repro(root, "rerun", "@", timeout=120)
-    return rerun.stdout, rerun.returncode
+    return run_then_rerun(root, "--outputs", "runs", "--", sys.executable, "log.py", variant)
 
 
 def test_the_same_scalars_rerun_identical_but_for_their_wall_times(make_repo: MakeRepo) -> None:
-    out, code = run_and_rerun(make_repo, "fixed")
-    assert code == 0 and out.startswith("IDENTICAL"), out
-    assert "nondeterministic" not in out
+    out = assert_identical(run_and_rerun(make_repo, "fixed"))
     assert re.search(f"{EVENTS}: equal but for its wall times\n", out), out
 
 
 def test_a_logged_scalar_that_changes_diverges_naming_the_event_file(make_repo: MakeRepo) -> None:
-    out, code = run_and_rerun(make_repo, "random")
-    assert code == 21 and out.startswith("DIVERGED"), out
+    out = assert_diverged(run_and_rerun(make_repo, "random"))
     assert re.search(f"~ {EVENTS}\n", out), out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import record_of, repro
+from helpers.programs import Rerun, assert_diverged, assert_identical, run_then_rerun
 from helpers.repos import MakeRepo
 
 APP = """\
@@ -47,12 +48,9 @@ def project(make_repo: MakeRepo) -> Path:
     )
 
 
-def _run_then_rerun(project: Path, *command: str, outputs: str = "outputs") -> str:
-    done = repro(project, "run", "--outputs", outputs, "--", sys.executable, *command, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    time.sleep(1.1)  # Hydra names its folders to the second: the rerun's must be another
-    rerun = repro(project, "rerun", "@", timeout=180)
-    return rerun.stdout + rerun.stderr
+def _run_then_rerun(project: Path, *command: str, outputs: str = "outputs") -> Rerun:
+    # Hydra names its folders to the second: the rerun's must be another.
+    return run_then_rerun(project, "--outputs", outputs, "--", sys.executable, *command, pause=1.1)
 
 
 def _folders(project: Path, top: str) -> list[str]:
@@ -61,8 +59,7 @@ def _folders(project: Path, top: str) -> list[str]:
 
 @pytest.mark.slow
 def test_a_hydra_rerun_pairs_its_date_folder_and_is_identical(project: Path) -> None:
-    out = _run_then_rerun(project, "app.py", "db.timeout=5")
-    assert "IDENTICAL" in out, out
+    out = assert_identical(_run_then_rerun(project, "app.py", "db.timeout=5"))
     (original,) = _folders(project, "outputs")
     assert f"outputs/{original}/ ↔ outputs/" in out
     assert "app.log: equal but for its timestamps" in out
@@ -72,8 +69,7 @@ def test_a_hydra_rerun_pairs_its_date_folder_and_is_identical(project: Path) -> 
 def test_a_hydra_rerun_with_a_random_result_diverges_naming_the_paired_file(
     project: Path,
 ) -> None:
-    out = _run_then_rerun(project, "noisy.py", "db.timeout=5")
-    assert "DIVERGED" in out, out
+    out = assert_diverged(_run_then_rerun(project, "noisy.py", "db.timeout=5"))
     differ = out.split("output files that differ", 1)[1].splitlines()
     assert any(line.strip().startswith("~ outputs/") for line in differ[1:2]), out
     assert "/result.txt" in differ[1] and "↔" in out
@@ -81,11 +77,24 @@ def test_a_hydra_rerun_with_a_random_result_diverges_naming_the_paired_file(
 
 @pytest.mark.slow
 def test_a_hydra_multirun_pairs_its_jobs_by_number(project: Path) -> None:
-    out = _run_then_rerun(project, "app.py", "-m", "db.timeout=5,7", outputs="multirun")
-    assert "IDENTICAL" in out, out
+    out = assert_identical(
+        _run_then_rerun(project, "app.py", "-m", "db.timeout=5,7", outputs="multirun")
+    )
     (original,) = _folders(project, "multirun")
     # Each job's result (10, then 14) equals its namesake's only: a mix-up would diverge.
     assert f"multirun/{original}/ ↔ multirun/" in out
+    assert "/0/app.log: equal but for its timestamps" in out
+
+
+@pytest.mark.slow
+def test_a_hydra_multirun_with_a_random_result_diverges_naming_each_jobs_result(
+    project: Path,
+) -> None:
+    out = assert_diverged(
+        _run_then_rerun(project, "noisy.py", "-m", "db.timeout=5,7", outputs="multirun")
+    )
+    differ = out.split("output files that differ", 1)[1].splitlines()[1:3]
+    assert [line.rsplit("/", 2)[1:] for line in differ] == [["0", "result.txt"], ["1", "result.txt"]]
 
 
 def _run(project: Path, *command: str) -> None:
