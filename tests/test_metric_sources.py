@@ -134,6 +134,10 @@ def test_a_broken_record_length_ends_the_reading_with_a_problem(tmp_path: Path) 
     [
         (["loss: 0.53", "loss=0.4"], {"loss": [(None, 0.53), (None, 0.4)]}),
         (["step 10 loss 0.53"], {"loss": [(10, 0.53)]}),
+        (  # bare pairs and a masked timing: `(1.9 ms/step)`, `| time: 0.2s`
+            ["step 10 loss 0.53 (<time>)", "step 20 loss 0.4 | time: <time>"],
+            {"loss": [(10, 0.53), (20, 0.4)]},
+        ),
         (["step: 20", "loss: nan"], {"loss": [(20, float("nan"))]}),
         (
             ["10/10 [====] - <time> <time> - loss: 0.5 - accuracy: 0.8"],

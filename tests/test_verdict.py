@@ -110,7 +110,10 @@ def test_outcomes() -> None:
         (evidence(metrics=same, has_outputs=True, outputs_compared=1), "IDENTICAL"),
         (evidence(metrics=close), "WITHIN TOLERANCE"),
         (evidence(metrics=same, has_outputs=True, outputs_differ=("~ out/w",)), "DIVERGED"),
-        (evidence(metrics=close, has_outputs=True, outputs_differ=("~ out/w",)), "WITHIN TOLERANCE"),
+        (
+            evidence(metrics=close, has_outputs=True, outputs_differ=("~ out/w",)),
+            "WITHIN TOLERANCE",
+        ),
         (evidence(has_outputs=True, outputs_differ=("~ out/w",)), "DIVERGED"),
         (evidence(metrics=far), "DIVERGED"),
         (evidence(rerun_status=FAILED, rerun_exit=1), "FAILED"),

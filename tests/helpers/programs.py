@@ -54,6 +54,7 @@ def assert_diverged(rerun: Rerun) -> str:
     assert NONDETERMINISTIC in verdict and "likely causes" not in verdict, verdict
     return verdict
 
+
 LIGHTNING = """\
 import lightning as L
 import torch

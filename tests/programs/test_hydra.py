@@ -41,7 +41,7 @@ def project(make_repo: MakeRepo) -> Path:
     return make_repo(
         {
             "app.py": APP.replace("NOISE", "0"),
-            "noisy.py": APP.replace("NOISE", "os.urandom(1)[0]"),
+            "noisy.py": APP.replace("NOISE", 'int.from_bytes(os.urandom(8), "big")'),
             "conf/config.yaml": CONFIG,
             ".gitignore": "outputs/\nmultirun/\n",
         }
@@ -94,7 +94,8 @@ def test_a_hydra_multirun_with_a_random_result_diverges_naming_each_jobs_result(
         _run_then_rerun(project, "noisy.py", "-m", "db.timeout=5,7", outputs="multirun")
     )
     differ = out.split("output files that differ", 1)[1].splitlines()[1:3]
-    assert [line.rsplit("/", 2)[1:] for line in differ] == [["0", "result.txt"], ["1", "result.txt"]]
+    jobs = [line.rsplit("/", 2)[1:] for line in differ]
+    assert jobs == [["0", "result.txt"], ["1", "result.txt"]], out
 
 
 def _run(project: Path, *command: str) -> None:
