@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import record_of, repro
-from helpers.programs import LIGHTNING
 from helpers.repos import MakeRepo
 
 from repro_run.metrics.crc32c import crc32c, masked_crc32c
@@ -239,22 +238,6 @@ def test_a_rerun_of_a_tensorboard_program_with_a_random_loss_diverges(project: P
     done = repro(project, "rerun", "@", timeout=180)
     assert done.returncode == 21, done.stdout + done.stderr
     assert "DIVERGED" in done.stdout and "loss" in done.stdout
-
-
-@pytest.mark.slow
-def test_a_real_lightning_run_reruns_identical_though_its_version_folder_differs(
-    make_repo: MakeRepo,
-) -> None:
-    project = make_repo({"train.py": LIGHTNING, ".gitignore": "logs/\n"})
-    assert repro(project, "run", "train.py", timeout=180).returncode == 0  # version_0
-    done = repro(project, "run", "train.py", timeout=180)  # version_1, beside version_0
-    assert done.returncode == 0, done.stderr
-    metrics = record_of(project)["metrics"]
-    assert metrics["source"] == "csv:logs/lightning_logs/version_1/metrics.csv"
-    assert metrics["points"] == 8 + 8  # train_loss and epoch, a row per step
-    rerun = repro(project, "rerun", "@", timeout=300)  # its fresh worktree writes version_0
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert "IDENTICAL" in rerun.stdout
 
 
 def test_lightning_metrics_csv_of_this_run_is_read_not_an_earlier_version(project: Path) -> None:

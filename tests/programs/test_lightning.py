@@ -42,7 +42,7 @@ trainer = L.Trainer(max_epochs=2, logger=CSVLogger("logs"), log_every_n_steps=1,
                     enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
 trainer.fit(Model(), torch.utils.data.DataLoader(data, batch_size=8))
 """
-pytestmark = pytest.mark.slow  # Lightning imports in ~8 s: two runs a test
+pytestmark = pytest.mark.slow  # Lightning imports in ~8 s: a run and a rerun a test
 VERSION_1 = "logs/lightning_logs/version_1"
 CHECKPOINT = "checkpoints/epoch=1-step=8.ckpt"
 
@@ -70,6 +70,7 @@ def test_a_lightning_run_reruns_identical_pairing_its_version_folder_and_checkpo
 ) -> None:
     out = assert_identical(_rerun_of(project, "--outputs", "logs"))
     assert f"{VERSION_1}/ ↔ logs/lightning_logs/version_0/" in out
+    assert f"version_0/{CHECKPOINT}: equal but for the run folders it names" in out
     metrics = record_of(project, "@~1")["metrics"]  # the original's, not the earlier run's
     assert metrics["source"] == f"csv:{VERSION_1}/metrics.csv"
     assert metrics["points"] == 8 + 8  # train_loss and epoch, a row per step
@@ -87,4 +88,4 @@ def test_an_unseeded_term_in_the_loss_diverges_on_the_loss_curve_and_the_checkpo
 ) -> None:
     out = assert_diverged(_rerun_of(project, "--outputs", "logs", variant="noisy"))
     assert "the train_loss curves part at step 0" in out
-    assert f"~ {VERSION_1}/{CHECKPOINT}" in out
+    assert f"~ logs/lightning_logs/version_0/{CHECKPOINT}" in out  # paired: the rerun's name
