@@ -1,7 +1,8 @@
-"""torch's TensorBoard SummaryWriter, run and rerun through repro: its event file's name carries
-the time, host and pid, and every record a wall time, so the bytes of two identical runs differ
-and only the scalars (by tag and step) may be compared; a logged value that really changed must
-still fail the rerun."""
+"""torch's TensorBoard SummaryWriter, run and rerun through repro: with its defaults it writes
+`runs/<Mon><DD>_<HH-MM-SS>_<host>/`, its event file's name carries the time, host and pid, and
+every record a wall time, so the names and bytes of two identical runs differ and only the
+scalars (by tag and step) may be compared; a logged value that really changed must still fail
+the rerun."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from helpers.repos import MakeRepo
 LOG = """\
 import os, sys
 from torch.utils.tensorboard import SummaryWriter
-writer = SummaryWriter("runs")
+writer = SummaryWriter()
 for step in range(5):
     writer.add_scalar("loss", 1.0 / (step + 1), step)
 noise = int.from_bytes(os.urandom(8), "big") / 2**64  # unseeded
@@ -24,17 +25,21 @@ writer.add_scalar("accuracy", last, 5)
 writer.close()
 """
 pytestmark = pytest.mark.slow  # two torch imports and a rerun each: ~10 s
-EVENTS = r"runs/events\.out\.tfevents\.[\w.-]+"  # the rerun's name: time, host, pid, n
+# The rerun's names: the start time and host; the time, host, pid and a counter.
+EVENTS = r"runs/\w+_\d\d-\d\d-\d\d_[\w.-]+/events\.out\.tfevents\.[\w.-]+"
 
 
 def run_and_rerun(make_repo: MakeRepo, variant: str) -> Rerun:
     root = make_repo({"log.py": LOG, ".gitignore": "runs/\n"})
-    return run_then_rerun(root, "--outputs", "runs", "--", sys.executable, "log.py", variant)
+    # The folder is named to the second: the rerun's must be another.
+    command = ("--outputs", "runs", "--", sys.executable, "log.py", variant)
+    return run_then_rerun(root, *command, pause=1.1)
 
 
 def test_the_same_scalars_rerun_identical_but_for_their_wall_times(make_repo: MakeRepo) -> None:
     out = assert_identical(run_and_rerun(make_repo, "fixed"))
     assert re.search(f"{EVENTS}: equal but for its wall times\n", out), out
+    assert re.search(f"{EVENTS} ↔ {EVENTS}\n", out), out  # folder and file paired
 
 
 def test_a_logged_scalar_that_changes_diverges_naming_the_event_file(make_repo: MakeRepo) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
 from helpers.cli import record_of
 from helpers.programs import Rerun, assert_diverged, assert_identical, run_then_rerun
 from helpers.repos import MakeRepo
@@ -51,7 +50,6 @@ history.append({"epoch": 2.0, "step": 16, "total_flos": 0, "train_loss": round(l
 save_state("out", state)
 """
 TIMED_KEYS = "its train_runtime, train_samples_per_second, train_steps_per_second keys"
-pytestmark = pytest.mark.slow  # a run and a rerun a test, ~3 s each with repro's start
 
 
 def _rerun_of(make_repo: MakeRepo, variant: str) -> tuple[Path, Rerun]:
