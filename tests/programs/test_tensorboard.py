@@ -40,8 +40,10 @@ def test_the_same_scalars_rerun_identical_but_for_their_wall_times(make_repo: Ma
     out = assert_identical(run_and_rerun(make_repo, "fixed"))
     assert re.search(f"{EVENTS}: equal but for its wall times\n", out), out
     assert re.search(f"{EVENTS} ↔ {EVENTS}\n", out), out  # folder and file paired
+    assert "1 output file(s) and 6 metric value(s) equal" in out  # its scalars are the metrics
 
 
 def test_a_logged_scalar_that_changes_diverges_naming_the_event_file(make_repo: MakeRepo) -> None:
     out = assert_diverged(run_and_rerun(make_repo, "random"))
+    assert "the accuracy curves part at step 5" in out
     assert re.search(f"~ {EVENTS}\n", out), out
