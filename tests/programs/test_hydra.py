@@ -3,6 +3,7 @@ date folders and job numbers, Hydra's timestamps masked, its composed config rec
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -59,10 +60,14 @@ def _folders(project: Path, top: str) -> list[str]:
 
 @pytest.mark.slow
 def test_a_hydra_rerun_pairs_its_date_folder_and_is_identical(project: Path) -> None:
+    # An earlier run, outside repro, left its folder in outputs/ as every Hydra run does.
+    subprocess.run([sys.executable, "app.py", "db.timeout=4"], cwd=project, check=True)
+    time.sleep(1.1)
     out = assert_identical(_run_then_rerun(project, "app.py", "db.timeout=5"))
-    (original,) = _folders(project, "outputs")
+    earlier, original = _folders(project, "outputs")
     assert f"outputs/{original}/ ↔ outputs/" in out
     assert "app.log: equal but for its timestamps" in out
+    assert earlier not in out  # neither archived nor compared: not this run's
 
 
 @pytest.mark.slow
