@@ -7,6 +7,7 @@ the rerun on the loss curve and the checkpoint."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -42,6 +43,11 @@ trainer = L.Trainer(max_epochs=2, logger=CSVLogger("logs"), log_every_n_steps=1,
                     enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
 trainer.fit(Model(), torch.utils.data.DataLoader(data, batch_size=8))
 """
+# The Trainer as most write it: its defaults log to TensorBoard and checkpoint under the
+# working directory's absolute path (a rerun's worktree is elsewhere), with a progress bar.
+DEFAULTS = LIGHTNING.replace('logger=CSVLogger("logs"), ', "").replace(
+    "enable_progress_bar=False, enable_model_summary=False, ", ""
+)
 pytestmark = pytest.mark.slow  # Lightning imports in ~8 s: a run and a rerun a test
 VERSION_1 = "logs/lightning_logs/version_1"
 CHECKPOINT = "checkpoints/epoch=1-step=8.ckpt"
@@ -89,3 +95,14 @@ def test_an_unseeded_term_in_the_loss_diverges_on_the_loss_curve_and_the_checkpo
     out = assert_diverged(_rerun_of(project, "--outputs", "logs", variant="noisy"))
     assert "the train_loss curves part at step 0" in out
     assert f"~ logs/lightning_logs/version_0/{CHECKPOINT}" in out  # paired: the rerun's name
+
+
+def test_a_default_trainer_reruns_identical_though_its_checkpoint_names_the_worktree(
+    make_repo: MakeRepo,
+) -> None:
+    assert "logger=" not in DEFAULTS and "enable_" not in DEFAULTS
+    root = make_repo({"lt.py": DEFAULTS, ".gitignore": "lightning_logs/\n"})
+    command = ("--outputs", "lightning_logs", "--", sys.executable, "lt.py", "fixed")
+    out = assert_identical(run_then_rerun(root, *command))
+    assert f"version_0/{CHECKPOINT}: equal but for the run folders it names" in out
+    assert re.search(r"version_0/events\.out\.tfevents\.[\w.-]+: equal but for its wall times", out)
