@@ -1,5 +1,6 @@
 """Run-specific parts of output names: the date and time Hydra names its folders by (and the
-`%Y%m%d-%H%M%S` of TensorFlow's tutorials), Lightning's `version_N`, TensorBoard's `events.out.tfevents.<time>.<host>.<pid>.<n>`.
+`%Y%m%d-%H%M%S` of TensorFlow's tutorials), Lightning's `version_N`, TensorBoard's
+`events.out.tfevents.<time>.<host>.<pid>.<n>`.
 
 Each becomes a placeholder, so that the same file of two runs has one name (`verdict.pairing`
 pairs output files by it; `compare` pairs Hydra's per-job config files). Numbers that name a

@@ -15,6 +15,7 @@ from __future__ import annotations
 import pickletools
 import zipfile
 from collections.abc import Iterator, Sequence
+from itertools import zip_longest
 from pathlib import Path
 from typing import IO
 
@@ -28,6 +29,7 @@ _PICKLE = "data.pkl"
 _SERIALIZATION_ID = ".data/serialization_id"
 # Opcodes whose argument is text: one family, as a longer path may take another of them.
 _TEXT = {"UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"}
+_END = object()  # what the shorter pickle gives once it ends
 
 
 def is_checkpoint(head: bytes) -> bool:
@@ -74,7 +76,9 @@ def _pickles_equal(
     old, new = a.read(name), b.read(name)
     if old == new:
         return True
-    return list(_opcodes(old, ())) == list(_opcodes(new, new_replacements))
+    # Opcode by opcode: a pickle of millions of small objects is never held as a list.
+    pairs = zip_longest(_opcodes(old, ()), _opcodes(new, new_replacements), fillvalue=_END)
+    return all(x == y for x, y in pairs)
 
 
 def _opcodes(data: bytes, replacements: Sequence[tuple[str, str]]) -> Iterator[object]:
