@@ -34,6 +34,8 @@ with open("out/metrics.jsonl", "w") as log:
             sys.exit(4 if resumed else 3)
 """
 
+pytestmark = pytest.mark.slow  # a run and a rerun through repro: ~4 s a test here
+
 
 @pytest.fixture
 def project(make_repo: MakeRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -33,6 +33,8 @@ for step in range(1, 51):
         print(f"step {step} loss {loss:.4f} ({took:.1f} ms/step)")
 """
 
+pytestmark = pytest.mark.slow  # NumPy in a run and a rerun through repro: ~3.5 s a test here
+
 
 def _rerun_of(project: Path, variant: str) -> Rerun:
     return run_then_rerun(project, "--", sys.executable, "train.py", variant)
