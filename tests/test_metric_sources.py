@@ -148,6 +148,7 @@ def test_a_broken_record_length_ends_the_reading_with_a_problem(tmp_path: Path) 
             {"train_loss": [(None, 0.5)]},
         ),
         (["Downloading 3 files", "time: <time>", "elapsed=4"], {}),
+        (["[<time>][HYDRA] Launching 2 jobs locally", "[<time>][HYDRA] \t#0 : db.timeout=5"], {}),
     ],
 )
 def test_printed_metric_lines_become_curves(lines: list[str], expected: dict[str, object]) -> None:

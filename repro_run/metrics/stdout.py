@@ -33,6 +33,9 @@ _MASKED_TIMING = re.compile(
 # Run-specific counters that printed lines carry: Lightning's progress bar shows the logger's
 # version (`v_num=3`), which a rerun's fresh folder numbers anew.
 _NOT_METRICS = frozenset({"v_num"})
+# Hydra's own log lines: a multirun's launcher prints each job's overrides (`[...][HYDRA] #0 :
+# db.timeout=5`): hyperparameters, which as metrics would make a verdict ignore the log.
+_HYDRA_LINE = "][HYDRA] "
 
 
 def parse_log_lines(lines: Iterable[str]) -> tuple[Series, list[str]]:
@@ -62,6 +65,8 @@ def parse_log_lines(lines: Iterable[str]) -> tuple[Series, list[str]]:
 
 
 def _row(line: str) -> dict[str, object]:
+    if _HYDRA_LINE in line:
+        return {}
     line = _MASKED_TIMING.sub(" ", line)
     pairs = [(m["name"], m["value"]) for m in _EXPLICIT.finditer(line)]
     if not pairs and _BARE_LINE.fullmatch(line):

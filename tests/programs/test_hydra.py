@@ -30,6 +30,7 @@ def main(cfg):
     log.info("timeout %s", cfg.db.timeout)
     out = Path(HydraConfig.get().runtime.output_dir)
     (out / "result.txt").write_text(f"{cfg.db.timeout * 2 + noise}\\n")
+    log.info("wrote result %s", cfg.db.timeout * 2 + noise)
 
 
 main()
@@ -101,6 +102,15 @@ def test_a_hydra_multirun_with_a_random_result_diverges_naming_each_jobs_result(
     differ = out.split("output files that differ", 1)[1].splitlines()[1:3]
     jobs = [line.rsplit("/", 2)[1:] for line in differ]
     assert jobs == [["0", "result.txt"], ["1", "result.txt"]], out
+
+
+@pytest.mark.slow
+def test_a_hydra_multirun_without_outputs_is_judged_on_its_log_not_on_its_overrides(
+    project: Path,
+) -> None:
+    command = ("--", sys.executable, "noisy.py", "-m", "db.timeout=5,7")
+    out = assert_diverged(run_then_rerun(project, *command, pause=1.1))
+    assert "judged on the log" in out and "wrote result" in out
 
 
 def _run(project: Path, *command: str) -> None:
