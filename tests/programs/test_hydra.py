@@ -76,9 +76,10 @@ def test_a_hydra_rerun_with_a_random_result_diverges_naming_the_paired_file(
     project: Path,
 ) -> None:
     out = assert_diverged(_run_then_rerun(project, "noisy.py", "db.timeout=5"))
-    differ = out.split("output files that differ", 1)[1].splitlines()
-    assert any(line.strip().startswith("~ outputs/") for line in differ[1:2]), out
-    assert "/result.txt" in differ[1] and "↔" in out
+    differ = out.split("output files that differ (2):", 1)[1].splitlines()[1:3]
+    names = [line.strip().rsplit("/", 1)[1] for line in differ]
+    assert names == ["noisy.log", "result.txt"] and "↔" in out, out  # the job log logs it
+    assert all(line.strip().startswith("~ outputs/") for line in differ), out
 
 
 @pytest.mark.slow
@@ -99,9 +100,9 @@ def test_a_hydra_multirun_with_a_random_result_diverges_naming_each_jobs_result(
     out = assert_diverged(
         _run_then_rerun(project, "noisy.py", "-m", "db.timeout=5,7", outputs="multirun")
     )
-    differ = out.split("output files that differ", 1)[1].splitlines()[1:3]
+    differ = out.split("output files that differ (4):", 1)[1].splitlines()[1:5]
     jobs = [line.rsplit("/", 2)[1:] for line in differ]
-    assert jobs == [["0", "result.txt"], ["1", "result.txt"]], out
+    assert jobs == [[job, name] for job in "01" for name in ("noisy.log", "result.txt")], out
 
 
 @pytest.mark.slow
