@@ -20,6 +20,15 @@ def test_hydra_lightning_and_tensorboard_names_become_placeholders() -> None:
     assert normalise("multirun/2026-12-07/20-47-39/3/out.txt").endswith("/<time>/3/out.txt")
 
 
+def test_a_compact_date_and_time_folder_becomes_placeholders_and_a_glob() -> None:
+    assert normalise("logs/fit/20261207-204739/a.pt") == "logs/fit/<yyyymmdd>-<hhmmss>/a.pt"
+    assert normalise("out/run_20261207_204739/x") == "out/run_<yyyymmdd>_<hhmmss>/x"
+    assert as_glob("logs/20261207T204739/m.csv") == f"logs/{'[0-9]' * 8}T{'[0-9]' * 6}/m.csv"
+    # Eight digits alone, or not a date and a time of day, are kept: a seed, a count.
+    for kept in ("out/20261207/x", "out/20261307-204739/x", "out/12345678-999999/x"):
+        assert normalise(kept) == kept
+
+
 def test_a_lightning_version_folder_pairs_and_equal_files_are_no_difference() -> None:
     paired = pair_renamed(
         [_entry("lightning_logs/version_1/metrics.csv")],

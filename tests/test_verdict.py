@@ -109,7 +109,11 @@ def test_outcomes() -> None:
     cases = [
         (evidence(metrics=same, has_outputs=True, outputs_compared=1), "IDENTICAL"),
         (evidence(metrics=close), "WITHIN TOLERANCE"),
-        (evidence(metrics=same, has_outputs=True, outputs_differ=("~ out/w",)), "WITHIN TOLERANCE"),
+        (evidence(metrics=same, has_outputs=True, outputs_differ=("~ out/w",)), "DIVERGED"),
+        (
+            evidence(metrics=close, has_outputs=True, outputs_differ=("~ out/w",)),
+            "WITHIN TOLERANCE",
+        ),
         (evidence(has_outputs=True, outputs_differ=("~ out/w",)), "DIVERGED"),
         (evidence(metrics=far), "DIVERGED"),
         (evidence(rerun_status=FAILED, rerun_exit=1), "FAILED"),
@@ -132,6 +136,21 @@ def test_outputs_equal_but_for_volatile_bytes_are_identical_and_say_so() -> None
         (),
     )
     assert verdict.reason.startswith("2 output file(s) equal (1 file(s) but for bytes")
+
+
+def test_a_changed_output_file_diverges_when_the_metrics_are_bitwise_equal() -> None:
+    same = metrics([(1, 1.0)], [(1, 1.0)])
+    case = evidence(metrics=same, has_outputs=True, outputs_compared=2, outputs_differ=("~ m.pt",))
+    verdict = decide(case, [], RTOL, ATOL)
+    assert (verdict.outcome, verdict.reason) == ("DIVERGED", "1 output file(s) differ")
+
+
+def test_a_changed_output_file_is_within_tolerance_when_the_metrics_moved_within_it() -> None:
+    close = metrics([(1, 1.0)], [(1, 1.0 + 1e-9)])
+    case = evidence(metrics=close, has_outputs=True, outputs_differ=("~ m.pt",))
+    verdict = decide(case, [], RTOL, ATOL)
+    assert verdict.outcome == "WITHIN TOLERANCE"
+    assert verdict.reason == "metrics loss differ within the tolerance; 1 output file(s) differ"
 
 
 def test_causes_are_kept_only_when_the_rerun_did_not_reproduce_bit_for_bit() -> None:

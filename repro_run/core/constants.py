@@ -86,6 +86,9 @@ DEFAULT_RTOL = 1e-5  # numpy.isclose's defaults
 DEFAULT_ATOL = 1e-8
 # The exit code of `repro rerun` says the verdict (IDENTICAL exits 0).
 VERDICT_EXIT_CODES = {"IDENTICAL": 0, "WITHIN TOLERANCE": 20, "DIVERGED": 21, "FAILED": 22}
+# What a timing in a log becomes (`12.3 ms/step` -> `<time>`): the verdict compares logs so
+# masked, and printed metrics are read from them.
+TIME_MASK = "<time>"
 
 # --- determinism and the seeding hook (issue 4) ---------------------------------------------
 # The hook (repro_run/hook, stdlib only) keeps its own copy of these names;

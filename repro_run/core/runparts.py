@@ -1,5 +1,6 @@
-"""Run-specific parts of output names: the date and time Hydra names its folders by,
-Lightning's `version_N`, TensorBoard's `events.out.tfevents.<time>.<host>.<pid>.<n>`.
+"""Run-specific parts of output names: the date and time Hydra names its folders by (and the
+`%Y%m%d-%H%M%S` of TensorFlow's tutorials), Lightning's `version_N`, TensorBoard's
+`events.out.tfevents.<time>.<host>.<pid>.<n>`.
 
 Each becomes a placeholder, so that the same file of two runs has one name (`verdict.pairing`
 pairs output files by it; `compare` pairs Hydra's per-job config files). Numbers that name a
@@ -11,6 +12,15 @@ from __future__ import annotations
 import re
 
 _PARTS = (
+    # `%Y%m%d-%H%M%S` (TensorFlow's and many tutorials' log folders): a compact date only with
+    # a time of day beside it, as eight digits alone may be any number.
+    (
+        re.compile(
+            r"(?<!\d)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])([-_T])"
+            r"(?:[01]\d|2[0-3])[0-5]\d[0-5]\d(?!\d)"
+        ),
+        r"<yyyymmdd>\1<hhmmss>",
+    ),
     (re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)"), "<date>"),
     (re.compile(r"(?<!\d)\d{2}[-:]\d{2}[-:]\d{2}(?:[.,]\d+)?(?!\d)"), "<time>"),
 )
@@ -20,6 +30,8 @@ _WHOLE = (
 )
 # Each placeholder as a glob: the same file of another run, found on disk.
 _GLOBS = {
+    "<yyyymmdd>": "[0-9]" * 8,
+    "<hhmmss>": "[0-9]" * 6,
     "<date>": "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]",
     "<time>": "[0-9][0-9]?[0-9][0-9]?[0-9][0-9]*",
     "version_<n>": "version_*",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from repro_run.core.constants import TIME_MASK
 from repro_run.metrics.series import STEP_KEYS, Series, add_row, as_step
 
 MAX_STDOUT_METRICS = 100  # distinct names: a log that prints `file_12: 3` per file is no curve
@@ -24,9 +25,17 @@ _BARE_PAIR = rf"{_NAME}\s+(?:{_VALUE})"
 _BARE_LINE = re.compile(rf"\s*{_BARE_PAIR}(?:[\s,;|]+{_BARE_PAIR})*[\s,;|]*")
 _BARE = re.compile(rf"(?P<name>{_NAME})\s+(?P<value>{_VALUE})(?![\w.])")
 _STEP = re.compile(r"(?i)\b(?P<name>step|global_step|iteration|iter)\s+(?P<value>\d+)\b")
+# A timing the log's masking left (`(<time>)`, `| <time>`, `time: <time>`), with its label and
+# brackets: gone, the rest of `step 10 loss 0.53 (1.9 ms/step)` is the bare pairs it reads as.
+_MASKED_TIMING = re.compile(
+    rf"[\s,;|]*[(\[]?\s*(?:[A-Za-z_][\w/]*\s*[:=]?\s*)?{re.escape(TIME_MASK)}\s*[)\]]?"
+)
 # Run-specific counters that printed lines carry: Lightning's progress bar shows the logger's
 # version (`v_num=3`), which a rerun's fresh folder numbers anew.
 _NOT_METRICS = frozenset({"v_num"})
+# Hydra's own log lines: a multirun's launcher prints each job's overrides (`[...][HYDRA] #0 :
+# db.timeout=5`): hyperparameters, which as metrics would make a verdict ignore the log.
+_HYDRA_LINE = "][HYDRA] "
 
 
 def parse_log_lines(lines: Iterable[str]) -> tuple[Series, list[str]]:
@@ -56,6 +65,9 @@ def parse_log_lines(lines: Iterable[str]) -> tuple[Series, list[str]]:
 
 
 def _row(line: str) -> dict[str, object]:
+    if _HYDRA_LINE in line:
+        return {}
+    line = _MASKED_TIMING.sub(" ", line)
     pairs = [(m["name"], m["value"]) for m in _EXPLICIT.finditer(line)]
     if not pairs and _BARE_LINE.fullmatch(line):
         pairs = [(m["name"], m["value"]) for m in _BARE.finditer(line)]

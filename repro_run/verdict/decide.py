@@ -99,12 +99,13 @@ def _by_evidence(e: Evidence) -> tuple[str, str]:
         assert first is not None
         where = f"step {first.step}" if first.step is not None else "a point without a step"
         return VERDICT_DIVERGED, f"the {first.metric} curves part at {where}"
-    if e.outputs_differ and m is None:
+    # A changed output file is a real difference unless the metrics moved too, within the
+    # tolerance: then the files (a checkpoint, a plot of the curve) moved with them. With
+    # metrics bit for bit equal, nothing explains it: a changed file is not a tolerance.
+    if e.outputs_differ and (m is None or m.bitwise_equal):
         return VERDICT_DIVERGED, f"{len(e.outputs_differ)} output file(s) differ"
-    if e.outputs_differ or (m is not None and not m.bitwise_equal):
-        parts = []
-        if m is not None and not m.bitwise_equal:
-            parts.append(f"metrics {', '.join(m.differ)} differ within the tolerance")
+    if m is not None and not m.bitwise_equal:
+        parts = [f"metrics {', '.join(m.differ)} differ within the tolerance"]
         if e.outputs_differ:
             parts.append(f"{len(e.outputs_differ)} output file(s) differ")
         return VERDICT_WITHIN_TOLERANCE, "; ".join(parts)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from repro_run.core.constants import TIME_MASK
 from repro_run.core.record import Record
 from repro_run.models import MAX_TEXT, LogDifference
 from repro_run.verdict.metrics import within
 from repro_run.verdict.screen import screen_lines
 
-TIME_MASK = "<time>"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _UNIT = (
     r"(?:ns|us|µs|ms|s|sec|secs|second|seconds|min|mins|minute|minutes|h|hr|hrs|hour|hours"

@@ -5,10 +5,9 @@ may be compared; a plotted value that really changed must still fail the rerun."
 from __future__ import annotations
 
 import sys
-import time
 
 import pytest
-from helpers.cli import repro
+from helpers.programs import Rerun, assert_diverged, assert_identical, run_then_rerun
 from helpers.repos import MakeRepo
 
 # matplotlib's defaults; a writer that ignores SOURCE_DATE_EPOCH (which repro may set) is
@@ -19,7 +18,8 @@ os.environ.pop("SOURCE_DATE_EPOCH", None)
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-last = 0.0625 if sys.argv[1] == "fixed" else os.urandom(1)[0] / 255
+noise = int.from_bytes(os.urandom(8), "big") / 2**64  # unseeded
+last = 0.0625 if sys.argv[1] == "fixed" else noise
 fig, ax = plt.subplots()
 ax.plot([0, 1, 2, 3], [0.5, 0.25, 0.125, last], marker="o")
 ax.set_title("loss")
@@ -31,19 +31,15 @@ FILES = ("predict0.pdf", "predict0.png", "predict0.ps", "predict0.svg")
 pytestmark = pytest.mark.slow  # two matplotlib runs and a rerun each: ~10 s
 
 
-def run_and_rerun(make_repo: MakeRepo, variant: str) -> tuple[str, int]:
+def run_and_rerun(make_repo: MakeRepo, variant: str) -> Rerun:
     root = make_repo({"plot.py": PLOT, ".gitignore": "plots/\n"})
-    done = repro(root, "run", "--outputs", "plots", "--", sys.executable, "plot.py", variant)
-    assert done.returncode == 0, done.stderr
-    time.sleep(1.1)  # the PDF and PostScript dates count whole seconds
-    rerun = repro(root, "rerun", "@", timeout=120)
-    return rerun.stdout, rerun.returncode
+    # The PDF and PostScript dates count whole seconds: the rerun's must be another.
+    command = ("--outputs", "plots", "--", sys.executable, "plot.py", variant)
+    return run_then_rerun(root, *command, pause=1.1)
 
 
 def test_the_same_plots_rerun_identical_but_for_their_creation_dates(make_repo: MakeRepo) -> None:
-    out, code = run_and_rerun(make_repo, "fixed")
-    assert code == 0 and out.startswith("IDENTICAL"), out
-    assert "nondeterministic" not in out
+    out = assert_identical(run_and_rerun(make_repo, "fixed"))
     assert "plots/predict0.pdf: equal but for its creation date" in out
     assert "plots/predict0.ps: equal but for its creation date" in out
     assert (
@@ -52,7 +48,6 @@ def test_the_same_plots_rerun_identical_but_for_their_creation_dates(make_repo: 
 
 
 def test_a_plotted_value_that_changes_diverges_naming_each_plot(make_repo: MakeRepo) -> None:
-    out, code = run_and_rerun(make_repo, "random")
-    assert code == 21 and out.startswith("DIVERGED"), out
+    out = assert_diverged(run_and_rerun(make_repo, "random"))
     for name in FILES:
         assert f"~ plots/{name}" in out

@@ -8,7 +8,8 @@ import json
 import sys
 
 import pytest
-from helpers.cli import record_of, repro
+from helpers.cli import record_of
+from helpers.programs import Rerun, assert_diverged, assert_identical, run_then_rerun
 from helpers.repos import MakeRepo
 
 TRAIN = """\
@@ -37,29 +38,24 @@ print(f"accuracy: {accuracy:.6f}")
 pytestmark = pytest.mark.slow  # scikit-learn imports in ~1.5 s; two runs and a rerun each
 
 
-def run_and_rerun(make_repo: MakeRepo, variant: str) -> tuple[str, int]:
+def run_and_rerun(make_repo: MakeRepo, variant: str) -> Rerun:
     root = make_repo({"train.py": TRAIN, ".gitignore": "out/\n"})
-    done = repro(root, "run", "--outputs", "out", "--", sys.executable, "train.py", variant)
-    assert done.returncode == 0, done.stderr
+    rerun = run_then_rerun(root, "--outputs", "out", "--", sys.executable, "train.py", variant)
     assert json.loads((root / "out" / "scores.json").read_text())["accuracy"] > 0.5
     assert "accuracy" in json.dumps(record_of(root)), "the printed accuracy is a metric"
-    rerun = repro(root, "rerun", "@", timeout=120)
-    return rerun.stdout, rerun.returncode
+    return rerun
 
 
 def test_a_seeded_forest_and_its_joblib_pickle_rerun_bitwise_identical(
     make_repo: MakeRepo,
 ) -> None:
-    out, code = run_and_rerun(make_repo, "fixed")
-    assert code == 0 and "\nIDENTICAL: " in out, out  # after the program's own output
+    out = assert_identical(run_and_rerun(make_repo, "fixed"))
     assert "2 output file(s) and 1 metric value(s) bitwise equal" in out
-    assert "nondeterministic" not in out
 
 
 def test_an_unseeded_term_in_the_written_score_diverges_naming_the_scores(
     make_repo: MakeRepo,
 ) -> None:
-    out, code = run_and_rerun(make_repo, "noisy")
-    assert code == 21 and "\nDIVERGED: " in out, out
+    out = assert_diverged(run_and_rerun(make_repo, "noisy"))
     assert "~ out/scores.json" in out
     assert "~ out/model.joblib" not in out  # the model itself was trained the same

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from io import BytesIO
 from pathlib import Path
 
 from repro_run.app.rerun.causes import likely_causes
@@ -17,6 +18,7 @@ from repro_run.metrics import timeless
 from repro_run.metrics.read import metrics_format
 from repro_run.models import ManifestEntry, RunRecord, TreeRef, Verdict
 from repro_run.store import Store
+from repro_run.verdict.checkpoints import checkpoint_equal_but_for, is_checkpoint
 from repro_run.verdict.content import CONTENT_CAP, HEAD_BYTES, equal_but_for, understood
 from repro_run.verdict.decide import Evidence, decide
 from repro_run.verdict.hydra import HYDRA_CAP, SET_ASIDE, hydra_equal, is_hydra_file, may_be_hydra
@@ -141,7 +143,8 @@ def _equal_but_for(
     """What the two files' writer varied, or None: they differ. Hydra's files by name
     (`verdict.hydra`: timestamps, run folders); CSV and JSON logs and TensorBoard's
     event files by name (`metrics.timeless`: a wall-time column, streamed; events' scalars by
-    tag and step); plots and documents by their first
+    tag and step); torch checkpoints by their first bytes, of any size (`verdict.checkpoints`:
+    the run folders they name); plots and documents by their first
     bytes (`verdict.content`), only under the cap and when the format is understood; the rest
     differ by their hashes. A small file is read at once (one open, not two: 10,000 plots,
     bench/output_content.py)."""
@@ -154,14 +157,24 @@ def _equal_but_for(
         timing = timeless.equal_but_for_timing(
             new.path, store.object_path(old.hash), store.object_path(new.hash)
         )
-    if timing is not None or max(old.size, new.size) > CONTENT_CAP:
+    if timing is not None:
         return timing
-    if old.size > SNIFF_ABOVE and not understood(_head(store, old.hash)):
-        return None
+    big = max(old.size, new.size) > CONTENT_CAP
+    if big or old.size > SNIFF_ABOVE:
+        head = _head(store, old.hash)
+        if is_checkpoint(head):  # torch's zip, of any size: its records are streamed
+            return checkpoint_equal_but_for(
+                store.object_path(old.hash), store.object_path(new.hash), new_replacements
+            )
+        if big or not understood(head):
+            return None
     try:
-        ignored = equal_but_for(store.get_bytes(old.hash), store.get_bytes(new.hash))
+        old_bytes, new_bytes = store.get_bytes(old.hash), store.get_bytes(new.hash)
     except StoreError:  # not stored (imported without outputs) or corrupt: the hashes differ
         return None
+    if is_checkpoint(old_bytes):
+        return checkpoint_equal_but_for(BytesIO(old_bytes), BytesIO(new_bytes), new_replacements)
+    ignored = equal_but_for(old_bytes, new_bytes)
     return " and ".join(ignored) if ignored else None  # equal bytes, other hashes: cannot be
 
 

@@ -3,12 +3,14 @@ date folders and job numbers, Hydra's timestamps masked, its composed config rec
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from helpers.cli import record_of, repro
+from helpers.programs import Rerun, assert_diverged, assert_identical, run_then_rerun
 from helpers.repos import MakeRepo
 
 APP = """\
@@ -28,6 +30,7 @@ def main(cfg):
     log.info("timeout %s", cfg.db.timeout)
     out = Path(HydraConfig.get().runtime.output_dir)
     (out / "result.txt").write_text(f"{cfg.db.timeout * 2 + noise}\\n")
+    log.info("wrote result %s", cfg.db.timeout * 2 + noise)
 
 
 main()
@@ -40,19 +43,16 @@ def project(make_repo: MakeRepo) -> Path:
     return make_repo(
         {
             "app.py": APP.replace("NOISE", "0"),
-            "noisy.py": APP.replace("NOISE", "os.urandom(1)[0]"),
+            "noisy.py": APP.replace("NOISE", 'int.from_bytes(os.urandom(8), "big")'),
             "conf/config.yaml": CONFIG,
             ".gitignore": "outputs/\nmultirun/\n",
         }
     )
 
 
-def _run_then_rerun(project: Path, *command: str, outputs: str = "outputs") -> str:
-    done = repro(project, "run", "--outputs", outputs, "--", sys.executable, *command, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    time.sleep(1.1)  # Hydra names its folders to the second: the rerun's must be another
-    rerun = repro(project, "rerun", "@", timeout=180)
-    return rerun.stdout + rerun.stderr
+def _run_then_rerun(project: Path, *command: str, outputs: str = "outputs") -> Rerun:
+    # Hydra names its folders to the second: the rerun's must be another.
+    return run_then_rerun(project, "--outputs", outputs, "--", sys.executable, *command, pause=1.1)
 
 
 def _folders(project: Path, top: str) -> list[str]:
@@ -61,31 +61,57 @@ def _folders(project: Path, top: str) -> list[str]:
 
 @pytest.mark.slow
 def test_a_hydra_rerun_pairs_its_date_folder_and_is_identical(project: Path) -> None:
-    out = _run_then_rerun(project, "app.py", "db.timeout=5")
-    assert "IDENTICAL" in out, out
-    (original,) = _folders(project, "outputs")
+    # An earlier run, outside repro, left its folder in outputs/ as every Hydra run does.
+    subprocess.run([sys.executable, "app.py", "db.timeout=4"], cwd=project, check=True)
+    time.sleep(1.1)
+    out = assert_identical(_run_then_rerun(project, "app.py", "db.timeout=5"))
+    earlier, original = _folders(project, "outputs")
     assert f"outputs/{original}/ ↔ outputs/" in out
     assert "app.log: equal but for its timestamps" in out
+    assert earlier not in out  # neither archived nor compared: not this run's
 
 
 @pytest.mark.slow
 def test_a_hydra_rerun_with_a_random_result_diverges_naming_the_paired_file(
     project: Path,
 ) -> None:
-    out = _run_then_rerun(project, "noisy.py", "db.timeout=5")
-    assert "DIVERGED" in out, out
-    differ = out.split("output files that differ", 1)[1].splitlines()
-    assert any(line.strip().startswith("~ outputs/") for line in differ[1:2]), out
-    assert "/result.txt" in differ[1] and "↔" in out
+    out = assert_diverged(_run_then_rerun(project, "noisy.py", "db.timeout=5"))
+    differ = out.split("output files that differ (2):", 1)[1].splitlines()[1:3]
+    names = [line.strip().rsplit("/", 1)[1] for line in differ]
+    assert names == ["noisy.log", "result.txt"] and "↔" in out, out  # the job log logs it
+    assert all(line.strip().startswith("~ outputs/") for line in differ), out
 
 
 @pytest.mark.slow
 def test_a_hydra_multirun_pairs_its_jobs_by_number(project: Path) -> None:
-    out = _run_then_rerun(project, "app.py", "-m", "db.timeout=5,7", outputs="multirun")
-    assert "IDENTICAL" in out, out
+    out = assert_identical(
+        _run_then_rerun(project, "app.py", "-m", "db.timeout=5,7", outputs="multirun")
+    )
     (original,) = _folders(project, "multirun")
     # Each job's result (10, then 14) equals its namesake's only: a mix-up would diverge.
     assert f"multirun/{original}/ ↔ multirun/" in out
+    assert "/0/app.log: equal but for its timestamps" in out
+
+
+@pytest.mark.slow
+def test_a_hydra_multirun_with_a_random_result_diverges_naming_each_jobs_result(
+    project: Path,
+) -> None:
+    out = assert_diverged(
+        _run_then_rerun(project, "noisy.py", "-m", "db.timeout=5,7", outputs="multirun")
+    )
+    differ = out.split("output files that differ (4):", 1)[1].splitlines()[1:5]
+    jobs = [line.rsplit("/", 2)[1:] for line in differ]
+    assert jobs == [[job, name] for job in "01" for name in ("noisy.log", "result.txt")], out
+
+
+@pytest.mark.slow
+def test_a_hydra_multirun_without_outputs_is_judged_on_its_log_not_on_its_overrides(
+    project: Path,
+) -> None:
+    command = ("--", sys.executable, "noisy.py", "-m", "db.timeout=5,7")
+    out = assert_diverged(run_then_rerun(project, *command, pause=1.1))
+    assert "judged on the log" in out and "wrote result" in out
 
 
 def _run(project: Path, *command: str) -> None:
