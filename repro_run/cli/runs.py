@@ -177,6 +177,12 @@ def _tolerance(name: str, default: float, kind: str) -> Callable[[FC], FC]:
     help="Do not compare output files matching PATTERN (gitignore-like: *.log, wandb/**); "
     "they are still archived (repeatable; adds to [tool.repro] ignore).",
 )
+@click.option(
+    "--remote",
+    metavar="URL",
+    help="Where to pull the run from when this store lacks it (default: REPRO_REMOTE, else "
+    "[tool.repro] remote).",
+)
 def rerun(
     run_id: str,
     times: int,
@@ -188,6 +194,7 @@ def rerun(
     atol: float,
     secret_args: tuple[str, ...],
     ignore: tuple[str, ...],
+    remote: str | None,
 ) -> None:
     """Replay run ID in a pristine worktree at its commit and judge the result.
 
@@ -195,6 +202,7 @@ def rerun(
     worst of the N).
     """
     from repro_run.app.rerun.rerun import RerunOptions, rerun
+    from repro_run.app.transfer.pull import pull_if_remote_only
     from repro_run.cli import launch
     from repro_run.ui import console as ui_console
     from repro_run.ui import data as ui_data
@@ -214,6 +222,7 @@ def rerun(
         ignore=ignore,
     )
     reporter = ui_data.DataReporter()
+    pull_if_remote_only(options.workspace, run_id, remote, reporter)
     result = rerun(options, reporter)
     for record in result.reruns:
         reporter.info(ui_console.run_summary_line(record))

@@ -212,3 +212,29 @@ class PackagesUnavailableError(ReproError):
     """`repro show --packages`: the run's package list was never captured (its record says why)."""
 
     exit_code = 35
+
+
+# --- repro push / pull / list --remote (issue 19) --------------------------------------------
+class RemoteConfigError(ReproError):
+    """No remote named, a URL repro cannot use, or the `remote` extra (obstore) not installed."""
+
+    exit_code = 40
+
+
+class RemoteError(ReproError):
+    """The remote cannot be read or written (network, credentials, permissions), after retries."""
+
+    exit_code = 41
+
+
+class RemoteClashError(ReproError):
+    """`repro push`: a different run with the same ID is already on the remote."""
+
+    exit_code = 42
+
+
+class RemoteDamagedError(ReproError):
+    """`repro pull`, `show --remote`: a remote object, run file or index entry does not match its
+    hash, is truncated, or is not what repro writes: refused, nothing kept."""
+
+    exit_code = 43
