@@ -12,6 +12,7 @@ import pytest
 # import: register them before the first import of any (this file is loaded before every test).
 pytest.register_assert_rewrite("helpers")
 from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files  # noqa: E402
+from helpers.s3 import S3Server, TeamRemote  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +42,41 @@ def make_repo(tmp_path: Path) -> Iterator[MakeRepo]:
         return root
 
     yield _make
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 endpoint on 127.0.0.1 (moto), shared by the session: each test its bucket."""
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["s3", "file"])
+def remote(
+    request: pytest.FixtureRequest,
+    s3_server: S3Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> TeamRemote:
+    """A fresh remote, once on the local S3 server and once as a file:// shared directory."""
+    if request.param == "s3":
+        return _on_s3(s3_server, monkeypatch)
+    found = TeamRemote.in_directory(tmp_path / "shared")
+    monkeypatch.setenv("REPRO_REMOTE", found.url)
+    return found
+
+
+@pytest.fixture
+def s3_remote(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> TeamRemote:
+    """A fresh bucket on the local S3 server, whose requests a test counts."""
+    return _on_s3(s3_server, monkeypatch)
+
+
+def _on_s3(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> TeamRemote:
+    """AWS_* set as a team's machine has them (with a canary secret key); REPRO_REMOTE."""
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    found = TeamRemote.on_s3(server)
+    monkeypatch.setenv("REPRO_REMOTE", found.url)
+    return found

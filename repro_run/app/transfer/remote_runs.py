@@ -107,7 +107,8 @@ def resolve(remote: Remote, ref: str) -> IndexEntry:
         return entry
     if not ref or not ref.isalnum():
         raise RunNotFoundError(f"no run {ref!r} on {remote.url}")
-    found = [run_id for page in remote.listing(INDEX + ref) for run_id in _run_ids(page)]
+    # object_store lists by path segment, not by any string prefix: the index is listed whole.
+    found = [r for page in remote.listing(INDEX) for r in _run_ids(page) if r.startswith(ref)]
     if not found:
         raise RunNotFoundError(f"no run matches {ref!r} on {remote.url}: repro list --remote")
     if len(found) > 1:
