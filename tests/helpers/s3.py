@@ -101,6 +101,13 @@ class TeamRemote:
     def in_directory(cls, directory: Path) -> TeamRemote:
         return cls(f"file://{directory}", None, "", directory)
 
+    def fresh(self, name: str) -> TeamRemote:
+        """Another empty remote of the same kind (a new bucket, or a sibling directory)."""
+        if self.server is not None:
+            return TeamRemote.on_s3(self.server)
+        assert self.directory is not None
+        return TeamRemote.in_directory(self.directory.with_name(f"{self.directory.name}-{name}"))
+
     def contents(self) -> dict[str, bytes]:
         """Every key under the remote's prefix (`objects/…`, `runs/…`, `index/…`): its bytes."""
         if self.server is not None:

@@ -1,0 +1,163 @@
+"""The team remote under faults: `kill -9` at every step of a push or a pull, then a retry;
+eight stores pushing at once; a server that fails or is gone; a canary secret key that must
+reach no output, no file and no remote (reliability scenarios for issue 19)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from itertools import count
+from pathlib import Path
+
+import pytest
+from helpers.cli import REPRO, assert_one_line_error, record_of, repro, store_bytes
+from helpers.repos import MakeRepo, git
+from helpers.s3 import CANARY_SECRET, S3Server, TeamRemote
+
+CRASHED = 99  # core.constants.CRASH_AT_EXIT_CODE
+TRAIN = """\
+import os, random
+rng = random.Random(int(os.environ["REPRO_SEED"]))
+os.makedirs("out/sub", exist_ok=True)
+for i in range(3):
+    open(f"out/sub/{i}.txt", "w").write(str(rng.random()))
+print("trained")
+"""
+
+
+def _project(make_repo: MakeRepo) -> Path:
+    return make_repo({"train.py": TRAIN, ".gitignore": "out/\n", "cfg.yaml": "lr: 0.1\n"})
+
+
+def _run(root: Path) -> str:
+    done = repro(root, "run", "--outputs", "out", "train.py", "--config", "cfg.yaml")
+    assert done.returncode == 0, done.stderr
+    return str(record_of(root)["id"])
+
+
+def _clone(root: Path, target: Path) -> Path:
+    git(target.parent, "clone", "-q", str(root), str(target))
+    return target
+
+
+def _pull_verified(clone: Path, run_id: str, env: dict[str, str]) -> None:
+    """The run pulled with every object (each verified on the way), and the store sound."""
+    pulled = repro(clone, "pull", "--with-outputs", run_id, env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    fsck = repro(clone, "fsck", env=env)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+
+
+@pytest.mark.slow
+def test_push_killed_at_every_step_leaves_no_visible_run_and_a_retry_completes_it(
+    make_repo: MakeRepo, tmp_path: Path, remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    clone = _clone(root, tmp_path / "clone")
+    for step in count(1):
+        target = remote.fresh(str(step))
+        env = {"REPRO_REMOTE": target.url}
+        crashed = repro(root, "push", run_id, env={**env, "REPRO_CRASH_AT": str(step)})
+        if crashed.returncode == 0:
+            break  # past the last step: every one was crashed at
+        assert crashed.returncode == CRASHED, crashed.stderr
+        listed = json.loads(repro(clone, "list", "--remote", "--json", env=env).stdout)
+        entry_written = f"index/{run_id}.json" in target.contents()
+        assert [run["id"] for run in listed] == ([run_id] if entry_written else [])
+        retried = repro(root, "push", run_id, env=env)
+        assert retried.returncode == 0, retried.stderr
+        _pull_verified(clone, run_id, {**env, "REPRO_HOME": str(tmp_path / f"store-{step}")})
+    assert step > 5  # objects, run files and the index entry were each crashed at
+
+
+@pytest.mark.slow
+def test_pull_killed_at_every_step_leaves_the_store_sound_and_a_retry_completes_it(
+    make_repo: MakeRepo, tmp_path: Path, remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    assert repro(root, "push", run_id).returncode == 0
+    clone = _clone(root, tmp_path / "clone")
+    for step in count(1):
+        env = {"REPRO_HOME": str(tmp_path / f"store-{step}")}
+        crashed = repro(
+            clone, "pull", "--with-outputs", run_id, env={**env, "REPRO_CRASH_AT": str(step)}
+        )
+        if crashed.returncode == 0:
+            break
+        assert crashed.returncode == CRASHED, crashed.stderr
+        fsck = repro(clone, "fsck", env=env)  # removes the dead puller's staging directory
+        assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+        _pull_verified(clone, run_id, env)
+    assert step > 5
+
+
+@pytest.mark.slow
+def test_eight_stores_pushing_at_once_lose_nothing(
+    make_repo: MakeRepo, tmp_path: Path, s3_remote: TeamRemote
+) -> None:
+    origin = _project(make_repo)
+    clones = [_clone(origin, tmp_path / f"machine{i}") for i in range(8)]
+    ids = [_run(clone) for clone in clones]
+    pushes = [
+        subprocess.Popen([REPRO, "push", run_id], cwd=clone, stderr=subprocess.PIPE, text=True)
+        for clone, run_id in zip(clones, ids, strict=True)
+    ]
+    for push in pushes:
+        _, err = push.communicate(timeout=120)
+        assert push.returncode == 0, err
+    listed = json.loads(repro(origin, "list", "--remote", "--json").stdout)
+    assert sorted(run["id"] for run in listed) == sorted(ids)
+    for run_id in ids:
+        _pull_verified(origin, run_id, {})
+
+
+def test_a_server_answering_503_is_retried_until_it_recovers(
+    make_repo: MakeRepo, s3_server: S3Server, s3_remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    s3_server.failing = 4
+    done = repro(root, "push", run_id)
+    assert done.returncode == 0, done.stderr
+    assert s3_server.failing == 0
+    assert f"index/{run_id}.json" in s3_remote.contents()
+
+
+def test_an_unreachable_remote_is_retried_then_a_one_line_error(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "REPRO_REMOTE_RETRY_TIMEOUT": "2"}
+    started = time.monotonic()
+    done = repro(root, "push", run_id, env=env)
+    assert_one_line_error(done, 41, "cannot read", s3_remote.url)
+    assert time.monotonic() - started < 30
+
+
+def test_the_canary_secret_key_reaches_no_output_file_or_remote(
+    make_repo: MakeRepo, tmp_path: Path, s3_remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    clone = _clone(root, tmp_path / "clone")
+    done = [
+        repro(root, "push", run_id),
+        repro(clone, "list", "--remote"),
+        repro(clone, "show", "--remote", run_id),
+        repro(clone, "pull", "--with-outputs", run_id),
+        repro(clone, "push", run_id, env={"REPRO_REMOTE": "s3://no-such-bucket-here/x"}),
+        repro(clone, "list", "--remote", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}),
+    ]
+    assert [d.returncode for d in done] == [0, 0, 0, 0, 41, 41], [d.stderr for d in done]
+    secret = CANARY_SECRET.encode()
+    for d in done:
+        assert CANARY_SECRET not in d.stdout + d.stderr
+    assert secret not in store_bytes(root) and secret not in store_bytes(clone)
+    cache = Path(os.environ["REPRO_CACHE_DIR"])
+    assert all(secret not in p.read_bytes() for p in cache.rglob("*") if p.is_file())
+    assert all(secret not in data for data in s3_remote.contents().values())
