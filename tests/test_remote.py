@@ -251,3 +251,15 @@ def test_without_obstore_the_remote_commands_name_the_extra_to_install(
     env = {"PYTHONPATH": str(hidden), "REPRO_REMOTE": f"file://{tmp_path}/team"}
     done = repro(root, "push", run_id, env=env)
     assert_one_line_error(done, 40, "pip install 'repro-run[remote]'")
+
+
+def test_a_damaged_index_entry_is_refused_naming_it(
+    make_repo: MakeRepo, remote: TeamRemote
+) -> None:
+    root, run_id = _pushed(make_repo)
+    key = f"index/{run_id}.json"
+    entry = json.loads(remote.contents()[key])
+    entry["files"][0]["name"] = "../../etc/passwd"
+    remote.write(key, json.dumps(entry).encode())
+    done = repro(root, "list", "--remote")
+    assert_one_line_error(done, 43, key, f"does not describe run {run_id}")

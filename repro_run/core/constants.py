@@ -38,6 +38,11 @@ RUN_LOG_FILENAME = "output.log"
 RUN_LOCK_FILENAME = "lock"
 RUN_PATCH_FILENAME = "patch.diff"
 RUN_METRICS_FILENAME = "metrics.jsonl"  # what REPRO_METRICS names
+# A run record from elsewhere (a bundle, a remote) is read into memory: refused over this.
+# What repro writes is kilobytes: a long argv or thousands of metrics stay far below.
+RECORD_MAX_BYTES = 4 * 1024 * 1024
+# The files of a run that travel with it (bundles, remotes); `lock` and `facts/` stay.
+RUN_FILES = (RUN_RECORD_FILENAME, RUN_LOG_FILENAME, RUN_METRICS_FILENAME, RUN_PATCH_FILENAME)
 
 # --- project configuration -------------------------------------------------------------
 PYPROJECT_FILENAME = "pyproject.toml"

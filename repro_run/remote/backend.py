@@ -10,7 +10,6 @@ seconds; then the error is a `RemoteError` (exit 41).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -20,7 +19,6 @@ from pathlib import Path
 from repro_run.core.constants import ENV_REMOTE_RETRY_TIMEOUT
 from repro_run.core.errors import RemoteConfigError, RemoteDamagedError, RemoteError
 from repro_run.core.record import Record
-from repro_run.core.redaction import mask_text, secret_values, strip_url_credentials
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -59,17 +57,23 @@ class Remote:
         self._taken = (AlreadyExistsError, PreconditionError)  # create-only found an object
 
     def get(self, key: str, limit: int) -> bytes | None:
-        """The object's bytes, None when absent; refused unread when over `limit` bytes."""
-        return _sync(self.get_async(key, limit))
+        """The object's bytes, None when absent; refused unread when over `limit` bytes.
+        Synchronous (no event loop): a repeated push is this one request."""
+        try:
+            result = self._obs.get(self._store, key)
+            self._check_size(key, result.meta["size"], limit)
+            return bytes(result.bytes())
+        except FileNotFoundError:
+            return None
+        except RemoteDamagedError:
+            raise
+        except Exception as exc:
+            raise self._error(f"cannot read {key}", exc) from None
 
     async def get_async(self, key: str, limit: int) -> bytes | None:
         try:
             result = await self._obs.get_async(self._store, key)
-            if result.meta["size"] > limit:
-                raise RemoteDamagedError(
-                    f"{self.url}/{key} is {result.meta['size']} bytes, over the limit of {limit}: "
-                    "not what repro writes; refused"
-                )
+            self._check_size(key, result.meta["size"], limit)
             return bytes(await result.bytes_async())
         except FileNotFoundError:
             return None
@@ -141,12 +145,21 @@ class Remote:
         if await self.head_async(key) != expected:
             raise RemoteError(f"the upload of {key} to {self.url} did not verify: push again")
 
+    def _check_size(self, key: str, size: int, limit: int) -> None:
+        if size > limit:
+            raise RemoteDamagedError(
+                f"{self.url}/{key} is {size} bytes, over the limit of {limit}: not what repro "
+                "writes; refused"
+            )
+
     def _error(self, what: str, exc: BaseException) -> RemoteError:
         return remote_error(f"{what} on {self.url}", exc)
 
 
 def remote_error(what: str, exc: BaseException) -> RemoteError:
     """A one-line error from an obstore exception: its first line, masked, cut short."""
+    from repro_run.core.redaction import mask_text, secret_values
+
     first = (str(exc).splitlines() or [type(exc).__name__])[0]
     detail = mask_text(first, secret_values(os.environ))[:_MESSAGE_MAX]
     return RemoteError(f"{what}: {detail}")
@@ -155,6 +168,8 @@ def remote_error(what: str, exc: BaseException) -> RemoteError:
 def open_remote(url: str) -> Remote:
     """The remote at `url`: s3://bucket/prefix, gs://bucket/prefix, az://container/prefix or
     file:///absolute/path; RemoteConfigError for anything else or without obstore."""
+    from repro_run.core.redaction import strip_url_credentials
+
     shown = strip_url_credentials(url)
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in SCHEMES or not rest.strip("/"):
@@ -198,6 +213,8 @@ def _retry_config() -> RetryConfig:
 
 
 def _sync(awaitable: Awaitable[T]) -> T:
+    import asyncio  # ~10 ms: only where requests go out in parallel
+
     async def wrapped() -> T:
         return await awaitable
 
@@ -205,6 +222,8 @@ def _sync(awaitable: Awaitable[T]) -> T:
 
 
 async def _bounded(jobs: int, items: Sequence[T], work: Callable[[T], Awaitable[U]]) -> list[U]:
+    import asyncio
+
     results: list[U | None] = [None] * len(items)
     queue = iter(range(len(items)))
 

@@ -17,10 +17,6 @@ from repro_run.store.index import summarize
 from repro_run.store.objects import is_digest
 from repro_run.store.run_json import decode_record, encode_record, read_record
 
-# The record is the one file read into memory (decoded JSON takes several times its size);
-# what repro writes is kilobytes: a long argv or thousands of metrics stay far below.
-RECORD_MAX_BYTES = 4 * 1024 * 1024
-
 
 def checked_record(raw: bytes, run_id: str, source: str, error: type[ReproError]) -> RunRecord:
     """The record of run `run_id` from `source` ("the bundle's"), refused with `error` unless

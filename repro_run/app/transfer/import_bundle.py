@@ -22,7 +22,6 @@ from pathlib import Path
 
 from repro_run.app.maintenance import record_references
 from repro_run.app.transfer.commit import (
-    RECORD_MAX_BYTES,
     adopt_objects,
     checked_record,
     is_present,
@@ -36,6 +35,7 @@ from repro_run.core.constants import (
     ENV_IMPORT_MAX_BYTES,
     IMPORT_MAX_RATIO,
     IMPORT_STAGING_PREFIX,
+    RECORD_MAX_BYTES,
     RUN_RECORD_FILENAME,
 )
 from repro_run.core.errors import BundleError

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from repro_run.app.maintenance import record_references
 from repro_run.app.progress import NullReporter, ProgressDisplay, Reporter
 from repro_run.app.transfer.remote_runs import (
     IndexEntry,
@@ -24,10 +23,8 @@ from repro_run.app.transfer.remote_runs import (
     fetch_entry,
     open_configured,
 )
-from repro_run.app.transfer.secrets import output_files, refuse_secrets, run_texts, scan_texts
 from repro_run.app.workspace import Workspace
-from repro_run.bundle.names import RUN_FILES
-from repro_run.core.constants import RUN_RECORD_FILENAME
+from repro_run.core.constants import RUN_FILES, RUN_RECORD_FILENAME
 from repro_run.core.errors import (
     RemoteClashError,
     RemoteDamagedError,
@@ -40,7 +37,6 @@ from repro_run.remote import Remote
 from repro_run.remote.keys import OBJECTS, index_key, object_digest, object_key, run_file_key
 from repro_run.store import Store
 from repro_run.store.crashpoint import durable_step
-from repro_run.store.fsck import content_matches
 from repro_run.store.index import summarize
 from repro_run.store.run_json import encode_record
 
@@ -103,6 +99,15 @@ def _push_run(
     )
     if _already(remote, entry, fetch_entry(remote, run_id)):
         return PushedRun(run_id, True, 0, 0), [], 0
+    # Imported here, past the no-op: a repeated push costs one request and little more.
+    from repro_run.app.maintenance import record_references
+    from repro_run.app.transfer.secrets import (
+        output_files,
+        refuse_secrets,
+        run_texts,
+        scan_texts,
+    )
+
     outputs = output_files(store, record) if with_outputs else []
     findings, unscanned = scan_texts(record, store, run_texts(store, record, outputs))
     if not allow:
@@ -182,12 +187,14 @@ def _missing(remote: Remote, digests: list[str], jobs: int) -> list[str]:
 def _send_objects(
     store: Store, remote: Remote, digests: list[str], jobs: int, progress: ProgressDisplay
 ) -> None:
+    from repro_run.store import fsck
+
     async def send(digest: str) -> None:
         path = store.object_path(digest)
         size = path.stat().st_size
         if size <= _IN_MEMORY:
             data: bytes | Path = store.get_bytes(digest)  # a corrupt object is never sent
-        elif content_matches(path, digest):
+        elif fsck.content_matches(path, digest):
             data = path
         else:
             data = store.get_bytes(digest)  # raises: the object does not match its name

@@ -9,10 +9,13 @@ import hashlib
 import json
 import os
 
-from repro_run.app.transfer.commit import RECORD_MAX_BYTES, checked_record
 from repro_run.app.workspace import Workspace
-from repro_run.bundle.names import RUN_FILES
-from repro_run.core.constants import ENV_REMOTE, RUN_RECORD_FILENAME
+from repro_run.core.constants import (
+    ENV_REMOTE,
+    RECORD_MAX_BYTES,
+    RUN_FILES,
+    RUN_RECORD_FILENAME,
+)
 from repro_run.core.errors import (
     AmbiguousRunIdError,
     RemoteConfigError,
@@ -31,7 +34,6 @@ from repro_run.store.objects import is_digest
 
 ENTRY_FORMAT = 1
 _ENTRY_MAX_BYTES = 1024 * 1024  # what repro writes is a few hundred bytes plus the summary
-_FILE_MAX_BYTES = {RUN_RECORD_FILENAME: RECORD_MAX_BYTES}
 _FETCH_JOBS = 32
 _CANDIDATES_SHOWN = 5
 
@@ -126,7 +128,7 @@ def fetch_run_file(remote: Remote, entry: IndexEntry, name: str) -> bytes | None
     if listed is None:
         return None
     key = run_file_key(entry.run_id, name)
-    raw = remote.get(key, _FILE_MAX_BYTES.get(name, listed.size))
+    raw = remote.get(key, RECORD_MAX_BYTES if name == RUN_RECORD_FILENAME else listed.size)
     if raw is None:
         raise RemoteDamagedError(f"{remote.url}/{key} is missing: push run {entry.run_id} again")
     from blake3 import blake3
@@ -141,6 +143,8 @@ def fetch_run_file(remote: Remote, entry: IndexEntry, name: str) -> bytes | None
 
 def fetch_record(remote: Remote, entry: IndexEntry) -> RunRecord:
     """The run's record, checked exactly as `repro import` checks a bundle's."""
+    from repro_run.app.transfer.commit import checked_record  # not on a no-op push's path
+
     raw = fetch_run_file(remote, entry, RUN_RECORD_FILENAME)
     assert raw is not None  # decode_entry requires it
     return checked_record(raw, entry.run_id, "the remote's", RemoteDamagedError)
