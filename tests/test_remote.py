@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.cli import assert_one_line_error, record_of, repro
+from helpers.cli import assert_one_line_error, on_terminal, record_of, repro
 from helpers.repos import MakeRepo, git
 from helpers.s3 import S3Server, TeamRemote
 
@@ -23,6 +23,13 @@ with open("out/model.txt", "w") as f:
 for step in range(3):
     repro_run.log_metrics(step=step, loss=sum(weights) / (step + 1))
 print("trained", round(sum(weights), 6))
+"""
+
+WRITE_MANY = """\
+import os
+os.makedirs("out", exist_ok=True)
+for i in range(40):
+    open(f"out/{i}.txt", "w").write(str(i) * 100)
 """
 
 
@@ -263,3 +270,21 @@ def test_a_damaged_index_entry_is_refused_naming_it(
     remote.write(key, json.dumps(entry).encode())
     done = repro(root, "list", "--remote")
     assert_one_line_error(done, 43, key, f"does not describe run {run_id}")
+
+
+@pytest.mark.slow
+def test_a_push_on_a_terminal_draws_a_progress_bar_of_files_bytes_and_rate(
+    make_repo: MakeRepo, s3_server: S3Server, s3_remote: TeamRemote
+) -> None:
+    root = make_repo({"train.py": WRITE_MANY, ".gitignore": "out/\n"})
+    ran = repro(root, "run", "--outputs", "out", "train.py")
+    assert ran.returncode == 0, ran.stderr
+    run_id = str(record_of(root)["id"])
+    s3_server.delay = 0.05  # 40 uploads one at a time: over the bar's one second
+    try:
+        screen = on_terminal(root, "push", "-j", "1", run_id)
+    finally:
+        s3_server.delay = 0.0
+    assert f"repro: push {run_id}" in screen, screen
+    assert "files" in screen and "/s" in screen, screen
+    assert f"pushed run {run_id}" in screen

@@ -1,10 +1,11 @@
 """A real S3 endpoint on 127.0.0.1 for tests and bench: moto's ThreadedMotoServer on an
-ephemeral port, buckets made with boto3, every request it answers counted, and a switch that
-makes it answer 503 (a server in trouble) to exercise the remote's retries."""
+ephemeral port, buckets made with boto3, every request it answers counted, and switches that
+make it answer 503 (a server in trouble) or slowly (a slow network)."""
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,6 +29,7 @@ class S3Server:
         self.endpoint = f"http://{host}:{port}"
         self.requests: list[tuple[str, str]] = []  # (method, path?query) of each request
         self.failing = 0  # answer this many requests with 503 before serving again
+        self.delay = 0.0  # seconds each request waits first: a slow network
         self._lock = threading.Lock()
         server = self._moto._server
         assert server is not None
@@ -42,6 +44,7 @@ class S3Server:
                     (environ["REQUEST_METHOD"], environ["PATH_INFO"] + "?" + query)
                 )
                 failing, self.failing = self.failing, max(0, self.failing - 1)
+            time.sleep(self.delay)
             if failing:
                 start("503 Service Unavailable", [("Content-Length", "0")])
                 return [b""]
