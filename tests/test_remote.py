@@ -4,6 +4,7 @@ real S3 endpoint on 127.0.0.1 (moto) and a file:// shared directory, the real CL
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,48 @@ def test_a_push_on_a_terminal_draws_a_progress_bar_of_files_bytes_and_rate(
     assert f"repro: push {run_id}" in screen, screen
     assert "files" in screen and "/s" in screen, screen
     assert f"pushed run {run_id}" in screen
+
+
+def _fill_objects(remote: TeamRemote, first_hex: str) -> None:
+    """1,000 objects another pusher left, all with digests starting `first_hex`: the first
+    listing page ends there, which is how push estimates how large the listing is."""
+    assert remote.server is not None
+    s3 = remote.server.client()
+
+    def put(n: int) -> None:
+        digest = first_hex * 8 + f"{n:056x}"
+        s3.put_object(Bucket=remote.bucket, Key=f"team/objects/{digest[:2]}/{digest[2:]}", Body=b"")
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(put, range(1000)))
+
+
+@pytest.mark.slow
+def test_push_asks_for_each_object_when_the_remote_is_too_large_to_list(
+    make_repo: MakeRepo, s3_server: S3Server, s3_remote: TeamRemote
+) -> None:
+    _fill_objects(s3_remote, "0")  # 1,000 keys cover 1/16**8 of the hashes: ~4e12 objects
+    root = _project(make_repo)
+    run_id = _run(root)
+    before = len(s3_server.requests)
+    assert repro(root, "push", run_id).returncode == 0
+    sent = s3_server.requests[before:]
+    asked = [path for method, path in sent if method == "HEAD" and "/team/objects/" in path]
+    assert len(asked) >= 4  # the config, the package list, a manifest, the output file...
+    assert len([path for method, path in sent if "list-type=2" in path]) == 1  # one page
+    assert repro(root, "show", "--remote", run_id).returncode == 0
+
+
+@pytest.mark.slow
+def test_push_lists_the_objects_when_that_costs_fewer_requests(
+    make_repo: MakeRepo, s3_server: S3Server, s3_remote: TeamRemote
+) -> None:
+    _fill_objects(s3_remote, "f")  # 1,000 keys reach the end of the hashes: one more page
+    root = _project(make_repo)
+    run_id = _run(root)
+    before = len(s3_server.requests)
+    assert repro(root, "push", run_id).returncode == 0
+    sent = s3_server.requests[before:]
+    assert not [path for method, path in sent if method == "HEAD" and "/team/objects/" in path]
+    assert [path for method, path in sent if "list-type=2" in path]  # the listing instead
+    assert repro(root, "show", "--remote", run_id).returncode == 0
