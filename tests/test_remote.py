@@ -334,3 +334,15 @@ def test_push_lists_the_objects_when_that_costs_fewer_requests(
     assert not [path for method, path in sent if method == "HEAD" and "/team/objects/" in path]
     assert [path for method, path in sent if "list-type=2" in path]  # the listing instead
     assert repro(root, "show", "--remote", run_id).returncode == 0
+
+
+def test_push_of_a_run_whose_object_is_missing_from_the_store_names_it_and_sends_no_entry(
+    make_repo: MakeRepo, remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    config = record_of(root, run_id)["configs"][0]["object"]
+    (root / ".repro" / "objects" / config[:2] / config[2:]).unlink()
+    done = repro(root, "push", run_id)
+    assert_one_line_error(done, 8, f"cfg.yaml (", config[2:], "cannot be read", "repro fsck")
+    assert f"index/{run_id}.json" not in remote.contents()

@@ -29,6 +29,7 @@ from repro_run.core.errors import (
     RemoteClashError,
     RemoteDamagedError,
     RunNotFinishedError,
+    StoreError,
     UsageError,
 )
 from repro_run.core.record import Record, replace
@@ -114,7 +115,7 @@ def _push_run(
         refuse_secrets(run_id, findings, "pushed")
     digests = sorted(set(record_references(record)) | {digest for _, digest in outputs})
     missing = _missing(remote, digests, jobs)
-    sizes = {d: store.object_path(d).stat().st_size for d in missing}
+    sizes = {d: _size(store, d) for d in missing}
     progress = reporter.progress(f"push {run_id}")
     progress.estimate(len(missing) + len(files), sum(sizes.values()))
     try:
@@ -127,6 +128,16 @@ def _push_run(
         return PushedRun(run_id, True, 0, 0), findings, unscanned  # a concurrent push of it
     durable_step("push index entry")
     return PushedRun(run_id, False, len(missing), sum(sizes.values())), findings, unscanned
+
+
+def _size(store: Store, digest: str) -> int:
+    try:
+        return store.object_path(digest).stat().st_size
+    except OSError as exc:
+        raise StoreError(
+            f"object {digest} cannot be read from the store ({exc.strerror}): nothing of it was "
+            "pushed; run repro fsck"
+        ) from None
 
 
 def _run_files(store: Store, record: RunRecord) -> list[tuple[RemoteFile, bytes | Path]]:
@@ -191,7 +202,7 @@ def _send_objects(
 
     async def send(digest: str) -> None:
         path = store.object_path(digest)
-        size = path.stat().st_size
+        size = _size(store, digest)
         if size <= _IN_MEMORY:
             data: bytes | Path = store.get_bytes(digest)  # a corrupt object is never sent
         elif fsck.content_matches(path, digest):

@@ -14,7 +14,7 @@ from repro_run.core.constants import (
     RUN_PATCH_FILENAME,
     RUN_RECORD_FILENAME,
 )
-from repro_run.core.errors import SecretInExportError
+from repro_run.core.errors import SecretInExportError, StoreError
 from repro_run.core.record import Record
 from repro_run.core.redaction import secret_values
 from repro_run.fingerprint.manifest import decode_manifest
@@ -70,12 +70,16 @@ def scan_texts(record: RunRecord, store: Store, texts: list[ScannedText]) -> tup
         findings += [f"{f.path}:{f.line} ({f.kind})" for f in scan_patch(patch.read_bytes(), known)]
     unscanned = 0
     for text in texts:
-        if text.sniff and is_binary(text.path):
-            unscanned += 1
-            continue
-        findings += [
-            f"{f.path}:{f.line} ({f.kind})" for f in scan_file(text.path, text.name, known)
-        ]
+        try:
+            if text.sniff and is_binary(text.path):
+                unscanned += 1
+                continue
+            found = scan_file(text.path, text.name, known)
+        except OSError as exc:  # an object gone from the store: damage, not the run's input
+            raise StoreError(
+                f"{text.name} ({text.path}) cannot be read: {exc.strerror}; run repro fsck"
+            ) from None
+        findings += [f"{f.path}:{f.line} ({f.kind})" for f in found]
     return findings, unscanned
 
 
