@@ -344,5 +344,5 @@ def test_push_of_a_run_whose_object_is_missing_from_the_store_names_it_and_sends
     config = record_of(root, run_id)["configs"][0]["object"]
     (root / ".repro" / "objects" / config[:2] / config[2:]).unlink()
     done = repro(root, "push", run_id)
-    assert_one_line_error(done, 8, f"cfg.yaml (", config[2:], "cannot be read", "repro fsck")
+    assert_one_line_error(done, 8, "cfg.yaml (", config[2:], "cannot be read", "repro fsck")
     assert f"index/{run_id}.json" not in remote.contents()
