@@ -11,8 +11,6 @@ import re
 from repro_run.core.constants import RUN_FILES, RUN_RECORD_FILENAME
 from repro_run.core.errors import BundleError
 
-__all__ = ["RUN_FILES"]  # re-exported: what a bundle carries of a run
-
 MANIFEST = "bundle.json"  # always the first member: sizes and hashes of all the others
 CODE_PACK = "code/commit.pack"  # a git pack of the recorded commit and its tree (no history)
 _RUN_PREFIX = "run/"

@@ -34,11 +34,11 @@ from repro_run.bundle import (
     temp_files,
     write_bundle,
 )
-from repro_run.bundle.names import RUN_FILES
 from repro_run.capture import worktree
 from repro_run.capture.code_pack import pack_commit
 from repro_run.core.constants import (
     BUNDLE_SUFFIX,
+    RUN_FILES,
 )
 from repro_run.core.errors import (
     BundleWriteError,
