@@ -163,3 +163,15 @@ def test_the_canary_secret_key_reaches_no_output_file_or_remote(
     cache = Path(os.environ["REPRO_CACHE_DIR"])
     assert all(secret not in p.read_bytes() for p in cache.rglob("*") if p.is_file())
     assert all(secret not in data for data in s3_remote.contents().values())
+
+
+def test_an_error_quoting_a_credential_shows_it_masked(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    """obstore's messages quote the endpoint: a password in it must not reach the terminal."""
+    root = _project(make_repo)
+    endpoint = f"http://team:{CANARY_SECRET}@127.0.0.1:9"
+    env = {"AWS_ENDPOINT_URL": endpoint, "REPRO_REMOTE_RETRY_TIMEOUT": "1"}
+    done = repro(root, "list", "--remote", env=env)
+    assert_one_line_error(done, 41, "cannot list index/", "***")
+    assert CANARY_SECRET not in done.stdout + done.stderr
