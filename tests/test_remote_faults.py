@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import time
 from itertools import count
@@ -175,3 +177,75 @@ def test_an_error_quoting_a_credential_shows_it_masked(
     done = repro(root, "list", "--remote", env=env)
     assert_one_line_error(done, 41, "cannot list index/", "***")
     assert CANARY_SECRET not in done.stdout + done.stderr
+
+
+def test_a_sigkilled_push_leaves_no_visible_run_and_the_next_push_sends_only_the_rest(
+    make_repo: MakeRepo, tmp_path: Path, s3_server: S3Server, s3_remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    # The pusher stops itself after its second upload, then gets a real SIGKILL.
+    pusher = subprocess.Popen(
+        [REPRO, "push", "-j", "1", run_id],
+        cwd=root,
+        env={**os.environ, "REPRO_CRASH_AT": "2:stop"},
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert pusher.stderr is not None
+        ready, _, _ = select.select([pusher.stderr], [], [], 60)
+        assert ready and b"stopped after push object" in pusher.stderr.readline()
+    finally:
+        pusher.kill()
+        pusher.wait()
+    assert pusher.returncode == -signal.SIGKILL
+    clone = _clone(root, tmp_path / "clone")
+    assert json.loads(repro(clone, "list", "--remote", "--json").stdout) == []
+    before = len(s3_server.requests)
+    assert repro(root, "push", run_id).returncode == 0
+    uploads = [p for m, p in s3_server.requests[before:] if m == "PUT" and "/objects/" in p]
+    on_remote = [k for k in s3_remote.contents() if k.startswith("objects/")]
+    assert len(uploads) == len(on_remote) - 2  # the two sent before the kill are not sent again
+    _pull_verified(clone, run_id, {})
+
+
+def test_two_pulls_of_one_run_into_one_store_at_once_both_succeed(
+    make_repo: MakeRepo, tmp_path: Path, s3_remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    assert repro(root, "push", run_id).returncode == 0
+    clone = _clone(root, tmp_path / "clone")
+    assert repro(clone, "list").returncode == 0  # the store exists before the race
+    pulls = [
+        subprocess.Popen([REPRO, "pull", run_id], cwd=clone, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    for pull in pulls:
+        _, err = pull.communicate(timeout=120)
+        assert pull.returncode == 0, err
+    fsck = repro(clone, "fsck")
+    assert fsck.returncode == 0, fsck.stdout
+
+
+def test_two_different_runs_pushed_at_once_under_one_id_one_wins_the_other_is_refused(
+    make_repo: MakeRepo, tmp_path: Path, s3_remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    twin = _clone(root, tmp_path / "twin")
+    assert repro(root, "push", run_id, env={"REPRO_REMOTE": f"file://{tmp_path}/x"}).returncode == 0
+    assert repro(twin, "pull", run_id, env={"REPRO_REMOTE": f"file://{tmp_path}/x"}).returncode == 0
+    record = twin / ".repro" / "runs" / run_id / "run.json"
+    record.chmod(0o644)
+    record.write_text(record.read_text().replace('"train.py"', '"train.py", "--twin"', 1))
+    pushes = [
+        subprocess.Popen([REPRO, "push", run_id], cwd=cwd, stderr=subprocess.PIPE, text=True)
+        for cwd in (root, twin)
+    ]
+    codes = sorted(push.wait(timeout=120) for push in pushes)
+    assert codes == [0, 42], [push.stderr.read() for push in pushes if push.stderr]
+    shown = repro(root, "show", "--remote", "--json", run_id)
+    argv = json.loads(shown.stdout)["command"]["argv"]
+    winner = "twin" if "--twin" in argv else "root"
+    assert [p.returncode for p in pushes] == ([0, 42] if winner == "root" else [42, 0])
