@@ -45,11 +45,9 @@ def _clone(root: Path, target: Path) -> Path:
 
 
 def _pull_verified(clone: Path, run_id: str, env: dict[str, str]) -> None:
-    """The run pulled with every object (each verified on the way), and the store sound."""
+    """The run pulled with every object, each verified against its hash on the way."""
     pulled = repro(clone, "pull", "--with-outputs", run_id, env=env)
     assert pulled.returncode == 0, pulled.stderr
-    fsck = repro(clone, "fsck", env=env)
-    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
 
 
 @pytest.mark.slow
