@@ -248,17 +248,29 @@ def test_an_unknown_remote_scheme_is_refused(make_repo: MakeRepo) -> None:
     assert_one_line_error(done, 40, "'ftp://host/x'", "s3://bucket/prefix")
 
 
-def test_without_obstore_the_remote_commands_name_the_extra_to_install(
-    make_repo: MakeRepo, tmp_path: Path
-) -> None:
+def _hidden_obstore(tmp_path: Path) -> dict[str, str]:
+    """An environment in which `import obstore` fails, as without the `remote` extra."""
     hidden = tmp_path / "hide"
     (hidden / "obstore").mkdir(parents=True)
     (hidden / "obstore" / "__init__.py").write_text("raise ImportError('not installed here')\n")
+    return {"PYTHONPATH": str(hidden), "REPRO_REMOTE": f"file://{tmp_path}/team"}
+
+
+def test_without_obstore_the_remote_commands_name_the_extra_to_install(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
     root = _project(make_repo)
     run_id = _run(root)
-    env = {"PYTHONPATH": str(hidden), "REPRO_REMOTE": f"file://{tmp_path}/team"}
-    done = repro(root, "push", run_id, env=env)
+    done = repro(root, "push", run_id, env=_hidden_obstore(tmp_path))
     assert_one_line_error(done, 40, "pip install 'repro-run[remote]'")
+
+
+def test_without_obstore_the_other_commands_work(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = _project(make_repo)
+    run_id = _run(root)
+    for args in (["list"], ["show", run_id], ["--help"]):
+        done = repro(root, *args, env=_hidden_obstore(tmp_path))
+        assert done.returncode == 0, done.stderr
 
 
 def test_a_damaged_index_entry_is_refused_naming_it(
