@@ -268,8 +268,9 @@ def test_without_obstore_the_remote_commands_name_the_extra_to_install(
 def test_without_obstore_the_other_commands_work(make_repo: MakeRepo, tmp_path: Path) -> None:
     root = _project(make_repo)
     run_id = _run(root)
+    env = _hidden_obstore(tmp_path)
     for args in (["list"], ["show", run_id], ["--help"]):
-        done = repro(root, *args, env=_hidden_obstore(tmp_path))
+        done = repro(root, *args, env=env)
         assert done.returncode == 0, done.stderr
 
 
