@@ -21,6 +21,7 @@ class ProjectSettings(Record):
     outputs: tuple[str, ...] = ()
     seed: int | None = None
     ignore: tuple[str, ...] = ()  # gitignore-like patterns of output files a verdict ignores
+    remote: str | None = None  # the team store's URL (`repro push`/`pull`, issue 19)
 
 
 def load_project_settings(root: Path) -> ProjectSettings:
@@ -43,6 +44,7 @@ def load_project_settings(root: Path) -> ProjectSettings:
         outputs=_paths(table, "outputs"),
         seed=_seed(table),
         ignore=_patterns(table),
+        remote=_remote(table),
     )
 
 
@@ -72,3 +74,13 @@ def _seed(table: dict[str, Any]) -> int | None:
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise ConfigError(f"{PYPROJECT_FILENAME}: [tool.{TOOL_TABLE}] seed must be an integer")
     return seed
+
+
+def _remote(table: dict[str, Any]) -> str | None:
+    remote = table.get("remote")
+    if remote is not None and (not isinstance(remote, str) or not remote):
+        raise ConfigError(
+            f"{PYPROJECT_FILENAME}: [tool.{TOOL_TABLE}] remote must be a URL such as "
+            '"s3://bucket/prefix"'
+        )
+    return remote

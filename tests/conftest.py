@@ -12,6 +12,7 @@ import pytest
 # import: register them before the first import of any (this file is loaded before every test).
 pytest.register_assert_rewrite("helpers")
 from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files  # noqa: E402
+from helpers.s3 import S3Server, TeamRemote  # noqa: E402
 from helpers.slurm import SlurmCluster, require_slurm  # noqa: E402
 
 
@@ -64,3 +65,41 @@ def slurm(slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch) -> Itera
     yield slurm_cluster
     slurm_cluster.run("scancel", "--user=root", check=False)
     slurm_cluster.wait_idle()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 endpoint on 127.0.0.1 (moto), shared by the session: each test its bucket."""
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["s3", "file"])
+def remote(
+    request: pytest.FixtureRequest,
+    s3_server: S3Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> TeamRemote:
+    """A fresh remote, once on the local S3 server and once as a file:// shared directory."""
+    if request.param == "s3":
+        return _on_s3(s3_server, monkeypatch)
+    found = TeamRemote.in_directory(tmp_path / "shared")
+    monkeypatch.setenv("REPRO_REMOTE", found.url)
+    return found
+
+
+@pytest.fixture
+def s3_remote(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> TeamRemote:
+    """A fresh bucket on the local S3 server, whose requests a test counts."""
+    return _on_s3(s3_server, monkeypatch)
+
+
+def _on_s3(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> TeamRemote:
+    """AWS_* set as a team's machine has them (with a canary secret key); REPRO_REMOTE."""
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    found = TeamRemote.on_s3(server)
+    monkeypatch.setenv("REPRO_REMOTE", found.url)
+    return found

@@ -31,6 +31,7 @@ LEVEL1 = {
     "verdict",
     "bundle",
     "audit",
+    "remote",  # the obstore boundary: a remote's requests and its key layout (issue 19)
 }
 # What each upper unit may import besides core, models and itself.
 UPPER = {

@@ -19,6 +19,7 @@ from repro_run.core.constants import (
     GC_GRACE_S,
     GC_LOCK_FILENAME,
     IMPORT_STAGING_PREFIX,
+    PULL_STAGING_PREFIX,
     RUN_RECORD_FILENAME,
 )
 from repro_run.core.errors import ReadOnlyStoreError, ReproError, StoreDamagedError, StoreError
@@ -33,7 +34,11 @@ from repro_run.store.run_json import read_record
 from repro_run.store.staging import staging_dirs
 
 _Version = tuple[int, int]  # a record file's (inode, mtime_ns)
-_STAGING_OWNERS = {IMPORT_STAGING_PREFIX: "import", DATA_STAGING_PREFIX: "materialisation of data"}
+_STAGING_OWNERS = {
+    IMPORT_STAGING_PREFIX: "import",
+    DATA_STAGING_PREFIX: "materialisation of data",
+    PULL_STAGING_PREFIX: "pull",
+}
 
 
 def record_references(record: RunRecord) -> dict[str, str]:

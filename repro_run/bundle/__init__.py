@@ -14,7 +14,6 @@ from repro_run.bundle.archive import (
 from repro_run.bundle.names import (
     CODE_PACK,
     MANIFEST,
-    RUN_FILES,
     check_member_name,
     object_member,
     run_member,
@@ -24,7 +23,6 @@ from repro_run.bundle.unpack import BundleReader, Limits, Listed, open_bundle
 __all__ = [
     "CODE_PACK",
     "MANIFEST",
-    "RUN_FILES",
     "BundleReader",
     "Limits",
     "Listed",

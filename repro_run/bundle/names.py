@@ -8,17 +8,11 @@ from __future__ import annotations
 
 import re
 
-from repro_run.core.constants import (
-    RUN_LOG_FILENAME,
-    RUN_METRICS_FILENAME,
-    RUN_PATCH_FILENAME,
-    RUN_RECORD_FILENAME,
-)
+from repro_run.core.constants import RUN_FILES, RUN_RECORD_FILENAME
 from repro_run.core.errors import BundleError
 
 MANIFEST = "bundle.json"  # always the first member: sizes and hashes of all the others
 CODE_PACK = "code/commit.pack"  # a git pack of the recorded commit and its tree (no history)
-RUN_FILES = (RUN_RECORD_FILENAME, RUN_LOG_FILENAME, RUN_METRICS_FILENAME, RUN_PATCH_FILENAME)
 _RUN_PREFIX = "run/"
 _OBJECT = re.compile(r"objects/[0-9a-f]{64}")
 _FIXED = frozenset({MANIFEST, CODE_PACK, *(_RUN_PREFIX + name for name in RUN_FILES)})

@@ -1,4 +1,4 @@
-"""Every click command in one group: importing `runs`, `views` and `care` adds theirs to `cli`;
+"""Every click command in one group: importing `runs`, `views`, `care` and `remote` adds theirs to `cli`;
 `run_click` parses a command line with click and runs it (`main.py` sends every command line
 here but a plain `repro run COMMAND...`)."""
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import click
 
-from repro_run.cli import care, runs, views  # noqa: F401 - each adds its commands to `cli`
+from repro_run.cli import care, remote, runs, views  # noqa: F401 - each adds its commands to `cli`
 from repro_run.cli.group import cli
 
 __all__ = ["cli", "run_click"]

@@ -205,6 +205,12 @@ def _tolerance(name: str, default: float, kind: str) -> Callable[[FC], FC]:
     help="With --recreate-env: rebuild without the packages that cannot be rebuilt (a local "
     "directory or file), reported as differences.",
 )
+@click.option(
+    "--remote",
+    metavar="URL",
+    help="Where to pull the run from when this store lacks it (default: REPRO_REMOTE, else "
+    "[tool.repro] remote).",
+)
 def rerun(
     run_id: str,
     times: int,
@@ -218,6 +224,7 @@ def rerun(
     ignore: tuple[str, ...],
     recreate_env: bool,
     allow_partial_env: bool,
+    remote: str | None,
 ) -> None:
     """Replay run ID in a pristine worktree at its commit and judge the result.
 
@@ -225,6 +232,7 @@ def rerun(
     worst of the N).
     """
     from repro_run.app.rerun.rerun import RerunOptions, rerun
+    from repro_run.app.transfer.pull import pull_if_remote_only
     from repro_run.cli import launch
     from repro_run.ui import console as ui_console
     from repro_run.ui import data as ui_data
@@ -250,6 +258,7 @@ def rerun(
 
         raise UsageError("--allow-partial-env goes with --recreate-env")
     reporter = ui_data.DataReporter()
+    pull_if_remote_only(options.workspace, run_id, remote, reporter)
     result = rerun(options, reporter)
     for record in result.reruns:
         reporter.info(ui_console.run_summary_line(record))

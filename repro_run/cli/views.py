@@ -40,8 +40,16 @@ PACKAGE_FORMATS = ("freeze", "requirements", "uv", "conda")
 @click.option("--all", "show_all", is_flag=True, help="Every run, however many.")
 @click.option("--group", metavar="GROUP", help="Only the runs of this --repeat group (grp-…).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--remote", is_flag=True, help="The team remote's runs (REPRO_REMOTE or [tool.repro] remote)."
+)
 def list_command(
-    status: str | None, limit: int, show_all: bool, group: str | None, as_json: bool
+    status: str | None,
+    limit: int,
+    show_all: bool,
+    group: str | None,
+    as_json: bool,
+    remote: bool,
 ) -> None:
     """List runs, newest first (the newest 20 unless --limit N or --all)."""
     from repro_run.app.query import list_runs, short_ids
@@ -51,14 +59,23 @@ def list_command(
     here = workspace(warn=True)
     wanted = None if show_all else limit
     # One more than shown tells whether there are more, without counting them all.
-    runs = list_runs(here, status=status, limit=wanted and wanted + 1, group=group)
+    if remote:
+        from repro_run.app.transfer.remote_runs import list_remote
+
+        if group is not None:
+            raise click.UsageError("--group lists runs of this store, not of --remote")
+        runs = list_remote(here, None, status, wanted and wanted + 1)
+        shown = None  # whole IDs: a prefix unique here may not be on the remote
+    else:
+        runs = list_runs(here, status=status, limit=wanted and wanted + 1, group=group)
+        shown = short_ids(here)
     more = wanted is not None and len(runs) > wanted
     runs = runs[:wanted]
     if as_json:
         ui_console.print_json(runs)
         return
     filtered = status is not None or group is not None
-    ui_runs.render_list(runs, ui_console.make_console(), filtered, short_ids(here))
+    ui_runs.render_list(runs, ui_console.make_console(), filtered, shown)
     if more:
         ui_console.echo(f"(the newest {wanted} shown: --limit N or --all for more)", err=True)
 
@@ -81,7 +98,10 @@ def list_command(
     "packages, an explicit list for `conda create --file`).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the whole run record as JSON.")
-def show(run_id: str, packages: bool, package_format: str, as_json: bool) -> None:
+@click.option(
+    "--remote", is_flag=True, help="The run as the team remote has it, without pulling it."
+)
+def show(run_id: str, packages: bool, package_format: str, as_json: bool, remote: bool) -> None:
     """Show a run: any unique prefix of its ID, `latest` or `@` (newest), `@~N`.
 
     `--packages` prints one requirement a line, as `pip freeze` writes them, for
@@ -116,8 +136,14 @@ def show(run_id: str, packages: bool, package_format: str, as_json: bool) -> Non
             ui_console.echo("\n".join(FORMATS[package_format](listed)))
         return
 
-    record, status = show(here, run_id)
-    reruns = reruns_of(here, record.id)
+    if remote:
+        from repro_run.app.transfer.remote_runs import show_remote
+
+        record = show_remote(here, None, run_id)
+        status, reruns = record.status, []
+    else:
+        record, status = show(here, run_id)
+        reruns = reruns_of(here, record.id)
     if as_json:
         ui_console.print_json(ui_runs.show_json(record, status, reruns))
     else:

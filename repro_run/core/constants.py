@@ -46,6 +46,11 @@ JOINS_DIRNAME = (
 ENV_JOIN_WINDOW = "REPRO_JOIN_WINDOW"  # seconds a multi-part run accepts new parts (default 1 h)
 RUN_PATCH_FILENAME = "patch.diff"
 RUN_METRICS_FILENAME = "metrics.jsonl"  # what REPRO_METRICS names
+# A run record from elsewhere (a bundle, a remote) is read into memory: refused over this.
+# What repro writes is kilobytes: a long argv or thousands of metrics stay far below.
+RECORD_MAX_BYTES = 4 * 1024 * 1024
+# The files of a run that travel with it (bundles, remotes); `lock` and `facts/` stay.
+RUN_FILES = (RUN_RECORD_FILENAME, RUN_LOG_FILENAME, RUN_METRICS_FILENAME, RUN_PATCH_FILENAME)
 
 # --- project configuration -------------------------------------------------------------
 PYPROJECT_FILENAME = "pyproject.toml"
@@ -133,5 +138,13 @@ DEFAULT_IMPORT_MAX_BYTES = 16 * 1024**3
 IMPORT_MAX_RATIO = 200.0  # uncompressed / compressed: more is refused as a decompression bomb
 IMPORT_STAGING_PREFIX = "import-"  # <store>/import-XXXX/: a bundle unpacked before its renames
 DATA_STAGING_PREFIX = "data-"  # <store>/data-XXXX/: bundled data being materialised
-STAGING_PREFIXES = (IMPORT_STAGING_PREFIX, DATA_STAGING_PREFIX)  # fsck removes abandoned ones
+PULL_STAGING_PREFIX = "pull-"  # <store>/pull-XXXX/: a run fetched from a remote, verified
+# fsck removes abandoned ones
+STAGING_PREFIXES = (IMPORT_STAGING_PREFIX, DATA_STAGING_PREFIX, PULL_STAGING_PREFIX)
 DATA_DIRNAME = "data"  # <store>/data/<digest>/: a dataset imported --with-data, materialised
+
+# --- the team store on object storage (issue 19) ----------------------------------------------
+ENV_REMOTE = "REPRO_REMOTE"  # the remote's URL: s3://bucket/prefix, gs://..., az://..., file:///...
+ENV_REMOTE_RETRY_TIMEOUT = (
+    "REPRO_REMOTE_RETRY_TIMEOUT"  # seconds a request is retried (default 120)
+)

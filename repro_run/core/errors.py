@@ -233,3 +233,29 @@ class EnvironmentNotRebuildableError(ReproError):
     directory that is not the project, a local file), and `--allow-partial-env` was not given."""
 
     exit_code = 41
+
+
+# --- repro push / pull / list --remote (issue 19) --------------------------------------------
+class RemoteConfigError(ReproError):
+    """No remote named, a URL repro cannot use, or the `remote` extra (obstore) not installed."""
+
+    exit_code = 44
+
+
+class RemoteError(ReproError):
+    """The remote cannot be read or written (network, credentials, permissions), after retries."""
+
+    exit_code = 45
+
+
+class RemoteClashError(ReproError):
+    """`repro push`: a different run with the same ID is already on the remote."""
+
+    exit_code = 46
+
+
+class RemoteDamagedError(ReproError):
+    """`repro pull`, `show --remote`: a remote object, run file or index entry does not match its
+    hash, is truncated, or is not what repro writes: refused, nothing kept."""
+
+    exit_code = 47

@@ -11,12 +11,18 @@ files that a killed export to the same path left are removed first.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 from repro_run.app.maintenance import record_references
 from repro_run.app.transfer.export_data import DataFile, data_files
+from repro_run.app.transfer.secrets import (
+    ScannedText,
+    output_files,
+    refuse_secrets,
+    run_texts,
+    scan_texts,
+)
 from repro_run.app.workspace import Workspace
 from repro_run.bundle import (
     CODE_PACK,
@@ -28,37 +34,23 @@ from repro_run.bundle import (
     temp_files,
     write_bundle,
 )
-from repro_run.bundle.names import RUN_FILES
 from repro_run.capture import worktree
 from repro_run.capture.code_pack import pack_commit
-from repro_run.capture.secretscan import is_binary, scan_file, scan_patch
 from repro_run.core.constants import (
     BUNDLE_SUFFIX,
-    RUN_LOG_FILENAME,
-    RUN_METRICS_FILENAME,
-    RUN_PATCH_FILENAME,
-    RUN_RECORD_FILENAME,
+    RUN_FILES,
 )
 from repro_run.core.errors import (
     BundleWriteError,
     DataDriftError,
     RunNotFinishedError,
-    SecretInExportError,
     StoreError,
     UsageError,
 )
 from repro_run.core.record import Record
-from repro_run.core.redaction import secret_values
-from repro_run.fingerprint.manifest import decode_manifest
-from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, CondaRef, PackagesRef, RunRecord
+from repro_run.models import FINAL_STATUSES
 from repro_run.store import Store
 from repro_run.store.fsck import remove_orphan_temp
-
-_FINDINGS_SHOWN = 5
-# The record too: it is masked when written, but a record from an older repro, or one edited
-# by hand, may hold what today's masking would have removed. The patch: `scan_patch`.
-_SCANNED_RUN_FILES = (RUN_RECORD_FILENAME, RUN_LOG_FILENAME, RUN_METRICS_FILENAME)
-_PACKAGE_LIST = "package list"  # how findings name the package-list object
 
 
 class ExportResult(Record):
@@ -69,14 +61,6 @@ class ExportResult(Record):
     data_files: int  # with --with-data: the files of the run's datasets
     findings: tuple[str, ...]  # secret findings let through by --allow-secrets ("file:line")
     unscanned: int  # binary output and data files, which the secret scan cannot read
-
-
-class _Text(Record):
-    """A file to scan for secrets, by the name findings give it."""
-
-    name: str
-    path: Path
-    sniff: bool  # output and data files: a binary one (git's rule) is counted, not scanned
 
 
 def export_run(
@@ -100,34 +84,18 @@ def export_run(
             "export it without --with-outputs"
         )
     members = _run_files(store, record.id)
-    texts = [_Text(name, store.run_dir(record.id) / name, False) for name in _SCANNED_RUN_FILES]
-    texts = [text for text in texts if text.path.exists()]
-    texts += [_Text(c.path, store.object_path(c.object), False) for c in record.configs]
-    if isinstance(record.packages, PackagesRef):  # direct URLs and editable paths
-        texts.append(_Text(_PACKAGE_LIST, store.object_path(record.packages.object), False))
-    if isinstance(record.conda, CondaRef):  # channel URLs
-        texts.append(_Text("conda package list", store.object_path(record.conda.object), False))
-    outputs = _output_files(store, record) if with_outputs else []
-    texts += [_Text(name, store.object_path(digest), True) for name, digest in outputs]
+    outputs = output_files(store, record) if with_outputs else []
+    texts = run_texts(store, record, outputs)
     digests = set(record_references(record)) | {digest for _, digest in outputs}
     for digest in sorted(digests):
         members.setdefault(object_member(digest), _object(store, digest))
     data = data_files(store, record, root) if with_data else []
     for item in data:
         members.setdefault(item.member.name, item.member)
-    texts += [_Text(item.name, item.member.path, True) for item in data]
-    findings, unscanned = _scan(record, store, texts)
-    if findings and not allow_secrets:
-        shown = ", ".join(findings[:_FINDINGS_SHOWN])
-        more = (
-            f" and {len(findings) - _FINDINGS_SHOWN} more"
-            if len(findings) > _FINDINGS_SHOWN
-            else ""
-        )
-        raise SecretInExportError(
-            f"run {record.id} looks like it holds a secret ({shown}{more}): nothing was "
-            "exported; remove it, or pass --allow-secrets if it is not one"
-        )
+    texts += [ScannedText(item.name, item.member.path, True) for item in data]
+    findings, unscanned = scan_texts(record, store, texts)
+    if not allow_secrets:
+        refuse_secrets(record.id, findings, "exported")
     path = output if output is not None else workspace.cwd / f"{record.id}{BUNDLE_SUFFIX}"
     meta = {
         "run": record.id,
@@ -162,37 +130,6 @@ def _object(store: Store, digest: str) -> Member:
     except FileNotFoundError:
         raise StoreError(f"object {digest} is missing from the store ({path})") from None
     return Member(object_member(digest), path, size, digest)
-
-
-def _output_files(store: Store, record: RunRecord) -> list[tuple[str, str]]:
-    """(name, digest) of each archived output file."""
-    files = []
-    for tree in record.outputs:
-        for entry in decode_manifest(store.get_bytes(tree.manifest_object)):
-            if entry.hash is not None:
-                files.append((f"{tree.path}/{entry.path}", entry.hash))
-    return files
-
-
-def _scan(record: RunRecord, store: Store, texts: list[_Text]) -> tuple[list[str], int]:
-    """ "file:line (kind)" for each line that looks secret, the run's own `secret_in_patch`
-    findings first (never the value); and how many binary files could not be scanned."""
-    known = secret_values(os.environ)
-    findings = [f"{f.path}:{f.line} ({f.kind})" for f in record.secret_findings]
-    if SECRET_IN_PATCH in record.flags and not findings:
-        findings.append(f"{RUN_PATCH_FILENAME} (flagged {SECRET_IN_PATCH})")
-    patch = store.run_dir(record.id) / RUN_PATCH_FILENAME
-    if patch.exists() and not record.secret_findings:
-        findings += [f"{f.path}:{f.line} ({f.kind})" for f in scan_patch(patch.read_bytes(), known)]
-    unscanned = 0
-    for text in texts:
-        if text.sniff and is_binary(text.path):
-            unscanned += 1
-            continue
-        findings += [
-            f"{f.path}:{f.line} ({f.kind})" for f in scan_file(text.path, text.name, known)
-        ]
-    return findings, unscanned
 
 
 def _write(path: Path, members: list[Member], meta: dict[str, object], data: list[DataFile]) -> int:

@@ -21,6 +21,12 @@ import shutil
 from pathlib import Path
 
 from repro_run.app.maintenance import record_references
+from repro_run.app.transfer.commit import (
+    adopt_objects,
+    checked_record,
+    is_present,
+    place_run,
+)
 from repro_run.app.workspace import Workspace
 from repro_run.bundle import CODE_PACK, Limits, Listed, object_member, open_bundle, run_member
 from repro_run.capture.code_pack import has_commit, unpack_commit
@@ -29,22 +35,15 @@ from repro_run.core.constants import (
     ENV_IMPORT_MAX_BYTES,
     IMPORT_MAX_RATIO,
     IMPORT_STAGING_PREFIX,
+    RECORD_MAX_BYTES,
     RUN_RECORD_FILENAME,
 )
-from repro_run.core.errors import BundleError, ImportClashError, StoreError
+from repro_run.core.errors import BundleError
 from repro_run.core.record import Record, replace
-from repro_run.models import FINAL_STATUSES, Imported, RunRecord
-from repro_run.store import Store
-from repro_run.store.durable import fsync_dir, rename_noreplace
+from repro_run.models import Imported, RunRecord
 from repro_run.store.ids import is_run_id
-from repro_run.store.index import summarize
-from repro_run.store.objects import is_digest
-from repro_run.store.run_json import decode_record, encode_record, read_record
 
 _RECORD = run_member(RUN_RECORD_FILENAME)
-# The record is the one member read into memory (decoded JSON takes several times its size);
-# what repro writes is kilobytes: a long argv or thousands of metrics stay far below.
-_RECORD_MAX_BYTES = 4 * 1024 * 1024
 
 
 class ImportResult(Record):
@@ -62,10 +61,10 @@ def import_bundle(workspace: Workspace, bundle: Path) -> ImportResult:
         run_id = reader.meta.get("run")
         if not isinstance(run_id, str) or not is_run_id(run_id) or _RECORD not in reader.listing:
             raise BundleError("the bundle names no valid run, or holds no run record")
-        if reader.listing[_RECORD].size > _RECORD_MAX_BYTES:
+        if reader.listing[_RECORD].size > RECORD_MAX_BYTES:
             raise BundleError(
                 f"the bundle's run record is {reader.listing[_RECORD].size} bytes, over the "
-                f"limit of {_RECORD_MAX_BYTES}: refused"
+                f"limit of {RECORD_MAX_BYTES}: refused"
             )
         with store.staging(IMPORT_STAGING_PREFIX) as staging:
             unpacked = staging / "bundle"
@@ -76,7 +75,7 @@ def import_bundle(workspace: Workspace, bundle: Path) -> ImportResult:
                 if name != _RECORD:
                     continue
                 record = _checked_record((unpacked / name).read_bytes(), run_id, reader.listing)
-                present = _is_present(store, record)
+                present = is_present(store, record)
                 if present and has_commit(root, record.code.commit):
                     return ImportResult(run_id, True, 0, False)
             assert record is not None  # listed, and every listed member came
@@ -85,8 +84,8 @@ def import_bundle(workspace: Workspace, bundle: Path) -> ImportResult:
             if present:
                 return ImportResult(run_id, True, 0, code_added)
             carried = Imported(output_files=reader.meta.get("with_outputs") is True)
-            objects = _adopt_objects(store, unpacked / "objects")
-            placed = _place_run(store, replace(record, imported=carried), unpacked / "run")
+            objects = adopt_objects(store, unpacked / "objects")
+            placed = place_run(store, replace(record, imported=carried), unpacked / "run")
     return ImportResult(run_id, not placed, objects, code_added)
 
 
@@ -96,43 +95,11 @@ def _max_bytes() -> int:
 
 
 def _checked_record(raw: bytes, run_id: str, listing: dict[str, Listed]) -> RunRecord:
-    try:
-        record = decode_record(raw, run_id)
-    except StoreError as exc:
-        raise BundleError(f"the bundle's run record cannot be read: {exc}") from None
-    if record.id != run_id:
-        raise BundleError(f"the bundle's record is of run {record.id}, not {run_id}")
-    if record.status not in FINAL_STATUSES:
-        raise BundleError(f"the bundle's run {run_id} is {record.status}, not finished")
+    record = checked_record(raw, run_id, "the bundle's", BundleError)
     for digest, what in sorted(record_references(record).items()):
         if object_member(digest) not in listing:
             raise BundleError(f"the bundle lacks object {digest} ({what}) of run {run_id}")
-    for tree in (*record.data, *record.outputs):
-        # A tree's manifest object is named by its digest (a hash the import verifies); a
-        # record whose digest says otherwise would name other files, or a path (materialise).
-        if not is_digest(tree.digest) or tree.digest != tree.manifest_object:
-            raise BundleError(
-                f"the bundle's run {run_id} gives {tree.path} the digest {tree.digest!r}, "
-                f"not that of its manifest ({tree.manifest_object})"
-            )
     return record
-
-
-def _is_present(store: Store, record: RunRecord) -> bool:
-    """Whether this very run is already in the store; ImportClashError for another one.
-    What each store holds of the run (`imported`) is no part of what the run is."""
-    try:
-        here = read_record(store.run_dir(record.id) / RUN_RECORD_FILENAME, record.id)[0]
-    except FileNotFoundError:
-        return False
-    except OSError as exc:
-        raise StoreError(f"cannot read the record of run {record.id}: {exc}") from exc
-    if encode_record(replace(here, imported=None)) != encode_record(replace(record, imported=None)):
-        raise ImportClashError(
-            f"a different run {record.id} is already in this store: nothing was imported "
-            "(it is never overwritten)"
-        )
-    return True
 
 
 def _ensure_code(root: Path, record: RunRecord, pack: Path) -> bool:
@@ -142,50 +109,4 @@ def _ensure_code(root: Path, record: RunRecord, pack: Path) -> bool:
     if not pack.exists():
         raise BundleError(f"the bundle holds no code, and commit {record.code.commit} is not here")
     unpack_commit(root, pack, record.code.commit)
-    return True
-
-
-def _adopt_objects(store: Store, directory: Path) -> int:
-    """Move the verified objects into the store (each by its content hash); how many."""
-    paths = sorted(directory.iterdir()) if directory.is_dir() else []
-    for path in paths:
-        store.objects.adopt(path, path.name)
-    return len(paths)
-
-
-def _place_run(store: Store, record: RunRecord, staged: Path) -> bool:
-    """Write `record` and make the staged run files durable, then rename their directory to
-    runs/<id>; False when a concurrent import of the same run placed it first."""
-    try:
-        (staged / RUN_RECORD_FILENAME).write_bytes(encode_record(record))
-        for path in staged.iterdir():
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(staged)
-    except OSError as exc:
-        raise StoreError(f"cannot write the files of run {record.id}: {exc}") from exc
-    target = store.run_dir(record.id)
-    try:
-        # Never os.rename: it would replace an empty runs/<id>, a run that `repro run` has
-        # just allocated the same ID (before its lock file), and that run would then write
-        # its record over this one.
-        rename_noreplace(staged, target)
-    except FileExistsError as exc:
-        if _is_present(store, record):
-            return False
-        raise ImportClashError(
-            f"another run {record.id} is in this store, or being created in it: nothing was "
-            "imported (it is never overwritten)"
-        ) from exc
-    except OSError as exc:
-        raise StoreError(f"cannot place run {record.id} in {store.runs_dir}: {exc}") from exc
-    fsync_dir(store.runs_dir)
-    try:
-        mtime_ns = (target / RUN_RECORD_FILENAME).stat().st_mtime_ns
-        store.index.upsert([(summarize(record), mtime_ns)])
-    except (OSError, StoreError):
-        pass  # the index is a cache: `repro list` reconciles it with runs/
     return True
