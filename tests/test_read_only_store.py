@@ -83,7 +83,7 @@ def test_list_on_a_read_only_store_shows_every_run_though_none_is_indexed(
     (root / ".repro" / "index.sqlite").unlink(missing_ok=True)
     done = _read_only(root, "list")
     assert done.returncode == 0, done.stderr
-    assert all(run_id in done.stdout for run_id in ids), done.stdout
+    assert all(run_id[:10] in done.stdout for run_id in ids), done.stdout  # unique prefixes
 
 
 def test_fsck_on_a_read_only_store_says_it_is_read_only_in_one_line(

@@ -242,8 +242,8 @@ def test_two_different_runs_pushed_at_once_under_one_id_one_wins_the_other_is_re
         for cwd in (root, twin)
     ]
     codes = sorted(push.wait(timeout=120) for push in pushes)
-    assert codes == [0, 42], [push.stderr.read() for push in pushes if push.stderr]
+    assert codes == [0, 46], [push.stderr.read() for push in pushes if push.stderr]
     shown = repro(root, "show", "--remote", "--json", run_id)
     argv = json.loads(shown.stdout)["command"]["argv"]
     winner = "twin" if "--twin" in argv else "root"
-    assert [p.returncode for p in pushes] == ([0, 42] if winner == "root" else [42, 0])
+    assert [p.returncode for p in pushes] == ([0, 46] if winner == "root" else [46, 0])

@@ -181,7 +181,7 @@ def test_a_log_only_run_is_judged_on_its_log_with_timings_masked(project: Path) 
     script = (
         "import random, time\n"
         "t = time.time()\n"
-        "print(f'epoch 1 loss 0.25 took {random.random():.3f}s ({random.random() * 100:.1f} it/s)')\n"
+        "print(f'epoch 1 done, took {random.random():.3f}s ({random.random() * 100:.1f} it/s)')\n"
         "print(f'elapsed: {time.time() - t}  at {time.strftime(\"%Y-%m-%d %H:%M:%S\")}')\n"
     )
     (project / "timed.py").write_text(script)

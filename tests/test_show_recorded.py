@@ -114,6 +114,7 @@ def test_show_packages_json_prints_the_package_records(project: Path, tmp_path: 
         "vcs": None,
         "url": "https://example.com/alpha.whl",
         "modules": [],  # its import names: this distribution lists no files (no RECORD)
+        "project": None,  # not an editable install of the project
     }
 
 
