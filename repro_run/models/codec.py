@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Collection
 
 from repro_run.core.record import Record, fields, has_default, is_record
 from repro_run.models.base import Unavailable
@@ -226,21 +227,26 @@ def _bound(value: float) -> str:
     return str(int(value)) if abs(value) != _INFINITY else ""
 
 
-# Item annotations whose valid values a container keeps as they are: checked inline, without a
-# call per item (a record of 1,000 ranks holds ~100,000 such strings: bench/ranks.py).
-_TEXT_ITEMS = frozenset({str, str | None})
+# Item annotations whose valid values a container keeps as they are: checked in C (map, set,
+# max), without a call per item (a record of 1,000 ranks holds ~100,000 such strings:
+# bench/ranks.py). Anything else, or any doubt, takes the item-by-item path.
+_KINDS = {str: frozenset({str}), str | None: frozenset({str, type(None)})}
+
+
+def _all_text(values: Collection[Any], kinds: frozenset[type]) -> bool:
+    """Whether every value is of `kinds` (str, None) and no text is over MAX_TEXT."""
+    return set(map(type, values)) <= kinds and max(map(len, filter(None, values)), default=0) <= (
+        MAX_TEXT
+    )
 
 
 def _tuple_decoder(item: Any, limit: Limit) -> Decoder:
-    decode_item = _decoder(item, limit)
-    text, none = item in _TEXT_ITEMS, item is not str
+    decode_item, kinds = _decoder(item, limit), _KINDS.get(item)
 
     def decode(value: Any) -> tuple[Any, ...]:
         if not isinstance(value, list):
             raise _Invalid("expected a list")
-        if text and all(
-            (type(v) is str and len(v) <= MAX_TEXT) or (v is None and none) for v in value
-        ):
+        if kinds is not None and _all_text(value, kinds):
             return tuple(value)
         try:
             return tuple([decode_item(v) for v in value])
@@ -256,21 +262,13 @@ def _tuple_decoder(item: Any, limit: Limit) -> Decoder:
 
 
 def _dict_decoder(item: Any, limit: Limit) -> Decoder:
-    decode_item = _decoder(item, limit)
-    any_value, text, none = item is object, item in _TEXT_ITEMS, item is not str
+    decode_item, kinds = _decoder(item, limit), _KINDS.get(item)
 
     def decode(value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise _Invalid("expected an object")
-        if all(type(k) is str and len(k) <= MAX_TEXT for k in value) and (
-            any_value
-            or (
-                text
-                and all(
-                    (type(v) is str and len(v) <= MAX_TEXT) or (v is None and none)
-                    for v in value.values()
-                )
-            )
+        if _all_text(value, _KINDS[str]) and (
+            item is object or (kinds is not None and _all_text(value.values(), kinds))
         ):
             return dict(value)
         decoded = {}
