@@ -230,7 +230,10 @@ def _bound(value: float) -> str:
 # Item annotations whose valid values a container keeps as they are: checked in C (map, set,
 # max), without a call per item (a record of 1,000 ranks holds ~100,000 such strings:
 # bench/ranks.py). Anything else, or any doubt, takes the item-by-item path.
-_KINDS = {str: frozenset({str}), str | None: frozenset({str, type(None)})}
+_KINDS: dict[Any, frozenset[type]] = {
+    str: frozenset({str}),
+    str | None: frozenset({str, type(None)}),
+}
 
 
 def _all_text(values: Collection[Any], kinds: frozenset[type]) -> bool:
@@ -240,8 +243,13 @@ def _all_text(values: Collection[Any], kinds: frozenset[type]) -> bool:
     )
 
 
+def _text_kinds(item: Any) -> frozenset[type] | None:
+    # typing's Optional[str] equals str | None, yet is no annotation the codec reads
+    return _KINDS.get(item) if type(item) in (type, types.UnionType) else None
+
+
 def _tuple_decoder(item: Any, limit: Limit) -> Decoder:
-    decode_item, kinds = _decoder(item, limit), _KINDS.get(item)
+    decode_item, kinds = _decoder(item, limit), _text_kinds(item)
 
     def decode(value: Any) -> tuple[Any, ...]:
         if not isinstance(value, list):
@@ -262,7 +270,7 @@ def _tuple_decoder(item: Any, limit: Limit) -> Decoder:
 
 
 def _dict_decoder(item: Any, limit: Limit) -> Decoder:
-    decode_item, kinds = _decoder(item, limit), _KINDS.get(item)
+    decode_item, kinds = _decoder(item, limit), _text_kinds(item)
 
     def decode(value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
