@@ -32,6 +32,7 @@ _UNAVAILABLE_KEY = "unavailable"
 MAX_TEXT = 1 << 20  # characters in one string: argv and env values stop at 128 KiB on Linux
 _INT64 = (-(2**63), 2**63 - 1)  # what an SQLite INTEGER holds: the index stores these
 _INFINITY = float("inf")
+_FLOAT_MAX = sys.float_info.max
 
 
 class Limit:
@@ -193,8 +194,16 @@ def _text(value: str) -> str:
 def _scalar_decoder(tp: type, limit: Limit) -> Decoder:
     low = limit.low if limit.low is not None else _INT64[0] if tp is int else -_INFINITY
     high = limit.high if limit.high is not None else _INT64[1] if tp is int else _INFINITY
+    # what passes as it is, told by one comparison (NaN fails it): numbers in range, and
+    # finite where they must be
+    numeric = tp in (int, float, bool)
+    fast_low = max(low, -_FLOAT_MAX) if limit.finite else low
+    fast_high = min(high, _FLOAT_MAX) if limit.finite else high
 
     def decode(value: Any) -> Any:
+        kind = type(value)  # not narrowing `value`, which the checks below need whole
+        if numeric and kind is tp and fast_low <= value <= fast_high:
+            return value
         if tp is float and isinstance(value, int) and not isinstance(value, bool):
             try:
                 value = float(value)
@@ -293,6 +302,13 @@ def _dict_decoder(item: Any, limit: Limit) -> Decoder:
 def _union_decoder(args: tuple[Any, ...], limit: Limit) -> Decoder:
     nullable, unavailable = type(None) in args, Unavailable in args
     candidates = [_decoder(a, limit) for a in args if a is not type(None) and a is not Unavailable]
+    if nullable and not unavailable and len(candidates) == 1:  # X | None: most unions
+        (only,) = candidates
+
+        def decode_or_none(value: Any) -> Any:
+            return None if value is None else only(value)
+
+        return decode_or_none
 
     def decode(value: Any) -> Any:
         if value is None and nullable:
