@@ -381,3 +381,26 @@ def test_no_package_digest_is_handed_while_a_site_directory_just_changed(tmp_pat
     site = tmp_path / "site-packages"
     (site / "a-1.0.dist-info").mkdir(parents=True)
     assert host.handed_digest([str(site)]) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kept"),
+    [
+        ("NCCL_ALGO", "Ring", True),
+        ("SLURM_JOB_NODELIST", "node[001-128]", True),
+        ("NCCL_IB_HCA", "mlx5_0:1,mlx5_1:1", True),
+        ("TORCHELASTIC_RUN_ID", "7f3c9a2e-41d0-4b8e-9c1a-5e6f7a8b9c0d", True),
+        ("TORCHELASTIC_RUN_ID", "a1b2c3d4e5f6a7b8c9", False),  # a token's run of 16+
+        ("NCCL_MY_TOKEN", "x", False),  # a secret word
+        ("NCCL_APITOKEN", "x", False),  # a word ending in TOKEN
+        ("NCCL_XPASSWORDX", "x", False),  # a secret infix
+        ("SLURM_JOB_COMMENT", '{"api_key": "v"}', False),  # quotes and braces
+        ("NCCL_DEBUG", "ghp_abc", False),  # a credential's prefix
+    ],
+)
+def test_a_launch_variable_is_recorded_only_where_it_cannot_hold_a_secret(
+    name: str, value: str, kept: bool
+) -> None:
+    """The hook's own rule keeps what may be a secret off the disk before the supervisor's
+    full one (core/redaction.py) sees it."""
+    assert host.launch_env({name: value}) == {name: value if kept else None}

@@ -203,13 +203,17 @@ def launch_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str | No
 
 
 def _plain(name: str, value: str) -> bool:
-    words = name.upper().replace("-", "_").split("_")
-    if any(w in SECRET_WORDS or w.endswith("TOKEN") for w in words):
+    normal = name.upper().replace("-", "_")
+    if any(w in SECRET_WORDS or w.endswith("TOKEN") for w in normal.split("_")):
         return False
-    if any(infix in w for w in words for infix in SECRET_INFIXES):
+    if any(infix in normal for infix in SECRET_INFIXES):  # none holds "_": within one word
         return False
     if not _PLAIN.issuperset(value) or any(prefix in value for prefix in SECRET_PREFIXES):
         return False
+    return len(value) < _TOKEN_RUN or not _has_token_run(value)  # most values are short
+
+
+def _has_token_run(value: str) -> bool:
     run = letters = digits = 0
     for char in value:
         if char.isalnum():
@@ -217,10 +221,10 @@ def _plain(name: str, value: str) -> bool:
             letters += char.isalpha()
             digits += char.isdigit()
             if run >= _TOKEN_RUN and letters and digits:
-                return False
+                return True
         else:
             run = letters = digits = 0
-    return True
+    return False
 
 
 def gpu_facts(read: Read) -> None:
