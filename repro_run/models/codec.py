@@ -12,7 +12,11 @@ Decoding also bounds what a record may hold, so that every reader shares one ide
 record and a hostile one (an imported bundle, a hand-edited run.json) is refused where it is
 read: integers fit SQLite's signed 64 bits (the index), numbers are finite, text is at most
 MAX_TEXT characters. A field whose numbers differ says so with a `Limit` in its class's
-`__limits__`."""
+`__limits__`.
+
+Each annotation gets its decoder once (a closure, `_decoder`); a valid value builds no error
+location, which is built on the way out of a wrong one; text in a container is checked in C.
+A record of 1,000 ranks' facts decodes in ~25 ms (bench/ranks.py)."""
 
 from __future__ import annotations
 
