@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from repro_run.core.constants import (
     ENV_DETERMINISTIC,
+    ENV_PACKAGES_DIGEST,
     ENV_PYTHONHASHSEED,
     ENV_PYTHONPATH,
     ENV_PYTHONUNBUFFERED,
@@ -175,6 +176,7 @@ def child_environment(
     threads: int | None = None,
     hook_dir: str | None = None,
     source_date_epoch: str | None = None,
+    packages_digest: str | None = None,
 ) -> tuple[dict[str, str], Determinism]:
     """The child's full environment and the record of what repro set in it.
 
@@ -182,6 +184,8 @@ def child_environment(
     is recorded as theirs, never silently overwritten. `hook_dir` (the seeding hook's
     `sitecustomize` directory) goes first on PYTHONPATH, before the user's own entries.
     `source_date_epoch`: the commit's committer time (None: unknown, not set).
+    `packages_digest`: what the hook's ranks may take instead of listing the site directories
+    (hook/host.py `handed_digest`); only with the hook.
     """
     ours = {ENV_SEED: str(seed), ENV_RUN_ID: run_id, ENV_RUN_DIR: run_dir}
     defaults = {
@@ -198,6 +202,8 @@ def child_environment(
         ours[ENV_THREADS] = str(threads)
     if hook_dir is not None:
         ours[ENV_DETERMINISTIC] = "1" if deterministic else "0"
+        if packages_digest is not None:
+            ours[ENV_PACKAGES_DIGEST] = packages_digest
     user_set = {name: base[name] for name in defaults if name in base}
     injected = {**{k: v for k, v in defaults.items() if k not in base}, **ours}
     if deterministic:

@@ -321,6 +321,14 @@ def test_determinism_settings_and_who_set_them() -> None:
     assert "REPRO_RUN_ID" not in changes  # names the run, steers nothing
 
 
+def test_the_package_digest_handed_to_ranks_is_no_determinism_difference() -> None:
+    """REPRO_PACKAGES_DIGEST names where the packages are and their digest: the packages
+    section compares them; a reinstall alone must not read as a determinism change."""
+    handed = {"PYTHONHASHSEED": "7", "REPRO_PACKAGES_DIGEST": "0" * 32 + " /v/site-packages:1:2:3"}
+    b = record(determinism=Determinism(7, "cli", handed, {}))
+    assert "REPRO_PACKAGES_DIGEST" not in differences(compare(snap(), snap(b)), "determinism")
+
+
 # --- packages, GPU, env, system -------------------------------------------------------------------
 def test_packages_upgraded_downgraded_added_removed_with_versions() -> None:
     old = PackageList(

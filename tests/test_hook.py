@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from repro_run import hook
 from repro_run.core import constants
 from repro_run.hook import facts as facts_module
+from repro_run.hook import host
 
 HOOK_DIR = Path(hook.__file__).parent
 FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax")
@@ -89,7 +90,8 @@ def test_a_script_importing_no_framework_loads_none_even_at_exit(tmp_path: Path)
 
 def test_the_hook_loads_only_its_own_modules(tmp_path: Path) -> None:
     """Every Python process of a run pays for what the hook imports, at start and at exit:
-    nothing but its own modules, `atexit`, `__future__` and json's C helper."""
+    nothing but its own modules, `atexit` and `__future__`; json's C helper (a shared library)
+    only for text that needs escaping, which this run's facts do not hold."""
 
     def imported(env: dict[str, str]) -> set[str]:
         done = subprocess.run(
@@ -110,7 +112,6 @@ def test_the_hook_loads_only_its_own_modules(tmp_path: Path) -> None:
     assert {name for name in added if not name.startswith("_repro_hook")} <= {
         "atexit",
         "__future__",
-        "_json",
     }
     assert "_repro_hook.runtime" in added
 
@@ -277,6 +278,7 @@ def test_hook_names_agree_with_constants() -> None:
     assert hook.ENV_DETERMINISTIC == constants.ENV_DETERMINISTIC
     assert hook.ENV_THREADS == constants.ENV_THREADS
     assert hook.FACTS_DIRNAME == constants.RUN_FACTS_DIRNAME
+    assert hook.ENV_PACKAGES_DIGEST == constants.ENV_PACKAGES_DIGEST
     assert hook.MODULE_NAME == constants.HOOK_MODULE_NAME
 
 
@@ -336,3 +338,69 @@ def test_only_ranks_write_their_facts_at_start(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "run")
     assert python(tmp_path, code).returncode == -signal.SIGKILL
     assert facts(tmp_path) == []
+
+
+def test_a_rank_takes_the_package_digest_handed_to_it_while_its_site_directories_match(
+    tmp_path: Path,
+) -> None:
+    """The supervisor lists the site directories once (REPRO_PACKAGES_DIGEST); each rank
+    checks their stat stamp instead of listing them. A stand-in digest no listing gives shows
+    which was taken; another node's directories (another stamp) are listed by the rank."""
+    probe = "import sys; h = sys.modules['_repro_hook.host']; print(h._stamp(h._site_directories(sys.path))[0])"
+    stamp = python(tmp_path, probe).stdout.strip()
+    assert "site-packages" in stamp
+    shutil.rmtree(tmp_path / "run")
+    stand_in = "0" * 32
+    handed = {"REPRO_PACKAGES_DIGEST": f"{stand_in} {stamp}"}
+    assert python(tmp_path, "pass", env={"RANK": "0", **handed}).returncode == 0
+    elsewhere = {"REPRO_PACKAGES_DIGEST": f"{stand_in} /elsewhere/site-packages:1:2:3"}
+    assert python(tmp_path, "pass", env={"RANK": "1", **elsewhere}).returncode == 0
+    assert python(tmp_path, "pass", env={"RANK": "2"}).returncode == 0
+    digests = {d["rank"]: d["packages_digest"] for d in facts(tmp_path)}
+    assert digests["0"] == stand_in
+    assert digests["1"] == digests["2"] == host.packages_digest(sys.path) != stand_in
+
+
+def test_an_install_changes_the_stamp_so_a_handed_digest_is_not_taken(tmp_path: Path) -> None:
+    site = tmp_path / "lib" / "site-packages"
+    (site / "a-1.0.dist-info").mkdir(parents=True)
+    long_ago = 1_000_000_000 * 10**9
+    os.utime(site, ns=(long_ago, long_ago))
+    handed = host.handed_digest([str(site)])
+    assert handed is not None and handed.split(" ")[0] == host.packages_digest([str(site)])
+    stand_in = "0" * 32 + handed[32:]
+    assert host.packages_digest([str(site)], stand_in) == "0" * 32
+    (site / "b-2.0.dist-info").mkdir()  # pip adds a *.dist-info: the directory's mtime moves
+    assert host.packages_digest([str(site)], stand_in) == host.packages_digest([str(site)])
+    assert host.packages_digest([str(site)]) != handed.split(" ")[0]
+
+
+def test_no_package_digest_is_handed_while_a_site_directory_just_changed(tmp_path: Path) -> None:
+    """A change within the stamp's timestamp tick would leave the stamp equal (git's racy
+    case): a directory changed in the last seconds is listed by each rank."""
+    site = tmp_path / "site-packages"
+    (site / "a-1.0.dist-info").mkdir(parents=True)
+    assert host.handed_digest([str(site)]) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kept"),
+    [
+        ("NCCL_ALGO", "Ring", True),
+        ("SLURM_JOB_NODELIST", "node[001-128]", True),
+        ("NCCL_IB_HCA", "mlx5_0:1,mlx5_1:1", True),
+        ("TORCHELASTIC_RUN_ID", "7f3c9a2e-41d0-4b8e-9c1a-5e6f7a8b9c0d", True),
+        ("TORCHELASTIC_RUN_ID", "a1b2c3d4e5f6a7b8c9", False),  # a token's run of 16+
+        ("NCCL_MY_TOKEN", "x", False),  # a secret word
+        ("NCCL_APITOKEN", "x", False),  # a word ending in TOKEN
+        ("NCCL_XPASSWORDX", "x", False),  # a secret infix
+        ("SLURM_JOB_COMMENT", '{"api_key": "v"}', False),  # quotes and braces
+        ("NCCL_DEBUG", "ghp_abc", False),  # a credential's prefix
+    ],
+)
+def test_a_launch_variable_is_recorded_only_where_it_cannot_hold_a_secret(
+    name: str, value: str, kept: bool
+) -> None:
+    """The hook's own rule keeps what may be a secret off the disk before the supervisor's
+    full one (core/redaction.py) sees it."""
+    assert host.launch_env({name: value}) == {name: value if kept else None}

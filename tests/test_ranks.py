@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,14 @@ def test_each_rank_records_its_host_commit_packages_and_launch_variables(project
         assert p["event"] == "exit" and p["exit_code"] == 0
         assert isinstance(p["started"], float) and p["ended"] >= p["started"]
     assert ranks["0"]["packages_digest"] == ranks["1"]["packages_digest"] is not None
+
+
+def test_a_command_that_launches_no_ranks_is_handed_no_package_digest(project: Path) -> None:
+    """Listing the site directories costs repro ~0.4 ms at launch: only for a command that
+    may start ranks (tests/test_ranks_torchrun.py has torchrun's)."""
+    done = repro(project, "run", "--", sys.executable, "-c", "pass")
+    assert done.returncode == 0, done.stderr
+    assert "REPRO_PACKAGES_DIGEST" not in record_of(project)["determinism"]["injected"]
 
 
 def test_a_rank_records_the_gpu_nvml_gives_and_its_exit_status(project: Path) -> None:

@@ -63,6 +63,20 @@ def test_every_rank_of_a_single_node_torchrun_is_in_the_record_and_node_table(
     assert "1 node(s), 2 rank(s) with facts; world size 2" in shown
 
 
+def test_torchruns_ranks_take_the_package_digest_repro_hands_them(make_repo: MakeRepo) -> None:
+    """repro lists its site directories once; each rank of its Python checks their stamp and
+    takes the digest (tests/test_hook.py shows it is taken, not listed again)."""
+    root = make_repo({"ddp.py": DDP})
+    argv = ("--", TORCHRUN, "--standalone", "--nproc-per-node", "2", "ddp.py")
+    done = repro(root, "run", *argv, timeout=300)
+    assert done.returncode == 0, done.stderr
+    record = record_of(root)
+    digest, _, stamp = record["determinism"]["injected"]["REPRO_PACKAGES_DIGEST"].partition(" ")
+    assert len(digest) == 32 and "site-packages" in stamp
+    ranks = [p for p in record["facts"]["processes"] if p["rank"] is not None]
+    assert len(ranks) == 2 and {p["packages_digest"] for p in ranks} == {digest}
+
+
 def test_two_torchrun_agents_with_other_gpus_are_two_nodes_and_the_cell_is_marked(
     make_repo: MakeRepo,
 ) -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from repro_run.core.record import FrozenRecordError, Record, field, fields, replace
 from repro_run.models import (
+    ChildFacts,
+    DecodeError,
     PackageList,
     ProcessFacts,
     RunRecord,
@@ -131,3 +133,44 @@ class _Optional(Record):
 def test_an_annotation_the_codec_cannot_read_is_a_loud_error() -> None:
     with pytest.raises(TypeError, match="cannot decode the annotation"):
         from_json_dict(_Optional, {"value": 1})
+
+
+def _ranks(count: int) -> list[dict[str, typing.Any]]:
+    return [
+        to_json_dict(
+            ProcessFacts(
+                f"rank{r}.json",
+                100 + r,
+                1,
+                rank=str(r),
+                modules=("torch", "numpy"),
+                launch_env={"RANK": str(r), "NCCL_ALGO": "Ring", "SECRET_TOKEN": None},
+            )
+        )
+        for r in range(count)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "message"),
+    [
+        (
+            "launch_env",
+            {"RANK": "1", "NCCL_ALGO": 5},
+            "[700].launch_env['NCCL_ALGO']: expected str",
+        ),
+        ("launch_env", {"RANK": "x" * (2**20 + 1)}, "[700].launch_env['RANK']: 1048577 characters"),
+        ("modules", ["torch", None], "[700].modules[1]: expected str, got NoneType"),
+        ("modules", "torch", "[700].modules: expected a list"),
+    ],
+)
+def test_a_wrong_value_among_many_valid_ones_is_refused_naming_where_it_is(
+    field_name: str, value: object, message: str
+) -> None:
+    """Valid text passes through without a check per value; a wrong one still names its place."""
+    processes = _ranks(1000)
+    assert from_json_dict(ChildFacts, {"processes": processes}).processes[999].rank == "999"
+    processes[700][field_name] = value
+    with pytest.raises(DecodeError) as raised:
+        from_json_dict(ChildFacts, {"processes": processes})
+    assert str(raised.value).startswith(f"ChildFacts.processes{message}")

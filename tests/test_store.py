@@ -148,6 +148,20 @@ def test_record_file_is_indented_ascii_json(store: Store) -> None:
     assert json.loads(raw) == to_json_dict(record)
 
 
+def test_each_field_of_a_record_is_on_a_line_of_its_own(store: Store) -> None:
+    """A field is found on its line (grep, a diff of two records), and the C encoder writes
+    each value: json's `indent` takes its pure-Python one (1,000 ranks: bench/ranks.py)."""
+    record = add_run(store, argv=("python", "train.py"))
+    lines = (store.run_dir(record.id) / "run.json").read_text().splitlines()
+    assert lines[0] == "{" and lines[-1] == "}"
+    fields = [json.loads("{" + line.rstrip(",") + "}") for line in lines[1:-1]]
+    assert [next(iter(f)) for f in fields] == list(to_json_dict(record))
+    assert fields[list(to_json_dict(record)).index("command")]["command"]["argv"] == [
+        "python",
+        "train.py",
+    ]
+
+
 @pytest.mark.parametrize("content", ['{"id": "trunc', "[" * 100_000 + "]" * 100_000])
 def test_corrupt_record_is_a_store_error(store: Store, content: str) -> None:
     """Truncated, or nested deeper than Python's recursion limit (no internal error)."""

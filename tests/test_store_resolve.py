@@ -95,6 +95,24 @@ def test_resolve_relative_refs(store: Store, three_runs: list[RunRecord]) -> Non
         store.resolve("@~3")
 
 
+def test_a_run_named_alone_is_resolved_without_parsing_any_record(
+    store: Store, three_runs: list[RunRecord], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unique prefix, or `@~N` where each second holds one run, needs only run.json's
+    presence: `repro show` of a 1,000-rank run parses its 2 MB record once, not twice."""
+
+    def parse(path: Path) -> None:
+        raise AssertionError(f"{path} parsed")
+
+    monkeypatch.setattr("repro_run.store.store.peek_record", parse)
+    assert store.resolve("00002") == "0000200ccc"
+    assert store.resolve("0000100aab") == "0000100aab"
+    assert store.resolve("@") == "0000200ccc"
+    (store.runs_dir / "0000200ccc" / "run.json").unlink()  # still being created: invisible
+    monkeypatch.undo()
+    assert store.resolve("@") == "0000100aab"  # two runs of one second: ordered by creation
+
+
 def test_resolve_latest_in_empty_store(store: Store) -> None:
     with pytest.raises(RunNotFoundError, match="no runs"):
         store.resolve("latest")

@@ -8,6 +8,7 @@ fact are found here, so `repro show` and `repro diff` need not compare them agai
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from repro_run.core.constants import RUN_FACTS_DIRNAME
@@ -26,36 +27,41 @@ _MAX_FILES = 4096  # a runaway spawner must not make the record unbounded
 def capture_child_facts(run_dir: Path) -> ChildFacts:
     directory = run_dir / RUN_FACTS_DIRNAME
     try:
-        paths = sorted(p for p in directory.iterdir() if p.suffix == ".json")
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".json"))
     except FileNotFoundError:
         return ChildFacts()
     except OSError as exc:
         return ChildFacts(problems=(f"{RUN_FACTS_DIRNAME}/ cannot be read: {exc.strerror}",))
     processes: list[ProcessFacts] = []
     problems: list[str] = []
-    if len(paths) > _MAX_FILES:
-        problems.append(f"{len(paths)} facts files: only the first {_MAX_FILES} recorded")
+    if len(names) > _MAX_FILES:
+        problems.append(f"{len(names)} facts files: only the first {_MAX_FILES} recorded")
     secret: dict[tuple[str, str], bool] = {}  # ranks share most values: each judged once
-    for path in paths[:_MAX_FILES]:
+    for name in names[:_MAX_FILES]:
         try:
-            processes.append(_read(path, secret))
+            processes.append(_read(directory, name, secret))
         except (OSError, ValueError, DecodeError) as exc:
-            problems.append(f"{RUN_FACTS_DIRNAME}/{path.name} unreadable: {exc}")
+            problems.append(f"{RUN_FACTS_DIRNAME}/{name} unreadable: {exc}")
     ordered = _first_process_first(processes)
     return ChildFacts(tuple(ordered), disagreements(ordered), tuple(problems))
 
 
-def _read(path: Path, secret: dict[tuple[str, str], bool]) -> ProcessFacts:
-    document = json.loads(path.read_text(encoding="utf-8"))
+_FIELDS = frozenset(fields(ProcessFacts))
+
+
+def _read(directory: Path, name: str, secret: dict[tuple[str, str], bool]) -> ProcessFacts:
+    with open(os.path.join(directory, name), "rb") as file:
+        document = json.loads(file.read())
     if not isinstance(document, dict):
         raise ValueError("not a JSON object")
-    known = {k: v for k, v in document.items() if k in fields(ProcessFacts)}
+    known = {k: v for k, v in document.items() if k in _FIELDS}
     for key in ("rank", "local_rank", "world_size"):
         if known.get(key) is not None:
             known[key] = str(known[key])
     if isinstance(known.get("launch_env"), dict):
         known["launch_env"] = _without_secrets(known["launch_env"], secret)
-    return from_json_dict(ProcessFacts, {**known, "file": path.name})
+    known["file"] = name
+    return from_json_dict(ProcessFacts, known)
 
 
 def _without_secrets(env: dict[Any, Any], secret: dict[tuple[str, str], bool]) -> dict[Any, Any]:
@@ -63,10 +69,12 @@ def _without_secrets(env: dict[Any, Any], secret: dict[tuple[str, str], bool]) -
     capture_env's, decides what reaches the record. What is not text the codec refuses."""
     kept = {}
     for name, value in env.items():
-        if isinstance(name, str) and isinstance(value, str):
-            if (name, value) not in secret:
-                secret[name, value] = is_secret_env(name, value)
-            value = None if secret[name, value] else value
+        if type(name) is str and type(value) is str:
+            hidden = secret.get((name, value))
+            if hidden is None:
+                hidden = secret[name, value] = is_secret_env(name, value)
+            if hidden:
+                value = None
         kept[name] = value
     return kept
 

@@ -57,6 +57,23 @@ def joined_part(
     return Joined(key=key, part=PartInfo(name, label, None, nodes, in_all, expected=nodes))
 
 
+# Programs that start ranks (processes with RANK or SLURM_PROCID), and what says this
+# supervisor is inside a Slurm job or is a rank itself.
+_RANK_LAUNCHERS = frozenset(
+    {"torchrun", "srun", "mpirun", "mpiexec", "deepspeed", "accelerate", "horovodrun"}
+)
+_RANK_VARIABLES = ("SLURM_JOB_ID", "SLURM_PROCID", "RANK")
+
+
+def may_start_ranks(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Whether the command may start ranks: a launcher on its command line (torchrun, srun,
+    `python -m torch.distributed.run`, ...), or repro inside a Slurm job or a rank itself.
+    Only then are the ranks handed what they would each read alike (hook/host.py)."""
+    if any(name in environ for name in _RANK_VARIABLES):
+        return True
+    return any(os.path.basename(arg) in _RANK_LAUNCHERS or arg in _TORCHRUN_MODULES for arg in argv)
+
+
 def group_seed(run_id: str) -> int:
     """The seed every part of a run draws alike when none is given: from the run's ID, whose
     random part makes it differ from run to run as a random seed does."""

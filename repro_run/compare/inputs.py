@@ -10,6 +10,7 @@ from repro_run.compare.snapshot import CodeHistory, Snapshot, pair_up
 from repro_run.core.constants import (
     ENV_DETERMINISTIC,
     ENV_METRICS,
+    ENV_PACKAGES_DIGEST,
     ENV_PYTHONHASHSEED,
     ENV_PYTHONPATH,
     ENV_RUN_DIR,
@@ -28,8 +29,9 @@ from repro_run.models.params import other_arguments
 
 _STAT_LINES = 10
 _DIRTY_SHOWN = 5
-# Injected into every run but naming the run, not steering it; the seed has its own section.
-_RUN_IDENTITY = frozenset({ENV_RUN_ID, ENV_RUN_DIR, ENV_SEED, ENV_METRICS})
+# Injected into every run but naming the run (or where its packages are: the packages section
+# compares them), not steering it; the seed has its own section.
+_RUN_IDENTITY = frozenset({ENV_RUN_ID, ENV_RUN_DIR, ENV_SEED, ENV_METRICS, ENV_PACKAGES_DIGEST})
 _FOLLOWS_SEED = "(the seed)"
 _FOLLOWS_COMMIT = "(the commit's time)"
 

@@ -21,6 +21,9 @@ ENV_PYTHONHASHSEED = "PYTHONHASHSEED"
 ENV_PYTHONUNBUFFERED = "PYTHONUNBUFFERED"
 ENV_SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 ENV_METRICS = "REPRO_METRICS"  # the JSONL file `repro_run.log_metrics` appends to
+# "<digest> <stamp>": the package set's digest of repro's own site directories and their stat
+# stamp; a rank whose directories have that stamp takes the digest instead of listing them
+ENV_PACKAGES_DIGEST = "REPRO_PACKAGES_DIGEST"
 
 # --- store layout ----------------------------------------------------------------------
 STORE_DIRNAME = ".repro"

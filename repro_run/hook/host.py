@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+
+from . import ENV_PACKAGES_DIGEST
 
 TYPE_CHECKING = False  # `typing` costs milliseconds at every interpreter start
 if TYPE_CHECKING:
@@ -69,7 +72,7 @@ def start_facts() -> dict[str, Any]:
     return {
         "hostname": os.uname().nodename,
         "commit": code_commit(_code_directory()),
-        "packages_digest": packages_digest(sys.path),
+        "packages_digest": packages_digest(sys.path, os.environ.get(ENV_PACKAGES_DIGEST)),
         "launch_env": launch_env(os.environ),
     }
 
@@ -129,16 +132,63 @@ def _read(path: str) -> str | None:
         return None
 
 
-def packages_digest(path: list[str]) -> str:
+def packages_digest(path: list[str], handed: str | None = None) -> str:
     """The installed distributions (their `*.dist-info` names: name and version) in the
-    site directories on `path`, as 32 hex digits; equal sets, equal digests on every node."""
+    site directories on `path`, as 32 hex digits; equal sets, equal digests on every node.
+
+    `handed`: the supervisor's `handed_digest` (REPRO_PACKAGES_DIGEST), taken when this
+    process's site directories are the ones it listed, unchanged since (the same stat stamp):
+    a stat each instead of listing them, in every rank. On another node, or after an install,
+    the stamp differs and the process lists them itself.
+    """
+    directories = _site_directories(path)
+    if handed is not None:
+        digest, _, stamp = handed.partition(" ")
+        if len(digest) == 32 and stamp == _stamp(directories)[0]:
+            return digest
+    return _listed_digest(directories)
+
+
+def handed_digest(path: list[str]) -> str | None:
+    """What the supervisor hands its ranks: the digest of `path`'s site directories and their
+    stamp. None while one of them changed in the last seconds: a change within the same
+    timestamp tick as the stamp would leave it equal (git's "racy" case)."""
+    directories = _site_directories(path)
+    stamp, newest = _stamp(directories)  # before listing: a later change changes the stamp
+    if time.time_ns() - newest < _RACY_NS:
+        return None
+    return f"{_listed_digest(directories)} {stamp}"
+
+
+_RACY_NS = 2_000_000_000
+
+
+def _site_directories(path: list[str]) -> list[str]:
+    return [p for p in path if p.endswith(("site-packages", "dist-packages"))]
+
+
+def _stamp(directories: list[str]) -> tuple[str, int]:
+    """The directories' identity and last change (inode, mtime, ctime), and the newest mtime.
+    Adding or removing a distribution's `*.dist-info` changes its directory's mtime."""
+    parts, newest = [], 0
+    for directory in directories:
+        try:
+            st = os.stat(directory)
+        except OSError:
+            parts.append(f"{directory}:-")
+            continue
+        parts.append(f"{directory}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}")
+        newest = max(newest, st.st_mtime_ns)
+    return " ".join(parts), newest
+
+
+def _listed_digest(directories: list[str]) -> str:
     names: list[str] = []
-    for entry in path:
-        if entry.endswith(("site-packages", "dist-packages")):
-            try:
-                names += [n for n in os.listdir(entry) if n.endswith(".dist-info")]
-            except OSError:
-                continue
+    for directory in directories:
+        try:
+            names += [n for n in os.listdir(directory) if n.endswith(".dist-info")]
+        except OSError:
+            continue
     text = "\n".join(sorted(names)).encode("utf-8")
     return "%032x" % (int.from_bytes(b"\x01" + text, "little") % _PRIME)
 
@@ -153,13 +203,17 @@ def launch_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str | No
 
 
 def _plain(name: str, value: str) -> bool:
-    words = name.upper().replace("-", "_").split("_")
-    if any(w in SECRET_WORDS or w.endswith("TOKEN") for w in words):
+    normal = name.upper().replace("-", "_")
+    if any(w in SECRET_WORDS or w.endswith("TOKEN") for w in normal.split("_")):
         return False
-    if any(infix in w for w in words for infix in SECRET_INFIXES):
+    if any(infix in normal for infix in SECRET_INFIXES):  # none holds "_": within one word
         return False
     if not _PLAIN.issuperset(value) or any(prefix in value for prefix in SECRET_PREFIXES):
         return False
+    return len(value) < _TOKEN_RUN or not _has_token_run(value)  # most values are short
+
+
+def _has_token_run(value: str) -> bool:
     run = letters = digits = 0
     for char in value:
         if char.isalnum():
@@ -167,10 +221,10 @@ def _plain(name: str, value: str) -> bool:
             letters += char.isalpha()
             digits += char.isdigit()
             if run >= _TOKEN_RUN and letters and digits:
-                return False
+                return True
         else:
             run = letters = digits = 0
-    return True
+    return False
 
 
 def gpu_facts(read: Read) -> None:

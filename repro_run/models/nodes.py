@@ -224,10 +224,20 @@ def disagreements(processes: Sequence[ProcessFacts]) -> dict[str, dict[str, Any]
     keys = sorted({k for p in ranked for k in p.facts} - set(PER_PROCESS_FACTS))
     found: dict[str, dict[str, Any]] = {}
     for key in keys:
+        first = ranked[0].facts.get(key)
+        # Ranks mostly agree: a scalar every rank has, of one type, is told equal without
+        # labels or stand-ins (1,000 ranks: bench/ranks.py).
+        if type(first) in _SCALARS and all(
+            type(v := p.facts.get(key)) is type(first) and v == first for p in ranked
+        ):
+            continue
         values = {p.label: p.facts.get(key) for p in ranked}
         if len({_comparable(v) for v in values.values()}) > 1:
             found[key] = values
     return found
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _comparable(value: Any) -> Any:
