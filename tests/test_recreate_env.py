@@ -15,11 +15,12 @@ from helpers.cli import REPRO, assert_one_line_error, record_of, repro
 from helpers.repos import MakeRepo, commit_all
 from helpers.wheels import (
     install,
-    install_editable,
+    install_project_editable,
     installed_version,
     make_venv,
     simple_index,
     user_env,
+    write_project,
     write_wheel,
 )
 
@@ -192,18 +193,71 @@ def test_show_packages_as_requirements_names_the_recorded_index(project: Project
     ]
 
 
-def test_the_editable_project_is_imported_from_the_reruns_worktree(project: Project) -> None:
-    (project.root / "src" / "mine").mkdir(parents=True)
-    (project.root / "src" / "mine" / "__init__.py").write_text("VERSION = 'committed'\n")
-    (project.root / "train.py").write_text(TRAIN + "import mine\nprint('mine', mine.VERSION)\n")
+MINE = """from importlib.metadata import version
+
+import tinypkg
+
+VERSION = "committed"
+
+
+def main():
+    print("mine-say", version("mine"), "tinypkg", tinypkg.VERSION)
+"""
+TRAIN_MINE = f"""{TRAIN}import subprocess
+from importlib.metadata import entry_points, version
+
+import mine
+
+print("mine", mine.VERSION, version("mine"), entry_points(name="mine-say")["mine-say"].value)
+subprocess.run(["mine-say"], check=True)
+"""
+
+
+def _install_mine(project: Project, *, import_hook: bool = False) -> None:
+    """The project itself, `mine` 0.3 with a console script, installed editable in the venv."""
+    scripts = {"mine-say": "mine:main"}
+    write_project(project.root, "mine", "0.3", MINE, scripts, import_hook=import_hook)
+    (project.root / "train.py").write_text(TRAIN_MINE)
     commit_all(project.root, "the project as a package")
-    install_editable(project.venv, "mine", "0.1", project.root)
+    install_project_editable(project.venv, project.root)
+
+
+def test_the_editable_project_is_installed_from_the_reruns_worktree_with_its_metadata_and_scripts(
+    project: Project,
+) -> None:
+    _install_mine(project)
+    original = project.repro("run", "--", "python", "train.py")
+    assert original.returncode == 0, original.stderr
+    assert "mine committed 0.3 mine:main\nmine-say 0.3 tinypkg 1.0\n" in original.stdout
+    project.upgrade()  # the user's own `mine-say` now imports tinypkg 2.0
+    done = project.repro("rerun", "--recreate-env", "@")
+    assert done.returncode == 0, done.stderr
+    assert "mine committed 0.3 mine:main\nmine-say 0.3 tinypkg 1.0\nIDENTICAL" in done.stdout
+    assert "the project (mine) is installed from the rerun's worktree" in done.stderr
+    envs = Path(os.environ["REPRO_CACHE_DIR"], "envs")
+    [built] = [p for p in envs.iterdir() if p.is_dir()]
+    assert not list(built.glob("lib/python*/site-packages/mine*"))  # the shared env untouched
+    assert not list(built.glob("bin/mine-say"))
+
+
+def test_an_editable_project_whose_pth_runs_code_is_installed_as_a_wheel_from_the_worktree(
+    project: Project,
+) -> None:
+    _install_mine(project, import_hook=True)
     assert project.repro("run", "--", "python", "train.py").returncode == 0
-    (project.root / "src" / "mine" / "__init__.py").write_text("VERSION = 'uncommitted'\n")
+    done = project.repro("rerun", "--recreate-env", "@")
+    assert done.returncode == 0, done.stderr
+    assert "mine committed 0.3 mine:main\nmine-say 0.3 tinypkg 1.0\nIDENTICAL" in done.stdout
+
+
+def test_the_editable_project_runs_the_commits_code_not_the_checkouts(project: Project) -> None:
+    _install_mine(project)
+    assert project.repro("run", "--", "python", "train.py").returncode == 0
+    mine = project.root / "src" / "mine" / "__init__.py"
+    mine.write_text(MINE.replace("committed", "uncommitted"))
     done = project.repro("rerun", "--recreate-env", "@")
     assert done.returncode == 0, done.stderr
     assert "mine committed" in done.stdout
-    assert "the project (mine) is imported from the rerun's worktree" in done.stderr
     assert "differs" not in done.stderr
 
 
