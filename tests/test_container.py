@@ -98,3 +98,16 @@ def test_diff_and_the_rerun_causes_name_a_different_apptainer_image(make_repo: M
     image = next(c for c in section["changes"] if c["key"] == "image")
     assert (image["old"], image["new"]) == ("/images/train-v1.sif", "/images/train-v2.sif")
     assert any(c.startswith("container: image ") for c in rerun["verdict"]["causes"])
+
+
+def test_a_plain_rerun_in_another_image_warns_before_it_runs_naming_both(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo({"train.py": "print('trained')\n"})
+    first = {"APPTAINER_CONTAINER": "/images/train-v1.sif"}
+    assert repro(root, "run", "train.py", env=first).returncode == 0
+    second = {"APPTAINER_CONTAINER": "/images/train-v2.sif"}
+    done = repro(root, "rerun", "@", env=second)
+    warning = next(line for line in done.stderr.splitlines() if "differs from run" in line)
+    assert "container: image /images/train-v1.sif → /images/train-v2.sif" in warning
+    assert done.stderr.index(warning) < done.stderr.index(" started: ")

@@ -67,6 +67,13 @@ def capture_conda(environ: Mapping[str, str]) -> CondaCapture | Unavailable | No
     return CondaCapture(prefix, len(listed.packages), document, CONDA_META)
 
 
+def capture_conda_list(environ: Mapping[str, str]) -> CondaList | Unavailable | None:
+    """The conda packages decoded, for a comparison (`repro diff` against now, a rerun's
+    drift check); None outside conda."""
+    captured = capture_conda(environ)
+    return captured.listing() if isinstance(captured, CondaCapture) else captured
+
+
 def _stat_key(meta: str) -> list[list[Any]]:
     """[directory inode, mtime] then [name, mtime, size] of each record: linking, unlinking or
     rewriting a package changes one of them."""
