@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from helpers.cli import assert_one_line_error, record_of, repro, store_bytes
@@ -209,3 +210,17 @@ def test_a_plain_rerun_warns_before_it_runs_that_a_numerics_conda_package_change
         "conda: openssl 3.2.0=hd590300_1 → 3.2.1=hd590300_0 (upgraded)",
     ]
     assert done.stderr.index(warning) < done.stderr.index(" started: ")
+
+
+def test_show_names_the_conda_prefix_its_package_count_and_how_to_list_them(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo({"train.py": PROGRAM})
+    prefix = conda_env(tmp_path)
+    run_id = run_in(root, prefix)
+    shown = repro(root, "show", run_id).stdout
+    conda = shown.split("\nConda\n")[1].split("\nContainer\n")[0].splitlines()
+    assert [re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in conda[:2]] == [
+        ["prefix", str(prefix)],
+        ["packages", f"4 conda packages (repro show --packages --format conda {run_id})"],
+    ]

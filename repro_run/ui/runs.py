@@ -31,6 +31,7 @@ from repro_run.models import (
     to_json_dict,
 )
 from repro_run.ui.console import format_duration, text
+from repro_run.ui.envrows import conda_rows, container_rows
 from repro_run.ui.facts import determinism_rows, facts_rows
 from repro_run.ui.nodes import render_nodes
 
@@ -196,6 +197,8 @@ def show_sections(
         ),
         ("Environment", _env_rows(record)),
         ("Packages", _package_rows(record)),
+        ("Conda", conda_rows(record)),
+        ("Container", container_rows(record)),
         ("System", _system_rows(record)),
         ("GPU", _gpu_rows(record)),
         ("CUDA libraries", _cuda_rows(record)),
