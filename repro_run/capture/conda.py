@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from repro_run.capture import jsoncache
 from repro_run.core.record import Record
-from repro_run.core.redaction import strip_conda_token
+from repro_run.core.redaction import redact_url
 from repro_run.models import CondaList, CondaPackage, Unavailable, from_json_dict, to_json_dict
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
@@ -121,10 +121,10 @@ def _package(record: dict[str, Any]) -> CondaPackage:
         name=text("name"),
         version=text("version"),
         build=text("build"),
-        channel=strip_conda_token(text("channel")),
+        channel=redact_url(text("channel")),
         subdir=text("subdir"),
         fn=text("fn"),
-        url=strip_conda_token(text("url")) or None,
+        url=redact_url(text("url")) or None,
         md5=text("md5") or None,
         # A match spec is "name [version [build]]"; the name alone orders the links.
         depends=tuple(
