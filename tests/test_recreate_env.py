@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ from helpers.wheels import (
     write_project,
     write_wheel,
 )
+
+from repro_run.core.humanize import format_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -160,10 +163,52 @@ def test_gc_envs_removes_the_cached_environments_no_rerun_is_using(project: Proj
     assert project.repro("rerun", "--recreate-env", run_id).returncode == 0
     envs = Path(os.environ["REPRO_CACHE_DIR"], "envs")
     assert [p for p in envs.iterdir() if p.is_dir()]
-    done = project.repro("gc", "--envs")
+    done = project.repro("gc", "--envs", "--grace", "0")
     assert done.returncode == 0, done.stderr
     assert "removed 1 rebuilt environment(s)" in done.stdout
     assert not [p for p in envs.iterdir() if p.is_dir()]
+
+
+EIGHT_DAYS_S = 8 * 24 * 3600
+
+
+def _built_and_left_unused_for_eight_days(project: Project) -> Path:
+    """The environment a rerun built, its last use (its lock's mtime) set eight days back."""
+    assert project.repro("rerun", "--recreate-env", "@").returncode == 0
+    envs = Path(os.environ["REPRO_CACHE_DIR"], "envs")
+    [built] = [p for p in envs.iterdir() if p.is_dir()]
+    lock = envs / f"{built.name}.lock"
+    past = time.time() - EIGHT_DAYS_S
+    os.utime(lock, (past, past))
+    return built
+
+
+def test_gc_envs_removes_one_unused_for_longer_than_a_week_saying_what_it_freed(
+    project: Project,
+) -> None:
+    built = _built_and_left_unused_for_eight_days(project)
+    size = format_bytes(sum(f.lstat().st_size for f in built.rglob("*") if not f.is_dir()))
+    done = project.repro("gc", "--envs")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"removed {built.name} ({size}, last used 8 days ago)",
+        f"removed 1 rebuilt environment(s), freed {size}; kept 0 in use by a rerun and 0 used "
+        "within 7 days (--grace SECONDS)",
+    ]
+    assert not built.exists()
+
+
+def test_gc_envs_keeps_one_a_rerun_used_within_a_week(project: Project) -> None:
+    built = _built_and_left_unused_for_eight_days(project)
+    again = project.repro("rerun", "--recreate-env", "@~1")
+    assert again.returncode == 0, again.stderr
+    assert f"reused: {built}" in again.stderr
+    done = project.repro("gc", "--envs")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(
+        "kept 0 in use by a rerun and 1 used within 7 days (--grace SECONDS)\n"
+    )
+    assert built.is_dir()
 
 
 def _without_sources(root: Path) -> str:
