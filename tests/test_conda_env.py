@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from helpers.cli import assert_one_line_error, record_of, repro, store_bytes
@@ -189,3 +190,37 @@ def test_gc_keeps_the_conda_package_list_a_record_names(
     assert repro(root, "gc").returncode == 0
     done = repro(root, "show", "--packages", "--format", "conda", "@")
     assert done.returncode == 0 and "mkl-2023.2.0-h84fe81f_50496.conda" in done.stdout, done.stderr
+
+
+def test_a_plain_rerun_warns_before_it_runs_that_a_numerics_conda_package_changed(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo({"train.py": PROGRAM})
+    prefix = conda_env(tmp_path)
+    original = run_in(root, prefix)
+    unlink_package(prefix, "openssl")
+    link_package(prefix, "openssl", "3.2.1", "hd590300_0")
+    unlink_package(prefix, "mkl")
+    link_package(prefix, "mkl", "2023.2.0", "h84fe81f_50500", depends=("llvm-openmp >=16",))
+    done = repro(root, "rerun", original, env={"CONDA_PREFIX": str(prefix)})
+    warning = next(line for line in done.stderr.splitlines() if "differs from run" in line)
+    drift = warning.split("'s: ", 1)[1].split("; ")
+    assert drift[:2] == [
+        "conda: mkl 2023.2.0=h84fe81f_50496 → 2023.2.0=h84fe81f_50500",
+        "conda: openssl 3.2.0=hd590300_1 → 3.2.1=hd590300_0 (upgraded)",
+    ]
+    assert done.stderr.index(warning) < done.stderr.index(" started: ")
+
+
+def test_show_names_the_conda_prefix_its_package_count_and_how_to_list_them(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo({"train.py": PROGRAM})
+    prefix = conda_env(tmp_path)
+    run_id = run_in(root, prefix)
+    shown = repro(root, "show", run_id).stdout
+    conda = shown.split("\nConda\n")[1].split("\nContainer\n")[0].splitlines()
+    assert [re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in conda[:2]] == [
+        ["prefix", str(prefix)],
+        ["packages", f"4 conda packages (repro show --packages --format conda {run_id})"],
+    ]

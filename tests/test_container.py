@@ -9,6 +9,7 @@ pass the variables they set.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from helpers.cli import record_of, repro
@@ -98,3 +99,47 @@ def test_diff_and_the_rerun_causes_name_a_different_apptainer_image(make_repo: M
     image = next(c for c in section["changes"] if c["key"] == "image")
     assert (image["old"], image["new"]) == ("/images/train-v1.sif", "/images/train-v2.sif")
     assert any(c.startswith("container: image ") for c in rerun["verdict"]["causes"])
+
+
+def test_a_plain_rerun_in_another_image_warns_before_it_runs_naming_both(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo({"train.py": "print('trained')\n"})
+    first = {"APPTAINER_CONTAINER": "/images/train-v1.sif"}
+    assert repro(root, "run", "train.py", env=first).returncode == 0
+    second = {"APPTAINER_CONTAINER": "/images/train-v2.sif"}
+    done = repro(root, "rerun", "@", env=second)
+    warning = next(line for line in done.stderr.splitlines() if "differs from run" in line)
+    assert "container: image /images/train-v1.sif → /images/train-v2.sif" in warning
+    assert done.stderr.index(warning) < done.stderr.index(" started: ")
+
+
+def test_show_names_the_runtime_the_image_and_why_its_id_is_not_known(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": "print('trained')\n"})
+    env = {"APPTAINER_CONTAINER": "/images/train-v1.sif"}
+    assert repro(root, "run", "train.py", env=env).returncode == 0
+    shown = repro(root, "show", "@").stdout
+    rows = [
+        re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        for line in shown.split("\nContainer\n")[1].splitlines()[:4]
+    ]
+    assert rows == [
+        ["runtime", "apptainer"],
+        ["image", "/images/train-v1.sif"],
+        ["image id", "not known: no digest among the image's labels (/.singularity.d/labels.json)"],
+        ["seen by", "APPTAINER_CONTAINER"],
+    ]
+
+
+def test_show_of_a_record_without_conda_or_container_shows_neither(make_repo: MakeRepo) -> None:
+    root = make_repo({"train.py": "print('trained')\n"})
+    env = {"APPTAINER_CONTAINER": "/images/train-v1.sif", "CONDA_PREFIX": str(root / "env")}
+    assert repro(root, "run", "train.py", env=env).returncode == 0
+    run_json = root / ".repro" / "runs" / str(record_of(root)["id"]) / "run.json"
+    document = json.loads(run_json.read_text())
+    assert document["conda"] and document["container"]
+    del document["conda"], document["container"]  # as repro before issue 18 wrote it
+    run_json.write_text(json.dumps(document))
+    shown = repro(root, "show", "@").stdout
+    assert "\nPackages\n" in shown
+    assert "\nConda\n" not in shown and "\nContainer\n" not in shown

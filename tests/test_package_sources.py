@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.cli import repro, store_bytes
+from helpers.repos import MakeRepo
 
 from repro_run.capture.sources import capture_indexes, mark_project
 from repro_run.models import Package, PackageIndexes, PackageList, from_json_dict
@@ -132,3 +134,16 @@ def test_a_crafted_package_name_never_becomes_an_option_line() -> None:
     lines = requirements_lines(_listed(Package("--index-url https://evil.example/simple x", "1.0")))
     assert not any(line.startswith("-") for line in lines)
     assert lines[-1].endswith("cannot be rebuilt: not a valid distribution name and version")
+
+
+def test_an_anaconda_token_in_a_pip_index_url_never_reaches_the_record(
+    make_repo: MakeRepo,
+) -> None:
+    root = make_repo({"train.py": "print('trained')\n"})
+    token = "acme-readonly"  # not random-looking: only its place in the URL says it is a token
+    index = f"https://pypi.anaconda.org/t/{token}/acme/simple"
+    done = repro(root, "run", "train.py", env={"PIP_EXTRA_INDEX_URL": index})
+    assert done.returncode == 0, done.stderr
+    assert token.encode() not in store_bytes(root)
+    listed = repro(root, "show", "--packages", "--format", "requirements", "@").stdout
+    assert "--extra-index-url https://pypi.anaconda.org/acme/simple" in listed.splitlines()

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,16 @@ from helpers.cli import REPRO, assert_one_line_error, record_of, repro
 from helpers.repos import MakeRepo, commit_all
 from helpers.wheels import (
     install,
-    install_editable,
+    install_project_editable,
     installed_version,
     make_venv,
     simple_index,
     user_env,
+    write_project,
     write_wheel,
 )
+
+from repro_run.core.humanize import format_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -159,10 +163,52 @@ def test_gc_envs_removes_the_cached_environments_no_rerun_is_using(project: Proj
     assert project.repro("rerun", "--recreate-env", run_id).returncode == 0
     envs = Path(os.environ["REPRO_CACHE_DIR"], "envs")
     assert [p for p in envs.iterdir() if p.is_dir()]
-    done = project.repro("gc", "--envs")
+    done = project.repro("gc", "--envs", "--grace", "0")
     assert done.returncode == 0, done.stderr
     assert "removed 1 rebuilt environment(s)" in done.stdout
     assert not [p for p in envs.iterdir() if p.is_dir()]
+
+
+EIGHT_DAYS_S = 8 * 24 * 3600
+
+
+def _built_and_left_unused_for_eight_days(project: Project) -> Path:
+    """The environment a rerun built, its last use (its lock's mtime) set eight days back."""
+    assert project.repro("rerun", "--recreate-env", "@").returncode == 0
+    envs = Path(os.environ["REPRO_CACHE_DIR"], "envs")
+    [built] = [p for p in envs.iterdir() if p.is_dir()]
+    lock = envs / f"{built.name}.lock"
+    past = time.time() - EIGHT_DAYS_S
+    os.utime(lock, (past, past))
+    return built
+
+
+def test_gc_envs_removes_one_unused_for_longer_than_a_week_saying_what_it_freed(
+    project: Project,
+) -> None:
+    built = _built_and_left_unused_for_eight_days(project)
+    size = format_bytes(sum(f.lstat().st_size for f in built.rglob("*") if not f.is_dir()))
+    done = project.repro("gc", "--envs")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"removed {built.name} ({size}, last used 8 days ago)",
+        f"removed 1 rebuilt environment(s), freed {size}; kept 0 in use by a rerun and 0 used "
+        "within 7 days (--grace SECONDS)",
+    ]
+    assert not built.exists()
+
+
+def test_gc_envs_keeps_one_a_rerun_used_within_a_week(project: Project) -> None:
+    built = _built_and_left_unused_for_eight_days(project)
+    again = project.repro("rerun", "--recreate-env", "@~1")
+    assert again.returncode == 0, again.stderr
+    assert f"reused: {built}" in again.stderr
+    done = project.repro("gc", "--envs")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(
+        "kept 0 in use by a rerun and 1 used within 7 days (--grace SECONDS)\n"
+    )
+    assert built.is_dir()
 
 
 def _without_sources(root: Path) -> str:
@@ -192,18 +238,71 @@ def test_show_packages_as_requirements_names_the_recorded_index(project: Project
     ]
 
 
-def test_the_editable_project_is_imported_from_the_reruns_worktree(project: Project) -> None:
-    (project.root / "src" / "mine").mkdir(parents=True)
-    (project.root / "src" / "mine" / "__init__.py").write_text("VERSION = 'committed'\n")
-    (project.root / "train.py").write_text(TRAIN + "import mine\nprint('mine', mine.VERSION)\n")
+MINE = """from importlib.metadata import version
+
+import tinypkg
+
+VERSION = "committed"
+
+
+def main():
+    print("mine-say", version("mine"), "tinypkg", tinypkg.VERSION)
+"""
+TRAIN_MINE = f"""{TRAIN}import subprocess
+from importlib.metadata import entry_points, version
+
+import mine
+
+print("mine", mine.VERSION, version("mine"), entry_points(name="mine-say")["mine-say"].value)
+subprocess.run(["mine-say"], check=True)
+"""
+
+
+def _install_mine(project: Project, *, import_hook: bool = False) -> None:
+    """The project itself, `mine` 0.3 with a console script, installed editable in the venv."""
+    scripts = {"mine-say": "mine:main"}
+    write_project(project.root, "mine", "0.3", MINE, scripts, import_hook=import_hook)
+    (project.root / "train.py").write_text(TRAIN_MINE)
     commit_all(project.root, "the project as a package")
-    install_editable(project.venv, "mine", "0.1", project.root)
+    install_project_editable(project.venv, project.root)
+
+
+def test_the_editable_project_is_installed_from_the_reruns_worktree_with_its_metadata_and_scripts(
+    project: Project,
+) -> None:
+    _install_mine(project)
+    original = project.repro("run", "--", "python", "train.py")
+    assert original.returncode == 0, original.stderr
+    assert "mine committed 0.3 mine:main\nmine-say 0.3 tinypkg 1.0\n" in original.stdout
+    project.upgrade()  # the user's own `mine-say` now imports tinypkg 2.0
+    done = project.repro("rerun", "--recreate-env", "@")
+    assert done.returncode == 0, done.stderr
+    assert "mine committed 0.3 mine:main\nmine-say 0.3 tinypkg 1.0\nIDENTICAL" in done.stdout
+    assert "the project (mine) is installed from the rerun's worktree" in done.stderr
+    envs = Path(os.environ["REPRO_CACHE_DIR"], "envs")
+    [built] = [p for p in envs.iterdir() if p.is_dir()]
+    assert not list(built.glob("lib/python*/site-packages/mine*"))  # the shared env untouched
+    assert not list(built.glob("bin/mine-say"))
+
+
+def test_an_editable_project_whose_pth_runs_code_is_installed_as_a_wheel_from_the_worktree(
+    project: Project,
+) -> None:
+    _install_mine(project, import_hook=True)
     assert project.repro("run", "--", "python", "train.py").returncode == 0
-    (project.root / "src" / "mine" / "__init__.py").write_text("VERSION = 'uncommitted'\n")
+    done = project.repro("rerun", "--recreate-env", "@")
+    assert done.returncode == 0, done.stderr
+    assert "mine committed 0.3 mine:main\nmine-say 0.3 tinypkg 1.0\nIDENTICAL" in done.stdout
+
+
+def test_the_editable_project_runs_the_commits_code_not_the_checkouts(project: Project) -> None:
+    _install_mine(project)
+    assert project.repro("run", "--", "python", "train.py").returncode == 0
+    mine = project.root / "src" / "mine" / "__init__.py"
+    mine.write_text(MINE.replace("committed", "uncommitted"))
     done = project.repro("rerun", "--recreate-env", "@")
     assert done.returncode == 0, done.stderr
     assert "mine committed" in done.stdout
-    assert "the project (mine) is imported from the rerun's worktree" in done.stderr
     assert "differs" not in done.stderr
 
 

@@ -15,7 +15,6 @@ from repro_run.core.redaction import (
     mask_argv,
     redact_url,
     secret_values,
-    strip_url_credentials,
 )
 
 CANARY = "c4nary-Secret-9f3b2a71"
@@ -174,10 +173,33 @@ def test_argv_is_not_changed_in_place() -> None:
 def test_remote_url_credentials_are_stripped() -> None:
     """Scenario A7."""
     assert (
-        strip_url_credentials(f"https://x-access-token:{CANARY}@github.com/o/r.git")
+        redact_url(f"https://x-access-token:{CANARY}@github.com/o/r.git")
         == "https://github.com/o/r.git"
     )
-    assert strip_url_credentials("git@github.com:o/r.git") == "git@github.com:o/r.git"
+    assert redact_url("git@github.com:o/r.git") == "git@github.com:o/r.git"
+
+
+@pytest.mark.parametrize(
+    "url, redacted",
+    [
+        (
+            "https://pypi.anaconda.org/t/acme-ci/acme/simple",
+            "https://pypi.anaconda.org/acme/simple",
+        ),
+        (
+            "https://conda.anaconda.org/t/acme-ci/acme/linux-64",
+            "https://conda.anaconda.org/acme/linux-64",
+        ),
+        (
+            "https://repo.example.com/api/repo/t/Zx81kQ/acme",
+            "https://repo.example.com/api/repo/acme",
+        ),
+        (f"https://anaconda.example.com/t/{CANARY}", "https://anaconda.example.com"),
+        ("https://github.com/t/repo.git", "https://github.com/t/repo.git"),
+    ],
+)
+def test_an_anaconda_token_path_segment_is_removed_from_any_url(url: str, redacted: str) -> None:
+    assert redact_url(url) == redacted
 
 
 def test_index_url_credentials_are_stripped() -> None:

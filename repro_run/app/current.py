@@ -16,14 +16,12 @@ from blake3 import blake3
 
 from repro_run.capture import config as config_capture
 from repro_run.capture import git
-from repro_run.capture.conda import CondaCapture
 from repro_run.compare import Snapshot
 from repro_run.core.errors import ReproError
 from repro_run.core.paths import user_cache_dir
 from repro_run.core.record import Record, field
 from repro_run.fingerprint.engine import fingerprint
 from repro_run.models import (
-    CondaList,
     ConfigFile,
     PackagesRef,
     RunRecord,
@@ -51,7 +49,7 @@ def capture_current(root: Path, run: RunRecord, *, with_data: bool = True) -> Cu
         system_f = pool.submit(system.capture_system)
         gpu_f = pool.submit(gpu.capture_gpu)
         packages_f = pool.submit(packages.capture_packages, _interpreter(run))
-        conda_f = pool.submit(conda.capture_conda, os.environ)
+        conda_f = pool.submit(conda.capture_conda_list, os.environ)
         data_f = pool.submit(_fingerprint_data, root, run.data if with_data else ())
         # The uncommitted changes, hashed like the patch a run stores: equal when they match.
         patch = blake3(git.dirty_patch(root)).hexdigest() if status.is_dirty else None
@@ -74,15 +72,11 @@ def capture_current(root: Path, run: RunRecord, *, with_data: bool = True) -> Cu
             cuda=libraries,
             env=environ.capture_env(os.environ),
             run=None,
-            conda=_listed(conda_f.result()),
+            conda=conda_f.result(),
             container=container.capture_container(os.environ),
         )
     notes = {name: tuple(n) for name, n in (("config", config_notes), ("data", data_notes)) if n}
     return CurrentSide(snapshot, manifests, notes)
-
-
-def _listed(captured: CondaCapture | Unavailable | None) -> CondaList | Unavailable | None:
-    return captured if captured is None or isinstance(captured, Unavailable) else captured.listing()
 
 
 def _interpreter(run: RunRecord) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from repro_run.capture import jsoncache
 from repro_run.core.record import Record
-from repro_run.core.redaction import strip_conda_token
+from repro_run.core.redaction import redact_url
 from repro_run.models import CondaList, CondaPackage, Unavailable, from_json_dict, to_json_dict
 
 TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
@@ -67,6 +67,13 @@ def capture_conda(environ: Mapping[str, str]) -> CondaCapture | Unavailable | No
     return CondaCapture(prefix, len(listed.packages), document, CONDA_META)
 
 
+def capture_conda_list(environ: Mapping[str, str]) -> CondaList | Unavailable | None:
+    """The conda packages decoded, for a comparison (`repro diff` against now, a rerun's
+    drift check); None outside conda."""
+    captured = capture_conda(environ)
+    return captured.listing() if isinstance(captured, CondaCapture) else captured
+
+
 def _stat_key(meta: str) -> list[list[Any]]:
     """[directory inode, mtime] then [name, mtime, size] of each record: linking, unlinking or
     rewriting a package changes one of them."""
@@ -114,10 +121,10 @@ def _package(record: dict[str, Any]) -> CondaPackage:
         name=text("name"),
         version=text("version"),
         build=text("build"),
-        channel=strip_conda_token(text("channel")),
+        channel=redact_url(text("channel")),
         subdir=text("subdir"),
         fn=text("fn"),
-        url=strip_conda_token(text("url")) or None,
+        url=redact_url(text("url")) or None,
         md5=text("md5") or None,
         # A match spec is "name [version [build]]"; the name alone orders the links.
         depends=tuple(

@@ -85,13 +85,14 @@ def fsck(as_json: bool) -> None:
     type=click.FloatRange(min=0),
     default=None,
     metavar="SECONDS",
-    help="Keep unreferenced objects younger than this (default 3600: a run may be archiving).",
+    help="Keep unreferenced objects younger than this (default 3600: a run may be archiving); "
+    "with --envs, environments a rerun used within this (default 604800: a week).",
 )
 @click.option(
     "--envs",
     is_flag=True,
     help="Instead: remove the environments `rerun --recreate-env` built (user cache) that no "
-    "rerun is using; the next one rebuilds what it needs.",
+    "rerun is using or used within --grace; the next one rebuilds what it needs.",
 )
 def gc(dry_run: bool, grace: float | None, envs: bool) -> None:
     """Remove objects that no run references."""
@@ -101,8 +102,11 @@ def gc(dry_run: bool, grace: float | None, envs: bool) -> None:
 
     if envs:
         from repro_run.app.env.cache import remove_unused
+        from repro_run.core.constants import GC_ENVS_GRACE_S
 
-        ui_console.echo("\n".join(ui_runs.gc_envs_lines(remove_unused(dry_run=dry_run))))
+        keep = GC_ENVS_GRACE_S if grace is None else grace
+        removed = remove_unused(grace=keep, dry_run=dry_run)
+        ui_console.echo("\n".join(ui_runs.gc_envs_lines(removed)))
         return
 
     options = {} if grace is None else {"grace": grace}

@@ -82,6 +82,7 @@ QUARANTINE_DIRNAME = "quarantine"  # objects/quarantine/: corrupt objects set as
 TEMP_GRACE_S = 2.0  # an unlocked, empty temp file younger than this may still be starting
 INCOMPLETE_RUN_GRACE_S = 3600.0  # a run dir without run.json nor a lock ever taken: removed after
 GC_GRACE_S = 3600.0  # gc keeps unreferenced objects younger than this (a run may be archiving)
+GC_ENVS_GRACE_S = 7 * 24 * 3600.0  # gc --envs keeps environments a rerun used within this
 GC_LOCK_FILENAME = "gc.lock"  # .repro/gc.lock: held by the one gc at work
 SET_ASIDE_PREFIX = "gc-"  # objects/tmp/gc-<digest>: an object gc set aside before removing it
 

@@ -28,9 +28,12 @@ _MIN_TOKEN_USER_LEN = 16
 # digits, 16 or more, random) is a credential; elsewhere such segments are hashes and IDs.
 _INDEX_WORDS = frozenset({"simple", "pypi"})
 _TOKEN_SEGMENT = re.compile(r"(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_~+=-]{16,}")
-# anaconda.org takes a token as the path segment after `/t/`: `https://conda.anaconda.org/t/
-# <token>/channel/linux-64/...` (conda's own `split_anaconda_token` removes it the same way).
-_CONDA_TOKEN = re.compile(r"/t/[^/?#]+(?=[/?#]|$)")
+# anaconda.org (and Anaconda's own servers) take a token as the path segment after `/t/`, for
+# conda channels and pip indexes alike: `https://conda.anaconda.org/t/<token>/channel/...`,
+# `https://pypi.anaconda.org/t/<token>/channel/simple` (conda's `split_anaconda_token` removes
+# it the same way). A channel or index always follows the token; a last `/t/name` segment is a
+# token only when it looks like one, so a git remote `https://host/t/repo.git` is left alone.
+_ANACONDA_TOKEN = re.compile(r"/t/(?:[^/?#]+(?=/)|[A-Za-z0-9_~+=-]{16,}(?=[?#]|$))")
 
 # Shorter values are not scrubbed by value: masking every "1" or "true" in a log would destroy
 # it. Such values are still never stored as env values (the name decides that).
@@ -114,7 +117,7 @@ _DIGEST_MASK = re.compile(re.escape(SECRET_MASK) + r":(?P<key>[0-9a-f]{6})/[0-9a
 _ASSIGNMENT = re.compile(r"^(?P<name>[-+~]*[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
 
 
-def strip_url_credentials(url: str) -> str:
+def _strip_userinfo(url: str) -> str:
     """Drop `user:password@` from a URL; scp-style `git@host:path` is not a credential."""
     match = _URL_USERINFO.match(url)
     if not match:
@@ -122,16 +125,13 @@ def strip_url_credentials(url: str) -> str:
     return match.group("scheme") + match.group("rest")
 
 
-def strip_conda_token(url: str) -> str:
-    """Drop an anaconda.org token (`/t/<token>`) and `user:password@` from a channel URL: what
-    is left still names the channel, and fetches from it where the user is logged in."""
-    return strip_url_credentials(_CONDA_TOKEN.sub("", url, count=1))
-
-
 def redact_url(url: str) -> str:
-    """Strip userinfo, and mask a package index's token in the path and query parameters with
-    secret names (pre-signed URLs, `?token=`)."""
-    url = strip_url_credentials(url)
+    """The one removal of credentials from a URL (package indexes, conda channels and archives,
+    direct URLs, git remotes): strip userinfo and an anaconda.org-style `/t/<token>` (what is
+    left still names the index or channel, and fetches from it where the user is logged in),
+    and mask a package index's token in the path and query parameters with secret names
+    (pre-signed URLs, `?token=`)."""
+    url = _ANACONDA_TOKEN.sub("", _strip_userinfo(url), count=1)
     for token in _index_path_tokens(url):
         url = url.replace(f"/{token}", f"/{SECRET_MASK}")
     base, sep, query = url.partition("?")

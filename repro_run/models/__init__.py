@@ -72,6 +72,7 @@ from repro_run.models.params import Param
 from repro_run.models.reports import (
     FACTORS,
     SEVERITIES,
+    CachedEnv,
     DoctorReport,
     EnvsRemoved,
     Finding,
@@ -124,6 +125,7 @@ __all__ = [
     "VERDICT_FAILED",
     "VERDICT_IDENTICAL",
     "VERDICT_WITHIN_TOLERANCE",
+    "CachedEnv",
     "ChildFacts",
     "CodeState",
     "CommandInfo",

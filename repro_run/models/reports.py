@@ -19,12 +19,22 @@ class FsckReport(Record):
         return not self.damage
 
 
+class CachedEnv(Record):
+    """A rebuilt environment in the user cache, as `repro gc --envs` saw it."""
+
+    key: str
+    size: int  # bytes
+    idle: float  # seconds since a rerun last used it (or built it)
+
+
 class EnvsRemoved(Record):
     """`repro gc --envs`: the rebuilt environments removed from the user cache."""
 
-    removed: tuple[str, ...]  # their keys
+    removed: tuple[CachedEnv, ...]
     in_use: tuple[str, ...]  # kept: a rerun is running in them
-    freed: int  # bytes
+    recent: tuple[str, ...]  # kept: a rerun used them within the grace period
+    freed: int  # bytes (the removed environments and what dead builds left)
+    grace: float  # seconds
     dry_run: bool = False
 
 

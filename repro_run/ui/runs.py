@@ -31,6 +31,7 @@ from repro_run.models import (
     to_json_dict,
 )
 from repro_run.ui.console import format_duration, text
+from repro_run.ui.envrows import conda_rows, container_rows
 from repro_run.ui.facts import determinism_rows, facts_rows
 from repro_run.ui.nodes import render_nodes
 
@@ -196,6 +197,8 @@ def show_sections(
         ),
         ("Environment", _env_rows(record)),
         ("Packages", _package_rows(record)),
+        ("Conda", conda_rows(record)),
+        ("Container", container_rows(record)),
         ("System", _system_rows(record)),
         ("GPU", _gpu_rows(record)),
         ("CUDA libraries", _cuda_rows(record)),
@@ -504,9 +507,22 @@ def gc_lines(report: GcReport) -> list[str]:
 
 def gc_envs_lines(report: EnvsRemoved) -> list[str]:
     verb = "would remove" if report.dry_run else "removed"
-    lines = [f"{verb} {key}" for key in report.removed]
+    lines = [
+        f"{verb} {env.key} ({format_bytes(env.size)}, last used {_span(env.idle)} ago)"
+        for env in report.removed
+    ]
     lines.append(
-        f"{verb} {len(report.removed)} rebuilt environment(s) ({format_bytes(report.freed)}); "
-        f"kept {len(report.in_use)} in use by a rerun"
+        f"{verb} {len(report.removed)} rebuilt environment(s), "
+        f"{'would free' if report.dry_run else 'freed'} {format_bytes(report.freed)}; "
+        f"kept {len(report.in_use)} in use by a rerun and {len(report.recent)} used within "
+        f"{_span(report.grace)} (--grace SECONDS)"
     )
     return lines
+
+
+def _span(seconds: float) -> str:
+    """A time span at the coarsest unit that is at least one: `3 days`, `5 hours`, `0 minutes`."""
+    for unit, size in (("day", 86400), ("hour", 3600)):
+        if seconds >= size:
+            return count(int(seconds // size), unit)
+    return count(int(seconds // 60), "minute")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import subprocess
 import zipfile
@@ -18,17 +17,29 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def write_wheel(folder: Path, name: str, version: str, source: str | None = None) -> Path:
+def write_wheel(
+    folder: Path,
+    name: str,
+    version: str,
+    source: str | None = None,
+    *,
+    contents: dict[str, bytes] | None = None,
+    scripts: dict[str, str] | None = None,
+) -> Path:
     """`folder/<name>-<version>-py3-none-any.whl`, a pure-Python wheel of one module `name`
-    whose `VERSION` is `version` (or whose text is `source`)."""
+    whose `VERSION` is `version` (or whose text is `source`), or of the files `contents`;
+    `scripts`: its console scripts (`name = module:function`)."""
     folder.mkdir(parents=True, exist_ok=True)
     info = f"{name}-{version}.dist-info"
     files = {
-        f"{name}/__init__.py": (source or f"VERSION = {version!r}\n").encode(),
+        **(contents or {f"{name}/__init__.py": (source or f"VERSION = {version!r}\n").encode()}),
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: repro-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         f"{info}/top_level.txt": f"{name}\n".encode(),
     }
+    if scripts:
+        lines = "".join(f"{script} = {target}\n" for script, target in scripts.items())
+        files[f"{info}/entry_points.txt"] = f"[console_scripts]\n{lines}".encode()
     record = [_record_line(path, data) for path, data in files.items()] + [f"{info}/RECORD,,"]
     files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
     wheel = folder / f"{name}-{version}-py3-none-any.whl"
@@ -77,19 +88,70 @@ def installed_version(python: Path, module: str) -> str:
     return done.stdout.strip()
 
 
-def install_editable(venv: Path, name: str, version: str, source: Path) -> None:
-    """`name` installed editable from `source` (its `src/` on the path) into `venv`, as pip and
-    uv write a PEP 660 editable install: a `.pth` naming the directory, and a dist-info whose
-    direct_url.json says `dir_info.editable` (https://peps.python.org/pep-0610/)."""
-    [site] = venv.glob("lib/python*/site-packages")
-    info = site / f"{name}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    (info / "INSTALLER").write_text("uv\n")
-    direct = {"url": source.as_uri(), "dir_info": {"editable": True}}
-    (info / "direct_url.json").write_text(json.dumps(direct))
-    (site / f"__editable__.{name}-{version}.pth").write_text(f"{source / 'src'}\n")
-    (info / "RECORD").write_text(f"{info.name}/RECORD,,\n")
+# A PEP 517 build backend of the test's own, committed with the project (setuptools or
+# hatchling would come from the network): it builds with `write_wheel`, copied beside it.
+# https://peps.python.org/pep-0517/#in-tree-build-backends, https://peps.python.org/pep-0660/
+_BACKEND = """
+import os
+from pathlib import Path
+
+from wheels import write_wheel
+
+NAME, VERSION, SCRIPTS, HOOK = {name!r}, {version!r}, {scripts!r}, {hook!r}
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    files = {{
+        os.path.relpath(os.path.join(d, n), "src"): Path(d, n).read_bytes()
+        for d, _, names in os.walk("src") for n in names if n.endswith(".py")
+    }}
+    return write_wheel(Path(wheel_directory), NAME, VERSION, contents=files, scripts=SCRIPTS).name
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    src = os.path.abspath("src")
+    files = {{f"_{{NAME}}.pth": (src + os.linesep).encode()}}
+    if HOOK:  # as setuptools' strict mode does: a .pth that runs a module putting src/ on sys.path
+        files = {{
+            f"_{{NAME}}.pth": f"import _{{NAME}}_finder{{os.linesep}}".encode(),
+            f"_{{NAME}}_finder.py": f"import sys{{os.linesep}}sys.path.append({{src!r}}){{os.linesep}}".encode(),
+        }}
+    return write_wheel(Path(wheel_directory), NAME, VERSION, contents=files, scripts=SCRIPTS).name
+"""
+
+
+def write_project(
+    root: Path,
+    name: str,
+    version: str,
+    source: str,
+    scripts: dict[str, str],
+    *,
+    import_hook: bool = False,
+) -> None:
+    """A Python project at `root` (src layout: `src/<name>/__init__.py` is `source`) that pip
+    and uv build with its own backend in `_backend/`, offline; `scripts`: `[project.scripts]`;
+    `import_hook`: its editable install runs code from its `.pth` file instead of naming src/."""
+    (root / "src" / name).mkdir(parents=True)
+    (root / "src" / name / "__init__.py").write_text(source)
+    (root / "_backend").mkdir()
+    (root / "_backend" / "wheels.py").write_text(Path(__file__).read_text())
+    backend = _BACKEND.format(name=name, version=version, scripts=scripts, hook=import_hook)
+    (root / "_backend" / "backend.py").write_text(backend.lstrip())
+    entries = "".join(f'{script} = "{target}"\n' for script, target in scripts.items())
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["_backend"]\n\n'
+        f'[project]\nname = "{name}"\nversion = "{version}"\n\n[project.scripts]\n{entries}'
+    )
+
+
+def install_project_editable(venv: Path, root: Path) -> None:
+    """`uv pip install --editable ROOT` into `venv`, built by the project's own backend."""
+    subprocess.run(
+        [uv_bin(), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "--no-index",
+         "--no-deps", "--editable", str(root)],
+        check=True,
+    )  # fmt: skip
 
 
 def uv_bin() -> str:

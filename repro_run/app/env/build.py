@@ -63,7 +63,7 @@ def build_env(
     """Build the environment at `prefix` (an empty directory); EnvironmentBuildError names
     the index and the package uv could not get."""
     uv = uv_binary()
-    environ = {k: v for k, v in os.environ.items() if k not in _UV_OVERRIDES}
+    environ = _uv_environ()
     _uv(uv, ["venv", "--quiet", "--relocatable", "--no-config", "--allow-existing",
              "--python", python, str(prefix)], environ, f"Python {python}", index_args)  # fmt: skip
     listed = prefix / "requirements.txt"
@@ -73,6 +73,23 @@ def build_env(
                  "--no-deps", "--compile-bytecode", "--index-strategy", "unsafe-best-match",
                  *index_args, "-r", str(listed)], environ, requirements, index_args)  # fmt: skip
     (prefix / MARKER).write_text(json.dumps(dict(marker), indent=1), encoding="utf-8")
+
+
+def install_project(
+    python: str, source: Path, target: Path, index_args: Sequence[str], *, editable: bool
+) -> None:
+    """The project at `source` (a directory of the rerun's worktree) installed by itself into
+    `target` for `python`: its metadata, entry points and console scripts (`target/bin`), its
+    compiled extensions; built with its own build backend, fetched from the recorded indexes."""
+    what = f"the project at {source}"
+    _uv(uv_binary(), ["pip", "install", "--quiet", "--no-config", "--python", python, "--no-deps",
+                      "--index-strategy", "unsafe-best-match", *index_args, "--target", str(target),
+                      *(["--editable"] if editable else []), str(source)],
+        _uv_environ(), what, index_args)  # fmt: skip
+
+
+def _uv_environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _UV_OVERRIDES}
 
 
 def _uv(

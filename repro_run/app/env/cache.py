@@ -1,10 +1,11 @@
 """Rebuilt environments, cached under the user cache dir by the digest of what they pin:
 `<cache>/envs/<key>/` is a virtual environment, built elsewhere and published by one rename,
-never changed afterwards; `<key>.lock` is held shared by each rerun that uses it.
+never changed afterwards; `<key>.lock` is held shared by each rerun that uses it, and its
+mtime is when a rerun last took it (the environment itself is read-only).
 
 Concurrent builders each build in their own `.build-*` directory: the first rename wins and
-the others discard theirs. `repro gc --envs` removes an environment only when it can take its
-lock exclusively (no rerun is using it).
+the others discard theirs. `repro gc --envs` removes an environment only when no rerun used it
+within the grace period and it can take its lock exclusively (no rerun is using it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from repro_run.core.paths import user_cache_dir
-from repro_run.models import EnvsRemoved
+from repro_run.models import CachedEnv, EnvsRemoved
 
 ENVS_DIRNAME = "envs"
 _BUILD_PREFIX = ".build-"
@@ -39,6 +40,7 @@ def in_use(key: str) -> Iterator[None]:
     fd = os.open(envs / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
+        os.utime(fd)  # used now: `gc --envs` keeps it for its grace period
         yield
     finally:
         os.close(fd)
@@ -83,12 +85,13 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def remove_unused(dry_run: bool = False) -> EnvsRemoved:
-    """`repro gc --envs`: every cached environment no rerun is using, and what dead builds
-    left behind."""
+def remove_unused(*, grace: float, dry_run: bool = False) -> EnvsRemoved:
+    """`repro gc --envs`: every cached environment no rerun is using nor used within `grace`
+    seconds, and what dead builds left behind."""
     envs = envs_dir()
-    removed: list[str] = []
+    removed: list[CachedEnv] = []
     in_use_keys: list[str] = []
+    recent: list[str] = []
     freed = 0
     for entry in sorted(envs.iterdir()) if envs.is_dir() else ():
         if entry.name.startswith((_BUILD_PREFIX, _DOOMED_PREFIX)) and _is_dead_build(entry):
@@ -97,6 +100,10 @@ def remove_unused(dry_run: bool = False) -> EnvsRemoved:
                 _remove(entry)
         if not entry.is_dir() or entry.name.startswith("."):
             continue
+        idle = _idle(envs / f"{entry.name}.lock", entry)
+        if idle < grace:
+            recent.append(entry.name)
+            continue
         fd = os.open(envs / f"{entry.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
@@ -104,15 +111,27 @@ def remove_unused(dry_run: bool = False) -> EnvsRemoved:
             except BlockingIOError:
                 in_use_keys.append(entry.name)
                 continue
-            freed += _size(entry)
-            removed.append(entry.name)
+            size = _size(entry)
+            freed += size
+            removed.append(CachedEnv(entry.name, size, idle))
             if not dry_run:
                 doomed = envs / f"{_DOOMED_PREFIX}{entry.name}"
                 os.rename(entry, doomed)  # gone from readers at once, then deleted
                 _remove(doomed)
         finally:
             os.close(fd)
-    return EnvsRemoved(tuple(removed), tuple(in_use_keys), freed, dry_run)
+    return EnvsRemoved(tuple(removed), tuple(in_use_keys), tuple(recent), freed, grace, dry_run)
+
+
+def _idle(lock: Path, prefix: Path) -> float:
+    """Seconds since a rerun last took the environment's lock (or, without one, since it was
+    published)."""
+    for path in (lock, prefix):
+        try:
+            return max(0.0, time.time() - path.stat().st_mtime)
+        except OSError:
+            continue
+    return 0.0
 
 
 # A build directory untouched this long belongs to a builder that died (builds take minutes).

@@ -1,9 +1,16 @@
 """The recorded environment of a run, rebuilt for its rerun (or found already built): what it
-pins, what cannot be rebuilt, its cache key, and the directories of the project itself.
+pins, what cannot be rebuilt, its cache key; and the project itself, installed from the
+rerun's worktree.
 
 The project (an editable install inside the work tree) is not installed into the cached
-environment, which is shared by every rerun and never changes: its directory in the rerun's
-worktree goes first on the child's sys.path instead, which is what its editable install did.
+environment, which every rerun shares and nothing changes. Each rerun installs it, editable
+as it was, from its worktree into an overlay of its own beside the worktree (`uv pip install
+--target`, removed with the worktree): its metadata, entry points, console scripts and
+compiled extensions are then what its install gave the original run. Python reads `.pth`
+files only in site directories, not on PYTHONPATH, so the directories the overlay's `.pth`
+files name go on PYTHONPATH ahead of the overlay itself, as `site` would put them on sys.path;
+a `.pth` that runs code (an import-hook editable install: setuptools' strict mode,
+meson-python) cannot be honoured that way, and the project is then installed as a wheel.
 """
 
 from __future__ import annotations
@@ -13,15 +20,20 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from repro_run.app.env import cache
-from repro_run.app.env.build import build_env
+from repro_run.app.env.build import build_env, install_project
 from repro_run.app.query import load_package_list
 from repro_run.capture.sources import capture_indexes, mark_project
-from repro_run.core.errors import EnvironmentNotRebuildableError, PackagesUnavailableError
+from repro_run.core.errors import (
+    EnvironmentNotRebuildableError,
+    PackagesUnavailableError,
+    UnsafeRecordError,
+)
 from repro_run.core.record import Record, replace
 from repro_run.models import RunRecord, Unavailable
 from repro_run.models.requirements import index_options, pins, uv_python
@@ -34,7 +46,8 @@ class BuiltEnv(Record):
     python: str  # its interpreter
     reused: bool  # built by an earlier rerun
     project: tuple[str, ...]  # the project's directories, relative to the work tree's root
-    project_names: tuple[str, ...]  # its distributions: imported from the worktree instead
+    project_names: tuple[str, ...]  # its distributions: installed from the worktree instead
+    index_args: tuple[str, ...]  # the recorded indexes, as uv's options (the project's build)
     left_out: tuple[str, ...]  # "name==version: why" not rebuilt (--allow-partial-env)
     notes: tuple[str, ...]  # for the user: an older record, where the project comes from
 
@@ -74,10 +87,10 @@ def recreated_env(
     here = f"{sys.platform}-{platform.machine()}"
     digest = json.dumps([requirements, index_args, python, here]).encode()
     key = hashlib.sha256(digest).hexdigest()[:32]
-    project = tuple(p.project for p in every if p.project is not None)
+    project = tuple(_inside(p.project, original.id) for p in every if p.project is not None)
     project_names = tuple(p.name for p in every if p.project is not None)
     notes += [
-        f"the project ({p.name}) is imported from the rerun's worktree" for p in every if p.project
+        f"the project ({p.name}) is installed from the rerun's worktree" for p in every if p.project
     ]
     with cache.in_use(key):
         prefix = cache.published(key)
@@ -90,15 +103,58 @@ def recreated_env(
             )
         python_path = str(prefix / "bin" / "python")
         yield BuiltEnv(
-            key, prefix, python_path, reused, project, project_names, tuple(left_out), tuple(notes)
+            key, prefix, python_path, reused, project, project_names, tuple(index_args),
+            tuple(left_out), tuple(notes),
+        )  # fmt: skip
+
+
+def _inside(relative: str, run_id: str) -> str:
+    """The project's directory, refused when a (crafted) record puts it outside the work tree:
+    building it would run whatever build code lies there."""
+    normal = os.path.normpath(relative)
+    if os.path.isabs(normal) or normal == ".." or normal.startswith(f"..{os.sep}"):
+        raise UnsafeRecordError(
+            f"run {run_id}'s project directory {relative!r} is outside the repository"
         )
+    return normal
 
 
-def project_dirs(built: BuiltEnv, tree: Path) -> tuple[str, ...]:
-    """The worktree's directories of the project, as its editable install put them on sys.path:
-    `src/` when the project has one (the src layout), else the project's own directory."""
-    found = []
-    for relative in built.project:
-        directory = tree / relative
-        found.append(str(directory / "src" if (directory / "src").is_dir() else directory))
-    return tuple(found)
+class ProjectOverlay(Record):
+    """The project installed for one rerun: what goes first on its PYTHONPATH and PATH."""
+
+    python_path: tuple[str, ...]  # the directories the `.pth` files name, then the overlay
+    bin: str | None  # the project's console scripts
+
+
+def install_overlay(built: BuiltEnv, tree: Path, overlay: Path) -> ProjectOverlay:
+    """The project's directories of the worktree `tree` installed into `overlay`, editable
+    when each `.pth` it writes only names directories, else as a wheel (module docstring)."""
+    if not built.project:
+        return ProjectOverlay((), None)
+    for editable in (True, False):
+        shutil.rmtree(overlay, ignore_errors=True)
+        for relative in built.project:
+            install_project(built.python, tree / relative, overlay, built.index_args,
+                            editable=editable)  # fmt: skip
+        named = _pth_directories(overlay)
+        if named is not None:
+            break
+    scripts = overlay / "bin"
+    return ProjectOverlay(
+        (*(named or ()), str(overlay)), str(scripts) if scripts.is_dir() else None
+    )
+
+
+def _pth_directories(site: Path) -> list[str] | None:
+    """The directories the `.pth` files of `site` add to sys.path, as `site.addsitedir` reads
+    them (https://docs.python.org/3/library/site.html); None when one runs code."""
+    found: list[str] = []
+    for pth in sorted(site.glob("*.pth")):
+        for line in pth.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(("import ", "import\t")):
+                return None
+            if line.strip() and not line.startswith("#"):
+                directory = os.path.normpath(site / line.rstrip())
+                if os.path.isdir(directory) and directory not in found:
+                    found.append(directory)
+    return found

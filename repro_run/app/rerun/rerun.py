@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from repro_run.app.env.recreate import BuiltEnv, project_dirs, recreated_env
+from repro_run.app.env.recreate import BuiltEnv, ProjectOverlay, install_overlay, recreated_env
 from repro_run.app.progress import NullReporter, Reporter
 from repro_run.app.rerun.drift import environment_drift
 from repro_run.app.rerun.judge import judge
@@ -106,7 +106,14 @@ class _Replayable(Record):
 class _Checked(Record):
     data: DataCheck
     drift: tuple[str, ...]
-    checkout: tuple[str, ...]  # the worktree's copies of checkout dirs on the Python's sys.path
+
+
+class _Paths(Record):
+    """What goes first on one rerun's PYTHONPATH and PATH: the worktree's copies of checkout
+    directories on the Python's sys.path, or (--recreate-env) the project installed from it."""
+
+    python_path: tuple[str, ...]
+    bin: str | None = None
 
 
 def rerun(options: RerunOptions, reporter: Reporter | None = None) -> RerunResult:
@@ -150,13 +157,16 @@ def _reruns(target: _Replayable, options: RerunOptions, reporter: Reporter) -> l
         try:
             if target.patch is not None:
                 worktree.apply_patch(tree, target.patch, original.id)
+            paths = _paths(target, tree)
             if checked is None:
-                checked = _check(target, options, tree.tree, reporter)
+                checked = _check(target, options, tree.tree, paths, reporter)
             link_data(tree.tree, checked.data)
             for line in point_configs(tree.tree, checked.data.moved):
                 if attempt == 0:
                     reporter.info(line)
-            record = _launch(target, options, checked, tree.tree, reporter, quiet=attempt > 0)
+            record = _launch(
+                target, options, checked, tree.tree, paths, reporter, quiet=attempt > 0
+            )
         finally:  # a refusal before launch never leaves a kept worktree behind
             keep = options.keep_worktree and record is not None
             worktree.remove_worktree(target.root, tree, keep=keep)
@@ -228,7 +238,19 @@ def _check_output_manifests(store: Store, original: RunRecord) -> None:
             ) from None
 
 
-def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Reporter) -> _Checked:
+def _paths(target: _Replayable, tree: worktree.Worktree) -> _Paths:
+    """Per worktree (each of `--times N` has its own): the project's overlay is installed
+    beside it and removed with it."""
+    if target.env is not None:
+        overlay: ProjectOverlay = install_overlay(target.env, tree.tree, tree.base / "site")
+        return _Paths(overlay.python_path, overlay.bin)
+    interpreter = target.original.command.interpreter
+    return _Paths(checkout_paths(interpreter, target.root, tree.tree))
+
+
+def _check(
+    target: _Replayable, options: RerunOptions, tree: Path, paths: _Paths, reporter: Reporter
+) -> _Checked:
     """Before launch: the data check (refuses drift) and the environment drift check."""
     original = target.original
     remap = parse_pairs(options.data_remap, "--data")
@@ -242,11 +264,7 @@ def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Rep
         reporter.info(f"the command's arguments name {', '.join(data.moved.values())} instead")
     for line in data.drift:
         reporter.warn(f"data differs from the record (--allow-data-drift): {line}")
-    if target.env is not None:
-        checkout = project_dirs(target.env, tree)
-    else:
-        checkout = checkout_paths(original.command.interpreter, target.root, tree)
-    environ, _ = _child_environ(target, tree, checkout)
+    environ, _ = _child_environ(target, tree, paths)
     drift = tuple(
         environment_drift(
             target.store, original, environ, _python(target), tree / target.cwd,
@@ -265,18 +283,20 @@ def _check(target: _Replayable, options: RerunOptions, tree: Path, reporter: Rep
                 f" (repro rerun --recreate-env {original.id} runs it in the recorded packages)"
             )
         reporter.warn(message)
-    return _Checked(data, drift, checkout)
+    return _Checked(data, drift)
 
 
 def _child_environ(
-    target: _Replayable, tree: Path, checkout: tuple[str, ...]
+    target: _Replayable, tree: Path, paths: _Paths
 ) -> tuple[dict[str, str], list[str]]:
     """The rerun's base environment; with --recreate-env, the rebuilt one activated (first on
-    PATH, VIRTUAL_ENV), as `source ENV/bin/activate` would."""
-    environ, notes = replay_environ(target.original, os.environ, target.root, tree, checkout)
+    PATH, VIRTUAL_ENV), as `source ENV/bin/activate` would, the project's scripts before it."""
+    environ, notes = replay_environ(
+        target.original, os.environ, target.root, tree, paths.python_path
+    )
     if target.env is not None:
-        bin_dir = str(target.env.prefix / "bin")
-        environ["PATH"] = os.pathsep.join([bin_dir, *filter(None, [environ.get("PATH")])])
+        bins = [*filter(None, [paths.bin]), str(target.env.prefix / "bin")]
+        environ["PATH"] = os.pathsep.join([*bins, *filter(None, [environ.get("PATH")])])
         environ["VIRTUAL_ENV"] = str(target.env.prefix)
     return environ, notes
 
@@ -286,6 +306,7 @@ def _launch(
     options: RerunOptions,
     checked: _Checked,
     tree: Path,
+    paths: _Paths,
     reporter: Reporter,
     *,
     quiet: bool,
@@ -293,7 +314,7 @@ def _launch(
     """One rerun through `app.run`, then its verdict written into its record."""
     original, store = target.original, target.store
     with worktree.found_from_the_worktree():
-        record = _replay(target, options, checked, tree, reporter, quiet=quiet)
+        record = _replay(target, options, checked, tree, paths, reporter, quiet=quiet)
     if record.status in (INTERRUPTED, TERMINATED):
         return record
     verdict = judge(
@@ -316,13 +337,14 @@ def _replay(
     options: RerunOptions,
     checked: _Checked,
     tree: Path,
+    paths: _Paths,
     reporter: Reporter,
     *,
     quiet: bool,
 ) -> RunRecord:
     """The replayed run, in the worktree: its environment from the record, its launch."""
     original = target.original
-    environ, notes = _child_environ(target, tree, checked.checkout)
+    environ, notes = _child_environ(target, tree, paths)
     for note in notes if not quiet else ():
         reporter.info(f"environment: {note}")
     info = RerunInfo(
