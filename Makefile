@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: install install-demo test lint demo bench bench-git bench-fingerprint clean
+.PHONY: install install-demo test test-slow lint demo bench bench-git bench-fingerprint clean
 
 install: $(STAMP)
 
@@ -27,8 +27,14 @@ $(DEMO_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[demo]'
 	touch $(DEMO_STAMP)
 
+# `make test`: the fast suite (a few minutes on 2 cores). `make test-slow`: the tests marked
+# slow (real programs with torch, Lightning and Hydra, a one-host Slurm, an S3 server, torchrun);
+# CI runs both (.ci/run).
 test: install
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not gpu"
+
+test-slow: install
+	$(BIN)/python -m pytest -q -n 2 -m "slow and not gpu"
 
 lint: install
 	$(BIN)/ruff check repro_run tests bench
