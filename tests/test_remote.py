@@ -125,6 +125,29 @@ def test_a_different_run_under_a_pushed_id_is_refused_never_overwritten(
     assert remote.contents() == before
 
 
+def test_a_push_whose_id_another_run_claimed_sends_nothing(
+    make_repo: MakeRepo, tmp_path: Path, s3_remote: TeamRemote
+) -> None:
+    """Another run's record on the remote without its index entry (its push was killed): the
+    claim is refused before any object or file of this run is sent."""
+    root = _project(make_repo)
+    run_id = _run(root)
+    other = s3_remote.fresh("other")
+    scratch = {"REPRO_REMOTE": other.url}
+    assert repro(root, "push", run_id, env=scratch).returncode == 0
+    clone = _clone(root, tmp_path)
+    assert repro(clone, "pull", run_id, env=scratch).returncode == 0
+    record = clone / ".repro" / "runs" / run_id / "run.json"
+    record.chmod(0o644)
+    record.write_text(record.read_text().replace('"train.py"', '"train.py", "--other"', 1))
+    claimed = f"runs/{run_id}/run.json"
+    s3_remote.write(claimed, other.contents()[claimed])
+    before = s3_remote.contents()
+    done = repro(clone, "push", run_id)
+    assert_one_line_error(done, 46, claimed, "holds another run's file")
+    assert s3_remote.contents() == before
+
+
 @pytest.mark.parametrize("damage", ["tampered", "truncated"])
 def test_a_damaged_remote_object_refuses_the_pull_naming_it_and_keeps_nothing(
     make_repo: MakeRepo, tmp_path: Path, remote: TeamRemote, damage: str

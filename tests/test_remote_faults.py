@@ -182,11 +182,11 @@ def test_a_sigkilled_push_leaves_no_visible_run_and_the_next_push_sends_only_the
 ) -> None:
     root = _project(make_repo)
     run_id = _run(root)
-    # The pusher stops itself after its second upload, then gets a real SIGKILL.
+    # The pusher stops itself after its claim and two objects, then gets a real SIGKILL.
     pusher = subprocess.Popen(
         [REPRO, "push", "-j", "1", run_id],
         cwd=root,
-        env={**os.environ, "REPRO_CRASH_AT": "2:stop"},
+        env={**os.environ, "REPRO_CRASH_AT": "3:stop"},
         stderr=subprocess.PIPE,
     )
     try:
@@ -242,8 +242,8 @@ def test_two_different_runs_pushed_at_once_under_one_id_one_wins_the_other_is_re
         for cwd in (root, twin)
     ]
     codes = sorted(push.wait(timeout=120) for push in pushes)
-    assert codes == [0, 42], [push.stderr.read() for push in pushes if push.stderr]
+    assert codes == [0, 46], [push.stderr.read() for push in pushes if push.stderr]
     shown = repro(root, "show", "--remote", "--json", run_id)
     argv = json.loads(shown.stdout)["command"]["argv"]
     winner = "twin" if "--twin" in argv else "root"
-    assert [p.returncode for p in pushes] == ([0, 42] if winner == "root" else [42, 0])
+    assert [p.returncode for p in pushes] == ([0, 46] if winner == "root" else [46, 0])

@@ -2,12 +2,14 @@
 push invisible and a repeated one free.
 
 Per run: its index entry is read first (one request: a run already there ends it, a different
-run under its ID is refused); the secret scan `repro export` runs; then the objects the remote
-lacks (found by listing `objects/` when that costs fewer requests than one HEAD per object, as
-DVC decides), each read back verified from the local store and its upload verified; then the
-run's files, create-only; then `index/<id>.json`, create-only: the commit point. Everything
-before it is content-addressed or the same bytes again, so a killed push is completed by the
-next one, and two machines pushing at once never overwrite each other.
+run under its ID is refused); the secret scan `repro export` runs; then the claim of the ID:
+`runs/<id>/run.json` alone, create-only, which must be created by this push or hold its very
+bytes; then the objects the remote lacks (found by listing `objects/` when that costs fewer
+requests than one HEAD per object, as DVC decides), each read back verified from the local
+store and its upload verified; then the run's other files, create-only; then
+`index/<id>.json`, create-only: the commit point. Everything before it is content-addressed or
+the same bytes again, so a killed push is completed by the next one, and two machines pushing
+at once never overwrite each other.
 """
 
 from __future__ import annotations
@@ -118,9 +120,14 @@ def _push_run(
     sizes = {d: _size(store, d) for d in missing}
     progress = reporter.progress(f"push {run_id}")
     progress.estimate(len(missing) + len(files), sum(sizes.values()))
+    claim = [item for item in files if item[0].name == RUN_RECORD_FILENAME]
     try:
+        # The record alone first, create-only: the claim of the ID. Nothing else is sent until
+        # it is ours (created now, or the same bytes from a killed push of this run), so a
+        # different run under this ID leaves no file behind and two clashing pushes never mix.
+        _send_run_files(remote, entry, claim, 1, progress)
         _send_objects(store, remote, missing, jobs, progress)
-        _send_run_files(remote, entry, files, jobs, progress)
+        _send_run_files(remote, entry, [i for i in files if i not in claim], jobs, progress)
     finally:
         progress.close()
     created = remote.put(index_key(run_id), encode_entry(entry), create=True)
