@@ -237,6 +237,39 @@ def test_list_remote_reads_each_index_entry_once_then_from_its_etag_cache(
     assert "list-type=2" in s3_server.requests[-1][1]
 
 
+def test_show_remote_reads_a_prefix_in_any_case_with_look_alike_characters(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    root, run_id = _pushed(make_repo)
+    typed = run_id[:8].upper().replace("0", "O").replace("1", "L")
+    shown = repro(root, "show", "--remote", "--json", typed)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["id"] == run_id
+
+
+def test_show_remote_of_at_and_latest_is_the_newest_pushed_run(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    older, newest = _run(root), _run(root)
+    assert repro(root, "push", "--all").returncode == 0
+    for ref, expected in (("@", newest), ("latest", newest), ("@~1", older)):
+        shown = repro(root, "show", "--remote", "--json", ref)
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["id"] == expected, ref
+
+
+def test_list_remote_leaves_out_index_keys_that_name_no_run(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    root, run_id = _pushed(make_repo)
+    s3_remote.write("index/README.json", b"{}")
+    s3_remote.write(f"index/{run_id.upper()}.json", b"{}")
+    listed = repro(root, "list", "--remote", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [run["id"] for run in json.loads(listed.stdout)] == [run_id]
+
+
 def test_no_remote_configured_is_a_one_line_error_naming_the_ways(
     make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

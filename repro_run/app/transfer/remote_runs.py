@@ -28,8 +28,9 @@ from repro_run.models import DecodeError, RunRecord, RunSummary, from_json_dict,
 from repro_run.remote import Listed, Remote, open_remote
 from repro_run.remote.keys import INDEX, index_key, index_run_id, run_file_key
 from repro_run.settings import load_project_settings
+from repro_run.store import resolve as refs
 from repro_run.store.durable import atomic_write_bytes
-from repro_run.store.ids import is_run_id
+from repro_run.store.ids import TIME_CHARS, is_run_id
 from repro_run.store.objects import is_digest
 
 ENTRY_FORMAT = 1
@@ -104,13 +105,19 @@ def fetch_entry(remote: Remote, run_id: str) -> IndexEntry | None:
 
 
 def resolve(remote: Remote, ref: str) -> IndexEntry:
-    """The run that `ref` (an ID or a unique prefix of one) names on the remote."""
-    if is_run_id(ref) and (entry := fetch_entry(remote, ref)) is not None:
+    """The run that `ref` names on the remote, read as a local reference is (`store/resolve.py`):
+    an ID or a unique prefix, any case, look-alike characters as the digits; `latest`, `@`,
+    `@~N` by ID time."""
+    wanted = refs.normalize_ref(ref)
+    offset = refs.relative_offset(ref)
+    if offset is None and is_run_id(wanted) and (entry := fetch_entry(remote, wanted)) is not None:
         return entry
-    if not ref or not ref.isalnum():
-        raise RunNotFoundError(f"no run {ref!r} on {remote.url}")
     # object_store lists by path segment, not by any string prefix: the index is listed whole.
-    found = [r for page in remote.listing(INDEX) for r in _run_ids(page) if r.startswith(ref)]
+    run_ids = [_entry_run_id(item.key) for item in _listed_entries(remote)]
+    if offset is not None:
+        found = _nth_newest(remote, run_ids, offset)
+    else:
+        found = refs.match_prefix(wanted, run_ids) if wanted.isalnum() else []
     if not found:
         raise RunNotFoundError(f"no run matches {ref!r} on {remote.url}: repro list --remote")
     if len(found) > 1:
@@ -120,6 +127,25 @@ def resolve(remote: Remote, ref: str) -> IndexEntry:
     if entry is None:
         raise RunNotFoundError(f"run {found[0]} left {remote.url} meanwhile")
     return entry
+
+
+def _nth_newest(remote: Remote, run_ids: list[str], offset: int) -> list[str]:
+    """[the run `offset` runs before the newest] by ID time; within its second by `created`,
+    read from the entries of that second alone."""
+    ordered = sorted(run_ids, reverse=True)
+    if offset >= len(ordered):
+        return []
+    second = ordered[offset][:TIME_CHARS]
+    same = [r for r in ordered if r[:TIME_CHARS] == second]
+    index = offset - ordered.index(same[0])
+    if len(same) > 1:
+        entries = [e for r in same if (e := fetch_entry(remote, r)) is not None]
+        same = [e.run_id for e in sorted(entries, key=_created, reverse=True)]
+    return same[index : index + 1]
+
+
+def _created(entry: IndexEntry) -> tuple[str, str]:
+    return entry.summary.created, entry.run_id
 
 
 def fetch_run_file(remote: Remote, entry: IndexEntry, name: str) -> bytes | None:
@@ -160,11 +186,7 @@ def list_remote(
 ) -> list[RunSummary]:
     """The remote's runs, newest first: `limit` of them (with `status`) when given."""
     remote = open_configured(workspace, url)
-    listed = sorted(
-        (item for page in remote.listing(INDEX) for item in page if index_run_id(item.key)),
-        key=lambda item: item.key,
-        reverse=True,
-    )
+    listed = sorted(_listed_entries(remote), key=lambda item: item.key, reverse=True)
     cache = _EntryCache(remote.url)
     shown: list[RunSummary] = []
     batch = limit if status is None and limit is not None else len(listed)
@@ -205,7 +227,7 @@ class _EntryCache:
         return [self._decoded(remote, i.key) for i in items if i.key in self.known]
 
     def _decoded(self, remote: Remote, key: str) -> IndexEntry:
-        run_id = index_run_id(key) or ""
+        run_id = _entry_run_id(key)
         return decode_entry(self.known[key][1].encode(), run_id, f"{remote.url}/{key}")
 
     def save(self) -> None:
@@ -222,5 +244,12 @@ def _is_cached(value: object) -> bool:
     return isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
 
 
-def _run_ids(page: list[Listed]) -> list[str]:
-    return [run_id for item in page if (run_id := index_run_id(item.key)) and is_run_id(run_id)]
+def _listed_entries(remote: Remote) -> list[Listed]:
+    """The index entries the remote lists; any other key under `index/` is no run's."""
+    return [item for page in remote.listing(INDEX) for item in page if _entry_run_id(item.key)]
+
+
+def _entry_run_id(key: str) -> str:
+    """The run ID an index entry's key names; "" for a key that names none."""
+    run_id = index_run_id(key) or ""
+    return run_id if is_run_id(run_id) else ""
