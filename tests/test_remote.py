@@ -8,7 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers.cli import assert_one_line_error, on_terminal, record_of, repro
+from helpers.cli import (
+    assert_one_line_error,
+    on_terminal,
+    record_of,
+    repro,
+    run_first_format,
+    store_bytes,
+)
 from helpers.repos import MakeRepo, git
 from helpers.s3 import S3Server, TeamRemote
 
@@ -235,6 +242,41 @@ def test_list_remote_reads_each_index_entry_once_then_from_its_etag_cache(
     assert run_id in again.stdout, again.stderr
     assert [method for method, _ in s3_server.requests[before:]] == ["GET"]  # the listing
     assert "list-type=2" in s3_server.requests[-1][1]
+
+
+def test_pulling_a_run_whose_id_a_different_local_run_holds_is_refused_changing_nothing(
+    make_repo: MakeRepo, tmp_path: Path, remote: TeamRemote
+) -> None:
+    root, run_id = _pushed(make_repo)
+    clone = _clone(root, tmp_path)
+    elsewhere = {"REPRO_REMOTE": f"file://{tmp_path}/elsewhere"}
+    assert repro(root, "push", run_id, env=elsewhere).returncode == 0
+    assert repro(clone, "pull", run_id, env=elsewhere).returncode == 0
+    record = clone / ".repro" / "runs" / run_id / "run.json"
+    record.chmod(0o644)
+    record.write_text(record.read_text().replace('"train.py"', '"train.py", "--other"', 1))
+    before = store_bytes(clone)
+    done = repro(clone, "pull", "--with-outputs", run_id)
+    assert_one_line_error(done, 33, f"a different run {run_id} is already in this store")
+    assert store_bytes(clone) == before
+
+
+@pytest.mark.slow
+def test_a_first_format_run_is_pushed_listed_shown_and_pulled(
+    make_repo: MakeRepo, tmp_path: Path, remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = run_first_format(root, "--seed", "3", "--outputs", "out", "train.py")
+    assert repro(root, "push", run_id).returncode == 0
+    clone = _clone(root, tmp_path)
+    listed = repro(clone, "list", "--remote", "--json")
+    assert [run["id"] for run in json.loads(listed.stdout)] == [run_id], listed.stderr
+    shown = repro(clone, "show", "--remote", "--json", run_id.upper())
+    assert json.loads(shown.stdout)["id"] == run_id, shown.stderr
+    pulled = repro(clone, "pull", "--with-outputs", run_id)
+    assert pulled.returncode == 0, pulled.stderr
+    assert record_of(clone, run_id)["outputs"] == record_of(root, run_id)["outputs"]
+    assert repro(clone, "fsck").returncode == 0
 
 
 def test_show_remote_reads_a_prefix_in_any_case_with_look_alike_characters(
