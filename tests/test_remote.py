@@ -244,6 +244,46 @@ def test_list_remote_reads_each_index_entry_once_then_from_its_etag_cache(
     assert "list-type=2" in s3_server.requests[-1][1]
 
 
+def test_a_warm_list_remote_lists_only_the_pushes_since_the_last_listing(
+    make_repo: MakeRepo, s3_server: S3Server, s3_remote: TeamRemote
+) -> None:
+    root, first = _pushed(make_repo)
+    assert first in repro(root, "list", "--remote").stdout
+    second = _run(root)
+    assert repro(root, "push", second).returncode == 0
+    before = len(s3_server.requests)
+    again = repro(root, "list", "--remote", "--json")
+    assert [run["id"] for run in json.loads(again.stdout)] == [second, first], again.stderr
+    listing, fetched = s3_server.requests[before:]
+    assert "prefix=team%2Fpushed%2F" in listing[1] and "start-after=team%2Fpushed%2F" in listing[1]
+    assert fetched == ("GET", f"/{s3_remote.bucket}/team/index/{second}.json?")
+
+
+def test_a_run_seen_pushed_before_its_entry_existed_is_listed_once_it_does(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    """A push caught between its `pushed/` key and its entry (under way, or killed, or its
+    pusher stopped for longer than the clock-skew margin): left out, then shown once
+    committed, even when later listings no longer ask for its `pushed/` key."""
+    root, first = _pushed(make_repo)
+    assert first in repro(root, "list", "--remote").stdout
+    second = _run(root)
+    scratch = s3_remote.fresh("scratch")
+    assert repro(root, "push", second, env={"REPRO_REMOTE": scratch.url}).returncode == 0
+    pushed = {k: v for k, v in scratch.contents().items() if k.startswith("pushed/")}
+    committed = {k: v for k, v in scratch.contents().items() if k not in pushed}
+    for key, data in pushed.items():
+        s3_remote.write(key, data)
+    listed = repro(root, "list", "--remote", "--json")
+    assert [run["id"] for run in json.loads(listed.stdout)] == [first], listed.stderr
+    for key in pushed:  # as if older than what the next listing asks for
+        s3_remote.delete(key)
+    for key, data in committed.items():
+        s3_remote.write(key, data)
+    listed = repro(root, "list", "--remote", "--json")
+    assert [run["id"] for run in json.loads(listed.stdout)] == [second, first], listed.stderr
+
+
 def test_pulling_a_run_whose_id_a_different_local_run_holds_is_refused_changing_nothing(
     make_repo: MakeRepo, tmp_path: Path, remote: TeamRemote
 ) -> None:
