@@ -8,7 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers.cli import assert_one_line_error, on_terminal, record_of, repro
+from helpers.cli import (
+    assert_one_line_error,
+    on_terminal,
+    record_of,
+    repro,
+    run_first_format,
+    store_bytes,
+)
 from helpers.repos import MakeRepo, git
 from helpers.s3 import S3Server, TeamRemote
 
@@ -125,6 +132,29 @@ def test_a_different_run_under_a_pushed_id_is_refused_never_overwritten(
     assert remote.contents() == before
 
 
+def test_a_push_whose_id_another_run_claimed_sends_nothing(
+    make_repo: MakeRepo, tmp_path: Path, s3_remote: TeamRemote
+) -> None:
+    """Another run's record on the remote without its index entry (its push was killed): the
+    claim is refused before any object or file of this run is sent."""
+    root = _project(make_repo)
+    run_id = _run(root)
+    other = s3_remote.fresh("other")
+    scratch = {"REPRO_REMOTE": other.url}
+    assert repro(root, "push", run_id, env=scratch).returncode == 0
+    clone = _clone(root, tmp_path)
+    assert repro(clone, "pull", run_id, env=scratch).returncode == 0
+    record = clone / ".repro" / "runs" / run_id / "run.json"
+    record.chmod(0o644)
+    record.write_text(record.read_text().replace('"train.py"', '"train.py", "--other"', 1))
+    claimed = f"runs/{run_id}/run.json"
+    s3_remote.write(claimed, other.contents()[claimed])
+    before = s3_remote.contents()
+    done = repro(clone, "push", run_id)
+    assert_one_line_error(done, 46, claimed, "holds another run's file")
+    assert s3_remote.contents() == before
+
+
 @pytest.mark.parametrize("damage", ["tampered", "truncated"])
 def test_a_damaged_remote_object_refuses_the_pull_naming_it_and_keeps_nothing(
     make_repo: MakeRepo, tmp_path: Path, remote: TeamRemote, damage: str
@@ -212,6 +242,114 @@ def test_list_remote_reads_each_index_entry_once_then_from_its_etag_cache(
     assert run_id in again.stdout, again.stderr
     assert [method for method, _ in s3_server.requests[before:]] == ["GET"]  # the listing
     assert "list-type=2" in s3_server.requests[-1][1]
+
+
+def test_a_warm_list_remote_lists_only_the_pushes_since_the_last_listing(
+    make_repo: MakeRepo, s3_server: S3Server, s3_remote: TeamRemote
+) -> None:
+    root, first = _pushed(make_repo)
+    assert first in repro(root, "list", "--remote").stdout
+    second = _run(root)
+    assert repro(root, "push", second).returncode == 0
+    before = len(s3_server.requests)
+    again = repro(root, "list", "--remote", "--json")
+    assert [run["id"] for run in json.loads(again.stdout)] == [second, first], again.stderr
+    listing, fetched = s3_server.requests[before:]
+    assert "prefix=team%2Fpushed%2F" in listing[1] and "start-after=team%2Fpushed%2F" in listing[1]
+    assert fetched == ("GET", f"/{s3_remote.bucket}/team/index/{second}.json?")
+
+
+def test_a_run_seen_pushed_before_its_entry_existed_is_listed_once_it_does(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    """A push caught between its `pushed/` key and its entry (under way, or killed, or its
+    pusher stopped for longer than the clock-skew margin): left out, then shown once
+    committed, even when later listings no longer ask for its `pushed/` key."""
+    root, first = _pushed(make_repo)
+    assert first in repro(root, "list", "--remote").stdout
+    second = _run(root)
+    scratch = s3_remote.fresh("scratch")
+    assert repro(root, "push", second, env={"REPRO_REMOTE": scratch.url}).returncode == 0
+    pushed = {k: v for k, v in scratch.contents().items() if k.startswith("pushed/")}
+    committed = {k: v for k, v in scratch.contents().items() if k not in pushed}
+    for key, data in pushed.items():
+        s3_remote.write(key, data)
+    listed = repro(root, "list", "--remote", "--json")
+    assert [run["id"] for run in json.loads(listed.stdout)] == [first], listed.stderr
+    for key in pushed:  # as if older than what the next listing asks for
+        s3_remote.delete(key)
+    for key, data in committed.items():
+        s3_remote.write(key, data)
+    listed = repro(root, "list", "--remote", "--json")
+    assert [run["id"] for run in json.loads(listed.stdout)] == [second, first], listed.stderr
+
+
+def test_pulling_a_run_whose_id_a_different_local_run_holds_is_refused_changing_nothing(
+    make_repo: MakeRepo, tmp_path: Path, remote: TeamRemote
+) -> None:
+    root, run_id = _pushed(make_repo)
+    clone = _clone(root, tmp_path)
+    elsewhere = {"REPRO_REMOTE": f"file://{tmp_path}/elsewhere"}
+    assert repro(root, "push", run_id, env=elsewhere).returncode == 0
+    assert repro(clone, "pull", run_id, env=elsewhere).returncode == 0
+    record = clone / ".repro" / "runs" / run_id / "run.json"
+    record.chmod(0o644)
+    record.write_text(record.read_text().replace('"train.py"', '"train.py", "--other"', 1))
+    before = store_bytes(clone)
+    done = repro(clone, "pull", "--with-outputs", run_id)
+    assert_one_line_error(done, 33, f"a different run {run_id} is already in this store")
+    assert store_bytes(clone) == before
+
+
+@pytest.mark.slow
+def test_a_first_format_run_is_pushed_listed_shown_and_pulled(
+    make_repo: MakeRepo, tmp_path: Path, remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    run_id = run_first_format(root, "--seed", "3", "--outputs", "out", "train.py")
+    assert repro(root, "push", run_id).returncode == 0
+    clone = _clone(root, tmp_path)
+    listed = repro(clone, "list", "--remote", "--json")
+    assert [run["id"] for run in json.loads(listed.stdout)] == [run_id], listed.stderr
+    shown = repro(clone, "show", "--remote", "--json", run_id.upper())
+    assert json.loads(shown.stdout)["id"] == run_id, shown.stderr
+    pulled = repro(clone, "pull", "--with-outputs", run_id)
+    assert pulled.returncode == 0, pulled.stderr
+    assert record_of(clone, run_id)["outputs"] == record_of(root, run_id)["outputs"]
+    assert repro(clone, "fsck").returncode == 0
+
+
+def test_show_remote_reads_a_prefix_in_any_case_with_look_alike_characters(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    root, run_id = _pushed(make_repo)
+    typed = run_id[:8].upper().replace("0", "O").replace("1", "L")
+    shown = repro(root, "show", "--remote", "--json", typed)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["id"] == run_id
+
+
+def test_show_remote_of_at_and_latest_is_the_newest_pushed_run(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    root = _project(make_repo)
+    older, newest = _run(root), _run(root)
+    assert repro(root, "push", "--all").returncode == 0
+    for ref, expected in (("@", newest), ("latest", newest), ("@~1", older)):
+        shown = repro(root, "show", "--remote", "--json", ref)
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["id"] == expected, ref
+
+
+def test_list_remote_leaves_out_index_keys_that_name_no_run(
+    make_repo: MakeRepo, s3_remote: TeamRemote
+) -> None:
+    root, run_id = _pushed(make_repo)
+    s3_remote.write("index/README.json", b"{}")
+    s3_remote.write(f"index/{run_id.upper()}.json", b"{}")
+    listed = repro(root, "list", "--remote", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [run["id"] for run in json.loads(listed.stdout)] == [run_id]
 
 
 def test_no_remote_configured_is_a_one_line_error_naming_the_ways(

@@ -182,11 +182,11 @@ def test_a_sigkilled_push_leaves_no_visible_run_and_the_next_push_sends_only_the
 ) -> None:
     root = _project(make_repo)
     run_id = _run(root)
-    # The pusher stops itself after its second upload, then gets a real SIGKILL.
+    # The pusher stops itself after its claim and two objects, then gets a real SIGKILL.
     pusher = subprocess.Popen(
         [REPRO, "push", "-j", "1", run_id],
         cwd=root,
-        env={**os.environ, "REPRO_CRASH_AT": "2:stop"},
+        env={**os.environ, "REPRO_CRASH_AT": "3:stop"},
         stderr=subprocess.PIPE,
     )
     try:

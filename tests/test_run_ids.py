@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers.cli import record_of, repro
+from helpers.cli import record_of, repro, run_first_format
 from helpers.report import TRAIN, Page
 from helpers.repos import MakeRepo
-
-# The real `repro` drawing the first format's 4 random characters, as it did before they
-# became 12: the only difference between the two formats (store/ids.py).
-_FIRST_FORMAT_REPRO = """\
-from repro_run.store import ids
-ids.RANDOM_CHARS = ids.LEGACY_RANDOM_CHARS
-from repro_run.cli.main import main
-main()
-"""
 
 
 @pytest.fixture
@@ -30,18 +18,9 @@ def project(make_repo: MakeRepo) -> Path:
 
 def _runs(root: Path) -> tuple[str, str]:
     """(a run with a first-format ID, then one with today's), both of `train.py`."""
-    args = ("run", "--seed", "3", "train.py")
-    done = subprocess.run(
-        [sys.executable, "-c", _FIRST_FORMAT_REPRO, *args],
-        cwd=root,
-        env=dict(os.environ),  # as `repro()` passes it: not the C environ readline may have set
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    legacy = str(record_of(root)["id"])
-    assert repro(root, *args).returncode == 0
+    args = ("--seed", "3", "train.py")
+    legacy = run_first_format(root, *args)
+    assert repro(root, "run", *args).returncode == 0
     new = str(record_of(root)["id"])
     assert (len(legacy), len(new)) == (10, 18)
     return legacy, new

@@ -120,10 +120,12 @@ class Remote:
             raise self._error(f"cannot read {key}", exc) from None
         return int(meta["size"])
 
-    def listing(self, prefix: str) -> Iterator[list[Listed]]:
-        """The keys under `prefix`, a page (one request: 1,000 keys on S3) at a time."""
+    def listing(self, prefix: str, after: str | None = None) -> Iterator[list[Listed]]:
+        """The keys under `prefix` (those sorting after `after` alone, when given: S3's
+        StartAfter), a page (one request: 1,000 keys on S3) at a time."""
         try:
-            for page in self._obs.list(self._store, prefix=prefix, chunk_size=1000):
+            pages = self._obs.list(self._store, prefix=prefix, offset=after, chunk_size=1000)
+            for page in pages:
                 yield [Listed(m["path"], int(m["size"]), m.get("e_tag") or "") for m in page]
         except Exception as exc:
             raise self._error(f"cannot list {prefix}", exc) from None

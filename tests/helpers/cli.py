@@ -58,6 +58,32 @@ def run_dirs(root: Path) -> list[Path]:
     return sorted(runs.iterdir()) if runs.exists() else []
 
 
+# The real `repro` drawing the first format's 4 random characters, as it did before they
+# became 12: the only difference between the two formats (store/ids.py).
+_FIRST_FORMAT_REPRO = """\
+from repro_run.store import ids
+ids.RANDOM_CHARS = ids.LEGACY_RANDOM_CHARS
+from repro_run.cli.main import main
+main()
+"""
+
+
+def run_first_format(root: Path, *args: str) -> str:
+    """`repro run ARGS...` in `root` as the first format made it: the new run's 10-character ID."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_FORMAT_REPRO, "run", *args],
+        cwd=root,
+        env=dict(os.environ),  # as `repro()` passes it: not the C environ readline may have set
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = str(record_of(root)["id"])
+    assert len(run_id) == 10, run_id
+    return run_id
+
+
 def store_bytes(root: Path) -> bytes:
     """Every byte under `.repro/`: what a grep for a leaked secret must search."""
     chunks = []

@@ -136,3 +136,11 @@ class TeamRemote:
         path = self.directory / key
         path.chmod(0o644)
         path.write_bytes(data)
+
+    def delete(self, key: str) -> None:
+        """Remove a key, as someone with write access to the bucket could."""
+        if self.server is not None:
+            self.server.client().delete_object(Bucket=self.bucket, Key=f"team/{key}")
+            return
+        assert self.directory is not None
+        (self.directory / key).unlink()

@@ -2,16 +2,20 @@
 push invisible and a repeated one free.
 
 Per run: its index entry is read first (one request: a run already there ends it, a different
-run under its ID is refused); the secret scan `repro export` runs; then the objects the remote
-lacks (found by listing `objects/` when that costs fewer requests than one HEAD per object, as
-DVC decides), each read back verified from the local store and its upload verified; then the
-run's files, create-only; then `index/<id>.json`, create-only: the commit point. Everything
-before it is content-addressed or the same bytes again, so a killed push is completed by the
-next one, and two machines pushing at once never overwrite each other.
+run under its ID is refused); the secret scan `repro export` runs; then the claim of the ID:
+`runs/<id>/run.json` alone, create-only, which must be created by this push or hold its very
+bytes; then the objects the remote lacks (found by listing `objects/` when that costs fewer
+requests than one HEAD per object, as DVC decides), each read back verified from the local
+store and its upload verified; then the run's other files, create-only; then an empty
+`pushed/<UTC time>-<id>` (what a warm `list --remote` lists); then `index/<id>.json`,
+create-only: the commit point. Everything before it is content-addressed or
+the same bytes again, so a killed push is completed by the next one, and two machines pushing
+at once never overwrite each other.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,7 +39,14 @@ from repro_run.core.errors import (
 from repro_run.core.record import Record, replace
 from repro_run.models import FINAL_STATUSES, RunRecord
 from repro_run.remote import Remote
-from repro_run.remote.keys import OBJECTS, index_key, object_digest, object_key, run_file_key
+from repro_run.remote.keys import (
+    OBJECTS,
+    index_key,
+    object_digest,
+    object_key,
+    pushed_key,
+    run_file_key,
+)
 from repro_run.store import Store
 from repro_run.store.crashpoint import durable_step
 from repro_run.store.index import summarize
@@ -118,11 +129,20 @@ def _push_run(
     sizes = {d: _size(store, d) for d in missing}
     progress = reporter.progress(f"push {run_id}")
     progress.estimate(len(missing) + len(files), sum(sizes.values()))
+    claim = [item for item in files if item[0].name == RUN_RECORD_FILENAME]
     try:
+        # The record alone first, create-only: the claim of the ID. Nothing else is sent until
+        # it is ours (created now, or the same bytes from a killed push of this run), so a
+        # different run under this ID leaves no file behind and two clashing pushes never mix.
+        _send_run_files(remote, entry, claim, 1, progress)
         _send_objects(store, remote, missing, jobs, progress)
-        _send_run_files(remote, entry, files, jobs, progress)
+        _send_run_files(remote, entry, [i for i in files if i not in claim], jobs, progress)
     finally:
         progress.close()
+    # Before the entry: a warm `list --remote` finds the run by this key, and shows it only once
+    # its entry exists (a push killed between the two is found when a later one commits it).
+    remote.put(pushed_key(time.time(), run_id), b"", create=True)
+    durable_step("push pushed key")
     created = remote.put(index_key(run_id), encode_entry(entry), create=True)
     if not created and _already(remote, entry, fetch_entry(remote, run_id)):
         return PushedRun(run_id, True, 0, 0), findings, unscanned  # a concurrent push of it

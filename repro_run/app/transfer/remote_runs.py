@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 from repro_run.app.workspace import Workspace
 from repro_run.core.constants import (
@@ -26,16 +27,31 @@ from repro_run.core.paths import user_cache_dir
 from repro_run.core.record import Record
 from repro_run.models import DecodeError, RunRecord, RunSummary, from_json_dict, to_json_dict
 from repro_run.remote import Listed, Remote, open_remote
-from repro_run.remote.keys import INDEX, index_key, index_run_id, run_file_key
+from repro_run.remote.keys import (
+    INDEX,
+    PUSHED,
+    index_key,
+    index_run_id,
+    pushed_offset,
+    pushed_run_id,
+    run_file_key,
+)
 from repro_run.settings import load_project_settings
+from repro_run.store import resolve as refs
 from repro_run.store.durable import atomic_write_bytes
-from repro_run.store.ids import is_run_id
+from repro_run.store.ids import TIME_CHARS, is_run_id
 from repro_run.store.objects import is_digest
+
+TYPE_CHECKING = False  # typing's flag without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, TypeGuard
 
 ENTRY_FORMAT = 1
 _ENTRY_MAX_BYTES = 1024 * 1024  # what repro writes is a few hundred bytes plus the summary
 _FETCH_JOBS = 32
 _CANDIDATES_SHOWN = 5
+_CACHE_FORMAT = 2
+_CLOCK_SKEW = 300.0  # seconds a pusher's clock may be behind this machine's
 
 
 class RemoteFile(Record):
@@ -104,13 +120,19 @@ def fetch_entry(remote: Remote, run_id: str) -> IndexEntry | None:
 
 
 def resolve(remote: Remote, ref: str) -> IndexEntry:
-    """The run that `ref` (an ID or a unique prefix of one) names on the remote."""
-    if is_run_id(ref) and (entry := fetch_entry(remote, ref)) is not None:
+    """The run that `ref` names on the remote, read as a local reference is (`store/resolve.py`):
+    an ID or a unique prefix, any case, look-alike characters as the digits; `latest`, `@`,
+    `@~N` by ID time."""
+    wanted = refs.normalize_ref(ref)
+    offset = refs.relative_offset(ref)
+    if offset is None and is_run_id(wanted) and (entry := fetch_entry(remote, wanted)) is not None:
         return entry
-    if not ref or not ref.isalnum():
-        raise RunNotFoundError(f"no run {ref!r} on {remote.url}")
     # object_store lists by path segment, not by any string prefix: the index is listed whole.
-    found = [r for page in remote.listing(INDEX) for r in _run_ids(page) if r.startswith(ref)]
+    run_ids = [_entry_run_id(item.key) for item in _listed_entries(remote)]
+    if offset is not None:
+        found = _nth_newest(remote, run_ids, offset)
+    else:
+        found = refs.match_prefix(wanted, run_ids) if wanted.isalnum() else []
     if not found:
         raise RunNotFoundError(f"no run matches {ref!r} on {remote.url}: repro list --remote")
     if len(found) > 1:
@@ -120,6 +142,25 @@ def resolve(remote: Remote, ref: str) -> IndexEntry:
     if entry is None:
         raise RunNotFoundError(f"run {found[0]} left {remote.url} meanwhile")
     return entry
+
+
+def _nth_newest(remote: Remote, run_ids: list[str], offset: int) -> list[str]:
+    """[the run `offset` runs before the newest] by ID time; within its second by `created`,
+    read from the entries of that second alone."""
+    ordered = sorted(run_ids, reverse=True)
+    if offset >= len(ordered):
+        return []
+    second = ordered[offset][:TIME_CHARS]
+    same = [r for r in ordered if r[:TIME_CHARS] == second]
+    index = offset - ordered.index(same[0])
+    if len(same) > 1:
+        entries = [e for r in same if (e := fetch_entry(remote, r)) is not None]
+        same = [e.run_id for e in sorted(entries, key=_created, reverse=True)]
+    return same[index : index + 1]
+
+
+def _created(entry: IndexEntry) -> tuple[str, str]:
+    return entry.summary.created, entry.run_id
 
 
 def fetch_run_file(remote: Remote, entry: IndexEntry, name: str) -> bytes | None:
@@ -160,12 +201,8 @@ def list_remote(
 ) -> list[RunSummary]:
     """The remote's runs, newest first: `limit` of them (with `status`) when given."""
     remote = open_configured(workspace, url)
-    listed = sorted(
-        (item for page in remote.listing(INDEX) for item in page if index_run_id(item.key)),
-        key=lambda item: item.key,
-        reverse=True,
-    )
-    cache = _EntryCache(remote.url)
+    cache = _IndexCache(remote.url)
+    listed = cache.refresh(remote)
     shown: list[RunSummary] = []
     batch = limit if status is None and limit is not None else len(listed)
     while listed and (limit is None or len(shown) < limit):
@@ -176,51 +213,103 @@ def list_remote(
     return shown[:limit]
 
 
-class _EntryCache:
-    """Index entries by key and ETag in the user cache dir: an entry is never rewritten
-    (create-only), so an unchanged ETag means unchanged bytes."""
+class _IndexCache:
+    """The remote's index as this user last listed it, in the user cache dir: each entry's key,
+    ETag ("" when found through `pushed/`) and text once fetched; when it was listed; the runs
+    seen pushed whose entry did not exist yet. Entries are create-only, so a kept one is true.
+    The first listing reads the whole index; later ones only the pushes since the last."""
 
     def __init__(self, url: str) -> None:
         name = hashlib.sha256(url.encode()).hexdigest()[:24]
         self.path = user_cache_dir() / "remote-index" / f"{name}.json"
         self.known: dict[str, list[str]] = {}
-        self.changed = False
+        self.listed_at: float | None = None
+        self.pending: set[str] = set()
         try:
             loaded = json.loads(self.path.read_bytes())
-            if isinstance(loaded, dict):
-                self.known = {k: v for k, v in loaded.items() if _is_cached(v)}
+            if _is_cache(loaded):
+                self.known, self.listed_at = loaded["known"], loaded["listed_at"]
+                self.pending = set(loaded["pending"])
         except (OSError, ValueError):
             pass  # no cache yet, or a damaged one: it is only a cache
 
-    def entries(self, remote: Remote, items: list[Listed]) -> list[IndexEntry]:
-        missing = [i for i in items if self.known.get(i.key, ["", ""])[0] != i.etag or not i.etag]
+    def refresh(self, remote: Remote) -> list[str]:
+        """The index entries' keys, newest run first."""
+        started = time.time()
+        if self.listed_at is None:
+            self.known = {i.key: self._kept(i) for i in _listed_entries(remote)}
+        else:
+            # From a little before the last listing: another pusher's clock may be behind ours.
+            after = pushed_offset(self.listed_at - _CLOCK_SKEW)
+            pushed = {pushed_run_id(i.key) for page in remote.listing(PUSHED, after) for i in page}
+            runs = {r for r in pushed | self.pending if is_run_id(r)}
+            new = sorted(key for r in runs if (key := index_key(r)) not in self.known)
+            self.known.update({key: ["", ""] for key in new})
+            self._fetch(remote, new)
+            # Pushed but not committed yet (a push under way, or killed before its entry).
+            self.pending = {_entry_run_id(key) for key in new if key not in self.known}
+        self.listed_at = started
+        return sorted(self.known, reverse=True)
 
-        async def fetch(item: Listed) -> tuple[str, str, bytes | None]:
-            return item.key, item.etag, await remote.get_async(item.key, _ENTRY_MAX_BYTES)
+    def _kept(self, item: Listed) -> list[str]:
+        cached = self.known.get(item.key)
+        return cached if cached and item.etag and cached[0] == item.etag else [item.etag, ""]
 
-        for key, etag, raw in remote.each(_FETCH_JOBS, missing, fetch):
-            if raw is not None:  # gone since the listing: left out
-                self.known[key] = [etag, raw.decode("ascii", "replace")]
-                self.changed = True
-        return [self._decoded(remote, i.key) for i in items if i.key in self.known]
+    def entries(self, remote: Remote, keys: list[str]) -> list[IndexEntry]:
+        self._fetch(remote, [key for key in keys if not self.known.get(key, ["", ""])[1]])
+        return [self._decoded(remote, key) for key in keys if key in self.known]
+
+    def _fetch(self, remote: Remote, keys: list[str]) -> None:
+        async def fetch(key: str) -> tuple[str, bytes | None]:
+            return key, await remote.get_async(key, _ENTRY_MAX_BYTES)
+
+        for key, raw in remote.each(_FETCH_JOBS, keys, fetch):
+            if raw is None:
+                del self.known[key]  # gone since the listing, or not committed yet: left out
+            else:
+                self.known[key][1] = raw.decode("ascii", "replace")
 
     def _decoded(self, remote: Remote, key: str) -> IndexEntry:
-        run_id = index_run_id(key) or ""
+        run_id = _entry_run_id(key)
         return decode_entry(self.known[key][1].encode(), run_id, f"{remote.url}/{key}")
 
     def save(self) -> None:
-        if not self.changed:
-            return
+        document = {
+            "format": _CACHE_FORMAT,
+            "known": self.known,
+            "listed_at": self.listed_at,
+            "pending": sorted(self.pending),
+        }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.path, json.dumps(self.known).encode())
+            atomic_write_bytes(self.path, json.dumps(document).encode())
         except OSError:
             pass  # a read-only cache dir: listing works, only slower next time
+
+
+def _is_cache(loaded: object) -> TypeGuard[dict[str, Any]]:
+    if not isinstance(loaded, dict) or loaded.get("format") != _CACHE_FORMAT:
+        return False
+    known, pending = loaded.get("known"), loaded.get("pending")
+    return (
+        isinstance(known, dict)
+        and all(_is_cached(v) for v in known.values())
+        and isinstance(loaded.get("listed_at"), float)
+        and isinstance(pending, list)
+        and all(isinstance(r, str) for r in pending)
+    )
 
 
 def _is_cached(value: object) -> bool:
     return isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
 
 
-def _run_ids(page: list[Listed]) -> list[str]:
-    return [run_id for item in page if (run_id := index_run_id(item.key)) and is_run_id(run_id)]
+def _listed_entries(remote: Remote) -> list[Listed]:
+    """The index entries the remote lists; any other key under `index/` is no run's."""
+    return [item for page in remote.listing(INDEX) for item in page if _entry_run_id(item.key)]
+
+
+def _entry_run_id(key: str) -> str:
+    """The run ID an index entry's key names; "" for a key that names none."""
+    run_id = index_run_id(key) or ""
+    return run_id if is_run_id(run_id) else ""
