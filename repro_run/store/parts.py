@@ -169,7 +169,7 @@ def merge_parts(records: Sequence[RunRecord]) -> RunRecord:
         status=combined_status(s.status for s in summaries),
         ended=max(e for e in ended if e) if all(ended) else None,
         parts=summaries,
-        facts=combined_facts([(s.name, r.facts) for s, r in zip(summaries, ordered)]),
+        facts=combined_facts([(s.name, r.facts) for s, r in zip(summaries, ordered, strict=True)]),
     )
     part = first.part
     assert part is not None

@@ -31,6 +31,7 @@ from repro_run.models import (
     PartInfo,
     RunRecord,
     RunSummary,
+    is_part_name,
 )
 from repro_run.store import processes
 from repro_run.store import resolve as refs
@@ -177,6 +178,8 @@ class Store:
         others); StoreError naming one that cannot be read."""
         records = []
         for part in record.parts:
+            if not is_part_name(part.name):  # a path, from a record edited by hand
+                raise StoreError(f"run {record.id}: its record names a part {part.name!r}")
             path = part_path(self.run_dir(record.id), part.name)
             try:
                 records.append(read_record(path, record.id)[0])

@@ -28,16 +28,13 @@ from repro_run.bundle import (
     temp_files,
     write_bundle,
 )
-from repro_run.bundle.names import RUN_FILES
+from repro_run.bundle.names import PART_FILES, RUN_FILES, part_member
 from repro_run.capture import worktree
 from repro_run.capture.code_pack import pack_commit
 from repro_run.capture.secretscan import is_binary, scan_file, scan_patch
 from repro_run.core.constants import (
     BUNDLE_SUFFIX,
-    RUN_LOG_FILENAME,
-    RUN_METRICS_FILENAME,
     RUN_PATCH_FILENAME,
-    RUN_RECORD_FILENAME,
 )
 from repro_run.core.errors import (
     BundleWriteError,
@@ -53,11 +50,9 @@ from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import FINAL_STATUSES, SECRET_IN_PATCH, CondaRef, PackagesRef, RunRecord
 from repro_run.store import Store
 from repro_run.store.fsck import remove_orphan_temp
+from repro_run.store.parts import files_dir, part_path
 
 _FINDINGS_SHOWN = 5
-# The record too: it is masked when written, but a record from an older repro, or one edited
-# by hand, may hold what today's masking would have removed. The patch: `scan_patch`.
-_SCANNED_RUN_FILES = (RUN_RECORD_FILENAME, RUN_LOG_FILENAME, RUN_METRICS_FILENAME)
 _PACKAGE_LIST = "package list"  # how findings name the package-list object
 
 
@@ -99,24 +94,27 @@ def export_run(
             f"run {record.id} was imported without its output files (only their manifests): "
             "export it without --with-outputs"
         )
-    members = _run_files(store, record.id)
-    texts = [_Text(name, store.run_dir(record.id) / name, False) for name in _SCANNED_RUN_FILES]
-    texts = [text for text in texts if text.path.exists()]
-    texts += [_Text(c.path, store.object_path(c.object), False) for c in record.configs]
-    if isinstance(record.packages, PackagesRef):  # direct URLs and editable paths
-        texts.append(_Text(_PACKAGE_LIST, store.object_path(record.packages.object), False))
-    if isinstance(record.conda, CondaRef):  # channel URLs
-        texts.append(_Text("conda package list", store.object_path(record.conda.object), False))
-    outputs = _output_files(store, record) if with_outputs else []
+    parts = store.part_records(record)  # a run several supervisors recorded: each its own
+    records = [record, *parts]
+    members = _run_files(store, record)
+    # The records too: masked when written, but one from an older repro, or edited by hand, may
+    # hold what today's masking would have removed. The patches: `_scan`.
+    texts = [
+        _Text(_shown(m.name), m.path, False)
+        for m in members.values()
+        if m.path.name != RUN_PATCH_FILENAME
+    ]
+    texts += _object_texts(store, records)
+    outputs = sorted({f for r in records for f in _output_files(store, r)}) if with_outputs else []
     texts += [_Text(name, store.object_path(digest), True) for name, digest in outputs]
-    digests = set(record_references(record)) | {digest for _, digest in outputs}
-    for digest in sorted(digests):
+    digests = {digest for r in records for digest in record_references(r)}
+    for digest in sorted(digests | {digest for _, digest in outputs}):
         members.setdefault(object_member(digest), _object(store, digest))
     data = data_files(store, record, root) if with_data else []
     for item in data:
         members.setdefault(item.member.name, item.member)
     texts += [_Text(item.name, item.member.path, True) for item in data]
-    findings, unscanned = _scan(record, store, texts)
+    findings, unscanned = _scan(parts or [record], store, texts)
     if findings and not allow_secrets:
         shown = ", ".join(findings[:_FINDINGS_SHOWN])
         more = (
@@ -144,14 +142,42 @@ def export_run(
     return ExportResult(record.id, path, size, count, len(data), tuple(findings), unscanned)
 
 
-def _run_files(store: Store, run_id: str) -> dict[str, Member]:
+def _run_files(store: Store, record: RunRecord) -> dict[str, Member]:
+    """The run's record, log, metrics and patch as members, and each part's (a run several
+    supervisors recorded), those that exist."""
+    run_dir = store.run_dir(record.id)
+    files = [(run_member(name), run_dir / name) for name in RUN_FILES]
+    for part in record.parts:
+        files.append((part_member(part.name), part_path(run_dir, part.name)))
+        where = files_dir(run_dir, part.name)
+        files += [(part_member(part.name, name), where / name) for name in PART_FILES]
     members = {}
-    for name in RUN_FILES:
+    for name, path in files:
         try:
-            members[run_member(name)] = file_member(run_member(name), store.run_dir(run_id) / name)
+            members[name] = file_member(name, path)
         except FileNotFoundError:
             continue
     return members
+
+
+def _shown(member: str) -> str:
+    """How findings name a run file: its path in the run's directory."""
+    return member.removeprefix(run_member(""))
+
+
+def _object_texts(store: Store, records: list[RunRecord]) -> list[_Text]:
+    """The configs, package lists (direct URLs and editable paths) and conda package lists
+    (channel URLs) the records name, each object once."""
+    texts: dict[str, _Text] = {}
+    for each in records:
+        named = [(c.object, c.path) for c in each.configs]
+        if isinstance(each.packages, PackagesRef):
+            named.append((each.packages.object, _PACKAGE_LIST))
+        if isinstance(each.conda, CondaRef):
+            named.append((each.conda.object, "conda package list"))
+        for digest, name in named:
+            texts.setdefault(digest, _Text(name, store.object_path(digest), False))
+    return list(texts.values())
 
 
 def _object(store: Store, digest: str) -> Member:
@@ -174,16 +200,20 @@ def _output_files(store: Store, record: RunRecord) -> list[tuple[str, str]]:
     return files
 
 
-def _scan(record: RunRecord, store: Store, texts: list[_Text]) -> tuple[list[str], int]:
-    """ "file:line (kind)" for each line that looks secret, the run's own `secret_in_patch`
-    findings first (never the value); and how many binary files could not be scanned."""
+def _scan(records: list[RunRecord], store: Store, texts: list[_Text]) -> tuple[list[str], int]:
+    """ "file:line (kind)" for each line that looks secret, the runs' (or parts') own
+    `secret_in_patch` findings first (never the value); and how many binary files could not be
+    scanned."""
     known = secret_values(os.environ)
-    findings = [f"{f.path}:{f.line} ({f.kind})" for f in record.secret_findings]
-    if SECRET_IN_PATCH in record.flags and not findings:
-        findings.append(f"{RUN_PATCH_FILENAME} (flagged {SECRET_IN_PATCH})")
-    patch = store.run_dir(record.id) / RUN_PATCH_FILENAME
-    if patch.exists() and not record.secret_findings:
-        findings += [f"{f.path}:{f.line} ({f.kind})" for f in scan_patch(patch.read_bytes(), known)]
+    findings = []
+    for record in records:
+        own = [f"{f.path}:{f.line} ({f.kind})" for f in record.secret_findings]
+        if SECRET_IN_PATCH in record.flags and not own:
+            own.append(f"{RUN_PATCH_FILENAME} (flagged {SECRET_IN_PATCH})")
+        patch = store.files_dir(record) / RUN_PATCH_FILENAME
+        if patch.exists() and not record.secret_findings:
+            own += [f"{f.path}:{f.line} ({f.kind})" for f in scan_patch(patch.read_bytes(), known)]
+        findings += own
     unscanned = 0
     for text in texts:
         if text.sniff and is_binary(text.path):

@@ -1,0 +1,63 @@
+"""Runs that several supervisors record together, without Slurm: `repro run --join NAME` started
+several times at once, each part's command waiting until every part has joined."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from helpers.cli import REPRO
+
+# A --join run closes once one of its parts has ended: each part's command first waits for the
+# other parts' directories beside its own (REPRO_RUN_DIR is runs/<id>/parts/<name>).
+AWAIT_PARTS = """\
+import os, sys, time
+from pathlib import Path
+_parts = Path(os.environ["REPRO_RUN_DIR"]).parent
+_deadline = time.monotonic() + 60
+while sum(p.is_dir() for p in _parts.iterdir()) < int(os.environ.get("PARTS", "2")):
+    if time.monotonic() > _deadline:
+        sys.exit("the other parts never joined")
+    time.sleep(0.05)
+"""
+
+
+def join_run(
+    cwd: Path, *args: str, parts: int = 2, name: str = "nodes", env: dict[str, str] | None = None
+) -> list[subprocess.CompletedProcess[bytes]]:
+    """`repro run --join NAME ARGS...` started `parts` times at once in `cwd`; each one's end."""
+    environ = {**os.environ, "PARTS": str(parts), **(env or {})}
+    argv = [REPRO, "run", "--join", name, *args]
+    started = [
+        subprocess.Popen(argv, cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(parts)
+    ]
+    ended = []
+    for process in started:
+        out, err = process.communicate(timeout=120)
+        ended.append(subprocess.CompletedProcess(argv, process.returncode, out, err))
+    return ended
+
+
+_CARRIED = ("output.log", "metrics.jsonl", "patch.diff")  # what a bundle carries of a part
+
+
+def part_files(run_dir: Path) -> dict[str, bytes]:
+    """The parts' records and the files a bundle carries of each (not its lock, nor the facts
+    its record holds), by their paths in the run's directory."""
+    found = sorted(
+        p
+        for p in (run_dir / "parts").rglob("*")
+        if p.is_file() and (p.parent.name == "parts" or p.name in _CARRIED)
+    )
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in found}
+
+
+def without_imported(raw: bytes) -> dict[str, Any]:
+    """A record's JSON without what each store says it holds of the run (`imported`)."""
+    document: dict[str, Any] = json.loads(raw)
+    document.pop("imported", None)
+    return document
