@@ -499,6 +499,10 @@ def gc_lines(report: GcReport) -> list[str]:
         f"{verb} {len(report.removed)} unreferenced objects ({format_bytes(report.bytes_freed)}); "
         f"kept {report.kept_referenced} referenced and {report.kept_recent} recent ones"
     )
+    if report.joins:
+        lines.append(
+            f"{verb} {report.joins} join file(s) of groups no supervisor can join any more"
+        )
     return lines
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,22 @@ def without_imported(raw: bytes) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(raw)
     document.pop("imported", None)
     return document
+
+
+_HOLD = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def hold_flock(path: Path) -> subprocess.Popen[bytes]:
+    """Another process holding `path` flocked (as a supervisor attaching to a group does) until
+    its stdin is closed."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+    return holder
