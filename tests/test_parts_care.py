@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.cli import record_of, repro
+from helpers.cli import REPRO, record_of, repro
 from helpers.parts import AWAIT_PARTS, hold_flock, join_run
 from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files
 
@@ -236,3 +237,31 @@ def test_a_supervisor_that_waited_on_a_join_lock_gc_removed_takes_the_groups_loc
     gc.communicate(b"")
     waiter.join(timeout=30)
     assert claimed and lock.exists()  # taken afresh, so the next supervisor waits on this one
+
+
+def test_a_part_whose_record_was_damaged_stays_listed_when_another_part_ends(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """The last part to end rewrites the run's record from every part's: one it cannot read
+    keeps the line the run's record had (so show lists it and gc keeps its objects)."""
+    gate = tmp_path / "gate"
+    waits = f"while not os.path.exists({str(gate)!r}): time.sleep(0.05)\n"
+    root = make_repo({"quick.py": AWAIT_PARTS, "slow.py": AWAIT_PARTS + waits})
+    argv = [REPRO, "run", "--join", "nodes"]
+    slow = subprocess.Popen([*argv, "slow.py"], cwd=root, stderr=subprocess.PIPE)
+    assert repro(root, "run", "--join", "nodes", "quick.py", env={"PARTS": "2"}).returncode == 0
+    (quick,) = (
+        p
+        for p in (root / ".repro" / "runs").glob("*/parts/*.json")
+        if json.loads(p.read_text())["command"]["argv"] == ["quick.py"]
+    )
+    quick.write_text('{"id": "damaged')
+    gate.touch()
+    assert slow.wait(timeout=60) == 0
+    written = json.loads((quick.parent.parent / "run.json").read_text())
+    assert sorted(p["name"] for p in written["parts"]) == sorted(
+        p.stem for p in quick.parent.glob("*.json")
+    )
+    assert [p["status"] for p in written["parts"]] == ["succeeded", "succeeded"]
+    shown = {p["name"]: p["status"] for p in record_of(root)["parts"]}
+    assert shown[quick.stem] == "unreadable (its record is damaged)"

@@ -202,7 +202,8 @@ def _open_run(join_file: Path, runs_dir: Path, part: PartInfo, reused: bool) -> 
     directories = [n for n in names if not n.endswith(".json")]
     if part.expected is not None and len(directories) >= part.expected:
         return None
-    if reused and any(r.status != RUNNING for r in _read_parts(runs_dir / run_id, run_id, names)):
+    parts = _read_parts(runs_dir / run_id, run_id, names)[0]
+    if reused and any(r.status != RUNNING for r in parts):
         return None
     return run_id
 
@@ -214,20 +215,35 @@ def write_part(run_dir: Path, record: RunRecord) -> tuple[RunRecord, int]:
     atomic_write_bytes(part_path(run_dir, record.part.name), encode_record(record))
     with flocked(run_dir / PARTS_LOCK_FILENAME, wait=True, create=True):
         names = os.listdir(run_dir / PARTS_DIRNAME)
-        merged = merge_parts([record, *_read_parts(run_dir, record.id, names, record.part.name)])
+        others, damaged = _read_parts(run_dir, record.id, names, record.part.name)
+        kept = _listed(run_dir, record.id, damaged) if damaged else ()
+        merged = merge_parts([record, *others], kept)
         return merged, atomic_write_bytes(run_dir / RUN_RECORD_FILENAME, encode_record(merged))
 
 
 def _read_parts(
     run_dir: Path, run_id: str, names: Iterable[str], but: str | None = None
-) -> Iterable[RunRecord]:
-    """The parts' records among `names` (those of parts/), but part `but`'s."""
+) -> tuple[list[RunRecord], set[str]]:
+    """The parts' records among `names` (those of parts/), but part `but`'s; and the names of
+    the parts whose record cannot be read (damaged: a record is written whole or not at all)."""
+    records, damaged = [], set()
     for name in sorted(names):
-        if name.endswith(".json") and name != f"{but}.json":
+        if name.endswith(_JSON) and name != f"{but}{_JSON}":
             try:
-                yield read_record(run_dir / PARTS_DIRNAME / name, run_id)[0]
+                records.append(read_record(run_dir / PARTS_DIRNAME / name, run_id)[0])
             except (OSError, StoreError):
-                continue  # being written for the first time, or damaged: fsck says which
+                damaged.add(name.removesuffix(_JSON))  # fsck says why
+    return records, damaged
+
+
+def _listed(run_dir: Path, run_id: str, names: set[str]) -> tuple[PartSummary, ...]:
+    """The summaries run.json holds of parts `names`: a part whose record cannot be read now
+    stays listed (and its objects kept by gc) as it was, never dropped by the next merge."""
+    try:
+        current = read_record(run_dir / RUN_RECORD_FILENAME, run_id)[0]
+    except (OSError, StoreError):
+        return ()
+    return tuple(s for s in current.parts if s.name in names)
 
 
 def read_parts(run_dir: Path, record: RunRecord) -> tuple[list[RunRecord], list[str]]:
@@ -265,20 +281,22 @@ def damaged_parts(run_dir: Path, record: RunRecord) -> dict[str, str]:
     return damaged
 
 
-def merge_parts(records: Sequence[RunRecord]) -> RunRecord:
+def merge_parts(records: Sequence[RunRecord], kept: Sequence[PartSummary] = ()) -> RunRecord:
     """The run's record from its parts' (pure): the first part's (by task, then name), with
-    the status of them all, when the last ended, and a summary of each; parts whose commits
-    differ are flagged and named, never merged silently."""
-    ordered = sorted(records, key=_part_order)
+    the status of them all, when the last ended, and a summary of each (`kept`: those of parts
+    whose record cannot be read, as run.json had them); parts whose commits differ are
+    flagged and named, never merged silently."""
+    ordered = sorted(records, key=lambda r: _order(r.part))
     first = ordered[0]
-    summaries = tuple(_summary(r) for r in ordered)
+    own = [_summary(r) for r in ordered]
+    summaries = tuple(sorted((*own, *kept), key=_order))
     ended = [r.ended for r in ordered]
     merged = replace(
         first,
         status=combined_status(s.status for s in summaries),
         ended=max(e for e in ended if e) if all(ended) else None,
         parts=summaries,
-        facts=combined_facts([(s.name, r.facts) for s, r in zip(summaries, ordered, strict=True)]),
+        facts=combined_facts([(s.name, r.facts) for s, r in zip(own, ordered, strict=True)]),
     )
     part = first.part
     assert part is not None
@@ -301,8 +319,8 @@ def combined_status(statuses: Iterable[str]) -> str:
     return next((s for s in STATUS_ORDER if s in seen), SUCCEEDED)
 
 
-def _part_order(record: RunRecord) -> tuple[bool, int, str]:
-    part = record.part
+def _order(part: PartInfo | PartSummary | None) -> tuple[bool, int, str]:
+    """Parts in order of task, then name."""
     assert part is not None
     return (part.task is None, part.task or 0, part.name)
 
