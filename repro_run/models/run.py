@@ -280,3 +280,6 @@ class RunSummary(Record):
     metrics: dict[str, float] = field(default_factory=dict)  # final values
     flags: tuple[str, ...] = ()  # the record's flags: SECRET_IN_PATCH, TAINTED
     group: str | None = None  # `repro run --repeat`: the group the run belongs to
+    # A run several supervisors recorded: each part's status (effective where `list` judges
+    # liveness), by name, in order of task.
+    parts: dict[str, str] = field(default_factory=dict)

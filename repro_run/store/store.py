@@ -301,7 +301,7 @@ class Store:
         to read (the index is a cache, never needed to read runs). Newest first."""
         rows = []
         for record, _ in self.readable_records(self.run_ids()):
-            rows.append(replace(_summarize(record), status=self.effective_status(record)))
+            rows.append(self._effective_summary(record))
         # The index's order: the ID's second, then the record's timestamp, then the ID.
         return sorted(
             rows, key=lambda row: (row.id[:TIME_CHARS], row.created, row.id), reverse=True
@@ -362,11 +362,21 @@ class Store:
             record, mtime_ns = read_record(self.runs_dir / row.id / RUN_RECORD_FILENAME, row.id)
         except (OSError, StoreError):
             return row
-        summary = _summarize(record)
         if record.status != RUNNING:
+            summary = _summarize(record)
             self.index.upsert([(summary, mtime_ns)])  # the writer crashed before indexing it
             return summary
-        return replace(summary, status=effective_status(record, self.run_dir(row.id)))
+        return self._effective_summary(record)
+
+    def _effective_summary(self, record: RunRecord) -> RunSummary:
+        """`record`'s line with its effective status, and each part's (a part whose supervisor
+        is gone reads as crashed)."""
+        summary = _summarize(record)
+        if record.status != RUNNING:
+            return summary  # nor is any of its parts: the run is running while one is
+        statuses = part_statuses(record, self.run_dir(record.id))
+        parts = dict(zip((part.name for part in record.parts), statuses, strict=True))
+        return replace(summary, status=self.effective_status(record), parts=parts)
 
     # --- resolution ----------------------------------------------------------------------
     def resolve(self, ref: str) -> str:

@@ -30,14 +30,22 @@ def join_run(
     cwd: Path, *args: str, parts: int = 2, name: str = "nodes", env: dict[str, str] | None = None
 ) -> list[subprocess.CompletedProcess[bytes]]:
     """`repro run --join NAME ARGS...` started `parts` times at once in `cwd`; each one's end."""
-    environ = {**os.environ, "PARTS": str(parts), **(env or {})}
-    argv = [REPRO, "run", "--join", name, *args]
+    return join_commands(cwd, [list(args)] * parts, name, env)
+
+
+def join_commands(
+    cwd: Path, commands: list[list[str]], name: str = "nodes", env: dict[str, str] | None = None
+) -> list[subprocess.CompletedProcess[bytes]]:
+    """`repro run --join NAME COMMAND...` for each of `commands`, all started at once in `cwd`;
+    each one's end."""
+    environ = {**os.environ, "PARTS": str(len(commands)), **(env or {})}
+    argvs = [[REPRO, "run", "--join", name, *command] for command in commands]
     started = [
         subprocess.Popen(argv, cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(parts)
+        for argv in argvs
     ]
     ended = []
-    for process in started:
+    for argv, process in zip(argvs, started, strict=True):
         out, err = process.communicate(timeout=120)
         ended.append(subprocess.CompletedProcess(argv, process.returncode, out, err))
     return ended
