@@ -64,7 +64,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
 def _listed(runs: Runs, run: str) -> dict[str, Any]:
     done = repro(runs.root, "list", "--json")
     assert done.returncode == 0, done.stderr
-    (row,) = (row for row in json.loads(done.stdout) if row["id"] == runs.ids[run])
+    rows: list[dict[str, Any]] = json.loads(done.stdout)
+    (row,) = (row for row in rows if row["id"] == runs.ids[run])
     return row
 
 
