@@ -69,7 +69,8 @@ def _all_references(store: Store, record: RunRecord) -> tuple[dict[str, str], li
     for each in records:
         for digest, what in record_references(each).items():
             refs.setdefault(digest, what)
-        if each.imported is not None and not each.imported.output_files:
+        # What this store was given of the run (an import) is said by the run's own record.
+        if record.imported is not None and not record.imported.output_files:
             continue
         for tree in each.outputs:
             try:

@@ -3,12 +3,10 @@ several times at once, each part's command waiting until every part has joined."
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from helpers.cli import REPRO
 
@@ -63,13 +61,6 @@ def part_files(run_dir: Path) -> dict[str, bytes]:
         if p.is_file() and (p.parent.name == "parts" or p.name in _CARRIED)
     )
     return {str(p.relative_to(run_dir)): p.read_bytes() for p in found}
-
-
-def without_imported(raw: bytes) -> dict[str, Any]:
-    """A record's JSON without what each store says it holds of the run (`imported`)."""
-    document: dict[str, Any] = json.loads(raw)
-    document.pop("imported", None)
-    return document
 
 
 _HOLD = """

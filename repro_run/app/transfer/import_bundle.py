@@ -12,8 +12,8 @@ under the same ID is refused and never overwritten. Only once every member is in
 the code's git objects go into this repository when its commit is missing, the objects into the
 store (each renamed into place by its content hash), and one no-replace rename of the staged
 run files makes `runs/<id>`: the commit point (a run being created under that ID is refused).
-The records placed (the run's and its parts') say what the bundle declares it carried
-(`imported`), so a bundle exported without its output files is not damage to `repro fsck`.
+The run record placed says what the bundle declares it carried (`imported`; its parts' are
+placed as they came), so a bundle exported without its output files is not damage to `repro fsck`.
 An import that finds the same run placed by a concurrent import of it is "already here".
 """
 
@@ -43,7 +43,6 @@ from repro_run.store.durable import fsync_dir, rename_noreplace
 from repro_run.store.ids import is_run_id
 from repro_run.store.index import summarize
 from repro_run.store.objects import is_digest
-from repro_run.store.parts import part_path
 from repro_run.store.run_json import decode_record, encode_record, read_record
 
 _RECORD = run_member(RUN_RECORD_FILENAME)
@@ -220,10 +219,6 @@ def _place_run(store: Store, record: RunRecord, staged: Path) -> bool:
     runs/<id>; False when a concurrent import of the same run placed it first."""
     try:
         (staged / RUN_RECORD_FILENAME).write_bytes(encode_record(record))
-        for part in record.parts:  # each says, as the run's record does, what the bundle held
-            path = part_path(staged, part.name)
-            mark = replace(decode_record(path.read_bytes(), record.id), imported=record.imported)
-            path.write_bytes(encode_record(mark))
         _fsync_tree(staged)
     except OSError as exc:
         raise StoreError(f"cannot write the files of run {record.id}: {exc}") from exc
