@@ -168,9 +168,9 @@ def remote_error(what: str, exc: BaseException) -> RemoteError:
 def open_remote(url: str) -> Remote:
     """The remote at `url`: s3://bucket/prefix, gs://bucket/prefix, az://container/prefix or
     file:///absolute/path; RemoteConfigError for anything else or without obstore."""
-    from repro_run.core.redaction import strip_url_credentials
+    from repro_run.core.redaction import redact_url
 
-    shown = strip_url_credentials(url)
+    shown = redact_url(url)
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in SCHEMES or not rest.strip("/"):
         raise RemoteConfigError(
