@@ -149,6 +149,12 @@ NAMES = st.one_of(
     st.builds(
         "/".join, st.lists(st.sampled_from(["objects", "run", "..", ".", "", DIGEST]), max_size=4)
     ),
+    # a part's members: run/parts/<part>.json and run/parts/<part>/<file>
+    st.builds(
+        lambda part, tail: f"run/parts/{part}{tail}",
+        st.text(alphabet=st.sampled_from("./\\%\x00ab-_\uff4f"), max_size=12),
+        st.sampled_from([".json", "/output.log", "/../output.log", "/x", "", "/", ".json/"]),
+    ),
 )
 
 

@@ -320,4 +320,24 @@ def test_a_part_whose_supervisor_is_killed_reads_crashed_and_so_does_the_run(
     assert sorted(p["status"] for p in record["parts"]) == ["crashed", "succeeded"]
     listed = repro(root, "list")
     assert listed.stdout.count(record["id"][:10]) == 1  # list shows a unique prefix
-    assert "crashed" in listed.stdout
+    assert [row["id"] for row in json.loads(repro(root, "list", "--json").stdout)] == [record["id"]]
+    assert "crashed (1 of 2 parts)" in listed.stdout
+
+
+def test_an_imported_step_run_reruns_on_a_step_of_its_shape_each_task_against_its_part(
+    slurm: SlurmCluster, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    root = make_repo({"train.py": "import os\nprint('task', os.environ['SLURM_PROCID'])\n"})
+    assert srun(root, "-n", "2", REPRO, "run", "train.py").returncode == 0
+    run_id = record_of(root)["id"]
+    bundle = tmp_path / "step.tar.gz"
+    assert repro(root, "export", run_id, "-o", str(bundle)).returncode == 0
+    target = make_repo({"README.md": "elsewhere\n"})
+    assert repro(target, "import", str(bundle)).returncode == 0
+    assert part_statuses(record_of(target, run_id)) == [(0, "succeeded"), (1, "succeeded")]
+    done = srun(target, "-n", "2", REPRO, "rerun", run_id)
+    assert done.returncode == 0, done.stderr
+    reruns = [p for p in parts_of(target / ".repro") if p["id"] != run_id]
+    assert sorted(p["part"]["task"] for p in reruns) == [0, 1]
+    assert all(p["verdict"]["outcome"] == "IDENTICAL" for p in reruns)
+    assert all(p["verdict"]["logs_equal"] is True for p in reruns)

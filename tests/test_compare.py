@@ -150,6 +150,7 @@ def test_current_environment_has_no_run_sections_and_they_do_not_count() -> None
         "metrics",
         "outputs",
         "resources",
+        "parts",
     }
     assert not c.differs
 

@@ -19,6 +19,7 @@ from repro_run.compare import (
     PairFacts,
     Snapshot,
     compare_snapshots,
+    pair_parts,
     snapshot_of_record,
     tree_pairs,
 )
@@ -85,9 +86,33 @@ def compare_records(
     if "outputs" in sections:
         pairs += tree_pairs(old.outputs, new.outputs)
     code = _code_history(root, old.code.commit, new.code.commit) if "code" in sections else None
-    facts = PairFacts(trees=_tree_changes(pairs, load, load), code=code or CodeHistory())
+    parts = _part_comparisons(store, old, new, root, sections) if "parts" in sections else {}
+    facts = PairFacts(_tree_changes(pairs, load, load), code or CodeHistory(), parts=parts)
     comparison = compare_snapshots(run_snapshot(store, old), run_snapshot(store, new), facts)
     return comparison.only(tuple(sections))
+
+
+def _part_comparisons(
+    store: Store, old: RunRecord, new: RunRecord, root: Path | None, sections: Collection[str]
+) -> dict[tuple[str, str], RunComparison | str]:
+    """Two runs several supervisors recorded, of one shape: each pair of parts' records
+    compared (the other sections asked for), or why not."""
+    pairs = pair_parts(old.parts, new.parts)
+    if pairs is None:
+        return {}
+    records = {}
+    for run in (old, new):  # a part that cannot be read is left out: its pair is not compared
+        parts = store.read_parts(run)[0]
+        records.update({(run.id, r.part.name): r for r in parts if r.part is not None})
+    others = [name for name in sections if name != "parts"]
+    compared: dict[tuple[str, str], RunComparison | str] = {}
+    for _, a, b in pairs:
+        mine, theirs = records.get((old.id, a.name)), records.get((new.id, b.name))
+        if mine is None or theirs is None:
+            compared[(a.name, b.name)] = "not compared: a part's record cannot be read"
+        else:
+            compared[(a.name, b.name)] = compare_records(store, mine, theirs, root, others)
+    return compared
 
 
 def run_snapshot(store: Store, record: RunRecord) -> Snapshot:

@@ -23,6 +23,7 @@ from repro_run.core.constants import (
     RUN_RECORD_FILENAME,
 )
 from repro_run.core.errors import ReadOnlyStoreError, ReproError, StoreDamagedError, StoreError
+from repro_run.core.record import replace
 from repro_run.fingerprint.manifest import decode_manifest
 from repro_run.models import CRASHED, CondaRef, FsckReport, GcReport, PackagesRef, RunRecord
 from repro_run.store import Store
@@ -30,6 +31,7 @@ from repro_run.store import fsck as repairs
 from repro_run.store import gc as collector
 from repro_run.store.layout import is_read_only
 from repro_run.store.objects import is_digest
+from repro_run.store.parts import remove_closed_joins
 from repro_run.store.run_json import read_record
 from repro_run.store.staging import staging_dirs
 
@@ -64,17 +66,16 @@ def record_references(record: RunRecord) -> dict[str, str]:
 def _all_references(store: Store, record: RunRecord) -> tuple[dict[str, str], list[str]]:
     """Every object a record references, output files included (when this store was given
     them); and what cannot be read."""
-    problems: list[str] = []
-    records = [record]
-    try:  # a run several supervisors recorded: each part's record references its own
-        records += store.part_records(record)
-    except ReproError as exc:
-        problems.append(str(exc))
+    # A run several supervisors recorded: each part's record references its own objects; each
+    # that cannot be read is named, and the others are still checked.
+    parts, problems = store.read_parts(record)
+    records = [record, *parts]
     refs: dict[str, str] = {}
     for each in records:
         for digest, what in record_references(each).items():
             refs.setdefault(digest, what)
-        if each.imported is not None and not each.imported.output_files:
+        # What this store was given of the run (an import) is said by the run's own record.
+        if record.imported is not None and not record.imported.output_files:
             continue
         for tree in each.outputs:
             try:
@@ -190,7 +191,8 @@ def _is_reported(messages: list[str], digest: str) -> bool:
 
 
 def gc(workspace: Workspace, *, dry_run: bool = False, grace: float = GC_GRACE_S) -> GcReport:
-    """Remove objects no run references (and older than `grace` seconds)."""
+    """Remove objects no run references (and older than `grace` seconds), and the join files
+    of groups no supervisor can join any more."""
     store = workspace.store()
     with collector.lock(store.root, wait=True) as held:  # one gc at a time
         if held is None and not dry_run:
@@ -201,7 +203,7 @@ def gc(workspace: Workspace, *, dry_run: bool = False, grace: float = GC_GRACE_S
             collector.restore_set_aside(store.objects)  # a killed gc's: judged afresh below
         scan_started = time.time()
         referenced, seen = _references(store, {})
-        return collector.collect(
+        report = collector.collect(
             store.objects,
             referenced,
             scan_started=scan_started,
@@ -209,6 +211,8 @@ def gc(workspace: Workspace, *, dry_run: bool = False, grace: float = GC_GRACE_S
             dry_run=dry_run,
             referenced_since=lambda: _references(store, seen)[0],
         )
+        joins = remove_closed_joins(store.root, store.runs_dir, dry_run=dry_run)
+        return replace(report, joins=len(joins))
 
 
 def _references(store: Store, seen: Mapping[str, _Version]) -> tuple[set[str], dict[str, _Version]]:

@@ -222,7 +222,8 @@ class BundleReader:
         target = into / name
         hasher = blake3.blake3()
         try:
-            target.parent.mkdir(exist_ok=True)  # `objects`, `run` or `code`: names are checked
+            # `objects`, `run`, `code`, `run/parts/<part>`: names are checked (no `..`, no link)
+            target.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
             raise StoreError(f"cannot write into the staging directory {into}: {exc}") from exc

@@ -174,7 +174,7 @@ def log(run_id: str, plain: bool) -> None:
 DIFF_SECTIONS_HELP = (
     "Only these sections, comma-separated (repeatable), from: data, code, config, command, "
     "seed, packages, conda, container, framework, gpu, nodes, determinism, env, system, "
-    "metrics, outputs, resources."
+    "metrics, outputs, resources, parts."
 )
 
 

@@ -22,6 +22,7 @@ from repro_run.compare.inputs import (
     seed_section,
 )
 from repro_run.compare.nodes import nodes_section
+from repro_run.compare.parts import pair_parts, parts_section
 from repro_run.compare.results import (
     framework_section,
     metrics_section,
@@ -47,6 +48,7 @@ __all__ = [
     "Snapshot",
     "compare_snapshots",
     "likely_causes",
+    "pair_parts",
     "pair_up",
     "snapshot_of_record",
     "tree_pairs",
@@ -80,6 +82,7 @@ def compare_snapshots(
             metrics_section(a.metrics, b.metrics),
             trees_section("outputs", a.outputs, b.outputs, facts),
             resources_section(a.status, b.status, a.process, b.process),
+            parts_section(a.parts, b.parts, facts.parts),
         ]
     else:
         reason = "only a run has this: the current environment has not run anything"
@@ -92,6 +95,7 @@ def compare_snapshots(
             "metrics",
             "outputs",
             "resources",
+            "parts",
         ):
             sections.append(not_compared(name, reason))
     ordered = sorted(

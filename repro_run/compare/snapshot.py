@@ -24,6 +24,7 @@ from repro_run.models import (
     GpuInfo,
     NodeTable,
     PackageList,
+    PartSummary,
     ProcessResult,
     RunRecord,
     SystemInfo,
@@ -31,7 +32,7 @@ from repro_run.models import (
     Unavailable,
     nodes_of,
 )
-from repro_run.models.comparison import FileChanges, FileStat, Side
+from repro_run.models.comparison import FileChanges, FileStat, RunComparison, Side
 
 
 class RunFacts(Record):
@@ -45,6 +46,7 @@ class RunFacts(Record):
     framework: Mapping[str, str] = field(default_factory=dict)  # facts from inside the child
     metrics: Mapping[str, float] = field(default_factory=dict)  # final value per metric
     nodes: NodeTable | None = None  # its ranks' nodes (None: no ranked process)
+    parts: tuple[PartSummary, ...] = ()  # a run several supervisors recorded: each one's part
 
 
 class Snapshot(Record):
@@ -76,6 +78,8 @@ class PairFacts(Record):
     code: CodeHistory = field(default_factory=CodeHistory)
     # section name -> what the caller could not gather ("configs/a.yaml is missing now")
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # (part of A, part of B) -> the comparison of their records, or why there is none
+    parts: Mapping[tuple[str, str], RunComparison | str] = field(default_factory=dict)
 
 
 def snapshot_of_record(
@@ -115,6 +119,7 @@ def snapshot_of_record(
             framework=dict(framework or {}),
             metrics=dict(metrics or {}),
             nodes=nodes_of(record.facts.processes) if record.facts else None,
+            parts=record.parts,
         ),
     )
 

@@ -54,6 +54,7 @@ RUN_METRICS_FILENAME = "metrics.jsonl"  # what REPRO_METRICS names
 RECORD_MAX_BYTES = 4 * 1024 * 1024
 # The files of a run that travel with it (bundles, remotes); `lock` and `facts/` stay.
 RUN_FILES = (RUN_RECORD_FILENAME, RUN_LOG_FILENAME, RUN_METRICS_FILENAME, RUN_PATCH_FILENAME)
+PART_FILES = RUN_FILES[1:]  # a part's own files beside its record (its facts are in the record)
 
 # --- project configuration -------------------------------------------------------------
 PYPROJECT_FILENAME = "pyproject.toml"

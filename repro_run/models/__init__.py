@@ -99,6 +99,7 @@ from repro_run.models.run import (
     SecretFinding,
     Supervisor,
     Verdict,
+    is_part_name,
 )
 
 __all__ = [
@@ -179,6 +180,7 @@ __all__ = [
     "Verdict",
     "canonical_name",
     "from_json_dict",
+    "is_part_name",
     "local_name",
     "nodes_of",
     "to_json_dict",

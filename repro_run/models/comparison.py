@@ -66,6 +66,7 @@ SECTIONS: tuple[SectionInfo, ...] = (
     SectionInfo("metrics", "Metrics", RESULT, "final values and deltas"),
     SectionInfo("outputs", "Outputs", RESULT, "output files that differ"),
     SectionInfo("resources", "Resources", RESULT, "status, exit code, duration, peak memory"),
+    SectionInfo("parts", "Parts", RESULT, "each part of a run of several supervisors vs its own"),
 )
 SECTION_NAMES: tuple[str, ...] = tuple(s.name for s in SECTIONS)
 

@@ -44,6 +44,7 @@ class GcReport(Record):
     bytes_freed: int
     kept_referenced: int  # objects some run references
     kept_recent: int  # unreferenced, but younger than the grace period: a run may be archiving
+    joins: int = 0  # join files removed: groups whose run is gone or whose window has closed
 
 
 # --- repro doctor (issue 4) ------------------------------------------------------------------

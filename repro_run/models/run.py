@@ -81,6 +81,22 @@ class PartInfo(Record):
     expected: int | None = None  # how many supervisors the launch starts; None: unknown
 
 
+PART_NAME_MAX = 200  # characters: "<name>.json" stays within a file name's 255 bytes
+_PART_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def is_part_name(name: str) -> bool:
+    """Whether `name` may name a part: it is used as a file name in runs/<id>/parts/ (and in
+    bundles), so no separator, no hidden name or `..`, none ending `.json` (a part's record's)."""
+    return (
+        0 < len(name) <= PART_NAME_MAX
+        and set(name) <= _PART_NAME_CHARS
+        and not name.startswith(".")
+        and ".." not in name
+        and not name.endswith(".json")
+    )
+
+
 class PartSummary(Record):
     """One part as the run's record lists it: enough to show it and judge its liveness."""
 
@@ -264,3 +280,6 @@ class RunSummary(Record):
     metrics: dict[str, float] = field(default_factory=dict)  # final values
     flags: tuple[str, ...] = ()  # the record's flags: SECRET_IN_PATCH, TAINTED
     group: str | None = None  # `repro run --repeat`: the group the run belongs to
+    # A run several supervisors recorded: each part's status (effective where `list` judges
+    # liveness), by name, in order of task.
+    parts: dict[str, str] = field(default_factory=dict)

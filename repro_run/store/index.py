@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-INDEX_VERSION = 3  # 2: rerun_of, verdict, metrics; 3: flags, run_group
+INDEX_VERSION = 4  # 2: rerun_of, verdict, metrics; 3: flags, run_group; 4: parts
 BUSY_TIMEOUT_MS = 15_000
 RETRY_WINDOW_S = 60.0
 
@@ -45,20 +45,22 @@ _RUNS_TABLE = """CREATE TABLE runs (
     verdict TEXT,
     metrics TEXT,
     flags TEXT NOT NULL,
-    run_group TEXT
+    run_group TEXT,
+    parts TEXT
 )"""
 _COLUMNS = (
     "id, created, status, duration, command, commit_sha, seed, exit_code, dirty, "
-    "rerun_of, verdict, metrics, flags, run_group"
+    "rerun_of, verdict, metrics, flags, run_group, parts"
 )
 # Only a newer version of run.json may replace a row: a reader that re-indexes a record it read
 # earlier must not undo the writer's own, later upsert.
-_UPSERT = f"""INSERT INTO runs ({_COLUMNS}, record_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+_UPSERT = f"""INSERT INTO runs ({_COLUMNS}, record_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT(id) DO UPDATE SET created=excluded.created, status=excluded.status,
     duration=excluded.duration, command=excluded.command, commit_sha=excluded.commit_sha,
     seed=excluded.seed, exit_code=excluded.exit_code, dirty=excluded.dirty,
     rerun_of=excluded.rerun_of, verdict=excluded.verdict, metrics=excluded.metrics,
-    flags=excluded.flags, run_group=excluded.run_group, record_mtime_ns=excluded.record_mtime_ns
+    flags=excluded.flags, run_group=excluded.run_group, parts=excluded.parts,
+    record_mtime_ns=excluded.record_mtime_ns
 WHERE excluded.record_mtime_ns >= runs.record_mtime_ns"""
 # Newest first: the ID's time part (whole seconds), then the record's own timestamp.
 _ORDER = "ORDER BY substr(id, 1, 6) DESC, created DESC, id DESC"
@@ -80,6 +82,7 @@ def summarize(record: RunRecord) -> RunSummary:
         metrics=dict(record.metrics.final) if record.metrics else {},
         flags=record.flags,
         group=record.group,
+        parts={part.name: part.status for part in record.parts},
     )
 
 
@@ -102,13 +105,14 @@ def _row(summary: RunSummary, mtime_ns: int) -> tuple[object, ...]:
         json.dumps(summary.metrics) if summary.metrics else None,
         json.dumps(summary.flags),
         summary.group,
+        json.dumps(summary.parts) if summary.parts else None,
         mtime_ns,
     )
 
 
 def _summary(row: tuple[object, ...]) -> RunSummary:
     run_id, created, status, duration, command, commit, seed, exit_code, dirty = row[:9]
-    rerun_of, verdict, metrics, flags, group = row[9:]
+    rerun_of, verdict, metrics, flags, group, parts = row[9:]
     return RunSummary(
         id=str(run_id),
         created=str(created),
@@ -126,6 +130,7 @@ def _summary(row: tuple[object, ...]) -> RunSummary:
         metrics=json.loads(str(metrics)) if metrics else {},
         flags=tuple(json.loads(str(flags))),
         group=str(group) if group is not None else None,
+        parts=json.loads(str(parts)) if parts else {},
     )
 
 

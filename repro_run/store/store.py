@@ -40,7 +40,7 @@ from repro_run.store.ids import TIME_CHARS, allocate_run_dir, is_run_id
 from repro_run.store.layout import ensure_layout
 from repro_run.store.liveness import RunLock, effective_status, part_statuses
 from repro_run.store.objects import ObjectStore
-from repro_run.store.parts import files_dir, part_path, write_part
+from repro_run.store.parts import damaged_parts, files_dir, read_parts, write_part
 from repro_run.store.run_json import encode_record, peek_record, read_record
 
 # Re-exported for callers that import from this module; `repro_run.store` is the public face.
@@ -174,23 +174,26 @@ class Store:
 
     def part_records(self, record: RunRecord) -> list[RunRecord]:
         """The records of the parts of a run several supervisors recorded (none for the
-        others); StoreError naming one that cannot be read."""
-        records = []
-        for part in record.parts:
-            path = part_path(self.run_dir(record.id), part.name)
-            try:
-                records.append(read_record(path, record.id)[0])
-            except OSError as exc:
-                raise StoreError(
-                    f"run {record.id}: part {part.name} cannot be read: {exc}"
-                ) from exc
+        others); StoreError naming the first that cannot be read."""
+        records, unreadable = self.read_parts(record)
+        if unreadable:
+            raise StoreError(unreadable[0])
         return records
+
+    def read_parts(self, record: RunRecord) -> tuple[list[RunRecord], list[str]]:
+        """The records of the parts that can be read; and one line for each other, naming it
+        and why (one damaged part never hides the others)."""
+        return read_parts(self.run_dir(record.id), record)
 
     def with_part_statuses(self, record: RunRecord) -> RunRecord:
         """`record` with each part's effective status (a part whose supervisor is gone reads
-        as crashed, as a run does)."""
+        as crashed, as a run does; one whose record is missing or damaged, `unreadable`)."""
         statuses = part_statuses(record, self.run_dir(record.id))
-        parts = tuple(replace(p, status=s) for p, s in zip(record.parts, statuses, strict=True))
+        damaged = damaged_parts(self.run_dir(record.id), record)
+        parts = tuple(
+            replace(p, status=f"unreadable ({damaged[p.name]})" if p.name in damaged else s)
+            for p, s in zip(record.parts, statuses, strict=True)
+        )
         return replace(record, parts=parts)
 
     def leftover_processes(self, run_id: str) -> list[int]:
@@ -298,7 +301,7 @@ class Store:
         to read (the index is a cache, never needed to read runs). Newest first."""
         rows = []
         for record, _ in self.readable_records(self.run_ids()):
-            rows.append(replace(_summarize(record), status=self.effective_status(record)))
+            rows.append(self._effective_summary(record))
         # The index's order: the ID's second, then the record's timestamp, then the ID.
         return sorted(
             rows, key=lambda row: (row.id[:TIME_CHARS], row.created, row.id), reverse=True
@@ -359,11 +362,21 @@ class Store:
             record, mtime_ns = read_record(self.runs_dir / row.id / RUN_RECORD_FILENAME, row.id)
         except (OSError, StoreError):
             return row
-        summary = _summarize(record)
         if record.status != RUNNING:
+            summary = _summarize(record)
             self.index.upsert([(summary, mtime_ns)])  # the writer crashed before indexing it
             return summary
-        return replace(summary, status=effective_status(record, self.run_dir(row.id)))
+        return self._effective_summary(record)
+
+    def _effective_summary(self, record: RunRecord) -> RunSummary:
+        """`record`'s line with its effective status, and each part's (a part whose supervisor
+        is gone reads as crashed)."""
+        summary = _summarize(record)
+        if record.status != RUNNING:
+            return summary  # nor is any of its parts: the run is running while one is
+        statuses = part_statuses(record, self.run_dir(record.id))
+        parts = dict(zip((part.name for part in record.parts), statuses, strict=True))
+        return replace(summary, status=self.effective_status(record), parts=parts)
 
     # --- resolution ----------------------------------------------------------------------
     def resolve(self, ref: str) -> str:

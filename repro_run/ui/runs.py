@@ -85,7 +85,7 @@ def render_list(
         command = f"rerun of {original}: {run.verdict or '-'}" if original else run.command
         cells["ID"].append(text(names.get(run.id, run.id)))
         cells["STARTED"].append(text(_short_time(run.created)))
-        cells["STATUS"].append(text(run.status, _STATUS_STYLE.get(run.status, "")))
+        cells["STATUS"].append(text(listed_status(run), _STATUS_STYLE.get(run.status, "")))
         cells["DURATION"].append(
             text(format_duration(run.duration) if run.duration is not None else "-")
         )
@@ -112,6 +112,20 @@ def render_list(
     for row in zip(*(cells[name] for name in shown), strict=True):
         table.add_row(*row)
     console.print(table)
+
+
+def listed_status(run: RunSummary) -> str:
+    """The run's status; for one of several parts, how many parts share it: `failed (1 of 4
+    parts)`, `succeeded (4 parts)`."""
+    if not run.parts:
+        return run.status
+    total = len(run.parts)
+    alike = sum(1 for status in run.parts.values() if status == run.status)
+    return (
+        f"{run.status} ({total} parts)"
+        if alike == total
+        else (f"{run.status} ({alike} of {total} parts)")
+    )
 
 
 _LIST_COLUMNS = (
@@ -502,6 +516,10 @@ def gc_lines(report: GcReport) -> list[str]:
         f"{verb} {len(report.removed)} unreferenced objects ({format_bytes(report.bytes_freed)}); "
         f"kept {report.kept_referenced} referenced and {report.kept_recent} recent ones"
     )
+    if report.joins:
+        lines.append(
+            f"{verb} {report.joins} join file(s) of groups no supervisor can join any more"
+        )
     return lines
 
 

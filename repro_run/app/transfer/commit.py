@@ -18,23 +18,30 @@ from repro_run.store.objects import is_digest
 from repro_run.store.run_json import decode_record, encode_record, read_record
 
 
-def checked_record(raw: bytes, run_id: str, source: str, error: type[ReproError]) -> RunRecord:
-    """The record of run `run_id` from `source` ("the bundle's"), refused with `error` unless
-    it decodes, is that run's, is finished, and names each tree by its manifest's digest."""
+def checked_record(
+    raw: bytes, run_id: str, source: str, error: type[ReproError], part: str | None = None
+) -> RunRecord:
+    """The record of run `run_id` (or of its part `part`, a run several supervisors recorded)
+    from `source` ("the bundle's"), refused with `error` unless it decodes, is that run's (and
+    that part's), is finished, and names each tree by its manifest's digest."""
+    what = f"run {run_id}" if part is None else f"part {part} of run {run_id}"
     try:
         record = decode_record(raw, run_id)
     except StoreError as exc:
-        raise error(f"{source} run record cannot be read: {exc}") from None
+        named = "run record" if part is None else f"record of part {part}"
+        raise error(f"{source} {named} cannot be read: {exc}") from None
     if record.id != run_id:
         raise error(f"{source} record is of run {record.id}, not {run_id}")
+    if part is not None and (record.part is None or record.part.name != part):
+        raise error(f"{source} record of part {part} is not that part of run {run_id}")
     if record.status not in FINAL_STATUSES:
-        raise error(f"{source} run {run_id} is {record.status}, not finished")
+        raise error(f"{source} {what} is {record.status}, not finished")
     for tree in (*record.data, *record.outputs):
         # A tree's manifest object is named by its digest (a hash the import verifies); a
         # record whose digest says otherwise would name other files, or a path (materialise).
         if not is_digest(tree.digest) or tree.digest != tree.manifest_object:
             raise error(
-                f"{source} run {run_id} gives {tree.path} the digest {tree.digest!r}, "
+                f"{source} {what} gives {tree.path} the digest {tree.digest!r}, "
                 f"not that of its manifest ({tree.manifest_object})"
             )
     return record
@@ -70,17 +77,12 @@ def adopt_objects(store: Store, directory: Path) -> int:
 
 
 def place_run(store: Store, record: RunRecord, staged: Path, verb: str = "imported") -> bool:
-    """Write `record` and make the staged run files durable, then rename their directory to
+    """Write `record` and make the staged run files (its parts' under parts/ included)
+    durable, then rename their directory to
     runs/<id>; False when a concurrent import of the same run placed it first."""
     try:
         (staged / RUN_RECORD_FILENAME).write_bytes(encode_record(record))
-        for path in staged.iterdir():
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(staged)
+        _fsync_tree(staged)
     except OSError as exc:
         raise StoreError(f"cannot write the files of run {record.id}: {exc}") from exc
     target = store.run_dir(record.id)
@@ -105,3 +107,17 @@ def place_run(store: Store, record: RunRecord, staged: Path, verb: str = "import
     except (OSError, StoreError):
         pass  # the index is a cache: `repro list` reconciles it with runs/
     return True
+
+
+def _fsync_tree(directory: Path) -> None:
+    """fsync every file and directory under `directory` (staged by this process), itself last."""
+    for path in sorted(directory.iterdir()):
+        if path.is_dir() and not path.is_symlink():
+            _fsync_tree(path)
+            continue
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    fsync_dir(directory)

@@ -34,10 +34,12 @@ from repro_run.bundle import (
     temp_files,
     write_bundle,
 )
+from repro_run.bundle.names import part_member
 from repro_run.capture import worktree
 from repro_run.capture.code_pack import pack_commit
 from repro_run.core.constants import (
     BUNDLE_SUFFIX,
+    PART_FILES,
     RUN_FILES,
 )
 from repro_run.core.errors import (
@@ -48,9 +50,10 @@ from repro_run.core.errors import (
     UsageError,
 )
 from repro_run.core.record import Record
-from repro_run.models import FINAL_STATUSES
+from repro_run.models import FINAL_STATUSES, RunRecord
 from repro_run.store import Store
 from repro_run.store.fsck import remove_orphan_temp
+from repro_run.store.parts import files_dir, part_path
 
 
 class ExportResult(Record):
@@ -83,17 +86,19 @@ def export_run(
             f"run {record.id} was imported without its output files (only their manifests): "
             "export it without --with-outputs"
         )
-    members = _run_files(store, record.id)
-    outputs = output_files(store, record) if with_outputs else []
-    texts = run_texts(store, record, outputs)
-    digests = set(record_references(record)) | {digest for _, digest in outputs}
-    for digest in sorted(digests):
+    parts = store.part_records(record)  # a run several supervisors recorded: each its own
+    records = [record, *parts]
+    members = _run_files(store, record)
+    outputs = output_files(store, records) if with_outputs else []
+    texts = run_texts(store, records, outputs)
+    digests = {digest for r in records for digest in record_references(r)}
+    for digest in sorted(digests | {digest for _, digest in outputs}):
         members.setdefault(object_member(digest), _object(store, digest))
     data = data_files(store, record, root) if with_data else []
     for item in data:
         members.setdefault(item.member.name, item.member)
     texts += [ScannedText(item.name, item.member.path, True) for item in data]
-    findings, unscanned = scan_texts(record, store, texts)
+    findings, unscanned = scan_texts(records, store, texts)
     if not allow_secrets:
         refuse_secrets(record.id, findings, "exported")
     path = output if output is not None else workspace.cwd / f"{record.id}{BUNDLE_SUFFIX}"
@@ -112,11 +117,19 @@ def export_run(
     return ExportResult(record.id, path, size, count, len(data), tuple(findings), unscanned)
 
 
-def _run_files(store: Store, run_id: str) -> dict[str, Member]:
+def _run_files(store: Store, record: RunRecord) -> dict[str, Member]:
+    """The run's record, log, metrics and patch as members, and each part's (a run several
+    supervisors recorded), those that exist."""
+    run_dir = store.run_dir(record.id)
+    files = [(run_member(name), run_dir / name) for name in RUN_FILES]
+    for part in record.parts:
+        files.append((part_member(part.name), part_path(run_dir, part.name)))
+        where = files_dir(run_dir, part.name)
+        files += [(part_member(part.name, name), where / name) for name in PART_FILES]
     members = {}
-    for name in RUN_FILES:
+    for name, path in files:
         try:
-            members[run_member(name)] = file_member(run_member(name), store.run_dir(run_id) / name)
+            members[name] = file_member(name, path)
         except FileNotFoundError:
             continue
     return members

@@ -120,8 +120,8 @@ def _push_run(
         scan_texts,
     )
 
-    outputs = output_files(store, record) if with_outputs else []
-    findings, unscanned = scan_texts(record, store, run_texts(store, record, outputs))
+    outputs = output_files(store, [record]) if with_outputs else []
+    findings, unscanned = scan_texts([record], store, run_texts(store, [record], outputs))
     if not allow:
         refuse_secrets(run_id, findings, "pushed")
     digests = sorted(set(record_references(record)) | {digest for _, digest in outputs})
