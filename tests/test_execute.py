@@ -47,7 +47,14 @@ RUNNER = textwrap.dedent(
         stdout=devnull, stderr=devnull,
     )
     out = to_json_dict(result)
-    out["supervisor_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux keeps ru_maxrss across execve, so a parent of 300 MB (a pytest worker that imported
+    # torch) would count; VmHWM is this process's own peak (its address space is new at exec).
+    try:
+        with open("/proc/self/status") as status:
+            hwm = [line for line in status if line.startswith("VmHWM:")]
+        out["supervisor_maxrss"] = int(hwm[0].split()[1])  # KiB, as ru_maxrss on Linux
+    except (OSError, IndexError):
+        out["supervisor_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     Path(args["result"]).write_text(json.dumps(out))
     """
 )
