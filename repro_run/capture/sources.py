@@ -11,7 +11,6 @@ Which of the two installed a distribution is not known, so the indexes of both a
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -83,6 +82,9 @@ def _pip_settings(environ: Mapping[str, str], prefix: str) -> list[_Setting]:
         if config_file:
             files.append(config_file)
     values: dict[str, tuple[str, str]] = {}  # option -> (value, origin): the last one wins
+    files = [path for path in files if os.path.isfile(path)]
+    if files:  # configparser costs ~1 ms to import, at every run; most machines have no pip.conf
+        import configparser
     for path in files:
         parser = configparser.RawConfigParser()
         try:

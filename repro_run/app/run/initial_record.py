@@ -4,7 +4,7 @@ sees), written once captured. Started by `app.run` from `run_process(on_start=..
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from repro_run import __version__
 from repro_run.app.run import safeguards
@@ -38,7 +38,7 @@ def write_initial_record(
     store: Store, plan: Plan, launch: Launch, data: tuple[TreeRef, ...]
 ) -> RunRecord:
     """Capture every facet, then write the `running` record. Never raises for a facet."""
-    from repro_run.capture import conda, container, cuda, environ, packages, sources, system
+    from repro_run.capture import container, cuda, environ, packages, sources, system
 
     system_info = system.capture_system()
     captured_packages = packages.capture_packages(plan.interpreter)
@@ -80,13 +80,23 @@ def write_initial_record(
         rerun_of=plan.options.replay.of if plan.options.replay else None,
         rerun=plan.options.replay.info if plan.options.replay else None,
         group=plan.options.group,
-        conda=_store_conda(store, conda.capture_conda(plan.environ)),
+        conda=_store_conda(store, _capture_conda(plan.environ)),
         container=container.capture_container(plan.environ),
         part=plan.joined.part if plan.joined else None,
     )
     record = safeguards.with_patch_findings(record, store.files_dir(record), plan.secrets)
     store.write_record(record, index=False)  # `list` indexes it
     return record
+
+
+def _capture_conda(environ: Mapping[str, str]) -> CondaCapture | Unavailable | None:
+    """The conda packages, where CONDA_PREFIX names an environment: the module (and its cache's)
+    is imported only then, off the path of every other run."""
+    if not environ.get("CONDA_PREFIX"):
+        return None
+    from repro_run.capture.conda import capture_conda
+
+    return capture_conda(environ)
 
 
 def _params(typed: Sequence[str], masked: Sequence[str], store: Store) -> tuple[Param, ...]:
