@@ -59,7 +59,6 @@ from repro_run.execute import (
 from repro_run.execute.signals import DeferredStops
 from repro_run.execute.terminal import want_pty
 from repro_run.hook import BOOT_DIR
-from repro_run.hook.host import handed_digest
 from repro_run.models import (
     ARCHIVE_FAILED,
     FAILED,
@@ -384,6 +383,8 @@ def _handed_digest(plan: Plan) -> str | None:
         return None
     if os.path.dirname(os.path.dirname(os.path.abspath(plan.interpreter))) != sys.prefix:
         return None
+    from repro_run.hook.host import handed_digest  # only here: most commands start no ranks
+
     return handed_digest(sys.path)
 
 
