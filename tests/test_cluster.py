@@ -185,8 +185,15 @@ def test_srun_abort_kills_the_step_and_every_part_reads_crashed(
     proc.wait(timeout=60)
     slurm.wait_idle()
     record = record_of(root)
-    assert record["status"] == "crashed"
-    assert part_statuses(record) == [(0, "crashed"), (1, "crashed")]
+    # Most often the SIGKILL comes before a part can write its end (crashed); on a loaded
+    # machine a part may record its interruption first. Either way each part has ended, is
+    # listed, and the run reads as the worst of them.
+    statuses = part_statuses(record)
+    assert [task for task, _ in statuses] == [0, 1]
+    assert {status for _, status in statuses} <= {"crashed", "interrupted"}
+    assert record["status"] == (
+        "crashed" if ("crashed" in dict(statuses).values()) else "interrupted"
+    )
     assert run_processes(run_id) == []
 
 

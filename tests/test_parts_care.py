@@ -19,6 +19,7 @@ from helpers.parts import AWAIT_PARTS, hold_flock, join_run
 from helpers.repos import GIT_ENV, MakeRepo, commit_all, git, write_files
 
 from repro_run.models import PartInfo
+from repro_run.store.durable import TEMP_MARKER
 from repro_run.store.parts import claim_part
 
 pytestmark = pytest.mark.slow  # real supervisors, several commands each
@@ -265,3 +266,15 @@ def test_a_part_whose_record_was_damaged_stays_listed_when_another_part_ends(
     assert [p["status"] for p in written["parts"]] == ["succeeded", "succeeded"]
     shown = {p["name"]: p["status"] for p in record_of(root)["parts"]}
     assert shown[quick.stem] == "unreadable (its record is damaged)"
+
+
+def test_a_parts_temp_record_is_not_counted_as_a_part_joining(tmp_path: Path) -> None:
+    """A part's record being written (`<name>.json.tmp-…`, or left by a crash) is no part: the
+    second supervisor of a launch of two still joins the run of the first."""
+    root = tmp_path / "store"
+    runs = root / "runs"
+    runs.mkdir(parents=True)
+    first, _ = claim_part(root, runs, "slurm:12.0", PartInfo("n-0", "slurm", expected=2), False)
+    (runs / first / "parts" / f"n-0.json{TEMP_MARKER}0badcafe").write_bytes(b"{")
+    second, _ = claim_part(root, runs, "slurm:12.0", PartInfo("n-1", "slurm", expected=2), False)
+    assert second == first

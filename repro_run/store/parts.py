@@ -199,7 +199,9 @@ def _open_run(join_file: Path, runs_dir: Path, part: PartInfo, reused: bool) -> 
         return None
     if time.time() - run_id_time(run_id) > _join_window():
         return None
-    directories = [n for n in names if not n.endswith(".json")]
+    parts_dir = runs_dir / run_id / PARTS_DIRNAME
+    # Each part's own directory: not its record, nor that record's temp file while it is written.
+    directories = [n for n in names if not n.endswith(".json") and (parts_dir / n).is_dir()]
     if part.expected is not None and len(directories) >= part.expected:
         return None
     parts = _read_parts(runs_dir / run_id, run_id, names)[0]
