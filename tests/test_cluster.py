@@ -161,6 +161,11 @@ def test_time_limit_terminates_every_part(slurm: SlurmCluster, make_repo: MakeRe
     assert run_processes(record["id"]) == []
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="a known race, left open in issue 20: under load a part whose child exits on the "
+    "forwarded SIGINT before repro notes its own may be recorded failed, not interrupted",
+)
 def test_ctrl_c_on_srun_interrupts_every_part(slurm: SlurmCluster, make_repo: MakeRepo) -> None:
     root = make_repo({"sleeper.py": SLEEPER})
     # -X (--disable-status): srun forwards the first Ctrl-C as SIGINT; without it, Slurm's
