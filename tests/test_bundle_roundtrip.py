@@ -16,21 +16,8 @@ from typing import Any
 
 import blake3
 from helpers.cli import REPRO, assert_one_line_error, record_of, repro, store_bytes
+from helpers.programs import SEEDED_TRAIN as TRAIN
 from helpers.repos import MakeRepo, commit_all, git, write_files
-
-# Seeds itself from REPRO_SEED (what repro injects), so a rerun of it is bitwise identical.
-TRAIN = """\
-import os, random
-import repro_run
-rng = random.Random(int(os.environ["REPRO_SEED"]))
-os.makedirs("out", exist_ok=True)
-weights = [rng.random() for _ in range(8)]
-with open("out/model.txt", "w") as f:
-    f.write(repr(weights))
-for step in range(5):
-    repro_run.log_metrics(step=step, loss=sum(weights) / (step + 1))
-print("trained", round(sum(weights), 6))
-"""
 
 
 def _project(make_repo: MakeRepo) -> Path:

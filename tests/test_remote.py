@@ -16,22 +16,9 @@ from helpers.cli import (
     run_first_format,
     store_bytes,
 )
+from helpers.programs import SEEDED_TRAIN as TRAIN
 from helpers.repos import MakeRepo, git
 from helpers.s3 import S3Server, TeamRemote
-
-# Seeds itself from REPRO_SEED (what repro injects), so a rerun of it is bitwise identical.
-TRAIN = """\
-import os, random
-import repro_run
-rng = random.Random(int(os.environ["REPRO_SEED"]))
-os.makedirs("out", exist_ok=True)
-weights = [rng.random() for _ in range(8)]
-with open("out/model.txt", "w") as f:
-    f.write(repr(weights))
-for step in range(3):
-    repro_run.log_metrics(step=step, loss=sum(weights) / (step + 1))
-print("trained", round(sum(weights), 6))
-"""
 
 WRITE_MANY = """\
 import os

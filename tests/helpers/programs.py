@@ -53,3 +53,18 @@ def assert_diverged(rerun: Rerun) -> str:
     assert rerun.code == 21 and verdict.startswith("DIVERGED: "), rerun.out
     assert NONDETERMINISTIC in verdict and "likely causes" not in verdict, verdict
     return verdict
+
+
+# Seeds itself from REPRO_SEED (what repro injects), so a rerun of it is bitwise identical.
+SEEDED_TRAIN = """\
+import os, random
+import repro_run
+rng = random.Random(int(os.environ["REPRO_SEED"]))
+os.makedirs("out", exist_ok=True)
+weights = [rng.random() for _ in range(8)]
+with open("out/model.txt", "w") as f:
+    f.write(repr(weights))
+for step in range(5):
+    repro_run.log_metrics(step=step, loss=sum(weights) / (step + 1))
+print("trained", round(sum(weights), 6))
+"""
